@@ -1,0 +1,66 @@
+# The front door. Every target installs what it needs first, so a fresh clone
+# runs `make test` or `make cluster` with nothing else typed.
+SHELL := /bin/bash
+NODES ?= 3
+SEEDS ?= 1000
+SEED ?= 1
+DURATION ?= 60
+JEST := node --experimental-vm-modules --no-warnings node_modules/jest/bin/jest.js
+TSX := node --import tsx --no-warnings
+
+.PHONY: install build typecheck lint test test-unit sim cluster cluster-clean \
+        bench bench-raft bench-node bench-broker chaos clean
+
+install: node_modules/.installed
+
+# npm ci only when node_modules is missing or older than the lockfile.
+node_modules/.installed: package-lock.json package.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+build: install
+	npx tsc -p tsconfig.build.json
+
+typecheck: install
+	npx tsc -p tsconfig.json --noEmit
+
+lint: typecheck
+
+# Unit, simulation, process and API tests. Process tests run the built dist/.
+test: build
+	$(JEST) --ci $(JEST_ARGS)
+
+test-unit: install
+	$(JEST) --ci test/raft test/broker $(JEST_ARGS)
+
+sim: install
+	$(TSX) scripts/sim.ts --seeds $(SEEDS) $(if $(START),--start $(START)) $(if $(NODES_SIM),--nodes $(NODES_SIM))
+
+cluster: build
+	$(TSX) scripts/cluster.ts --nodes $(NODES)
+
+cluster-clean:
+	rm -rf data
+
+bench-raft: install
+	$(TSX) scripts/bench-raft.ts
+
+bench-node: build
+	$(TSX) scripts/bench-node.ts
+
+bench-broker: install
+	node --expose-gc --import tsx --no-warnings scripts/bench-broker.ts
+
+bench: build
+	$(TSX) scripts/bench.ts
+
+chaos: build
+	$(TSX) scripts/chaos.ts --nodes $(NODES) --seed $(SEED) --duration $(DURATION)
+
+clean:
+	rm -rf dist coverage
+
+# ---- AWS rollout: the targets (aws-install, aws-synth, aws-test, aws-bundle,
+# aws-bootstrap, aws-diff, aws-deploy, aws-rollout, aws-status, aws-logs, aws-ssh,
+# aws-destroy) live beside the CDK app, which has its own package.json.
+-include deploy/aws/aws.mk

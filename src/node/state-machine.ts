@@ -1,0 +1,25 @@
+/** Where in the replicated log a command is being applied, and its replicated time. */
+export interface ApplyContext {
+  index: number;
+  term: number;
+  /** Milliseconds since the epoch, stamped by the leader when it proposed the entry.
+   *  The state machine makes it monotonic itself. */
+  time: number;
+}
+
+/**
+ * The deterministic application the log drives. The broker implements it; tests
+ * use a small key-value fixture. `apply` must depend only on its arguments and the
+ * state built by earlier applies: no clock, no randomness, no I/O.
+ */
+export interface StateMachine {
+  /** Applies one committed command and returns its result, which the node that
+   *  proposed it hands back to the waiting caller. */
+  apply(command: Uint8Array, ctx: ApplyContext): unknown;
+  /** A self-contained image of the state at the last applied index. */
+  snapshot(): Uint8Array;
+  /** Replaces the whole state with a snapshot image. */
+  restore(image: Uint8Array): void;
+  /** Equal on every replica that applied the same log. */
+  stateHash(): string;
+}

@@ -1,0 +1,55 @@
+import type { ConfState, Entry, HardState, Snapshot } from '../types.js';
+
+/** Thrown when asked for an index below the compaction point (use the snapshot). */
+export class CompactedError extends Error {
+  constructor(readonly index: number) {
+    super(`log index ${index} is compacted`);
+    this.name = 'CompactedError';
+  }
+}
+
+/** Thrown when asked for an index past the last stored entry. */
+export class UnavailableError extends Error {
+  constructor(readonly index: number) {
+    super(`log index ${index} is not available`);
+    this.name = 'UnavailableError';
+  }
+}
+
+/**
+ * The read side of the durable log, as the pure core sees it. Every method is
+ * synchronous: an implementation backed by disk keeps what these need (its bounds,
+ * a cache of the tail) in memory or reads synchronously.
+ */
+export interface LogStore {
+  initialState(): { hardState: HardState; conf: ConfState };
+  /** Index of the first entry still stored (snapshot index + 1). */
+  firstIndex(): number;
+  /** Index of the last stored entry (the snapshot index if the log is empty). */
+  lastIndex(): number;
+  /** Term of the entry at `index`, valid for firstIndex()-1 ..= lastIndex(). */
+  term(index: number): number;
+  /** Entries in [lo, hi), stopping early once `maxBytes` of data is exceeded
+   *  (always at least one entry). */
+  entries(lo: number, hi: number, maxBytes?: number): Entry[];
+  /** The most recent snapshot (index 0 and empty data when none was taken). */
+  snapshot(): Snapshot;
+}
+
+/** What one Ready asks to persist, written atomically and synced. */
+export interface PersistBatch {
+  hardState?: HardState;
+  /** Appended; any stored entries at or after entries[0].index are replaced. */
+  entries: Entry[];
+  /** A snapshot received from the leader: replaces the log up to its index. */
+  snapshot?: Snapshot;
+}
+
+/** The write side, used by the driver (and by the simulator's crash model). */
+export interface WritableLogStore extends LogStore {
+  save(batch: PersistBatch): Promise<void> | void;
+  /** Records a snapshot the local state machine took at `snapshot.meta.index`
+   *  and deletes every entry at or below it. */
+  compact(snapshot: Snapshot): Promise<void> | void;
+  close(): Promise<void> | void;
+}
