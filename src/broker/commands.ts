@@ -1,0 +1,186 @@
+import { z } from 'zod';
+import { BrokerError } from './errors.js';
+
+/** Names of users, queues, topics and subscriptions (API.md, Conventions). */
+export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$/;
+export const MAX_BODY_BYTES = 256 * 1024;
+export const MAX_BATCH = 100;
+export const MAX_RECEIVE = 100;
+export const MAX_DELAY_MS = 900_000;
+/** SQS's ceiling for a visibility timeout: 12 hours. */
+export const MAX_VISIBILITY_TIMEOUT_MS = 43_200_000;
+/** Retention between one second and fourteen days (SQS allows 60 s .. 14 d). */
+export const MIN_RETENTION_MS = 1_000;
+export const MAX_RETENTION_MS = 1_209_600_000;
+export const MAX_RECEIVES_LIMIT = 1_000;
+
+export const DEFAULT_VISIBILITY_TIMEOUT_MS = 30_000;
+export const DEFAULT_QUEUE_RETENTION_MS = 345_600_000;
+export const DEFAULT_TOPIC_RETENTION_MS = 604_800_000;
+
+const name = z.string().regex(NAME_PATTERN);
+const idempotencyKey = z.string().regex(/^[\x20-\x7e]{1,128}$/);
+const receiptHandle = z.string().min(1).max(256);
+const visibilityTimeoutMs = z.number().int().min(0).max(MAX_VISIBILITY_TIMEOUT_MS);
+const retentionMs = z.number().int().min(MIN_RETENTION_MS).max(MAX_RETENTION_MS);
+const maxReceives = z.number().int().min(1).max(MAX_RECEIVES_LIMIT);
+
+/** Every command but `user.register` and `tick` is done by an authenticated user. */
+const acting = { user: name, idempotencyKey: idempotencyKey.optional() };
+
+export const sendMessageSchema = z.object({
+  /** The byte limit (256 KiB of UTF-8) is checked by the broker as payload_too_large. */
+  body: z.string(),
+  attributes: z.record(z.string(), z.string()).optional(),
+  delayMs: z.number().int().min(0).max(MAX_DELAY_MS).optional(),
+  deduplicationId: z.string().min(1).max(128).optional(),
+});
+export type SendMessage = z.infer<typeof sendMessageSchema>;
+
+/** Topics have no per-message delay. */
+export const publishMessageSchema = z.strictObject({
+  body: z.string(),
+  attributes: z.record(z.string(), z.string()).optional(),
+  deduplicationId: z.string().min(1).max(128).optional(),
+});
+export type PublishMessage = z.infer<typeof publishMessageSchema>;
+
+const permissionsQueue = z.array(z.enum(['send', 'receive'])).max(2);
+const permissionsTopic = z.array(z.enum(['publish', 'subscribe'])).max(2);
+
+export const userRegisterSchema = z.object({
+  type: z.literal('user.register'),
+  username: name,
+  passwordHash: z.string().min(1).max(1024),
+  idempotencyKey: idempotencyKey.optional(),
+});
+
+export const queueCreateSchema = z.object({
+  type: z.literal('queue.create'),
+  ...acting,
+  name,
+  visibilityTimeoutMs: visibilityTimeoutMs.optional(),
+  maxReceives: maxReceives.optional(),
+  deadLetterQueue: name.optional(),
+  retentionMs: retentionMs.optional(),
+});
+export const queueDeleteSchema = z.object({ type: z.literal('queue.delete'), ...acting, queue: name });
+export const queuePurgeSchema = z.object({ type: z.literal('queue.purge'), ...acting, queue: name });
+export const queueGrantSchema = z.object({
+  type: z.literal('queue.grant'), ...acting, queue: name, username: name, permissions: permissionsQueue,
+});
+export const queueRevokeSchema = z.object({ type: z.literal('queue.revoke'), ...acting, queue: name, username: name });
+/** `batch` says which answer shape API.md wants: `{messages: [...]}` (true) or `{id, deduplicated}`. */
+export const queueSendSchema = z.object({
+  type: z.literal('queue.send'), ...acting, queue: name,
+  messages: z.array(sendMessageSchema).min(1).max(MAX_BATCH),
+  batch: z.boolean(),
+});
+export const queueReceiveSchema = z.object({
+  type: z.literal('queue.receive'), ...acting, queue: name,
+  max: z.number().int().min(1).max(MAX_RECEIVE).optional(),
+  visibilityTimeoutMs: visibilityTimeoutMs.optional(),
+});
+export const queueAckSchema = z.object({
+  type: z.literal('queue.ack'), ...acting, queue: name,
+  receiptHandles: z.array(receiptHandle).min(1).max(MAX_BATCH),
+});
+export const queueNackSchema = z.object({
+  type: z.literal('queue.nack'), ...acting, queue: name,
+  receiptHandles: z.array(receiptHandle).min(1).max(MAX_BATCH),
+  delayMs: z.number().int().min(0).max(MAX_DELAY_MS).optional(),
+});
+export const queueVisibilitySchema = z.object({
+  type: z.literal('queue.visibility'), ...acting, queue: name,
+  receiptHandle, visibilityTimeoutMs,
+});
+
+export const topicCreateSchema = z.object({
+  type: z.literal('topic.create'), ...acting, name,
+  public: z.boolean().optional(),
+  retentionMs: retentionMs.optional(),
+});
+export const topicDeleteSchema = z.object({ type: z.literal('topic.delete'), ...acting, topic: name });
+export const topicGrantSchema = z.object({
+  type: z.literal('topic.grant'), ...acting, topic: name, username: name, permissions: permissionsTopic,
+});
+export const topicRevokeSchema = z.object({ type: z.literal('topic.revoke'), ...acting, topic: name, username: name });
+export const topicPublishSchema = z.object({
+  type: z.literal('topic.publish'), ...acting, topic: name,
+  messages: z.array(publishMessageSchema).min(1).max(MAX_BATCH),
+  batch: z.boolean(),
+});
+
+export const subscriptionCreateSchema = z.object({
+  type: z.literal('subscription.create'), ...acting, topic: name, name,
+  ackTimeoutMs: visibilityTimeoutMs.optional(),
+  maxDeliveries: maxReceives.optional(),
+  deadLetterQueue: name.optional(),
+});
+const subRef = { ...acting, topic: name, subscription: name };
+export const subscriptionDeleteSchema = z.object({ type: z.literal('subscription.delete'), ...subRef });
+export const subscriptionReceiveSchema = z.object({
+  type: z.literal('subscription.receive'), ...subRef,
+  max: z.number().int().min(1).max(MAX_RECEIVE).optional(),
+  visibilityTimeoutMs: visibilityTimeoutMs.optional(),
+});
+export const subscriptionAckSchema = z.object({
+  type: z.literal('subscription.ack'), ...subRef,
+  receiptHandles: z.array(receiptHandle).min(1).max(MAX_BATCH),
+});
+export const subscriptionNackSchema = z.object({
+  type: z.literal('subscription.nack'), ...subRef,
+  receiptHandles: z.array(receiptHandle).min(1).max(MAX_BATCH),
+  delayMs: z.number().int().min(0).max(MAX_DELAY_MS).optional(),
+});
+export const subscriptionVisibilitySchema = z.object({
+  type: z.literal('subscription.visibility'), ...subRef,
+  receiptHandle, visibilityTimeoutMs,
+});
+
+/** Proposed by the leader when idle so that expiries happen without traffic. */
+export const tickSchema = z.object({ type: z.literal('tick') });
+
+export const commandSchema = z.discriminatedUnion('type', [
+  userRegisterSchema,
+  queueCreateSchema, queueDeleteSchema, queuePurgeSchema, queueGrantSchema, queueRevokeSchema,
+  queueSendSchema, queueReceiveSchema, queueAckSchema, queueNackSchema, queueVisibilitySchema,
+  topicCreateSchema, topicDeleteSchema, topicGrantSchema, topicRevokeSchema, topicPublishSchema,
+  subscriptionCreateSchema, subscriptionDeleteSchema, subscriptionReceiveSchema,
+  subscriptionAckSchema, subscriptionNackSchema, subscriptionVisibilitySchema,
+  tickSchema,
+]);
+
+export type Command = z.infer<typeof commandSchema>;
+export type CommandType = Command['type'];
+/** The command of one type, e.g. `CommandOf<'queue.send'>`. */
+export type CommandOf<T extends CommandType> = Extract<Command, { type: T }>;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/** Encoded once, by the proposing node, into the log entry's payload. */
+export function encodeCommand(command: Command): Uint8Array {
+  return encoder.encode(JSON.stringify(command));
+}
+
+/** Parses and validates a log entry's payload; throws BrokerError(validation_failed). */
+export function decodeCommand(bytes: Uint8Array): Command {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(decoder.decode(bytes));
+  } catch {
+    throw new BrokerError('validation_failed', 'command is not valid UTF-8 JSON');
+  }
+  return parseCommand(raw);
+}
+
+/** Validates an already-built command object (what the API builds before encoding). */
+export function parseCommand(raw: unknown): Command {
+  const parsed = commandSchema.safeParse(raw);
+  if (!parsed.success) {
+    const details = parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
+    throw new BrokerError('validation_failed', 'command failed validation', details);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,77 @@
+import type { BrokerErrorBody } from './errors.js';
+
+/** What `apply` and the queries return; `value` is exactly API.md's JSON body for the
+ *  route (null for 204 answers). */
+export type CommandResult<T = unknown> =
+  | { ok: true; value: T }
+  | { ok: false; error: BrokerErrorBody };
+
+export interface QueueStats {
+  ready: number;
+  inflight: number;
+  delayed: number;
+}
+
+/** API.md `Queue`. */
+export interface QueueView {
+  name: string;
+  owner: string;
+  createdAt: string;
+  visibilityTimeoutMs: number;
+  maxReceives: number | null;
+  deadLetterQueue: string | null;
+  retentionMs: number;
+  stats: QueueStats;
+}
+
+/** API.md `Topic` (the page leaves its fields open; these mirror the create body). */
+export interface TopicView {
+  name: string;
+  owner: string;
+  createdAt: string;
+  public: boolean;
+  retentionMs: number;
+  stats: { subscriptions: number; retained: number };
+}
+
+/** API.md `Subscription`. */
+export interface SubscriptionView {
+  name: string;
+  topic: string;
+  owner: string;
+  createdAt: string;
+  ackTimeoutMs: number;
+  maxDeliveries: number | null;
+  deadLetterQueue: string | null;
+  stats: QueueStats;
+}
+
+/** API.md `Received`. */
+export interface ReceivedView {
+  id: string;
+  body: string;
+  attributes: Record<string, string>;
+  receiptHandle: string;
+  receiveCount: number;
+  sentAt: string;
+}
+
+export interface SentView {
+  id: string;
+  deduplicated: boolean;
+}
+
+export interface UserRecord {
+  username: string;
+  passwordHash: string;
+}
+
+/** `queueDepths()` for metrics: one row per queue and per subscription. */
+export interface DepthRow {
+  kind: 'queue' | 'subscription';
+  /** `queue:<name>` or `sub:<topic>/<subscription>`, as in onMessagesReady. */
+  target: string;
+  ready: number;
+  inflight: number;
+  delayed: number;
+}
