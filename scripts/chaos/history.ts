@@ -1,0 +1,44 @@
+// The operation history, Jepsen style: every operation is logged once when invoked and
+// once when it completes, as ok (it happened), fail (it certainly did not happen) or
+// info (outcome unknown: a timeout, a lost connection, a 5xx).
+import { createWriteStream, type WriteStream } from 'node:fs';
+
+import type { HistoryOp, OpFunction, OpType } from './ops.js';
+
+type Payload<F extends OpFunction> = Extract<HistoryOp, { f: F }>['value'];
+
+/** Records operations in memory and, when given a path, as JSON lines on disk. */
+export class HistoryRecorder {
+  readonly ops: HistoryOp[] = [];
+  private nextOpId = 1;
+  private readonly out: WriteStream | undefined;
+
+  constructor(private readonly clock: () => number, path?: string) {
+    this.out = path === undefined ? undefined : createWriteStream(path, { flags: 'w' });
+  }
+
+  invoke<F extends OpFunction>(process: string, f: F, value: Payload<F>): number {
+    const opId = this.nextOpId++;
+    this.push({ process, type: 'invoke', f, opId, time: this.clock(), value } as HistoryOp);
+    return opId;
+  }
+
+  complete<F extends OpFunction>(
+    opId: number, process: string, f: F, type: Exclude<OpType, 'invoke'>, value: Payload<F>, error?: string,
+  ): void {
+    const op = { process, type, f, opId, time: this.clock(), value } as HistoryOp;
+    if (error !== undefined) op.error = error;
+    this.push(op);
+  }
+
+  private push(op: HistoryOp): void {
+    this.ops.push(op);
+    this.out?.write(`${JSON.stringify(op)}\n`);
+  }
+
+  close(): Promise<void> {
+    const out = this.out;
+    if (out === undefined) return Promise.resolve();
+    return new Promise((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+  }
+}

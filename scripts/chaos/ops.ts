@@ -1,0 +1,64 @@
+// Operation and delivery records shared by the workload (which writes them) and the
+// checker (which judges them). Pure data: no I/O here.
+export type OpType = 'invoke' | 'ok' | 'fail' | 'info';
+
+/** Where messages are delivered: `queue:<name>` or `sub:<topic>/<subscription>`. */
+export type Target = string;
+
+export const queueTarget = (queue: string): Target => `queue:${queue}`;
+export const subTarget = (topic: string, subscription: string): Target => `sub:${topic}/${subscription}`;
+
+export interface SendValue { queue: string; key: string; payloads: string[] }
+export interface PublishValue { topic: string; key: string; payloads: string[] }
+export interface SubscribeValue { topic: string; subscription: string }
+export interface DeliveredMessage { id: string; body: string; receiveCount: number; receiptHandle?: string }
+export interface ReceiveValue { target: Target; messages?: DeliveredMessage[] }
+export interface AckValue {
+  target: Target;
+  items: { id: string; receiveCount: number; receiptHandle: string }[];
+  /** On ok: the receipt handles the broker called stale. */
+  unknown?: string[];
+}
+
+interface OpBase { process: string; type: OpType; opId: number; time: number; error?: string }
+export type HistoryOp =
+  | (OpBase & { f: 'send'; value: SendValue })
+  | (OpBase & { f: 'publish'; value: PublishValue })
+  | (OpBase & { f: 'subscribe'; value: SubscribeValue })
+  | (OpBase & { f: 'receive'; value: ReceiveValue })
+  | (OpBase & { f: 'ack'; value: AckValue })
+  | (OpBase & { f: 'setup'; value: { what: string } });
+
+export type OpFunction = HistoryOp['f'];
+
+/** One delivery as the consumer saw it. */
+export interface Delivery {
+  target: Target;
+  id: string;
+  body: string;
+  receiveCount: number;
+  /** The receive operation that returned it, and its invoke/complete times. */
+  opId: number;
+  invokedAt: number;
+  completedAt: number;
+  /** Position in that receive's answer. */
+  position: number;
+}
+
+/** Deliveries are the messages of every receive that completed ok. */
+export function deliveriesFromHistory(history: readonly HistoryOp[]): Delivery[] {
+  const invokedAt = new Map<number, number>();
+  const out: Delivery[] = [];
+  for (const op of history) {
+    if (op.f !== 'receive') continue;
+    if (op.type === 'invoke') { invokedAt.set(op.opId, op.time); continue; }
+    if (op.type !== 'ok') continue;
+    const messages = op.value.messages ?? [];
+    messages.forEach((m, position) => out.push({
+      target: op.value.target, id: m.id, body: m.body, receiveCount: m.receiveCount,
+      opId: op.opId, invokedAt: invokedAt.get(op.opId) ?? op.time, completedAt: op.time, position,
+    }));
+  }
+  return out;
+}
+
