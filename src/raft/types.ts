@@ -142,3 +142,23 @@ export interface RaftConfig {
   snapshotChunkBytes: number;
   rng: Rng;
 }
+
+/** The leader's view of one peer, as reported by RawNode.status(). */
+export interface PeerProgress {
+  match: number;
+  next: number;
+  state: 'probe' | 'replicate' | 'snapshot';
+  recentActive: boolean;
+}
+
+export interface RaftStatus {
+  id: NodeId;
+  term: number;
+  role: Role;
+  leaderId: NodeId;
+  commit: number;
+  applied: number;
+  lastIndex: number;
+  /** Present only on the leader, keyed by node id (itself included). */
+  progress?: Record<NodeId, PeerProgress>;
+}

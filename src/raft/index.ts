@@ -1,0 +1,10 @@
+export * from './types.js';
+export { CompactedError, UnavailableError } from './storage/log-store.js';
+export type { LogStore, WritableLogStore, PersistBatch } from './storage/log-store.js';
+export { MemoryLogStore } from './storage/memory-log-store.js';
+export { RawNode } from './raw-node.js';
+export { Raft, CAMPAIGN_TRANSFER } from './raft.js';
+export { RaftLog } from './log.js';
+export { Progress, type ProgressState } from './progress.js';
+export { MajorityConfig, type VoteResult } from './quorum.js';
+export { message } from './util.js';

@@ -1,0 +1,189 @@
+import type {
+  Entry,
+  HardState,
+  Message,
+  NodeId,
+  RaftConfig,
+  RaftStatus,
+  Ready,
+  SoftState,
+} from './types.js';
+import type { LogStore } from './storage/log-store.js';
+import { Raft } from './raft.js';
+
+/**
+ * The driver's handle on the Raft core (etcd's RawNode). Typical loop:
+ *
+ *   node.tick() every tickMs; node.step(msg) for every message received;
+ *   if (node.hasReady()) { const rd = node.ready(); persist; send; apply; node.advance(rd); }
+ *
+ * Only one Ready is outstanding at a time: hasReady() is false until advance().
+ *
+ * Message sending rule: if the node is leader after this Ready (rd.softState?.role, or
+ * the last role seen), its messages may be sent while the write is in flight; the
+ * leader counts itself in the commit quorum only once advance() reports its entries
+ * persisted. Otherwise messages are sent only after the write completed.
+ *
+ * On start the state machine must be restored from store.snapshot(); committed
+ * entries after the snapshot index are then handed out again in Ready.committedEntries.
+ */
+export class RawNode {
+  readonly raft: Raft;
+  private prevSoft: SoftState;
+  private prevHard: HardState;
+  private outstanding: Ready | undefined;
+
+  constructor(config: RaftConfig, store: LogStore) {
+    this.raft = new Raft(config, store);
+    this.prevSoft = this.softState();
+    this.prevHard = this.raft.hardState();
+  }
+
+  tick(): void {
+    this.raft.tick();
+  }
+
+  /** Feeds a message from a peer. Messages not addressed to this node are ignored. */
+  step(msg: Message): void {
+    if (msg.to !== this.raft.id) return;
+    this.raft.step(msg);
+  }
+
+  /** Starts an election now (tests and leader bootstrap); the usual path is tick(). */
+  campaign(): void {
+    this.raft.hup(false);
+  }
+
+  /** Appends one entry. False when not leader or a leader transfer is in progress. */
+  propose(data: Uint8Array): boolean {
+    return this.proposeMany([data]);
+  }
+
+  /** Appends all of `datas` as one batch (consecutive entries, one append per follower). */
+  proposeMany(datas: Uint8Array[]): boolean {
+    if (this.raft.role !== 'leader' || this.raft.leadTransferee !== '') return false;
+    if (datas.length === 0) return true;
+    const ents: Entry[] = new Array(datas.length);
+    for (let i = 0; i < datas.length; i++) ents[i] = { term: 0, index: 0, type: 'normal', data: datas[i] };
+    this.raft.appendEntries(ents);
+    return true;
+  }
+
+  /**
+   * Asks for a linearizable read point. On success a ReadState with the same context
+   * appears in a later Ready; it never does if leadership is lost first (the driver
+   * fails pending reads when the role changes). False when not leader.
+   */
+  readIndex(context: Uint8Array): boolean {
+    return this.raft.readIndex(context);
+  }
+
+  /** Leader: hands leadership to `to` once its log is caught up (TimeoutNow). */
+  transferLeader(to: NodeId): boolean {
+    return this.raft.transferLeader(to);
+  }
+
+  reportUnreachable(id: NodeId): void {
+    this.raft.reportUnreachable(id);
+  }
+
+  reportSnapshot(id: NodeId, ok: boolean): void {
+    this.raft.reportSnapshot(id, ok);
+  }
+
+  hasReady(): boolean {
+    if (this.outstanding) return false;
+    const r = this.raft;
+    r.flushAppends();
+    const soft = this.softState();
+    if (soft.role !== this.prevSoft.role || soft.leaderId !== this.prevSoft.leaderId) return true;
+    const hs = r.hardState();
+    if (!sameHardState(hs, this.prevHard)) return true;
+    const u = r.log.unstable;
+    return (
+      u.snapshot !== undefined ||
+      u.entries.length > 0 ||
+      r.msgs.length > 0 ||
+      r.readStates.length > 0 ||
+      r.log.hasNextCommittedEntries()
+    );
+  }
+
+  ready(): Ready {
+    if (this.outstanding) throw new Error('ready() called before advance() of the previous Ready');
+    const r = this.raft;
+    r.flushAppends();
+    const u = r.log.unstable;
+    const rd: Ready = {
+      entries: u.entries.slice(),
+      committedEntries: r.log.nextCommittedEntries(),
+      messages: r.msgs,
+      readStates: r.readStates,
+      mustSync: false,
+    };
+    if (u.snapshot) rd.snapshot = u.snapshot;
+    const soft = this.softState();
+    if (soft.role !== this.prevSoft.role || soft.leaderId !== this.prevSoft.leaderId) {
+      rd.softState = soft;
+      this.prevSoft = soft;
+    }
+    const hs = r.hardState();
+    if (!sameHardState(hs, this.prevHard)) {
+      rd.hardState = hs;
+      rd.mustSync = hs.term !== this.prevHard.term || hs.vote !== this.prevHard.vote;
+      this.prevHard = hs;
+    }
+    rd.mustSync = rd.mustSync || rd.entries.length > 0 || rd.snapshot !== undefined;
+    r.msgs = [];
+    r.readStates = [];
+    this.outstanding = rd;
+    return rd;
+  }
+
+  /** The driver persisted, sent and applied `rd`. */
+  advance(rd: Ready): void {
+    if (rd !== this.outstanding) throw new Error('advance() with a Ready that is not the outstanding one');
+    this.outstanding = undefined;
+    const log = this.raft.log;
+    if (rd.snapshot) {
+      log.stableSnapTo(rd.snapshot.meta.index);
+      if (rd.snapshot.meta.index > log.applied) log.applied = rd.snapshot.meta.index;
+    }
+    if (rd.entries.length > 0) {
+      const last = rd.entries[rd.entries.length - 1];
+      log.stableTo(last.index, last.term);
+    }
+    if (rd.committedEntries.length > 0) {
+      log.appliedTo(rd.committedEntries[rd.committedEntries.length - 1].index);
+    }
+    this.raft.onPersisted();
+  }
+
+  status(): RaftStatus {
+    const r = this.raft;
+    const st: RaftStatus = {
+      id: r.id,
+      term: r.term,
+      role: r.role,
+      leaderId: r.leaderId,
+      commit: r.log.committed,
+      applied: r.log.applied,
+      lastIndex: r.log.lastIndex(),
+    };
+    if (r.role === 'leader') {
+      st.progress = {};
+      for (const [id, pr] of r.tracker.progress) {
+        st.progress[id] = { match: pr.match, next: pr.next, state: pr.state, recentActive: pr.recentActive };
+      }
+    }
+    return st;
+  }
+
+  private softState(): SoftState {
+    return { leaderId: this.raft.leaderId, role: this.raft.role };
+  }
+}
+
+function sameHardState(a: HardState, b: HardState): boolean {
+  return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
+}
