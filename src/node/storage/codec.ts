@@ -1,0 +1,165 @@
+// Binary layout of what the LevelDB log stores. Every value carries a CRC-32 of the
+// rest of it, so a torn or bit-flipped value is detected instead of being used.
+// Integers are stored as float64: exact up to 2^53, and DataView handles them fast.
+import { crc32 } from 'node:zlib';
+import type { ConfState, Entry, EntryType, HardState, SnapshotMeta } from '../../raft/types.js';
+
+export const FORMAT_VERSION = 1;
+
+const ENTRY_PREFIX = 0x65; // 'e'
+export const KEY_FORMAT = Uint8Array.of(0x6d); // 'm'
+export const KEY_HARD_STATE = Uint8Array.of(0x68); // 'h'
+export const KEY_SNAPSHOT_META = Uint8Array.of(0x73); // 's'
+export const KEY_SNAPSHOT_DATA = Uint8Array.of(0x64); // 'd'
+
+/** Thrown by a decoder when a value fails its checksum or shape. */
+export class CorruptValueError extends Error {}
+
+/** 'e' + the index as 8 big-endian bytes, so LevelDB's byte order is log order. */
+export function entryKey(index: number): Uint8Array {
+  const key = new Uint8Array(9);
+  key[0] = ENTRY_PREFIX;
+  const view = new DataView(key.buffer);
+  view.setUint32(1, Math.floor(index / 0x1_0000_0000));
+  view.setUint32(5, index >>> 0);
+  return key;
+}
+
+export function isEntryKey(key: Uint8Array): boolean {
+  return key.length === 9 && key[0] === ENTRY_PREFIX;
+}
+
+export function indexOfEntryKey(key: Uint8Array): number {
+  const view = new DataView(key.buffer, key.byteOffset, key.byteLength);
+  return view.getUint32(1) * 0x1_0000_0000 + view.getUint32(5);
+}
+
+/** The first key after every entry key (exclusive upper bound for range reads). */
+export const ENTRY_KEY_END = Uint8Array.of(ENTRY_PREFIX + 1);
+
+// entry: [crc32 u32][type u8][term f64][index f64][data...]
+const ENTRY_HEADER = 4 + 1 + 8 + 8;
+
+export function encodeEntry(e: Entry): Uint8Array {
+  const out = new Uint8Array(ENTRY_HEADER + e.data.length);
+  const view = new DataView(out.buffer);
+  view.setUint8(4, e.type === 'config' ? 1 : 0);
+  view.setFloat64(5, e.term);
+  view.setFloat64(13, e.index);
+  out.set(e.data, ENTRY_HEADER);
+  view.setUint32(0, crc32(out.subarray(4)));
+  return out;
+}
+
+export function decodeEntry(value: Uint8Array): Entry {
+  if (value.length < ENTRY_HEADER) throw new CorruptValueError(`entry value of ${value.length} bytes is too short`);
+  const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
+  if (view.getUint32(0) !== crc32(value.subarray(4))) throw new CorruptValueError('entry checksum mismatch');
+  const typeByte = view.getUint8(4);
+  if (typeByte > 1) throw new CorruptValueError(`unknown entry type ${typeByte}`);
+  const type: EntryType = typeByte === 1 ? 'config' : 'normal';
+  return { type, term: view.getFloat64(5), index: view.getFloat64(13), data: value.subarray(ENTRY_HEADER) };
+}
+
+// JSON-shaped small records: [crc32 u32][utf8 json]
+function encodeRecord(obj: unknown): Uint8Array {
+  const json = new TextEncoder().encode(JSON.stringify(obj));
+  const out = new Uint8Array(4 + json.length);
+  out.set(json, 4);
+  new DataView(out.buffer).setUint32(0, crc32(json));
+  return out;
+}
+
+function decodeRecord(value: Uint8Array, what: string): unknown {
+  if (value.length < 4) throw new CorruptValueError(`${what} record is too short`);
+  const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
+  const json = value.subarray(4);
+  if (view.getUint32(0) !== crc32(json)) throw new CorruptValueError(`${what} checksum mismatch`);
+  try {
+    return JSON.parse(new TextDecoder().decode(json));
+  } catch {
+    throw new CorruptValueError(`${what} is not valid JSON`);
+  }
+}
+
+// hard state: [crc32 u32][term f64][commit f64][vote utf8]
+export function encodeHardState(hs: HardState): Uint8Array {
+  const vote = new TextEncoder().encode(hs.vote);
+  const out = new Uint8Array(4 + 16 + vote.length);
+  const view = new DataView(out.buffer);
+  view.setFloat64(4, hs.term);
+  view.setFloat64(12, hs.commit);
+  out.set(vote, 20);
+  view.setUint32(0, crc32(out.subarray(4)));
+  return out;
+}
+
+export function decodeHardState(value: Uint8Array): HardState {
+  if (value.length < 20) throw new CorruptValueError('hard state record is too short');
+  const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
+  if (view.getUint32(0) !== crc32(value.subarray(4))) throw new CorruptValueError('hard state checksum mismatch');
+  const term = view.getFloat64(4);
+  const commit = view.getFloat64(12);
+  if (!isIndex(term) || !isIndex(commit)) throw new CorruptValueError('hard state holds a non-integer term or commit');
+  return { term, commit, vote: new TextDecoder().decode(value.subarray(20)) };
+}
+
+export interface FormatRecord {
+  format: number;
+  nodeId: string;
+}
+
+export function encodeFormat(rec: FormatRecord): Uint8Array {
+  return encodeRecord(rec);
+}
+
+export function decodeFormat(value: Uint8Array): FormatRecord {
+  const rec = decodeRecord(value, 'format') as Partial<FormatRecord> | null;
+  if (!rec || typeof rec.format !== 'number' || typeof rec.nodeId !== 'string') {
+    throw new CorruptValueError('format record has the wrong shape');
+  }
+  return { format: rec.format, nodeId: rec.nodeId };
+}
+
+/** Snapshot metadata plus the length and checksum of the data stored beside it. */
+export interface SnapshotRecord {
+  meta: SnapshotMeta;
+  dataBytes: number;
+  dataCrc: number;
+}
+
+export function encodeSnapshotRecord(rec: SnapshotRecord): Uint8Array {
+  return encodeRecord(rec);
+}
+
+export function decodeSnapshotRecord(value: Uint8Array): SnapshotRecord {
+  const rec = decodeRecord(value, 'snapshot metadata') as Partial<SnapshotRecord> | null;
+  const meta = rec?.meta as Partial<SnapshotMeta> | undefined;
+  const conf = meta?.conf as Partial<ConfState> | undefined;
+  if (
+    !rec ||
+    !meta ||
+    !isIndex(meta.index) ||
+    !isIndex(meta.term) ||
+    !conf ||
+    !Array.isArray(conf.voters) ||
+    !conf.voters.every((v) => typeof v === 'string') ||
+    !isIndex(rec.dataBytes) ||
+    typeof rec.dataCrc !== 'number'
+  ) {
+    throw new CorruptValueError('snapshot metadata has the wrong shape');
+  }
+  return {
+    meta: { index: meta.index, term: meta.term, conf: { voters: [...conf.voters] } },
+    dataBytes: rec.dataBytes,
+    dataCrc: rec.dataCrc,
+  };
+}
+
+export function checksum(data: Uint8Array): number {
+  return crc32(data);
+}
+
+function isIndex(n: unknown): n is number {
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+}

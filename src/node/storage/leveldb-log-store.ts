@@ -1,0 +1,403 @@
+import { mkdirSync } from 'node:fs';
+import { ClassicLevel } from 'classic-level';
+import type { ConfState, Entry, HardState, Snapshot, SnapshotMeta } from '../../raft/types.js';
+import {
+  CompactedError,
+  UnavailableError,
+  type PersistBatch,
+  type WritableLogStore,
+} from '../../raft/storage/log-store.js';
+import { StorageFailedError, StoreCorruptError, StoreLockedError } from '../errors.js';
+import {
+  CorruptValueError,
+  ENTRY_KEY_END,
+  FORMAT_VERSION,
+  KEY_FORMAT,
+  KEY_HARD_STATE,
+  KEY_SNAPSHOT_DATA,
+  KEY_SNAPSHOT_META,
+  checksum,
+  decodeEntry,
+  decodeFormat,
+  decodeHardState,
+  decodeSnapshotRecord,
+  encodeEntry,
+  encodeFormat,
+  encodeHardState,
+  encodeSnapshotRecord,
+  entryKey,
+  indexOfEntryKey,
+} from './codec.js';
+
+export interface LevelDbLogStoreOptions {
+  /** Written into a fresh store and checked on every open: a data dir is one node's. */
+  nodeId: string;
+  /** The voters of a fresh store (ignored when the store already exists). */
+  conf: ConfState;
+  /** Bounds of the in-memory tail cache (the entries the core reads most). */
+  cacheEntries?: number;
+  cacheBytes?: number;
+}
+
+type Db = ClassicLevel<Uint8Array, Uint8Array>;
+type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * The durable Raft log of one node in one LevelDB: hard state, entries keyed by
+ * big-endian index, snapshot metadata and data. Each save() is ONE batch written with
+ * sync. Reads are synchronous (the core needs them so): bounds and a bounded tail
+ * of entries live in memory, older entries come from getSync. Opening reads only the
+ * bounds and the tail, so start-up cost does not grow with the log.
+ */
+export class LevelDbLogStore implements WritableLogStore {
+  private hardState: HardState;
+  private snap: SnapshotMeta;
+  private snapData: Uint8Array;
+  private last: number;
+  /** A contiguous run of entries ending at `last`, starting at cache[head]. */
+  private cache: Entry[] = [];
+  private head = 0;
+  private cacheBytes = 0;
+  private readonly maxCacheEntries: number;
+  private readonly maxCacheBytes: number;
+  private failure: StorageFailedError | undefined;
+  private background: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  private constructor(
+    private readonly db: Db,
+    readonly location: string,
+    state: { hardState: HardState; snap: SnapshotMeta; snapData: Uint8Array; last: number; tail: Entry[] },
+    opts: LevelDbLogStoreOptions,
+  ) {
+    this.hardState = state.hardState;
+    this.snap = state.snap;
+    this.snapData = state.snapData;
+    this.last = state.last;
+    this.maxCacheEntries = opts.cacheEntries ?? 16_384;
+    this.maxCacheBytes = opts.cacheBytes ?? 64 * 1024 * 1024;
+    for (const e of state.tail) this.pushCache(e);
+  }
+
+  /** Opens (or creates) the log in `location`; throws StoreCorruptError / StoreLockedError. */
+  static async open(location: string, opts: LevelDbLogStoreOptions): Promise<LevelDbLogStore> {
+    try {
+      mkdirSync(location, { recursive: true });
+    } catch (err) {
+      throw new StorageFailedError(`cannot create data dir ${location}: ${(err as Error).message}`, { cause: err });
+    }
+    const db: Db = new ClassicLevel<Uint8Array, Uint8Array>(location, { keyEncoding: 'view', valueEncoding: 'view' });
+    try {
+      await db.open();
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      if (cause?.code === 'LEVEL_LOCKED') throw new StoreLockedError(location);
+      if (cause?.code === 'LEVEL_CORRUPTION') throw new StoreCorruptError(location, `LevelDB reports corruption: ${cause.message}`);
+      throw new StorageFailedError(`cannot open raft log at ${location}: ${cause?.message ?? (err as Error).message}`, { cause: err });
+    }
+    try {
+      const state = await readState(db, location, opts);
+      const store = new LevelDbLogStore(db, location, state, opts);
+      // Entries at or below the snapshot are invisible; a compaction interrupted by a
+      // crash may have left some behind.
+      store.clearBelow(state.snap.index);
+      return store;
+    } catch (err) {
+      await db.close().catch(() => {});
+      throw err;
+    }
+  }
+
+  initialState(): { hardState: HardState; conf: ConfState } {
+    return { hardState: { ...this.hardState }, conf: { voters: [...this.snap.conf.voters] } };
+  }
+
+  firstIndex(): number {
+    return this.snap.index + 1;
+  }
+
+  lastIndex(): number {
+    return this.last;
+  }
+
+  term(index: number): number {
+    if (index < this.snap.index) throw new CompactedError(index);
+    if (index > this.last) throw new UnavailableError(index);
+    if (index === this.snap.index) return this.snap.term;
+    return this.entryAt(index).term;
+  }
+
+  entries(lo: number, hi: number, maxBytes?: number): Entry[] {
+    if (lo <= this.snap.index) throw new CompactedError(lo);
+    if (hi > this.last + 1) throw new UnavailableError(hi - 1);
+    const out: Entry[] = [];
+    let size = 0;
+    for (let i = lo; i < hi; i++) {
+      const e = this.entryAt(i);
+      size += e.data.length;
+      if (maxBytes !== undefined && out.length > 0 && size > maxBytes) break;
+      out.push(e);
+    }
+    return out;
+  }
+
+  snapshot(): Snapshot {
+    return { meta: this.snap, data: this.snapData };
+  }
+
+  async save(batch: PersistBatch): Promise<void> {
+    this.checkWritable();
+    const ops: BatchOp[] = [];
+    let snap = this.snap;
+    let snapData = this.snapData;
+    let last = this.last;
+    let truncatedTo: number | undefined; // the cache keeps only entries below this index
+
+    if (batch.snapshot && batch.snapshot.meta.index > this.snap.index) {
+      snap = copyMeta(batch.snapshot.meta);
+      snapData = batch.snapshot.data;
+      ops.push(...snapshotOps(snap, snapData));
+      // The snapshot replaces the whole log: entries above it go in this same batch,
+      // those below become invisible and are cleared afterwards.
+      for (let i = Math.max(snap.index, this.snap.index) + 1; i <= this.last; i++) ops.push({ type: 'del', key: entryKey(i) });
+      last = snap.index;
+      truncatedTo = 0;
+    }
+
+    let ents = batch.entries;
+    if (ents.length > 0 && ents[ents.length - 1].index > snap.index) {
+      if (ents[0].index <= snap.index) ents = ents.slice(snap.index + 1 - ents[0].index);
+      const from = ents[0].index;
+      if (from > last + 1) throw new UnavailableError(from - 1);
+      const newLast = ents[ents.length - 1].index;
+      for (const e of ents) ops.push({ type: 'put', key: entryKey(e.index), value: encodeEntry(e) });
+      for (let i = newLast + 1; i <= last; i++) ops.push({ type: 'del', key: entryKey(i) }); // a replaced suffix
+      if (from <= last) truncatedTo = Math.min(truncatedTo ?? from, from);
+      last = newLast;
+    } else {
+      ents = [];
+    }
+
+    const hardState = batch.hardState ? { ...batch.hardState } : this.hardState;
+    if (batch.hardState) ops.push({ type: 'put', key: KEY_HARD_STATE, value: encodeHardState(hardState) });
+    if (ops.length === 0) return;
+
+    await this.write(ops);
+
+    const oldSnapIndex = this.snap.index;
+    this.snap = snap;
+    this.snapData = snapData;
+    this.hardState = hardState;
+    if (truncatedTo !== undefined) this.truncateCache(truncatedTo);
+    if (snap.index > oldSnapIndex) this.truncateCacheBelow(snap.index + 1);
+    this.last = last;
+    for (const e of ents) this.pushCache(e);
+    if (snap.index > oldSnapIndex) this.clearBelow(snap.index);
+  }
+
+  async compact(snapshot: Snapshot): Promise<void> {
+    this.checkWritable();
+    const index = snapshot.meta.index;
+    if (index <= this.snap.index) return; // older than the snapshot we hold
+    if (index > this.last) throw new UnavailableError(index);
+    const meta: SnapshotMeta = { index, term: this.term(index), conf: { voters: [...snapshot.meta.conf.voters] } };
+    await this.write(snapshotOps(meta, snapshot.data));
+    this.snap = meta;
+    this.snapData = snapshot.data;
+    this.truncateCacheBelow(index + 1);
+    this.clearBelow(index);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.background;
+    await this.db.close();
+  }
+
+  private checkWritable(): void {
+    if (this.failure) throw this.failure;
+    if (this.closed) throw new StorageFailedError(`raft log at ${this.location} is closed`);
+  }
+
+  private async write(ops: BatchOp[]): Promise<void> {
+    try {
+      await this.db.batch(ops, { sync: true });
+    } catch (err) {
+      // Once a synced write fails we cannot know what reached the disk: stop writing.
+      this.failure = new StorageFailedError(
+        `synced write to the raft log at ${this.location} failed: ${(err as Error).message}`,
+        { cause: err },
+      );
+      throw this.failure;
+    }
+  }
+
+  /** Deletes entries at or below `index` in the background (they are already invisible). */
+  private clearBelow(index: number): void {
+    if (index <= 0) return;
+    this.background = this.background
+      .then(() => this.db.clear({ gte: entryKey(0), lte: entryKey(index) }))
+      .catch(() => {
+        // Harmless: invisible entries are cleared again on the next open.
+      });
+  }
+
+  private entryAt(index: number): Entry {
+    const cacheFirst = this.cacheFirst();
+    if (index >= cacheFirst) return this.cache[this.head + index - cacheFirst];
+    let value: Uint8Array | undefined;
+    try {
+      value = this.db.getSync(entryKey(index));
+    } catch (err) {
+      throw new StorageFailedError(`reading entry ${index} from ${this.location} failed: ${(err as Error).message}`, { cause: err });
+    }
+    if (value === undefined) throw new StoreCorruptError(this.location, `entry ${index} is missing inside the log [${this.snap.index + 1}, ${this.last}]`);
+    return checkedEntry(this.location, value, index);
+  }
+
+  private cacheFirst(): number {
+    return this.last - (this.cache.length - this.head) + 1;
+  }
+
+  /** Appends `e` (the new last entry) to the tail cache, evicting from the front. */
+  private pushCache(e: Entry): void {
+    this.cache.push(e);
+    this.cacheBytes += e.data.length;
+    while (
+      this.cache.length - this.head > 1 &&
+      (this.cache.length - this.head > this.maxCacheEntries || this.cacheBytes > this.maxCacheBytes)
+    ) {
+      this.cacheBytes -= this.cache[this.head].data.length;
+      this.head++;
+    }
+    if (this.head > 1024 && this.head * 2 > this.cache.length) {
+      this.cache = this.cache.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  /** Drops cached entries at or after `index` (they are being replaced). Called before `last` moves. */
+  private truncateCache(index: number): void {
+    const first = this.cacheFirst();
+    const keep = Math.max(0, index - first);
+    if (keep >= this.cache.length - this.head) return;
+    for (let i = this.head + keep; i < this.cache.length; i++) this.cacheBytes -= this.cache[i].data.length;
+    this.cache.length = this.head + keep;
+    if (keep === 0) this.resetCache();
+  }
+
+  /** Drops cached entries below `index` (compacted away). Uses the current `last`. */
+  private truncateCacheBelow(index: number): void {
+    while (this.head < this.cache.length && this.cache[this.head].index < index) {
+      this.cacheBytes -= this.cache[this.head].data.length;
+      this.head++;
+    }
+    if (this.head === this.cache.length) this.resetCache();
+  }
+
+  private resetCache(): void {
+    this.cache = [];
+    this.head = 0;
+    this.cacheBytes = 0;
+  }
+}
+
+function snapshotOps(meta: SnapshotMeta, data: Uint8Array): BatchOp[] {
+  return [
+    { type: 'put', key: KEY_SNAPSHOT_META, value: encodeSnapshotRecord({ meta, dataBytes: data.length, dataCrc: checksum(data) }) },
+    { type: 'put', key: KEY_SNAPSHOT_DATA, value: data },
+  ];
+}
+
+function copyMeta(meta: SnapshotMeta): SnapshotMeta {
+  return { index: meta.index, term: meta.term, conf: { voters: [...meta.conf.voters] } };
+}
+
+function checkedEntry(location: string, value: Uint8Array, index: number): Entry {
+  let e: Entry;
+  try {
+    e = decodeEntry(value);
+  } catch (err) {
+    throw new StoreCorruptError(location, `entry ${index}: ${(err as Error).message}`);
+  }
+  if (e.index !== index) throw new StoreCorruptError(location, `entry stored under index ${index} says it is ${e.index}`);
+  return e;
+}
+
+/** Reads and cross-checks everything a start needs, without loading the whole log. */
+async function readState(db: Db, location: string, opts: LevelDbLogStoreOptions) {
+  const corrupt = (detail: string) => new StoreCorruptError(location, detail);
+  const decoded = <T>(what: string, f: () => T): T => {
+    try {
+      return f();
+    } catch (err) {
+      if (err instanceof CorruptValueError) throw corrupt(`${what}: ${err.message}`);
+      throw err;
+    }
+  };
+
+  let formatValue = await db.get(KEY_FORMAT);
+  if (formatValue === undefined) {
+    const any = await db.keys({ limit: 1 }).all();
+    if (any.length > 0) throw corrupt('it holds data but no format record (not a raft log of this broker?)');
+    const meta: SnapshotMeta = { index: 0, term: 0, conf: { voters: [...opts.conf.voters] } };
+    formatValue = encodeFormat({ format: FORMAT_VERSION, nodeId: opts.nodeId });
+    await db.batch(
+      [
+        { type: 'put', key: KEY_FORMAT, value: formatValue },
+        { type: 'put', key: KEY_HARD_STATE, value: encodeHardState({ term: 0, vote: '', commit: 0 }) },
+        ...snapshotOps(meta, EMPTY),
+      ],
+      { sync: true },
+    );
+  }
+  const format = decoded('format record', () => decodeFormat(formatValue));
+  if (format.format !== FORMAT_VERSION) throw corrupt(`format version ${format.format}, this build reads ${FORMAT_VERSION}`);
+  if (format.nodeId !== opts.nodeId) throw corrupt(`it belongs to node ${format.nodeId}, not ${opts.nodeId}`);
+
+  const hsValue = await db.get(KEY_HARD_STATE);
+  if (hsValue === undefined) throw corrupt('hard state is missing');
+  const hardState = decoded('hard state', () => decodeHardState(hsValue));
+
+  const snapValue = await db.get(KEY_SNAPSHOT_META);
+  if (snapValue === undefined) throw corrupt('snapshot metadata is missing');
+  const snapRec = decoded('snapshot metadata', () => decodeSnapshotRecord(snapValue));
+  const snapData = (await db.get(KEY_SNAPSHOT_DATA)) ?? EMPTY;
+  if (snapData.length !== snapRec.dataBytes || checksum(snapData) !== snapRec.dataCrc) {
+    throw corrupt(`snapshot data at index ${snapRec.meta.index} does not match its length/checksum`);
+  }
+  const snap = snapRec.meta;
+
+  const range = { gt: entryKey(snap.index), lt: ENTRY_KEY_END };
+  const [firstKey] = await db.keys({ ...range, limit: 1 }).all();
+  const [lastKey] = await db.keys({ ...range, limit: 1, reverse: true }).all();
+  let last = snap.index;
+  const tail: Entry[] = [];
+  if (firstKey !== undefined && lastKey !== undefined) {
+    const first = indexOfEntryKey(firstKey);
+    last = indexOfEntryKey(lastKey);
+    if (first !== snap.index + 1) throw corrupt(`log starts at ${first} but the snapshot ends at ${snap.index}`);
+    // Verify the tail we keep in memory: checksums, contiguity, terms never decreasing.
+    const want = Math.min(last - first + 1, opts.cacheEntries ?? 16_384);
+    const rows = await db.iterator({ ...range, reverse: true, limit: want }).all();
+    let expect = last;
+    for (const [key, value] of rows) {
+      const index = indexOfEntryKey(key);
+      if (index !== expect) throw corrupt(`entry ${expect} is missing (found ${index} next)`);
+      const e = checkedEntry(location, value, index);
+      if (tail.length > 0 && e.term > tail[tail.length - 1].term) throw corrupt(`term goes down after entry ${index}`);
+      tail.push(e);
+      expect--;
+    }
+    if (tail.length !== want) throw corrupt(`entries below ${expect + 1} are missing`);
+    if (tail[tail.length - 1].term < snap.term && tail[tail.length - 1].index === snap.index + 1) {
+      throw corrupt(`entry ${snap.index + 1} has a term below the snapshot's`);
+    }
+    tail.reverse();
+  }
+  if (hardState.commit > last) throw corrupt(`commit index ${hardState.commit} is beyond the last entry ${last} (torn write?)`);
+  return { hardState, snap, snapData, last, tail };
+}

@@ -1,0 +1,145 @@
+import { join } from 'node:path';
+import { ClassicLevel } from 'classic-level';
+import { LevelDbLogStore } from '../../src/node/storage/leveldb-log-store.js';
+import { entryKey, KEY_HARD_STATE, encodeHardState } from '../../src/node/storage/codec.js';
+import { StoreCorruptError, StoreLockedError } from '../../src/node/errors.js';
+import type { WritableLogStore } from '../../src/raft/storage/log-store.js';
+import type { ConfState } from '../../src/raft/types.js';
+import { makeTempDir, removeDir } from '../support/temp-dir.js';
+import { describeLogStoreConformance, entry } from './log-store-conformance.js';
+
+const dirs = new Map<WritableLogStore, string>();
+const CONF: ConfState = { voters: ['n1', 'n2', 'n3'] };
+
+describeLogStoreConformance('LevelDbLogStore', {
+  async create(conf) {
+    const dir = makeTempDir('mom-log-');
+    // A tiny cache so reads also go through getSync, not only the tail cache.
+    const store = await LevelDbLogStore.open(dir, { nodeId: 'n1', conf, cacheEntries: 3 });
+    dirs.set(store, dir);
+    return store;
+  },
+  async reopen(store) {
+    const dir = dirs.get(store)!;
+    dirs.delete(store);
+    await store.close();
+    const reopened = await LevelDbLogStore.open(dir, { nodeId: 'n1', conf: { voters: ['ignored'] }, cacheEntries: 3 });
+    dirs.set(reopened, dir);
+    return reopened;
+  },
+  async dispose(store) {
+    const dir = dirs.get(store);
+    if (!dir) return;
+    dirs.delete(store);
+    await store.close();
+    removeDir(dir);
+  },
+});
+
+describe('LevelDbLogStore on disk', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = makeTempDir('mom-log-');
+  });
+  afterEach(() => removeDir(dir));
+
+  async function rawDb(fn: (db: ClassicLevel<Uint8Array, Uint8Array>) => Promise<void>) {
+    const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' });
+    await db.open();
+    try {
+      await fn(db);
+    } finally {
+      await db.close();
+    }
+  }
+
+  async function filled(n: number): Promise<void> {
+    const store = await LevelDbLogStore.open(dir, { nodeId: 'n1', conf: CONF });
+    const ents = [];
+    for (let i = 1; i <= n; i++) ents.push(entry(i, 1));
+    await store.save({ entries: ents, hardState: { term: 1, vote: 'n1', commit: n } });
+    await store.close();
+  }
+
+  test('a flipped byte in an entry is reported, never used', async () => {
+    await filled(10);
+    await rawDb(async (db) => {
+      const key = entryKey(9);
+      const v = Uint8Array.from((await db.get(key))!);
+      v[v.length - 1] ^= 0xff;
+      await db.put(key, v);
+    });
+    await expect(LevelDbLogStore.open(dir, { nodeId: 'n1', conf: CONF })).rejects.toThrow(/entry 9: entry checksum mismatch/);
+  });
+
+  test('a corrupt entry outside the cached tail is reported when read', async () => {
+    await filled(10);
+    await rawDb(async (db) => {
+      const key = entryKey(2);
+      const v = Uint8Array.from((await db.get(key))!);
+      v[6] ^= 0x01;
+      await db.put(key, v);
+    });
+    const store = await LevelDbLogStore.open(dir, { nodeId: 'n1', conf: CONF, cacheEntries: 4 });
+    try {
+      expect(() => store.entries(1, 4)).toThrow(StoreCorruptError);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('a missing entry in the middle of the log is reported', async () => {
+    await filled(10);
+    await rawDb((db) => db.del(entryKey(8)));
+    await expect(LevelDbLogStore.open(dir, { nodeId: 'n1', conf: CONF })).rejects.toThrow(/entry 8 is missing/);
+  });
+
+  test('a commit index beyond the log is reported as a torn store', async () => {
+    await filled(3);
+    await rawDb((db) => db.put(KEY_HARD_STATE, encodeHardState({ term: 1, vote: 'n1', commit: 7 })));
+    await expect(LevelDbLogStore.open(dir, { nodeId: 'n1', conf: CONF })).rejects.toThrow(/commit index 7 is beyond the last entry 3/);
+  });
+
+  test("another node's data dir is refused", async () => {
+    await filled(1);
+    const err = await LevelDbLogStore.open(dir, { nodeId: 'n2', conf: CONF }).catch((e) => e);
+    expect(err).toBeInstanceOf(StoreCorruptError);
+    expect(err.message).toMatch(/belongs to node n1, not n2/);
+    expect(err.exitCode).toBe(65);
+  });
+
+  test('a directory holding something else is refused', async () => {
+    await rawDb((db) => db.put(new TextEncoder().encode('foo'), new TextEncoder().encode('bar')));
+    await expect(LevelDbLogStore.open(dir, { nodeId: 'n1', conf: CONF })).rejects.toThrow(/no format record/);
+  });
+
+  test('a second open of the same dir fails with a clear lock error', async () => {
+    const store = await LevelDbLogStore.open(dir, { nodeId: 'n1', conf: CONF });
+    try {
+      const err = await LevelDbLogStore.open(join(dir), { nodeId: 'n1', conf: CONF }).catch((e) => e);
+      // Within one process LevelDB reports the lock as an open error too.
+      expect(err instanceof StoreLockedError || /lock/i.test(String(err?.message))).toBe(true);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('opening a long log reads only the tail into memory', async () => {
+    await filled(5000);
+    const store = await LevelDbLogStore.open(dir, { nodeId: 'n1', conf: CONF, cacheEntries: 100 });
+    try {
+      expect(store.lastIndex()).toBe(5000);
+      // The cache holds 100 entries; older ones still read (from disk).
+      expect(store.entries(1, 3).map((e) => e.index)).toEqual([1, 2]);
+      expect(store.term(4900)).toBe(1);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('a closed store refuses writes', async () => {
+    const store = await LevelDbLogStore.open(dir, { nodeId: 'n1', conf: CONF });
+    await store.close();
+    await expect(store.save({ entries: [entry(1, 1)] })).rejects.toThrow(/closed/);
+  });
+});
