@@ -3,13 +3,15 @@
 // info (outcome unknown: a timeout, a lost connection, a 5xx).
 import { createWriteStream, type WriteStream } from 'node:fs';
 
-import type { HistoryOp, OpFunction, OpType } from './ops.js';
+import type { HistoryOp, OpFunction, OpType, OpValue } from './ops.js';
 
-type Payload<F extends OpFunction> = Extract<HistoryOp, { f: F }>['value'];
+type Payload<F extends OpFunction> = OpValue<F>;
 
 /** Records operations in memory and, when given a path, as JSON lines on disk. */
 export class HistoryRecorder {
   readonly ops: HistoryOp[] = [];
+  /** Completed operations by outcome, for progress lines. */
+  readonly counts = { ok: 0, fail: 0, info: 0 };
   private nextOpId = 1;
   private readonly out: WriteStream | undefined;
 
@@ -28,6 +30,7 @@ export class HistoryRecorder {
   ): void {
     const op = { process, type, f, opId, time: this.clock(), value } as HistoryOp;
     if (error !== undefined) op.error = error;
+    this.counts[type]++;
     this.push(op);
   }
 

@@ -8,8 +8,9 @@ export type Target = string;
 export const queueTarget = (queue: string): Target => `queue:${queue}`;
 export const subTarget = (topic: string, subscription: string): Target => `sub:${topic}/${subscription}`;
 
-export interface SendValue { queue: string; key: string; payloads: string[] }
-export interface PublishValue { topic: string; key: string; payloads: string[] }
+/** On ok, `ids` holds the message ids the broker assigned (for reading a failure). */
+export interface SendValue { queue: string; key: string; payloads: string[]; ids?: string[] }
+export interface PublishValue { topic: string; key: string; payloads: string[]; ids?: string[] }
 export interface SubscribeValue { topic: string; subscription: string }
 export interface DeliveredMessage { id: string; body: string; receiveCount: number; receiptHandle?: string }
 export interface ReceiveValue { target: Target; messages?: DeliveredMessage[] }
@@ -20,6 +21,8 @@ export interface AckValue {
   unknown?: string[];
 }
 
+export interface SetupValue { what: string }
+
 interface OpBase { process: string; type: OpType; opId: number; time: number; error?: string }
 export type HistoryOp =
   | (OpBase & { f: 'send'; value: SendValue })
@@ -27,7 +30,7 @@ export type HistoryOp =
   | (OpBase & { f: 'subscribe'; value: SubscribeValue })
   | (OpBase & { f: 'receive'; value: ReceiveValue })
   | (OpBase & { f: 'ack'; value: AckValue })
-  | (OpBase & { f: 'setup'; value: { what: string } });
+  | (OpBase & { f: 'setup'; value: SetupValue });
 
 export type OpFunction = HistoryOp['f'];
 
@@ -62,3 +65,9 @@ export function deliveriesFromHistory(history: readonly HistoryOp[]): Delivery[]
   return out;
 }
 
+
+/** The value an operation of each function carries. */
+export interface OpValues {
+  send: SendValue; publish: PublishValue; subscribe: SubscribeValue; receive: ReceiveValue; ack: AckValue; setup: SetupValue;
+}
+export type OpValue<F extends OpFunction> = OpValues[F];
