@@ -1,8 +1,22 @@
+import { canSeeQueue, canSeeTopic, findQueue, findTopic } from './access.js';
 import { decodeCommand, type Command } from './commands.js';
 import { BrokerError } from './errors.js';
+import {
+  ackQueue, createQueue, deleteQueue, grantQueue, nackQueue, purgeQueue, queueVisibility,
+  receiveFromQueue, revokeQueue, sendToQueue,
+} from './queue-commands.js';
 import type {
   CommandResult, DepthRow, QueueView, SubscriptionView, TopicView, UserRecord,
 } from './results.js';
+import { hashBytes } from './hash.js';
+import { readSnapshot, writeSnapshot } from './snapshot.js';
+import { BrokerState } from './state.js';
+import {
+  ackSubscription, createSubscription, createTopic, deleteSubscription, deleteTopic, grantTopic,
+  listOwnSubscriptions, nackSubscription, publish, receiveFromSubscription, revokeTopic,
+  subscriptionVisibility,
+} from './topic-commands.js';
+import { queueView, topicView } from './views.js';
 
 export type { CommandResult } from './results.js';
 
@@ -22,6 +36,7 @@ export type ReadyListener = (target: string) => void;
  * StateMachine interface structurally (apply/snapshot/restore/stateHash).
  */
 export class Broker {
+  private state = new BrokerState();
   private readonly listeners = new Set<ReadyListener>();
 
   /** Decodes and applies one committed entry. Never throws for a bad command: a
@@ -31,55 +46,99 @@ export class Broker {
     try {
       decoded = decodeCommand(command);
     } catch (err) {
-      if (err instanceof BrokerError) return { ok: false, error: err.toBody() };
-      throw err;
+      if (!(err instanceof BrokerError)) throw err;
+      // Time still advances and expiries still run, as for any other entry.
+      this.advance(ctx);
+      this.flushReady();
+      return { ok: false, error: err.toBody() };
     }
     return this.applyCommand(decoded, ctx);
   }
 
   /** Applies an already-decoded command (tests and benchmarks skip the decoding). */
-  applyCommand(_command: Command, _ctx: ApplyContext): CommandResult {
-    throw new Error('Broker.applyCommand: not implemented yet');
+  applyCommand(command: Command, ctx: ApplyContext): CommandResult {
+    const s = this.state;
+    this.advance(ctx);
+    const key = idempotencyKey(command);
+    let result: CommandResult | undefined = key === undefined ? undefined : s.idempotency.get(key, s.rt.now);
+    if (result === undefined) {
+      try {
+        result = { ok: true, value: this.execute(command, ctx.index) };
+      } catch (err) {
+        if (!(err instanceof BrokerError)) throw err;
+        result = { ok: false, error: err.toBody() };
+      }
+      if (key !== undefined) s.idempotency.set(key, result, s.rt.now);
+    }
+    this.flushReady();
+    return result;
   }
 
   snapshot(): Uint8Array {
-    throw new Error('Broker.snapshot: not implemented yet');
+    return writeSnapshot(this.state);
   }
 
-  restore(_image: Uint8Array): void {
-    throw new Error('Broker.restore: not implemented yet');
+  restore(image: Uint8Array): void {
+    this.state = readSnapshot(image);
   }
 
   stateHash(): string {
-    throw new Error('Broker.stateHash: not implemented yet');
+    return hashBytes(writeSnapshot(this.state));
   }
 
-  getUser(_username: string): UserRecord | undefined {
-    throw new Error('not implemented yet');
+  /** Replicated time as of the last applied entry. */
+  now(): number {
+    return this.state.rt.now;
   }
 
-  listQueues(_user: string): CommandResult<{ queues: QueueView[] }> {
-    throw new Error('not implemented yet');
+  lastAppliedIndex(): number {
+    return this.state.lastIndex;
   }
 
-  getQueue(_user: string, _name: string): CommandResult<QueueView> {
-    throw new Error('not implemented yet');
+  getUser(username: string): UserRecord | undefined {
+    const passwordHash = this.state.users.get(username);
+    return passwordHash === undefined ? undefined : { username, passwordHash };
   }
 
-  listTopics(_user: string): CommandResult<{ topics: TopicView[] }> {
-    throw new Error('not implemented yet');
+  listQueues(user: string): CommandResult<{ queues: QueueView[] }> {
+    const queues: QueueView[] = [];
+    for (const q of this.state.queues.values()) if (canSeeQueue(q, user)) queues.push(queueView(q));
+    return { ok: true, value: { queues } };
   }
 
-  getTopic(_user: string, _name: string): CommandResult<TopicView> {
-    throw new Error('not implemented yet');
+  getQueue(user: string, name: string): CommandResult<QueueView> {
+    return query(() => {
+      const q = findQueue(this.state, name);
+      if (!canSeeQueue(q, user)) throw new BrokerError('forbidden', `no access to queue '${name}'`);
+      return queueView(q);
+    });
   }
 
-  listSubscriptions(_user: string, _topic: string): CommandResult<{ subscriptions: SubscriptionView[] }> {
-    throw new Error('not implemented yet');
+  listTopics(user: string): CommandResult<{ topics: TopicView[] }> {
+    const topics: TopicView[] = [];
+    for (const t of this.state.topics.values()) if (canSeeTopic(t, user)) topics.push(topicView(t));
+    return { ok: true, value: { topics } };
+  }
+
+  getTopic(user: string, name: string): CommandResult<TopicView> {
+    return query(() => {
+      const t = findTopic(this.state, name);
+      if (!canSeeTopic(t, user)) throw new BrokerError('forbidden', `no access to topic '${name}'`);
+      return topicView(t);
+    });
+  }
+
+  listSubscriptions(user: string, topic: string): CommandResult<{ subscriptions: SubscriptionView[] }> {
+    return query(() => ({ subscriptions: listOwnSubscriptions(this.state, user, topic) }));
   }
 
   queueDepths(): DepthRow[] {
-    throw new Error('not implemented yet');
+    const rows: DepthRow[] = [];
+    for (const q of this.state.queues.values()) rows.push({ kind: 'queue', target: q.target, ...q.stats() });
+    for (const t of this.state.topics.values()) {
+      for (const sub of t.subscriptions.values()) rows.push({ kind: 'subscription', target: sub.target, ...sub.stats() });
+    }
+    return rows;
   }
 
   /** Called after an apply (or a tick's expiries) makes messages ready at `target`.
@@ -89,5 +148,82 @@ export class Broker {
     return () => {
       this.listeners.delete(listener);
     };
+  }
+
+  /** Moves the replicated clock (never backwards) and fires what fell due. */
+  private advance(ctx: ApplyContext): void {
+    const s = this.state;
+    if (ctx.time > s.rt.now) s.rt.now = ctx.time;
+    s.lastIndex = ctx.index;
+    s.rt.runTimers();
+    s.idempotency.expire(s.rt.now);
+  }
+
+  private execute(c: Command, index: number): unknown {
+    const s = this.state;
+    switch (c.type) {
+      case 'user.register':
+        if (s.users.has(c.username)) throw new BrokerError('conflict', `user '${c.username}' already exists`);
+        s.users.set(c.username, c.passwordHash);
+        return { username: c.username };
+      case 'queue.create': return createQueue(s, c);
+      case 'queue.delete': return deleteQueue(s, c);
+      case 'queue.purge': return purgeQueue(s, c);
+      case 'queue.grant': return grantQueue(s, c);
+      case 'queue.revoke': return revokeQueue(s, c);
+      case 'queue.send': return sendToQueue(s, c, index);
+      case 'queue.receive': return receiveFromQueue(s, c, index);
+      case 'queue.ack': return ackQueue(s, c);
+      case 'queue.nack': return nackQueue(s, c);
+      case 'queue.visibility': return queueVisibility(s, c);
+      case 'topic.create': return createTopic(s, c);
+      case 'topic.delete': return deleteTopic(s, c);
+      case 'topic.grant': return grantTopic(s, c);
+      case 'topic.revoke': return revokeTopic(s, c);
+      case 'topic.publish': return publish(s, c, index);
+      case 'subscription.create': return createSubscription(s, c);
+      case 'subscription.delete': return deleteSubscription(s, c);
+      case 'subscription.receive': return receiveFromSubscription(s, c, index);
+      case 'subscription.ack': return ackSubscription(s, c);
+      case 'subscription.nack': return nackSubscription(s, c);
+      case 'subscription.visibility': return subscriptionVisibility(s, c);
+      case 'tick':
+        // Retention and dedup windows of every queue and topic; leases and delays already
+        // ran in advance() off the timer heap.
+        for (const q of s.queues.values()) q.trim();
+        for (const t of s.topics.values()) t.trim();
+        return null;
+    }
+  }
+
+  private flushReady(): void {
+    const ready = this.state.rt.readyTargets;
+    if (ready.size === 0) return;
+    const targets = [...ready];
+    ready.clear();
+    for (const target of targets) {
+      for (const listener of this.listeners) {
+        try {
+          listener(target);
+        } catch {
+          // A listener's failure is the listener's business; state is already final.
+        }
+      }
+    }
+  }
+}
+
+function idempotencyKey(c: Command): string | undefined {
+  if (c.type === 'tick' || c.idempotencyKey === undefined) return undefined;
+  const who = c.type === 'user.register' ? c.username : c.user;
+  return `${who}\n${c.idempotencyKey}`;
+}
+
+function query<T>(f: () => T): CommandResult<T> {
+  try {
+    return { ok: true, value: f() };
+  } catch (err) {
+    if (err instanceof BrokerError) return { ok: false, error: err.toBody() };
+    throw err;
   }
 }

@@ -19,6 +19,8 @@ export const DEFAULT_QUEUE_RETENTION_MS = 345_600_000;
 export const DEFAULT_TOPIC_RETENTION_MS = 604_800_000;
 
 const name = z.string().regex(NAME_PATTERN);
+/** Stored text must survive UTF-8 (snapshots): no lone surrogates. */
+const text = z.string().refine(isWellFormed, 'must be well-formed Unicode (no lone surrogates)');
 const idempotencyKey = z.string().regex(/^[\x20-\x7e]{1,128}$/);
 const receiptHandle = z.string().min(1).max(256);
 const visibilityTimeoutMs = z.number().int().min(0).max(MAX_VISIBILITY_TIMEOUT_MS);
@@ -30,18 +32,18 @@ const acting = { user: name, idempotencyKey: idempotencyKey.optional() };
 
 export const sendMessageSchema = z.object({
   /** The byte limit (256 KiB of UTF-8) is checked by the broker as payload_too_large. */
-  body: z.string(),
-  attributes: z.record(z.string(), z.string()).optional(),
+  body: text,
+  attributes: z.record(text, text).optional(),
   delayMs: z.number().int().min(0).max(MAX_DELAY_MS).optional(),
-  deduplicationId: z.string().min(1).max(128).optional(),
+  deduplicationId: text.min(1).max(128).optional(),
 });
 export type SendMessage = z.infer<typeof sendMessageSchema>;
 
 /** Topics have no per-message delay. */
 export const publishMessageSchema = z.strictObject({
-  body: z.string(),
-  attributes: z.record(z.string(), z.string()).optional(),
-  deduplicationId: z.string().min(1).max(128).optional(),
+  body: text,
+  attributes: z.record(text, text).optional(),
+  deduplicationId: text.min(1).max(128).optional(),
 });
 export type PublishMessage = z.infer<typeof publishMessageSchema>;
 
@@ -51,7 +53,7 @@ const permissionsTopic = z.array(z.enum(['publish', 'subscribe'])).max(2);
 export const userRegisterSchema = z.object({
   type: z.literal('user.register'),
   username: name,
-  passwordHash: z.string().min(1).max(1024),
+  passwordHash: text.min(1).max(1024),
   idempotencyKey: idempotencyKey.optional(),
 });
 
@@ -183,4 +185,8 @@ export function parseCommand(raw: unknown): Command {
     throw new BrokerError('validation_failed', 'command failed validation', details);
   }
   return parsed.data;
+}
+
+function isWellFormed(s: string): boolean {
+  return (s as unknown as { isWellFormed(): boolean }).isWellFormed();
 }

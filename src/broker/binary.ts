@@ -1,0 +1,134 @@
+import { BrokerError } from './errors.js';
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/** Appends primitives to a growing byte buffer (snapshot images). */
+export class BinaryWriter {
+  private buf: Uint8Array;
+  private view: DataView;
+  private pos = 0;
+
+  constructor(initial = 64 * 1024) {
+    this.buf = new Uint8Array(initial);
+    this.view = new DataView(this.buf.buffer);
+  }
+
+  u8(n: number): void {
+    this.ensure(1);
+    this.buf[this.pos++] = n;
+  }
+
+  bool(b: boolean): void {
+    this.u8(b ? 1 : 0);
+  }
+
+  /** Unsigned LEB128 for non-negative safe integers. */
+  uint(n: number): void {
+    this.ensure(8);
+    while (n >= 0x80) {
+      this.buf[this.pos++] = (n % 0x80) | 0x80;
+      n = Math.floor(n / 0x80);
+    }
+    this.buf[this.pos++] = n;
+  }
+
+  /** null as 0, n as n + 1. */
+  optUint(n: number | null): void {
+    this.uint(n === null ? 0 : n + 1);
+  }
+
+  f64(n: number): void {
+    this.ensure(8);
+    this.view.setFloat64(this.pos, n, true);
+    this.pos += 8;
+  }
+
+  str(s: string): void {
+    // Length prefix as a fixed u32 written after encoding, so the string is encoded once.
+    this.ensure(4 + s.length * 3);
+    const start = this.pos + 4;
+    const { written } = encoder.encodeInto(s, this.buf.subarray(start));
+    this.view.setUint32(this.pos, written, true);
+    this.pos = start + written;
+  }
+
+  bytes(): Uint8Array {
+    return this.buf.subarray(0, this.pos);
+  }
+
+  private ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+    this.view = new DataView(next.buffer);
+  }
+}
+
+/** Reads what BinaryWriter wrote; any overrun is a corrupt image. */
+export class BinaryReader {
+  private pos = 0;
+  private readonly view: DataView;
+
+  constructor(private readonly buf: Uint8Array) {
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+
+  get done(): boolean {
+    return this.pos === this.buf.length;
+  }
+
+  u8(): number {
+    this.need(1);
+    return this.buf[this.pos++];
+  }
+
+  bool(): boolean {
+    return this.u8() === 1;
+  }
+
+  uint(): number {
+    let n = 0;
+    let scale = 1;
+    for (;;) {
+      const b = this.u8();
+      n += (b & 0x7f) * scale;
+      if (b < 0x80) return n;
+      scale *= 0x80;
+      if (scale > 2 ** 56) throw corrupt();
+    }
+  }
+
+  optUint(): number | null {
+    const n = this.uint();
+    return n === 0 ? null : n - 1;
+  }
+
+  f64(): number {
+    this.need(8);
+    const n = this.view.getFloat64(this.pos, true);
+    this.pos += 8;
+    return n;
+  }
+
+  str(): string {
+    this.need(4);
+    const len = this.view.getUint32(this.pos, true);
+    this.pos += 4;
+    this.need(len);
+    const s = decoder.decode(this.buf.subarray(this.pos, this.pos + len));
+    this.pos += len;
+    return s;
+  }
+
+  private need(n: number): void {
+    if (this.pos + n > this.buf.length) throw corrupt();
+  }
+}
+
+function corrupt(): BrokerError {
+  return new BrokerError('validation_failed', 'snapshot image is truncated or corrupt');
+}

@@ -1,0 +1,166 @@
+import { IndexedHeap } from './heap.js';
+import { Delivery, DeliveryState, iso, receiptHandle, type ChannelRef, type Message } from './message.js';
+import type { QueueStats, ReceivedView } from './results.js';
+import type { DeadLetterRef, Runtime } from './runtime.js';
+
+/**
+ * The delivery engine a queue and a subscription share: fresh messages come from the
+ * subclass (a queue's FIFO, a subscription's cursor over its topic's log); messages whose
+ * lease ended or whose delay passed wait in `returned`, ordered by their commit sequence,
+ * so that ready messages always leave in commit order.
+ */
+export abstract class Channel implements ChannelRef {
+  readonly inflight = new Map<string, Delivery>();
+  readonly returned = new IndexedHeap<Delivery>((a, b) => a.msg.seq < b.msg.seq);
+  /** Deliveries waiting out a send or nack delay (also in the shared timer heap). */
+  readonly delayed = new Set<Delivery>();
+
+  constructor(
+    protected readonly rt: Runtime,
+    readonly target: string,
+    /** Lease length when a receive names none. */
+    public leaseMs: number,
+    public maxReceives: number | null,
+    public deadLetter: DeadLetterRef | null,
+  ) {}
+
+  abstract freshCount(): number;
+  protected abstract peekFresh(): Message | undefined;
+  /** Removes the message peekFresh() returned. */
+  protected abstract takeFresh(): void;
+  /** Past its retention: never delivered again. */
+  abstract isExpired(msg: Message): boolean;
+
+  /** Leases up to `max` ready messages for `leaseMs`; receipts derive from `index`. */
+  receive(max: number, leaseMs: number, index: number): ReceivedView[] {
+    const out: ReceivedView[] = [];
+    const rt = this.rt;
+    while (out.length < max) {
+      const back = this.returned.peek();
+      const fresh = this.peekFresh();
+      let d: Delivery;
+      if (back !== undefined && (fresh === undefined || back.msg.seq < fresh.seq)) {
+        this.returned.pop();
+        d = back;
+      } else if (fresh !== undefined) {
+        this.takeFresh();
+        d = new Delivery(fresh, this, 0);
+      } else break;
+      if (this.isExpired(d.msg)) continue;
+      d.receiveCount++;
+      d.state = DeliveryState.Inflight;
+      d.receipt = receiptHandle(index, out.length);
+      this.inflight.set(d.receipt, d);
+      rt.schedule(d, rt.now + leaseMs);
+      const m = d.msg;
+      out.push({
+        id: m.id,
+        body: m.body,
+        attributes: m.attributes as Record<string, string>,
+        receiptHandle: d.receipt,
+        receiveCount: d.receiveCount,
+        sentAt: iso(m.sentAt),
+      });
+    }
+    return out;
+  }
+
+  ack(handles: readonly string[]): { acked: number; unknown: string[] } {
+    let acked = 0;
+    const unknown: string[] = [];
+    for (const h of handles) {
+      const d = this.inflight.get(h);
+      if (d === undefined) {
+        unknown.push(h);
+        continue;
+      }
+      this.inflight.delete(h);
+      this.rt.timers.remove(d);
+      d.receipt = null;
+      acked++;
+    }
+    return { acked, unknown };
+  }
+
+  nack(handles: readonly string[], delayMs: number): { released: number; unknown: string[] } {
+    let released = 0;
+    const unknown: string[] = [];
+    for (const h of handles) {
+      const d = this.inflight.get(h);
+      if (d === undefined) {
+        unknown.push(h);
+        continue;
+      }
+      this.rt.timers.remove(d);
+      this.endLease(d, delayMs);
+      released++;
+    }
+    return { released, unknown };
+  }
+
+  /** New lease end for a live receipt, counted from now; undefined if the receipt is stale. */
+  extend(handle: string, leaseMs: number): number | undefined {
+    const d = this.inflight.get(handle);
+    if (d === undefined) return undefined;
+    this.rt.reschedule(d, this.rt.now + leaseMs);
+    return d.visibleAt;
+  }
+
+  /** A lease or a delay reached its end (the delivery was already popped off the timers). */
+  onTimer(d: Delivery): void {
+    if (d.state === DeliveryState.Inflight) {
+      this.endLease(d, 0);
+    } else {
+      this.delayed.delete(d);
+      this.makeReturned(d);
+    }
+  }
+
+  /** Adds a delivery that stays invisible until `at` (send delay, restore). */
+  addDelayed(d: Delivery, at: number): void {
+    d.state = DeliveryState.Delayed;
+    this.delayed.add(d);
+    this.rt.schedule(d, at);
+  }
+
+  /** Drops every message (purge, delete); returns how many there were. */
+  dropAll(): number {
+    const n = this.freshCount() + this.returned.size + this.inflight.size + this.delayed.size;
+    for (const d of this.inflight.values()) this.rt.timers.remove(d);
+    for (const d of this.delayed) this.rt.timers.remove(d);
+    this.inflight.clear();
+    this.delayed.clear();
+    this.returned.clear();
+    this.dropFresh();
+    return n;
+  }
+
+  protected abstract dropFresh(): void;
+
+  stats(): QueueStats {
+    return {
+      ready: this.freshCount() + this.returned.size,
+      inflight: this.inflight.size,
+      delayed: this.delayed.size,
+    };
+  }
+
+  private endLease(d: Delivery, delayMs: number): void {
+    if (d.receipt !== null) this.inflight.delete(d.receipt);
+    d.receipt = null;
+    if (this.isExpired(d.msg)) return;
+    if (this.maxReceives !== null && d.receiveCount >= this.maxReceives) {
+      if (this.deadLetter !== null) this.rt.moveToDeadLetter(this.deadLetter, d.msg);
+      return;
+    }
+    if (delayMs > 0) this.addDelayed(d, this.rt.now + delayMs);
+    else this.makeReturned(d);
+  }
+
+  private makeReturned(d: Delivery): void {
+    if (this.isExpired(d.msg)) return;
+    d.state = DeliveryState.Returned;
+    this.returned.push(d);
+    this.rt.markReady(this.target);
+  }
+}

@@ -1,0 +1,53 @@
+import { IndexedHeap } from './heap.js';
+import type { Delivery, Message } from './message.js';
+
+/** Names a dead-letter queue; the uid tells a recreated queue of the same name apart. */
+export interface DeadLetterRef {
+  name: string;
+  uid: number;
+}
+
+/**
+ * What every channel shares while a command is applied: the replicated clock, the one
+ * timer heap of leases and delays (keyed by replicated time, so expiry never scans), the
+ * targets that gained ready messages, and the way to reach dead-letter queues.
+ */
+export class Runtime {
+  /** Replicated time, monotonic: max(previous, entry time). */
+  now = 0;
+  /** Last issued timer tie-break. */
+  timerSeq = 0;
+  readonly timers = new IndexedHeap<Delivery>(
+    (a, b) => a.visibleAt < b.visibleAt || (a.visibleAt === b.visibleAt && a.timerSeq < b.timerSeq),
+  );
+  readonly readyTargets = new Set<string>();
+  /** Installed by the broker: moves a message into a dead-letter queue, or drops it
+   *  when that queue no longer exists. */
+  moveToDeadLetter: (ref: DeadLetterRef, msg: Message) => void = () => {};
+
+  schedule(d: Delivery, at: number): void {
+    d.visibleAt = at;
+    d.timerSeq = ++this.timerSeq;
+    this.timers.push(d);
+  }
+
+  reschedule(d: Delivery, at: number): void {
+    d.visibleAt = at;
+    d.timerSeq = ++this.timerSeq;
+    this.timers.update(d);
+  }
+
+  /** Fires every lease and delay due at `now`, oldest first. */
+  runTimers(): void {
+    for (;;) {
+      const top = this.timers.peek();
+      if (top === undefined || top.visibleAt > this.now) return;
+      this.timers.pop();
+      top.channel.onTimer(top);
+    }
+  }
+
+  markReady(target: string): void {
+    this.readyTargets.add(target);
+  }
+}

@@ -1,0 +1,140 @@
+import {
+  canSeeTopic, findOwnSubscription, findTopic, requireTopicOwner, requireUser, resolveDeadLetter, topicAllows,
+} from './access.js';
+import { DEFAULT_TOPIC_RETENTION_MS, DEFAULT_VISIBILITY_TIMEOUT_MS, type CommandOf } from './commands.js';
+import { BrokerError } from './errors.js';
+import { iso } from './message.js';
+import { checkBatch } from './queue-commands.js';
+import type { ReceivedView, SentView, SubscriptionView, TopicView } from './results.js';
+import type { BrokerState } from './state.js';
+import { PERM_PUBLISH, PERM_SUBSCRIBE, Subscription, Topic } from './topic.js';
+import { subscriptionView, topicPermissions, topicView } from './views.js';
+
+export function createTopic(s: BrokerState, c: CommandOf<'topic.create'>): TopicView {
+  requireUser(s, c.user);
+  if (s.topics.has(c.name)) throw new BrokerError('conflict', `topic '${c.name}' already exists`);
+  const t = new Topic(s.rt, {
+    uid: s.nextUid++,
+    name: c.name,
+    owner: c.user,
+    createdAt: s.rt.now,
+    public: c.public ?? false,
+    retentionMs: c.retentionMs ?? DEFAULT_TOPIC_RETENTION_MS,
+  });
+  s.topics.set(t.name, t);
+  return topicView(t);
+}
+
+/** Its subscriptions go with it; their receipts become unknown. */
+export function deleteTopic(s: BrokerState, c: CommandOf<'topic.delete'>): null {
+  const t = findTopic(s, c.topic);
+  requireTopicOwner(t, c.user);
+  for (const sub of t.subscriptions.values()) sub.dropAll();
+  t.subscriptions.clear();
+  s.topics.delete(t.name);
+  return null;
+}
+
+export function grantTopic(
+  s: BrokerState, c: CommandOf<'topic.grant'>,
+): { username: string; permissions: ('publish' | 'subscribe')[] } {
+  const t = findTopic(s, c.topic);
+  requireTopicOwner(t, c.user);
+  if (!s.users.has(c.username)) throw new BrokerError('not_found', `user '${c.username}' not found`);
+  let bits = 0;
+  for (const p of c.permissions) bits |= p === 'publish' ? PERM_PUBLISH : PERM_SUBSCRIBE;
+  if (bits === 0) t.grants.delete(c.username);
+  else t.grants.set(c.username, bits);
+  return { username: c.username, permissions: topicPermissions(bits) };
+}
+
+export function revokeTopic(s: BrokerState, c: CommandOf<'topic.revoke'>): null {
+  const t = findTopic(s, c.topic);
+  requireTopicOwner(t, c.user);
+  t.grants.delete(c.username);
+  return null;
+}
+
+export function publish(
+  s: BrokerState, c: CommandOf<'topic.publish'>, index: number,
+): SentView | { messages: SentView[] } {
+  const t = findTopic(s, c.topic);
+  if (!topicAllows(t, c.user, PERM_PUBLISH)) throw new BrokerError('forbidden', `no publish permission on topic '${t.name}'`);
+  checkBatch(c.messages, c.batch);
+  const sent = t.publish(c.messages, index);
+  return c.batch ? { messages: sent } : sent[0];
+}
+
+export function createSubscription(s: BrokerState, c: CommandOf<'subscription.create'>): SubscriptionView {
+  requireUser(s, c.user);
+  const t = findTopic(s, c.topic);
+  if (!topicAllows(t, c.user, PERM_SUBSCRIBE)) {
+    throw new BrokerError('forbidden', `no subscribe permission on topic '${t.name}'`);
+  }
+  if (t.subscriptions.has(c.name)) {
+    throw new BrokerError('conflict', `subscription '${c.name}' already exists on topic '${t.name}'`);
+  }
+  const deadLetter = resolveDeadLetter(s, c.user, c.deadLetterQueue, c.maxDeliveries, 'maxDeliveries');
+  const sub = new Subscription(s.rt, t, {
+    uid: s.nextUid++,
+    name: c.name,
+    owner: c.user,
+    createdAt: s.rt.now,
+    ackTimeoutMs: c.ackTimeoutMs ?? DEFAULT_VISIBILITY_TIMEOUT_MS,
+    maxDeliveries: c.maxDeliveries ?? null,
+    deadLetter,
+  });
+  t.subscriptions.set(sub.name, sub);
+  return subscriptionView(sub);
+}
+
+export function deleteSubscription(s: BrokerState, c: CommandOf<'subscription.delete'>): null {
+  const t = findTopic(s, c.topic);
+  const sub = findOwnSubscription(t, c.subscription, c.user, false);
+  sub.dropAll();
+  t.subscriptions.delete(sub.name);
+  t.trim();
+  return null;
+}
+
+export function receiveFromSubscription(
+  s: BrokerState, c: CommandOf<'subscription.receive'>, index: number,
+): { messages: ReceivedView[] } {
+  const t = findTopic(s, c.topic);
+  const sub = findOwnSubscription(t, c.subscription, c.user, true);
+  const messages = sub.receive(c.max ?? 1, c.visibilityTimeoutMs ?? sub.leaseMs, index);
+  t.trim();
+  return { messages };
+}
+
+export function ackSubscription(s: BrokerState, c: CommandOf<'subscription.ack'>): { acked: number; unknown: string[] } {
+  const t = findTopic(s, c.topic);
+  return findOwnSubscription(t, c.subscription, c.user, true).ack(c.receiptHandles);
+}
+
+export function nackSubscription(
+  s: BrokerState, c: CommandOf<'subscription.nack'>,
+): { released: number; unknown: string[] } {
+  const t = findTopic(s, c.topic);
+  return findOwnSubscription(t, c.subscription, c.user, true).nack(c.receiptHandles, c.delayMs ?? 0);
+}
+
+export function subscriptionVisibility(
+  s: BrokerState, c: CommandOf<'subscription.visibility'>,
+): { visibleAt: string } {
+  const t = findTopic(s, c.topic);
+  const at = findOwnSubscription(t, c.subscription, c.user, true).extend(c.receiptHandle, c.visibilityTimeoutMs);
+  if (at === undefined) throw new BrokerError('not_found', 'receipt handle unknown or stale');
+  return { visibleAt: iso(at) };
+}
+
+/** Subscriptions the caller owns on a topic; seeing the list needs access to the topic
+ *  or at least one own subscription on it. */
+export function listOwnSubscriptions(s: BrokerState, user: string, topic: string): SubscriptionView[] {
+  const t = findTopic(s, topic);
+  const own = [...t.subscriptions.values()].filter((sub) => sub.cfg.owner === user);
+  if (own.length === 0 && !canSeeTopic(t, user)) {
+    throw new BrokerError('forbidden', `no access to topic '${t.name}'`);
+  }
+  return own.map(subscriptionView);
+}

@@ -1,0 +1,148 @@
+import { Channel } from './channel.js';
+import type { PublishMessage } from './commands.js';
+import { Deque } from './deque.js';
+import { ExpiringMap } from './expiring-map.js';
+import { Message, NO_ATTRIBUTES, messageId } from './message.js';
+import { DEDUP_WINDOW_MS } from './queue.js';
+import type { SentView } from './results.js';
+import type { DeadLetterRef, Runtime } from './runtime.js';
+
+export const PERM_PUBLISH = 1;
+export const PERM_SUBSCRIBE = 2;
+
+export interface TopicConfig {
+  uid: number;
+  name: string;
+  owner: string;
+  createdAt: number;
+  public: boolean;
+  retentionMs: number;
+}
+
+/**
+ * A topic stores each published message once, in `log`, for as long as some
+ * subscription has not yet taken it (each subscription keeps a cursor into the log).
+ * A subscription created later starts at the end: it gets only later messages.
+ */
+export class Topic {
+  /** Messages with sequence numbers baseSeq .. nextSeq-1, in publish order. */
+  readonly log = new Deque<Message>();
+  baseSeq = 0;
+  nextSeq = 0;
+  readonly subscriptions = new Map<string, Subscription>();
+  /** username -> PERM_PUBLISH | PERM_SUBSCRIBE bits. */
+  readonly grants = new Map<string, number>();
+  readonly dedup = new ExpiringMap<string>(DEDUP_WINDOW_MS);
+
+  constructor(
+    private readonly rt: Runtime,
+    readonly cfg: TopicConfig,
+  ) {}
+
+  get name(): string {
+    return this.cfg.name;
+  }
+
+  get owner(): string {
+    return this.cfg.owner;
+  }
+
+  publish(messages: readonly PublishMessage[], index: number): SentView[] {
+    const now = this.rt.now;
+    const out: SentView[] = new Array(messages.length);
+    const stored = this.subscriptions.size > 0;
+    for (let pos = 0; pos < messages.length; pos++) {
+      const m = messages[pos];
+      if (m.deduplicationId !== undefined) {
+        const first = this.dedup.get(m.deduplicationId, now);
+        if (first !== undefined) {
+          out[pos] = { id: first, deduplicated: true };
+          continue;
+        }
+        this.dedup.set(m.deduplicationId, messageId(index, pos), now);
+      }
+      const attrs = m.attributes !== undefined && Object.keys(m.attributes).length > 0 ? m.attributes : NO_ATTRIBUTES;
+      const seq = this.nextSeq++;
+      // With no subscription nobody will ever read it: publish succeeds, nothing is kept.
+      if (stored) this.log.push(new Message(index, pos, m.body, attrs, now, seq, now));
+      else this.baseSeq = this.nextSeq;
+      out[pos] = { id: messageId(index, pos), deduplicated: false };
+    }
+    if (stored) for (const sub of this.subscriptions.values()) this.rt.markReady(sub.target);
+    return out;
+  }
+
+  /** Drops log messages every subscription has taken or that are past retention. */
+  trim(): void {
+    const now = this.rt.now;
+    let minCursor = this.nextSeq;
+    for (const sub of this.subscriptions.values()) if (sub.cursor < minCursor) minCursor = sub.cursor;
+    for (;;) {
+      const head = this.log.peek();
+      if (head === undefined) break;
+      if (head.seq >= minCursor && now - head.sentAt < this.cfg.retentionMs) break;
+      this.log.shift();
+      this.baseSeq++;
+    }
+    this.dedup.expire(now);
+  }
+
+  isExpired(msg: Message): boolean {
+    return this.rt.now - msg.sentAt >= this.cfg.retentionMs;
+  }
+
+  /** The message with sequence `seq`, if still in the log. */
+  at(seq: number): Message | undefined {
+    return seq >= this.baseSeq ? this.log.at(seq - this.baseSeq) : undefined;
+  }
+}
+
+export interface SubscriptionConfig {
+  uid: number;
+  name: string;
+  owner: string;
+  createdAt: number;
+  ackTimeoutMs: number;
+  maxDeliveries: number | null;
+  deadLetter: DeadLetterRef | null;
+}
+
+/** A durable queue fed by its topic: a cursor into the topic's log plus its own leases. */
+export class Subscription extends Channel {
+  /** Sequence of the next topic message this subscription has not taken yet. */
+  cursor: number;
+
+  constructor(
+    rt: Runtime,
+    readonly topic: Topic,
+    readonly cfg: SubscriptionConfig,
+  ) {
+    super(rt, `sub:${topic.name}/${cfg.name}`, cfg.ackTimeoutMs, cfg.maxDeliveries, cfg.deadLetter);
+    this.cursor = topic.nextSeq;
+  }
+
+  get name(): string {
+    return this.cfg.name;
+  }
+
+  isExpired(msg: Message): boolean {
+    return this.topic.isExpired(msg);
+  }
+
+  freshCount(): number {
+    return this.topic.nextSeq - Math.max(this.cursor, this.topic.baseSeq);
+  }
+
+  protected peekFresh(): Message | undefined {
+    if (this.cursor < this.topic.baseSeq) this.cursor = this.topic.baseSeq;
+    return this.topic.at(this.cursor);
+  }
+
+  protected takeFresh(): void {
+    this.cursor++;
+  }
+
+  protected dropFresh(): void {
+    this.cursor = this.topic.nextSeq;
+  }
+}
