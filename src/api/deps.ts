@@ -1,0 +1,52 @@
+// What the route handlers share: the node, the broker's queries, auth and long polling,
+// and the one way a command reaches the log.
+import type { Broker, Command, CommandResult } from '../broker/index.js';
+import { encodeCommand } from '../broker/index.js';
+import type { LoginLimiter } from './auth/rate-limit.js';
+import type { TokenService } from './auth/tokens.js';
+import { ApiError, fromBrokerError } from './errors.js';
+import type { ReadyWaiters } from './long-poll.js';
+import type { ApiMetrics } from './metrics.js';
+import type { ApiNode, Logger } from './ports.js';
+
+export type ApiBroker = Pick<
+  Broker,
+  | 'getUser'
+  | 'listQueues'
+  | 'getQueue'
+  | 'listTopics'
+  | 'getTopic'
+  | 'listSubscriptions'
+  | 'queueDepths'
+  | 'onMessagesReady'
+>;
+
+export interface ApiDeps {
+  node: ApiNode;
+  broker: ApiBroker;
+  tokens: TokenService;
+  logins: LoginLimiter;
+  waiters: ReadyWaiters;
+  metrics: ApiMetrics;
+  logger: Logger;
+}
+
+/** The value of a CommandResult, or its error as an ApiError. */
+export function unwrap<T>(result: CommandResult<T>): T {
+  if (result.ok) return result.value;
+  throw fromBrokerError(result.error);
+}
+
+function isCommandResult(value: unknown): value is CommandResult {
+  return typeof value === 'object' && value !== null && typeof (value as { ok?: unknown }).ok === 'boolean';
+}
+
+/** Proposes a command and waits until it is committed and applied on this node. */
+export async function commit(deps: ApiDeps, command: Command): Promise<unknown> {
+  const result = await deps.node.propose(encodeCommand(command));
+  if (!isCommandResult(result)) {
+    deps.logger.error({ command: command.type }, 'state machine returned no CommandResult');
+    throw new ApiError('internal', 'internal error');
+  }
+  return unwrap(result);
+}

@@ -1,0 +1,43 @@
+// What the API layer uses of the node and the broker (docs/contracts.md), as the
+// narrow structural interfaces the routes depend on. RaftNode and Broker satisfy them.
+import type { Logger } from 'pino';
+
+export type { Logger };
+
+export interface NodeStatusView {
+  nodeId: string;
+  role: string;
+  term: number;
+  leaderId: string | null;
+  leaderUrl: string | null;
+  commitIndex: number;
+  appliedIndex: number;
+  nodes: Array<{ id: string; httpUrl: string; role?: string; matchIndex?: number; lastContactMs?: number }>;
+}
+
+export interface ApiNode {
+  readonly id: string;
+  propose(command: Uint8Array): Promise<unknown>;
+  readBarrier(): Promise<void>;
+  status(): NodeStatusView;
+  isReady(): boolean;
+  forward(payload: Uint8Array, timeoutMs: number): Promise<Uint8Array>;
+  setForwardHandler(handler: (payload: Uint8Array) => Promise<Uint8Array>): void;
+}
+
+export type CommandResult =
+  | { ok: true; value: unknown }
+  | { ok: false; error: { code: string; message: string; details?: unknown } };
+
+/** The NodeConfig fields the API reads (src/node/config.ts). */
+export interface ApiConfig {
+  nodeId: string;
+  clusterId: string;
+  /** host:port */
+  httpListen: string;
+  advertisedHttpUrl: string;
+  jwtSecret?: string;
+  jwtSecretFile?: string;
+  jwtTtlMs: number;
+  leaderMode: 'redirect' | 'forward';
+}

@@ -1,0 +1,93 @@
+// One route of API.md as data: its method and path, who may call it, where it runs
+// (locally, as a linearizable read, or as a write through the leader), the zod schemas
+// of its params, query and body, and its handler. The app and GET /openapi.json are
+// both built from the same list.
+import { z } from 'zod';
+import { EmptyBody, ReadQuery, WriteQuery } from './schemas.js';
+
+/**
+ * - local: served by whichever node is asked (health, cluster status, docs).
+ * - read: a GET served after a ReadIndex barrier on the leader, or from local state with
+ *   `?consistency=stale`.
+ * - write: goes through the Raft leader (every POST/PUT/DELETE).
+ */
+export type RouteKind = 'local' | 'read' | 'write';
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+export interface RouteInput<P, Q, B> {
+  /** The authenticated username (routes with `auth`). */
+  user: string;
+  params: P;
+  query: Q;
+  body: B;
+  /** The Idempotency-Key header, checked. */
+  idempotencyKey: string | undefined;
+  /** The original client's address (across a forward too). */
+  clientAddress: string;
+  /** Aborted when the client goes away (ends long polls early). */
+  signal: AbortSignal;
+}
+
+export interface Answer {
+  status: number;
+  /** JSON body; none for 204. */
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** A body to send as is (forwarded answers, Prometheus text). */
+  raw?: { contentType: string; bytes: Uint8Array | string };
+}
+
+export interface RouteSpec {
+  method: HttpMethod;
+  /** Koa-router path, `:name` params. */
+  path: string;
+  operationId: string;
+  summary: string;
+  auth: boolean;
+  kind: RouteKind;
+  params: z.ZodType;
+  query: z.ZodType;
+  /** What the body must look like, for validation and the docs. */
+  body: z.ZodType;
+  /** The statuses this route answers on success (for the docs). */
+  success: number;
+  /** Parses the JSON body when `body.parse` would give poor errors (unions). */
+  parseBody?: (json: unknown) => unknown;
+  /** Checks beyond the schema (sizes that are 413 rather than 400). */
+  check?: (body: unknown) => void;
+  handle(input: RouteInput<unknown, unknown, unknown>): Promise<Answer>;
+}
+
+interface RouteDef<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType> {
+  method: HttpMethod;
+  path: string;
+  operationId: string;
+  summary: string;
+  auth: boolean;
+  kind: RouteKind;
+  params?: P;
+  query?: Q;
+  body?: B;
+  success: number;
+  parseBody?: (json: unknown) => z.output<B>;
+  check?: (body: z.output<B>) => void;
+  handle(input: RouteInput<z.output<P>, z.output<Q>, z.output<B>>): Promise<Answer>;
+}
+
+const NoParams = z.strictObject({});
+
+/** Typed definition of a route; schemas left out default to "nothing accepted". */
+export function defineRoute<
+  P extends z.ZodType = typeof NoParams,
+  Q extends z.ZodType = typeof WriteQuery,
+  B extends z.ZodType = typeof EmptyBody,
+>(def: RouteDef<P, Q, B>): RouteSpec {
+  return {
+    ...def,
+    params: def.params ?? NoParams,
+    query: def.query ?? (def.kind === 'read' ? ReadQuery : WriteQuery),
+    body: def.body ?? EmptyBody,
+    check: def.check as RouteSpec['check'],
+    handle: def.handle as RouteSpec['handle'],
+  };
+}

@@ -1,0 +1,85 @@
+// Health, readiness, metrics, cluster status and the OpenAPI document: served by the
+// node that is asked, without auth.
+import { z } from 'zod';
+import type { Registry } from 'prom-client';
+import type { ApiDeps } from '../deps.js';
+import { ApiError, NO_LEADER_RETRY_AFTER_SEC } from '../errors.js';
+import { defineRoute, type RouteSpec } from '../route.js';
+import { ReadQuery } from '../schemas.js';
+
+/** Probes and scrapers add query strings of their own; these routes ignore them. */
+const AnyQuery = z.looseObject({});
+
+export function healthRoutes(deps: ApiDeps, registry: Registry, openApi: () => unknown): RouteSpec[] {
+  return [
+    defineRoute({
+      method: 'GET',
+      path: '/health',
+      operationId: 'health',
+      summary: 'Liveness: 200 while the process runs',
+      auth: false,
+      kind: 'local',
+      query: AnyQuery,
+      success: 200,
+      async handle() {
+        return { status: 200, body: { status: 'ok' } };
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/ready',
+      operationId: 'ready',
+      summary: 'Readiness: 200 when this node knows a leader and has applied all it knows committed, else 503',
+      auth: false,
+      kind: 'local',
+      query: AnyQuery,
+      success: 200,
+      async handle() {
+        if (!deps.node.isReady()) {
+          throw new ApiError('no_leader', 'not ready: no known leader or still applying the log', undefined, NO_LEADER_RETRY_AFTER_SEC);
+        }
+        const status = deps.node.status();
+        return { status: 200, body: { status: 'ready', leaderId: status.leaderId, appliedIndex: status.appliedIndex } };
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/metrics',
+      operationId: 'metrics',
+      summary: 'Prometheus text format',
+      auth: false,
+      kind: 'local',
+      query: AnyQuery,
+      success: 200,
+      async handle() {
+        return { status: 200, raw: { contentType: registry.contentType, bytes: await registry.metrics() } };
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/v1/cluster',
+      operationId: 'cluster',
+      summary: "This node's view of the cluster: role, term, leader, indexes, members",
+      auth: false,
+      kind: 'local',
+      query: ReadQuery,
+      success: 200,
+      async handle() {
+        return { status: 200, body: deps.node.status() };
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/openapi.json',
+      operationId: 'openapi',
+      summary: 'This API as OpenAPI 3.1, generated from the request schemas',
+      auth: false,
+      kind: 'local',
+      query: AnyQuery,
+      success: 200,
+      async handle() {
+        return { status: 200, body: openApi() };
+      },
+    }),
+  ];
+}
