@@ -24,12 +24,20 @@ export class Cluster {
   readonly ids: NodeId[];
   readonly stores = new Map<NodeId, MemoryLogStore>();
   readonly nodes = new Map<NodeId, RawNode>();
+  /** Entries applied since the node (re)started. */
   readonly applied = new Map<NodeId, Entry[]>();
+  /** The application: the data of every non-empty entry applied, in order. */
+  readonly state = new Map<NodeId, string[]>();
+  readonly appliedIndex = new Map<NodeId, number>();
   readonly readStates = new Map<NodeId, ReadState[]>();
   readonly down = new Set<NodeId>();
   /** Directed links that drop everything: "a->b". */
   readonly cut = new Set<string>();
   queue: Message[] = [];
+  /** Drops a message when it returns true (a scripted network fault). */
+  dropIf: ((m: Message) => boolean) | undefined;
+  /** Every message that is delivered, in order (for counting round trips). */
+  delivered: Message[] = [];
   private readonly rng: SeededRng;
   readonly configFor: (id: NodeId) => RaftConfig;
 
@@ -52,6 +60,8 @@ export class Cluster {
       this.stores.set(id, store);
       this.nodes.set(id, new RawNode(this.configFor(id), store));
       this.applied.set(id, []);
+      this.state.set(id, []);
+      this.appliedIndex.set(id, 0);
       this.readStates.set(id, []);
     }
   }
@@ -73,8 +83,13 @@ export class Cluster {
         const rd = node.ready();
         this.stores.get(id)!.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot });
         for (const m of rd.messages) this.queue.push(m);
-        if (rd.snapshot) this.applied.set(id, [{ index: rd.snapshot.meta.index, term: rd.snapshot.meta.term, type: 'normal', data: rd.snapshot.data }]);
-        for (const e of rd.committedEntries) this.applied.get(id)!.push(e);
+        if (rd.snapshot) this.state.set(id, JSON.parse(new TextDecoder().decode(rd.snapshot.data)) as string[]);
+        for (const e of rd.committedEntries) {
+          this.applied.get(id)!.push(e);
+          if (e.data.length > 0) this.state.get(id)!.push(new TextDecoder().decode(e.data));
+        }
+        if (rd.committedEntries.length > 0) this.appliedIndex.set(id, rd.committedEntries[rd.committedEntries.length - 1].index);
+        if (rd.snapshot && rd.snapshot.meta.index > (this.appliedIndex.get(id) ?? 0)) this.appliedIndex.set(id, rd.snapshot.meta.index);
         for (const rs of rd.readStates) this.readStates.get(id)!.push(rs);
         node.advance(rd);
       }
@@ -88,7 +103,9 @@ export class Cluster {
       const msgs = this.queue;
       this.queue = [];
       for (const m of msgs) {
-        if (this.down.has(m.to) || this.down.has(m.from) || this.cut.has(`${m.from}->${m.to}`)) continue;
+        if (this.down.has(m.to) || this.cut.has(`${m.from}->${m.to}`)) continue;
+        if (this.dropIf?.(m)) continue;
+        this.delivered.push(m);
         this.node(m.to).step(m);
       }
       this.process();
@@ -133,12 +150,35 @@ export class Cluster {
     return ok;
   }
 
-  /** The application data this node applied, in order (no-ops left out). */
+  /** The application state of this node: the data applied, in order (no-ops left out). */
   appliedData(id: NodeId): string[] {
-    return this.applied
-      .get(id)!
-      .filter((e) => e.data.length > 0)
-      .map((e) => new TextDecoder().decode(e.data));
+    return this.state.get(id)!;
+  }
+
+  /** The application snapshots its state at its applied index and compacts the log. */
+  compact(id: NodeId): number {
+    const index = this.appliedIndex.get(id)!;
+    const store = this.stores.get(id)!;
+    store.compact({
+      meta: { index, term: store.term(index), conf: { voters: this.ids } },
+      data: new TextEncoder().encode(JSON.stringify(this.state.get(id))),
+    });
+    return index;
+  }
+
+  /** Starts an election on `id` now and delivers until it settles; retries a few times. */
+  elect(id: NodeId): void {
+    for (let i = 0; i < 3; i++) {
+      this.node(id).campaign();
+      this.deliver();
+      if (this.node(id).status().role === 'leader') return;
+    }
+    throw new Error(`${id} could not win an election`);
+  }
+
+  /** Messages of one type delivered so far. */
+  count(type: Message['type'], filter: (m: Message) => boolean = () => true): number {
+    return this.delivered.filter((m) => m.type === type && filter(m)).length;
   }
 
   isolate(id: NodeId): void {
@@ -160,7 +200,12 @@ export class Cluster {
 
   restart(id: NodeId): void {
     this.down.delete(id);
-    this.nodes.set(id, new RawNode(this.configFor(id), this.stores.get(id)!));
+    const store = this.stores.get(id)!;
+    this.nodes.set(id, new RawNode(this.configFor(id), store));
     this.applied.set(id, []);
+    // The application restarts from the snapshot; the log replays the rest.
+    const snap = store.snapshot();
+    this.state.set(id, snap.meta.index > 0 ? (JSON.parse(new TextDecoder().decode(snap.data)) as string[]) : []);
+    this.appliedIndex.set(id, snap.meta.index);
   }
 }
