@@ -1,0 +1,69 @@
+import { Harness } from './harness.js';
+
+function setup(): Harness {
+  const h = new Harness();
+  h.register('alice', 'bob');
+  h.ok({ type: 'queue.create', user: 'alice', name: 'q' });
+  return h;
+}
+
+describe('idempotency keys', () => {
+  test('a repeat within 10 minutes answers the first result and changes nothing', () => {
+    const h = setup();
+    const cmd = { type: 'queue.send', user: 'alice', queue: 'q', messages: [{ body: 'a' }], batch: false, idempotencyKey: 'k1' } as const;
+    const first = h.apply(cmd);
+    h.advance(599_999);
+    const again = h.apply(cmd);
+    expect(again).toEqual(first);
+    expect(h.broker.getQueue('alice', 'q')).toMatchObject({ ok: true, value: { stats: { ready: 1 } } });
+    expect(h.ok({ type: 'queue.receive', user: 'alice', queue: 'q', max: 10 }).messages).toHaveLength(1);
+  });
+
+  test('after 10 minutes the key is forgotten', () => {
+    const h = setup();
+    const cmd = { type: 'queue.send', user: 'alice', queue: 'q', messages: [{ body: 'a' }], batch: false, idempotencyKey: 'k1' } as const;
+    const first = h.ok(cmd);
+    h.advance(600_000);
+    const second = h.ok(cmd);
+    expect(second.id).not.toBe(first.id);
+    expect(h.broker.getQueue('alice', 'q')).toMatchObject({ ok: true, value: { stats: { ready: 2 } } });
+  });
+
+  test('a repeated receive hands back the same messages and receipts, leasing nothing more', () => {
+    const h = setup();
+    h.ok({ type: 'queue.send', user: 'alice', queue: 'q', messages: [{ body: 'a' }, { body: 'b' }], batch: true });
+    const cmd = { type: 'queue.receive', user: 'alice', queue: 'q', max: 1, idempotencyKey: 'r' } as const;
+    const first = h.ok(cmd);
+    const again = h.ok(cmd);
+    expect(again).toEqual(first);
+    expect(h.broker.getQueue('alice', 'q')).toMatchObject({ ok: true, value: { stats: { ready: 1, inflight: 1 } } });
+  });
+
+  test('errors are remembered too (same status, same body)', () => {
+    const h = setup();
+    const cmd = { type: 'queue.create', user: 'alice', name: 'q', idempotencyKey: 'c' } as const;
+    const first = h.apply(cmd);
+    expect(first).toMatchObject({ ok: false, error: { code: 'conflict' } });
+    h.ok({ type: 'queue.delete', user: 'alice', queue: 'q' });
+    expect(h.apply(cmd)).toEqual(first);
+    expect(h.broker.getQueue('alice', 'q')).toMatchObject({ ok: false, error: { code: 'not_found' } });
+  });
+
+  test('keys are per user', () => {
+    const h = setup();
+    h.ok({ type: 'queue.grant', user: 'alice', queue: 'q', username: 'bob', permissions: ['send'] });
+    const a = h.ok({ type: 'queue.send', user: 'alice', queue: 'q', messages: [{ body: 'a' }], batch: false, idempotencyKey: 'same' });
+    const b = h.ok({ type: 'queue.send', user: 'bob', queue: 'q', messages: [{ body: 'b' }], batch: false, idempotencyKey: 'same' });
+    expect(b.id).not.toBe(a.id);
+  });
+
+  test('register with a key is exactly-once too', () => {
+    const h = new Harness();
+    const cmd = { type: 'user.register', username: 'zed', passwordHash: 'h', idempotencyKey: 'reg' } as const;
+    expect(h.ok(cmd)).toEqual({ username: 'zed' });
+    expect(h.ok(cmd)).toEqual({ username: 'zed' });
+    h.fails({ type: 'user.register', username: 'zed', passwordHash: 'h' }, 'conflict');
+    expect(h.broker.getUser('zed')).toEqual({ username: 'zed', passwordHash: 'h' });
+    expect(h.broker.getUser('nobody')).toBeUndefined();
+  });
+});
