@@ -39,9 +39,12 @@ export class HistoryRecorder {
     this.out?.write(`${JSON.stringify(op)}\n`);
   }
 
+  private closing: Promise<void> | undefined;
+
   close(): Promise<void> {
     const out = this.out;
     if (out === undefined) return Promise.resolve();
-    return new Promise((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    this.closing ??= new Promise((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    return this.closing;
   }
 }

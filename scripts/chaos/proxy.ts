@@ -36,8 +36,8 @@ export const HEALTHY: Readonly<LinkFaults> = Object.freeze({ forward: 'pass', ba
 interface Conn { client: Socket; upstream: Socket | undefined; tainted: boolean; queues: Record<'forward' | 'backward', DelayQueue> }
 
 export interface LinkProxyOptions {
-  /** The real address this link leads to. */
-  target: { host: string; port: number };
+  /** The real address this link leads to (may be set later with `retarget`). */
+  target?: { host: string; port: number };
   listenHost?: string;
   /** Randomness for resetProbability (the proxy's timing is not deterministic anyway). */
   random?: () => number;
@@ -53,7 +53,7 @@ export class LinkProxy {
   private constructor(
     private readonly server: Server,
     readonly port: number,
-    private readonly target: { host: string; port: number },
+    private target: { host: string; port: number } | undefined,
     private readonly random: () => number,
   ) {}
 
@@ -82,6 +82,10 @@ export class LinkProxy {
 
   get state(): Readonly<LinkFaults> {
     return { ...this.faults };
+  }
+
+  retarget(target: { host: string; port: number }): void {
+    this.target = target;
   }
 
   setFaults(change: Partial<LinkFaults>): void {
@@ -127,6 +131,7 @@ export class LinkProxy {
       client.on('data', (chunk: Buffer) => { this.counters.droppedForward += chunk.length; });
       return;
     }
+    if (this.target === undefined) { teardown(); return; }
     const upstream = connect({ host: this.target.host, port: this.target.port, noDelay: true });
     conn.upstream = upstream;
     upstream.on('error', teardown);
@@ -197,24 +202,43 @@ class DelayQueue {
   }
 }
 
-/** The proxies of every directed link of a cluster, and link-level fault helpers. */
+/**
+ * The proxies of every directed link of a cluster. They are started before the nodes
+ * (whose configs must name them) and bound to links as the launcher asks for each
+ * node's view of each peer, through `peerAddress`.
+ */
 export class LinkMesh {
-  private constructor(private readonly links: Map<string, LinkProxy>) {}
+  private readonly links = new Map<string, LinkProxy>();
 
-  static async start(nodeIds: readonly string[], realAddress: (id: string) => { host: string; port: number }): Promise<LinkMesh> {
-    const links = new Map<string, LinkProxy>();
+  private constructor(private readonly pool: LinkProxy[]) {}
+
+  /** Starts proxies for a cluster of `nodeCount` nodes (one per directed link). */
+  static async prepare(nodeCount: number): Promise<LinkMesh> {
+    const pool: LinkProxy[] = [];
     try {
-      for (const from of nodeIds) {
-        for (const to of nodeIds) {
-          if (from === to) continue;
-          links.set(linkKey(from, to), await LinkProxy.start({ target: realAddress(to) }));
-        }
-      }
+      for (let i = 0; i < nodeCount * (nodeCount - 1); i++) pool.push(await LinkProxy.start({}));
     } catch (err) {
-      await Promise.all([...links.values()].map((l) => l.close()));
+      await Promise.all(pool.map((l) => l.close()));
       throw err;
     }
-    return new LinkMesh(links);
+    return new LinkMesh(pool);
+  }
+
+  /** The launcher's hook: node `from` will dial the returned address to reach `to`. */
+  readonly peerAddress = (from: string, to: string, realAddress: string): string => {
+    const key = linkKey(from, to);
+    let link = this.links.get(key);
+    if (link === undefined) {
+      link = this.pool.shift();
+      if (link === undefined) throw new Error(`no proxy left for link ${from} -> ${to}`);
+      this.links.set(key, link);
+    }
+    link.retarget(parseHostPort(realAddress));
+    return link.address;
+  };
+
+  get nodeIds(): string[] {
+    return [...new Set([...this.links.keys()].flatMap((k) => k.split('\u0000')))].sort();
   }
 
   link(from: string, to: string): LinkProxy {
@@ -223,15 +247,18 @@ export class LinkMesh {
     return l;
   }
 
-  /** Address node `from` should dial to reach `to`. */
-  addressFor(from: string, to: string): string {
-    return this.link(from, to).address;
-  }
-
   /** Every byte from `from` to `to` is lost (requests on from->to, replies on to->from). */
   dropOneWay(from: string, to: string): void {
     this.link(from, to).setFaults({ forward: 'drop' });
     this.link(to, from).setFaults({ backward: 'drop' });
+  }
+
+  /** Everything into `node` is lost (`in`), or everything out of it (`out`). */
+  dropAll(node: string, direction: 'in' | 'out'): void {
+    for (const other of this.nodeIds) {
+      if (other === node) continue;
+      if (direction === 'in') this.dropOneWay(other, node); else this.dropOneWay(node, other);
+    }
   }
 
   /** Cut every link between `node` and the others, both ways. */
@@ -250,6 +277,14 @@ export class LinkMesh {
     }
   }
 
+  /** Heal every link touching `node`. */
+  heal(node: string): void {
+    for (const [key, l] of this.links) {
+      const [from, to] = key.split('\u0000');
+      if (from === node || to === node) l.heal();
+    }
+  }
+
   healAll(): void {
     for (const l of this.links.values()) l.heal();
   }
@@ -261,8 +296,15 @@ export class LinkMesh {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.links.values()].map((l) => l.close()));
+    await Promise.all([...this.links.values(), ...this.pool].map((l) => l.close()));
   }
+}
+
+export function parseHostPort(address: string): { host: string; port: number } {
+  const at = address.lastIndexOf(':');
+  const port = Number(address.slice(at + 1));
+  if (at <= 0 || !Number.isInteger(port) || port <= 0) throw new Error(`bad host:port ${address}`);
+  return { host: address.slice(0, at).replace(/^\[|\]$/g, ''), port };
 }
 
 const linkKey = (from: string, to: string): string => `${from}\u0000${to}`;

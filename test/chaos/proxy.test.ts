@@ -135,9 +135,19 @@ describe('link mesh', () => {
   test('isolate and one-way drop act on the right directed links', async () => {
     const servers = await Promise.all([echoServer(), echoServer(), echoServer()]);
     const ports: Record<string, number> = { a: servers[0].port, b: servers[1].port, c: servers[2].port };
-    const mesh = await LinkMesh.start(['a', 'b', 'c'], (id) => ({ host: '127.0.0.1', port: ports[id] }));
+    const mesh = await LinkMesh.prepare(3);
     try {
-      expect(mesh.addressFor('a', 'b')).toMatch(/^127\.0\.0\.1:\d+$/);
+      const addresses = new Set<string>();
+      for (const from of ['a', 'b', 'c']) {
+        for (const to of ['a', 'b', 'c']) {
+          if (from !== to) addresses.add(mesh.peerAddress(from, to, `127.0.0.1:${ports[to]}`));
+        }
+      }
+      expect(addresses.size).toBe(6);
+      // Asking again (a restarted node's config) gives the same proxy.
+      expect(mesh.peerAddress('a', 'b', `127.0.0.1:${ports.b}`)).toBe(mesh.link('a', 'b').address);
+      expect(() => mesh.peerAddress('a', 'd', '127.0.0.1:1')).toThrow(/no proxy left/);
+      expect(mesh.nodeIds).toEqual(['a', 'b', 'c']);
       mesh.isolate('a');
       expect(mesh.link('a', 'b').state).toMatchObject({ forward: 'drop', backward: 'drop' });
       expect(mesh.link('c', 'a').state).toMatchObject({ forward: 'drop', backward: 'drop' });
@@ -147,9 +157,14 @@ describe('link mesh', () => {
       expect(mesh.link('a', 'b').state).toMatchObject({ forward: 'drop', backward: 'pass' });
       expect(mesh.link('b', 'a').state).toMatchObject({ forward: 'pass', backward: 'drop' });
       expect(mesh.link('a', 'c').state).toMatchObject({ forward: 'pass', backward: 'pass' });
+      mesh.healAll();
+      mesh.dropAll('c', 'in');
+      expect(mesh.link('a', 'c').state.forward).toBe('drop');
+      expect(mesh.link('c', 'b').state).toMatchObject({ forward: 'pass', backward: 'drop' });
+      mesh.healAll();
 
       // Through the mesh, b -> c still echoes.
-      const [, port] = mesh.addressFor('b', 'c').split(':');
+      const port = mesh.link('b', 'c').port;
       const c = await client(Number(port));
       c.socket.write('hi');
       await c.waitFor('hi');

@@ -1,0 +1,197 @@
+// Executes a fault plan against a live cluster: resolves role-named targets when each
+// fault starts, keeps at most a minority of nodes faulty (the plan promises it; this
+// enforces it against timing drift), and records what actually happened.
+import type { ClusterControl } from './cluster-control.js';
+import type { ClusterView } from './cluster-view.js';
+import type { LinkMesh } from './proxy.js';
+import { faultBudget, type FaultEpisode } from './schedule.js';
+
+export interface FaultRecord {
+  id: number;
+  kind: FaultEpisode['kind'];
+  nodes: string[];
+  detail: string;
+  startedAt: number;
+  endedAt?: number;
+  error?: string;
+}
+
+export interface FaultRunnerDeps {
+  cluster: ClusterControl;
+  mesh: LinkMesh;
+  view: ClusterView;
+  /** ms since the run started. */
+  clock: () => number;
+  log: (line: string) => void;
+}
+
+export class FaultRunner {
+  readonly records: FaultRecord[] = [];
+  private readonly faulty = new Set<string>();
+  private exclusiveRunning = false;
+  private readonly paused = new Set<string>();
+  private readonly down = new Set<string>();
+  private readonly budget: number;
+
+  constructor(private readonly deps: FaultRunnerDeps) {
+    this.budget = faultBudget(deps.cluster.nodeIds.length);
+  }
+
+  get faultyNow(): number {
+    return this.faulty.size;
+  }
+
+  /** Runs the plan; the phase starts now. Resolves when every episode has healed. */
+  async run(plan: readonly FaultEpisode[], shouldStop: () => boolean): Promise<void> {
+    const phaseStart = Date.now();
+    const running: Promise<void>[] = [];
+    for (const episode of [...plan].sort((a, b) => a.startMs - b.startMs)) {
+      await sleepUntil(phaseStart + episode.startMs, shouldStop);
+      if (shouldStop()) break;
+      // Wait for room: a minority budget, and nothing alongside a rolling restart.
+      while (!shouldStop() && (this.exclusiveRunning || (episode.exclusive
+        ? this.faulty.size > 0
+        : this.faulty.size + episode.nodes > this.budget))) {
+        await sleep(50);
+      }
+      if (shouldStop()) break;
+      // Claim the target before the next episode picks, so two never share a node.
+      let node: string | undefined;
+      if (!episode.exclusive) {
+        try {
+          node = await this.target(episode);
+        } catch (err) {
+          this.deps.log(`fault #${episode.id} ${episode.kind} skipped: ${err instanceof Error ? err.message : String(err)}`);
+          continue;
+        }
+        this.faulty.add(node);
+      }
+      running.push(this.runEpisode(episode, node));
+    }
+    await Promise.all(running);
+  }
+
+  /** Undo anything still in effect: heal links, resume paused, start killed nodes. */
+  async healAll(): Promise<void> {
+    this.deps.mesh.healAll();
+    for (const id of [...this.paused]) { await this.deps.cluster.resume(id); this.paused.delete(id); }
+    for (const id of [...this.down]) { await this.deps.cluster.start(id); this.down.delete(id); }
+    this.faulty.clear();
+  }
+
+  private async runEpisode(e: FaultEpisode, node: string | undefined): Promise<void> {
+    const record: FaultRecord = { id: e.id, kind: e.kind, nodes: [], detail: '', startedAt: this.deps.clock() };
+    this.records.push(record);
+    if (e.exclusive) this.exclusiveRunning = true;
+    try {
+      if (node === undefined) {
+        await this.rollingRestart(e, record);
+        return;
+      }
+      record.nodes = [node];
+      try {
+        await this.inject(e, node, record);
+        this.deps.log(`fault #${e.id} ${e.kind} on ${node}${record.detail ? ` (${record.detail})` : ''} for ${e.holdMs} ms`);
+        await sleep(e.holdMs);
+      } finally {
+        await this.heal(e, node);
+        this.faulty.delete(node);
+      }
+    } catch (err) {
+      record.error = err instanceof Error ? err.message : String(err);
+      this.deps.log(`fault #${e.id} ${e.kind} failed: ${record.error}`);
+    } finally {
+      record.endedAt = this.deps.clock();
+      if (e.exclusive) this.exclusiveRunning = false;
+    }
+  }
+
+  private async inject(e: FaultEpisode, node: string, record: FaultRecord): Promise<void> {
+    const { cluster, mesh } = this.deps;
+    switch (e.kind) {
+      case 'kill-random':
+      case 'kill-leader':
+        this.down.add(node);
+        await cluster.kill(node);
+        return;
+      case 'pause-leader':
+        this.paused.add(node);
+        await cluster.pause(node);
+        return;
+      case 'isolate-leader':
+      case 'isolate-follower':
+        mesh.isolate(node);
+        return;
+      case 'one-way-loss':
+        mesh.dropAll(node, e.direction ?? 'in');
+        record.detail = `drop all traffic ${e.direction === 'out' ? 'out of' : 'into'} it`;
+        return;
+      case 'slow-node':
+        mesh.slow(node, e.delayMs ?? 50);
+        record.detail = `+${e.delayMs ?? 50} ms per chunk`;
+        return;
+      case 'rolling-restart':
+        throw new Error('rolling restart is not a single-node fault');
+    }
+  }
+
+  private async heal(e: FaultEpisode, node: string): Promise<void> {
+    const { cluster, mesh } = this.deps;
+    switch (e.kind) {
+      case 'kill-random':
+      case 'kill-leader':
+        await cluster.start(node);
+        this.down.delete(node);
+        return;
+      case 'pause-leader':
+        await cluster.resume(node);
+        this.paused.delete(node);
+        return;
+      default:
+        mesh.heal(node);
+    }
+  }
+
+  private async rollingRestart(e: FaultEpisode, record: FaultRecord): Promise<void> {
+    const { cluster, view } = this.deps;
+    record.nodes = [...cluster.nodeIds];
+    this.deps.log(`fault #${e.id} rolling-restart of ${record.nodes.join(', ')}`);
+    const notReady: string[] = [];
+    for (const id of cluster.nodeIds) {
+      this.faulty.add(id);
+      try {
+        await cluster.gracefulRestart(id);
+        // The next node goes only once this one is back, or the restart would take a majority down.
+        const stillDown = await view.waitReady([id], Date.now() + 30_000);
+        notReady.push(...stillDown);
+      } finally {
+        this.faulty.delete(id);
+      }
+      await sleep(e.holdMs);
+    }
+    record.detail = notReady.length === 0 ? 'each node ready before the next' : `not ready within 30 s: ${notReady.join(', ')}`;
+  }
+
+  /** Picks the node an episode hits, among nodes not already faulty. */
+  private async target(e: FaultEpisode): Promise<string> {
+    const healthy = this.deps.cluster.nodeIds.filter((id) => !this.faulty.has(id));
+    if (healthy.length === 0) throw new Error('no healthy node to fault');
+    const byPick = (candidates: readonly string[]): string =>
+      [...candidates].sort()[Math.floor(e.pick * candidates.length)];
+    if (e.kind === 'kill-random' || e.kind === 'one-way-loss' || e.kind === 'slow-node') return byPick(healthy);
+    const leader = await this.deps.view.leader(healthy);
+    if (e.kind === 'isolate-follower') {
+      const followers = healthy.filter((id) => id !== leader);
+      return byPick(followers.length > 0 ? followers : healthy);
+    }
+    if (leader !== undefined) return leader;
+    this.deps.log(`fault #${e.id} ${e.kind}: no leader known, hitting a random node`);
+    return byPick(healthy);
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function sleepUntil(at: number, stop: () => boolean): Promise<void> {
+  while (!stop() && Date.now() < at) await sleep(Math.min(100, at - Date.now()));
+}

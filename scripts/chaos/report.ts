@@ -1,0 +1,34 @@
+// The end-of-run summary table a person reads (the JSON file is for machines).
+import type { ChaosReport } from './run.js';
+
+export function formatSummary(r: ChaosReport): string {
+  const c = r.check;
+  const a = c.availability;
+  const t = c.totals;
+  const faults = Object.entries(r.faultCounts).map(([k, n]) => `${k} ${n}`).join(', ');
+  const conv = r.convergence;
+  const commit = conv.nodes.map((n) => `${n.nodeId}:${n.commitIndex}`).join(' ');
+  const rows: [string, string][] = [
+    ['run', `seed ${r.seed} · ${r.nodes} nodes · ${(r.durationMs / 1000).toFixed(0)} s faults · ${(r.timeline.endMs / 1000).toFixed(0)} s total`],
+    ['faults', `${r.faults.length} (${faults || 'none'})${r.faults.some((f) => f.error) ? ` · ${r.faults.filter((f) => f.error).length} failed to inject` : ''}`],
+    ['operations', `${a.operations} · ok ${a.ok} · failed ${a.fail} · unknown ${a.info} · ${(a.okFraction * 100).toFixed(1)}% ok`],
+    ['writes', `${t.attemptedWrites} messages · acked ${t.acknowledged} · unknown ${t.unknown} · failed ${t.failed}`],
+    ['deliveries', `${t.deliveries} · redeliveries ${t.redeliveries} (lease expired)`],
+    ['lost', String(t.lost)],
+    ['unexpected', String(t.unexpected)],
+    ['true duplicates', String(t.trueDuplicates)],
+    ['failed yet delivered', String(t.failedButDelivered)],
+    ['redelivered after ack', String(t.redeliveredAfterAck)],
+    ['recovered', `${t.recovered} (unknown outcome, delivered)`],
+    ['order violations', String(t.orderViolations)],
+    ['longest write gap', `${a.longestWriteGapMs} ms (from ${(a.longestWriteGapFrom / 1000).toFixed(1)} s to ${(a.longestWriteGapTo / 1000).toFixed(1)} s)`],
+    ['drain', r.drain.drained ? `complete (${r.drain.targets} targets)` : `INCOMPLETE (${r.drain.quietTargets}/${r.drain.targets} quiet)`],
+    ['convergence', `${conv.converged ? 'yes' : 'NO'} · commit ${commit || '?'} · state hash ${conv.hashExposed ? 'compared' : 'not exposed by the API'}`],
+    ['verdict', r.valid ? 'PASS' : `FAIL: ${r.violations.join('; ')}`],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  const lines = rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`);
+  const targetHeader = `${'target'.padEnd(22)} ${'acked'.padStart(7)} ${'unknown'.padStart(7)} ${'delivered'.padStart(9)} ${'lost'.padStart(5)} ${'unexp'.padStart(5)} ${'dups'.padStart(5)} ${'redel'.padStart(6)} ${'order'.padStart(5)}`;
+  const targetRows = c.targets.map((x) => `${x.target.padEnd(22)} ${String(x.acknowledged).padStart(7)} ${String(x.unknown).padStart(7)} ${String(x.deliveredDistinct).padStart(9)} ${String(x.lost.length).padStart(5)} ${String(x.unexpected.length).padStart(5)} ${String(x.trueDuplicates.length).padStart(5)} ${String(x.redeliveries).padStart(6)} ${String(x.orderViolations).padStart(5)}`);
+  return [...lines, '', targetHeader, ...targetRows, '', `results  ${r.resultsFile}`, `history  ${r.historyFile}`].join('\n');
+}

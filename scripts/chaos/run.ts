@@ -1,0 +1,149 @@
+// One chaos run: fresh cluster behind link proxies, workload plus seeded faults, then
+// heal, wait for readiness, drain, and judge the history. Used by scripts/chaos.ts and
+// by the jest chaos test.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import { checkHistory, type CheckResult } from './checker.js';
+import type { ClusterControl } from './cluster-control.js';
+import { ClusterView, type ConvergenceReport } from './cluster-view.js';
+import { FaultRunner, type FaultRecord } from './fault-runner.js';
+import { HistoryRecorder } from './history.js';
+import { BrokerHttpClient } from './http-client.js';
+import { createPrng } from './prng.js';
+import { LinkMesh, type LinkStats } from './proxy.js';
+import { FAULT_KINDS, planFaults, type FaultEpisode, type FaultKind } from './schedule.js';
+import { Workload } from './workload.js';
+
+export interface StartClusterOptions {
+  nodes: number;
+  /** Per-link address override: node `from` dials the returned address to reach `to`. */
+  peerAddress: (fromId: string, toId: string, realAddress: string) => string;
+}
+
+export interface ChaosOptions {
+  nodes: number;
+  seed: number;
+  durationMs: number;
+  outDir: string;
+  startCluster: (opts: StartClusterOptions) => Promise<ClusterControl>;
+  /** Progress and fault lines (default: nothing). */
+  log?: (line: string) => void;
+  progressEveryMs?: number;
+  /** Set to abort early (Ctrl-C): faults stop, the run still heals and checks. */
+  abort?: AbortSignal;
+  producers?: number;
+}
+
+export interface ChaosReport {
+  seed: number;
+  nodes: number;
+  durationMs: number;
+  startedAt: string;
+  finishedAt: string;
+  valid: boolean;
+  violations: string[];
+  plan: FaultEpisode[];
+  faults: FaultRecord[];
+  faultCounts: Partial<Record<FaultKind, number>>;
+  missingFaultKinds: FaultKind[];
+  notReadyAfterHeal: string[];
+  drain: { drained: boolean; quietTargets: number; targets: number };
+  convergence: ConvergenceReport;
+  check: CheckResult;
+  links: Record<string, LinkStats>;
+  timeline: { trafficStartMs: number; faultsEndMs: number; trafficEndMs: number; endMs: number };
+  historyFile: string;
+  resultsFile: string;
+}
+
+export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
+  const log = opts.log ?? (() => undefined);
+  const t0 = Date.now();
+  const clock = (): number => Date.now() - t0;
+  const stamp = new Date(t0).toISOString().replace(/[:.]/g, '-');
+  await mkdir(opts.outDir, { recursive: true });
+  const base = join(opts.outDir, `${stamp}-seed${opts.seed}-n${opts.nodes}`);
+  const historyFile = `${base}.history.jsonl`;
+  const resultsFile = `${base}.json`;
+
+  const plan = planFaults({ seed: opts.seed, nodeCount: opts.nodes, durationMs: opts.durationMs });
+  const mesh = await LinkMesh.prepare(opts.nodes);
+  let cluster: ClusterControl | undefined;
+  const history = new HistoryRecorder(clock, historyFile);
+  // Workload randomness is seeded too, though timing makes runs differ anyway.
+  const workloadRandom = createPrng(opts.seed ^ 0x5eed);
+  let client: BrokerHttpClient | undefined;
+  try {
+    cluster = await opts.startCluster({ nodes: opts.nodes, peerAddress: mesh.peerAddress });
+    const ids = [...cluster.nodeIds];
+    const urls = new Map(ids.map((id) => [id, cluster!.httpUrl(id)]));
+    client = new BrokerHttpClient([...urls.values()], workloadRandom.next);
+    const view = new ClusterView(client, urls);
+    const notReadyAtStart = await view.waitReady(ids, Date.now() + 60_000);
+    if (notReadyAtStart.length > 0) throw new Error(`nodes never became ready: ${notReadyAtStart.join(', ')}`);
+    log(`cluster up: ${ids.map((id) => `${id}=${urls.get(id)}`).join(' ')}`);
+
+    const workload = new Workload({ client, history, random: workloadRandom.next, producers: opts.producers });
+    await workload.setup(Date.now() + 60_000);
+    const trafficStartMs = clock();
+    workload.startTraffic();
+
+    const faults = new FaultRunner({ cluster, mesh, view, clock, log });
+    const aborted = (): boolean => opts.abort?.aborted === true;
+    const progress = setInterval(() => {
+      const c = history.counts;
+      const started = faults.records.length;
+      log(`[${(clock() / 1000).toFixed(0).padStart(4)} s] faults ${started}/${plan.length} (${faults.faultyNow} active) · ops ok ${c.ok} · failed ${c.fail} · unknown ${c.info}`);
+    }, opts.progressEveryMs ?? 5000);
+    try {
+      await faults.run(plan, aborted);
+      while (!aborted() && clock() < trafficStartMs + opts.durationMs) await sleep(100);
+    } finally {
+      clearInterval(progress);
+    }
+    const faultsEndMs = clock();
+    log('healing: links, paused and killed nodes');
+    await faults.healAll();
+    const notReadyAfterHeal = await view.waitReady(ids, Date.now() + 60_000);
+    await workload.stopProducers();
+    const trafficEndMs = clock();
+    log(`producers stopped; draining ${workload.targets.length} queues/subscriptions`);
+    const drain = await workload.drain(Date.now() + 120_000);
+    const convergence = await view.waitConverged(ids, Date.now() + 30_000);
+    await history.close();
+
+    const check = checkHistory({ history: history.ops, window: { from: trafficStartMs, to: trafficEndMs } });
+    const faultCounts: Partial<Record<FaultKind, number>> = {};
+    for (const r of faults.records) if (r.error === undefined) faultCounts[r.kind] = (faultCounts[r.kind] ?? 0) + 1;
+    const plannedKinds = new Set(plan.map((e) => e.kind));
+    const missingFaultKinds = FAULT_KINDS.filter((k) => plannedKinds.has(k) && faultCounts[k] === undefined);
+
+    const violations = [...check.violations];
+    if (notReadyAfterHeal.length > 0) violations.push(`not ready 60 s after healing: ${notReadyAfterHeal.join(', ')}`);
+    if (!drain.drained) violations.push(`drain incomplete: ${workload.targets.length - drain.quietTargets} target(s) still delivering`);
+    if (!convergence.converged) violations.push('replicas did not converge (commit/applied index or state hash differ)');
+    if (missingFaultKinds.length > 0) violations.push(`fault kinds never injected: ${missingFaultKinds.join(', ')}`);
+    if (check.totals.acknowledged === 0) violations.push('no write was ever acknowledged');
+
+    const report: ChaosReport = {
+      seed: opts.seed, nodes: opts.nodes, durationMs: opts.durationMs,
+      startedAt: new Date(t0).toISOString(), finishedAt: new Date().toISOString(),
+      valid: violations.length === 0, violations,
+      plan, faults: faults.records, faultCounts, missingFaultKinds, notReadyAfterHeal,
+      drain: { ...drain, targets: workload.targets.length },
+      convergence, check, links: mesh.stats(),
+      timeline: { trafficStartMs, faultsEndMs, trafficEndMs, endMs: clock() },
+      historyFile, resultsFile,
+    };
+    await writeFile(resultsFile, `${JSON.stringify(report, null, 2)}\n`);
+    return report;
+  } finally {
+    await history.close().catch(() => undefined);
+    await cluster?.shutdown().catch((err: unknown) => log(`cluster shutdown failed: ${String(err)}`));
+    await mesh.close();
+    await client?.close();
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
