@@ -181,11 +181,13 @@ export function queueRoutes(deps: ApiDeps): RouteSpec[] {
           max: body.max,
           waitMs: body.waitMs,
           signal,
-          propose: async () =>
+          propose: async (attempt) =>
             (await commit(deps, {
               type: 'queue.receive',
               user,
-              ...key(idempotencyKey),
+              // The broker keeps the first (empty) answer under the key: a long poll's
+              // later receives are new commands of their own.
+              ...(attempt === 0 ? key(idempotencyKey) : {}),
               queue: params.name,
               max: body.max,
               ...(body.visibilityTimeoutMs !== undefined && { visibilityTimeoutMs: body.visibilityTimeoutMs }),

@@ -229,11 +229,13 @@ export function topicRoutes(deps: ApiDeps): RouteSpec[] {
           max: body.max,
           waitMs: body.waitMs,
           signal,
-          propose: async () =>
+          propose: async (attempt) =>
             (await commit(deps, {
               type: 'subscription.receive',
               user,
-              ...key(idempotencyKey),
+              // The broker keeps the first (empty) answer under the key: a long poll's
+              // later receives are new commands of their own.
+              ...(attempt === 0 ? key(idempotencyKey) : {}),
               topic: params.name,
               subscription: params.sub,
               max: body.max,

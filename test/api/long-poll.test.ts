@@ -1,0 +1,84 @@
+import { describe, expect, test } from '@jest/globals';
+import { ReadyWaiters, type WaitOutcome } from '../../src/api/long-poll.js';
+
+/** Lets settled promises run their callbacks. */
+const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+function track(p: Promise<WaitOutcome>): { outcome?: WaitOutcome } {
+  const box: { outcome?: WaitOutcome } = {};
+  void p.then((o) => (box.outcome = o));
+  return box;
+}
+
+describe('ReadyWaiters', () => {
+  test('an event since the empty receive ends the wait at once (no lost wake-up)', async () => {
+    const w = new ReadyWaiters();
+    const v = w.version('queue:a');
+    w.notify('queue:a');
+    expect(await w.wait({ target: 'queue:a', max: 1, sinceVersion: v, timeoutMs: 60_000 })).toBe('ready');
+  });
+
+  test('wakes waiters in FIFO order, one per event without a ready count', async () => {
+    const w = new ReadyWaiters();
+    const v = w.version('queue:a');
+    const first = track(w.wait({ target: 'queue:a', max: 1, sinceVersion: v, timeoutMs: 60_000 }));
+    const second = track(w.wait({ target: 'queue:a', max: 1, sinceVersion: v, timeoutMs: 60_000 }));
+    const other = track(w.wait({ target: 'queue:b', max: 1, sinceVersion: 0, timeoutMs: 60_000 }));
+    w.notify('queue:a');
+    await flush();
+    expect([first.outcome, second.outcome, other.outcome]).toEqual(['ready', undefined, undefined]);
+    w.passOn('queue:a');
+    await flush();
+    expect(second.outcome).toBe('ready');
+    expect(w.waitingCount()).toBe(1);
+    w.close();
+    await flush();
+    expect(other.outcome).toBe('closed');
+  });
+
+  test('wakes only as many waiters as the ready messages can serve', async () => {
+    let ready = 5;
+    const w = new ReadyWaiters(() => ready);
+    const boxes = Array.from({ length: 10 }, () => track(w.wait({ target: 'queue:a', max: 2, sinceVersion: 0, timeoutMs: 60_000 })));
+    w.notify('queue:a');
+    await flush();
+    // 5 messages, 2 per waiter: three waiters.
+    expect(boxes.map((b) => b.outcome ?? '-')).toEqual(['ready', 'ready', 'ready', '-', '-', '-', '-', '-', '-', '-']);
+    ready = 0;
+    w.notify('queue:a');
+    await flush();
+    expect(boxes.filter((b) => b.outcome === 'ready')).toHaveLength(4);
+    w.close();
+  });
+
+  test('a woken waiter that lost the race goes back to the head of the line', async () => {
+    const w = new ReadyWaiters();
+    const later = track(w.wait({ target: 'queue:a', max: 1, sinceVersion: 0, timeoutMs: 60_000 }));
+    const again = track(w.wait({ target: 'queue:a', max: 1, sinceVersion: 0, timeoutMs: 60_000, front: true }));
+    w.notify('queue:a');
+    await flush();
+    expect([again.outcome, later.outcome]).toEqual(['ready', undefined]);
+    w.close();
+  });
+
+  test('timeout and abort end a wait and leave the line', async () => {
+    const w = new ReadyWaiters();
+    expect(await w.wait({ target: 'queue:a', max: 1, sinceVersion: 0, timeoutMs: 5 })).toBe('timeout');
+    const controller = new AbortController();
+    const p = w.wait({ target: 'queue:a', max: 1, sinceVersion: 0, timeoutMs: 60_000, signal: controller.signal });
+    expect(w.waitingCount('queue:a')).toBe(1);
+    controller.abort();
+    expect(await p).toBe('aborted');
+    expect(w.waitingCount()).toBe(0);
+  });
+
+  test('many waiters: one event costs one wake-up', async () => {
+    const w = new ReadyWaiters(() => 1);
+    const boxes = Array.from({ length: 1000 }, () => track(w.wait({ target: 'queue:hot', max: 1, sinceVersion: 0, timeoutMs: 60_000 })));
+    w.notify('queue:hot');
+    await flush();
+    expect(boxes.filter((b) => b.outcome === 'ready')).toHaveLength(1);
+    expect(w.waitingCount('queue:hot')).toBe(999);
+    w.close();
+  });
+});
