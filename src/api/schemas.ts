@@ -75,12 +75,18 @@ export const CreateQueueBody = z
   })
   .meta({ title: 'CreateQueueRequest' });
 
-const Attributes = z
-  .record(
-    unicodeText().min(1).max(256).refine((k) => k !== '__proto__', 'reserved attribute name'),
-    unicodeText(),
-  )
-  .refine((a) => Object.keys(a).length <= LIMITS.maxAttributes, `at most ${LIMITS.maxAttributes} attributes`);
+// zod drops a `__proto__` key silently; refuse it instead of losing an attribute.
+const Attributes = z.preprocess(
+  (value, ctx) => {
+    if (typeof value === 'object' && value !== null && Object.prototype.hasOwnProperty.call(value, '__proto__')) {
+      ctx.issues.push({ code: 'custom', message: 'reserved attribute name', input: value, path: ['__proto__'] });
+    }
+    return value;
+  },
+  z
+    .record(unicodeText().min(1).max(256), unicodeText())
+    .refine((a) => Object.keys(a).length <= LIMITS.maxAttributes, `at most ${LIMITS.maxAttributes} attributes`),
+);
 
 const DeduplicationId = unicodeText().min(1).max(128);
 
