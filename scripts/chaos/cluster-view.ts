@@ -88,11 +88,54 @@ export class ClusterView {
   }
 }
 
+export interface StateAgreement {
+  /** Every node served the same bodies at the same applied index. */
+  agreed: boolean;
+  appliedIndex?: number;
+  samples: number;
+  paths: string[];
+  /** On disagreement: the last bodies per node, for reading. */
+  differing?: Record<string, unknown>;
+}
+
 export interface ConvergenceReport {
   converged: boolean;
   samples: number;
   hashExposed: boolean;
   nodes: NodeStatusView[];
+}
+
+/**
+ * Replica state through the API: stale reads serve each node's own applied state with
+ * its applied index, so at one applied index every node must answer identically.
+ */
+export async function compareStaleState(
+  client: BrokerHttpClient, urls: ReadonlyMap<string, string>, token: string, paths: string[], deadline: number,
+): Promise<StateAgreement> {
+  let samples = 0;
+  let mismatches = 0;
+  let differing: Record<string, unknown> | undefined;
+  // Equal applied index with different bodies is divergence; a few samples guard
+  // against reading an index header and a body from different moments.
+  while ((samples === 0 || Date.now() < deadline) && mismatches < 3) {
+    samples++;
+    const perNode = await Promise.all([...urls].map(async ([id, url]) => {
+      const answers = await Promise.all(paths.map((p) => client.getNode(url, `${p}${p.includes('?') ? '&' : '?'}consistency=stale`, 2000, token)));
+      return { id, answers };
+    }));
+    const complete = perNode.every((n) => n.answers.every((a) => a?.status === 200 && a.appliedIndex !== undefined));
+    if (complete) {
+      const indexes = new Set(perNode.flatMap((n) => n.answers.map((a) => a!.appliedIndex)));
+      if (indexes.size === 1) {
+        const bodies = perNode.map((n) => JSON.stringify(n.answers.map((a) => a!.body)));
+        if (new Set(bodies).size === 1) return { agreed: true, appliedIndex: [...indexes][0], samples, paths };
+        mismatches++;
+        differing = Object.fromEntries(perNode.map((n) => [n.id, n.answers.map((a) => a!.body)]));
+      }
+    }
+    await sleep(100);
+  }
+  return { agreed: false, samples, paths, ...(differing && { differing }) };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -84,15 +84,19 @@ export class BrokerHttpClient {
     return { type: 'info', error: 'too many redirects' };
   }
 
-  /** Plain GET of one node, no redirect following (health, readiness, cluster status). */
-  async getNode(nodeUrl: string, path: string, timeoutMs: number): Promise<{ status: number; body: unknown } | undefined> {
+  /** Plain GET of one node, no redirect following (health, readiness, cluster status, stale reads). */
+  async getNode(
+    nodeUrl: string, path: string, timeoutMs: number, token?: string,
+  ): Promise<{ status: number; body: unknown; appliedIndex?: number } | undefined> {
     try {
       const res = await request(`${nodeUrl}${path}`, {
         method: 'GET', dispatcher: this.agent, headersTimeout: timeoutMs, bodyTimeout: timeoutMs,
+        headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
         signal: AbortSignal.timeout(timeoutMs),
       });
       const text = await res.body.text();
-      return { status: res.statusCode, body: parseJson(text) };
+      const applied = Number(header(res.headers, 'x-mom-applied-index'));
+      return { status: res.statusCode, body: parseJson(text), ...(Number.isFinite(applied) && { appliedIndex: applied }) };
     } catch {
       return undefined;
     }

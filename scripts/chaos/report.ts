@@ -24,6 +24,7 @@ export function formatSummary(r: ChaosReport): string {
     ['longest write gap', `${a.longestWriteGapMs} ms (from ${(a.longestWriteGapFrom / 1000).toFixed(1)} s to ${(a.longestWriteGapTo / 1000).toFixed(1)} s)`],
     ['drain', r.drain.drained ? `complete (${r.drain.targets} targets)` : `INCOMPLETE (${r.drain.quietTargets}/${r.drain.targets} quiet)`],
     ['convergence', `${conv.converged ? 'yes' : 'NO'} · commit ${commit || '?'} · state hash ${conv.hashExposed ? 'compared' : 'not exposed by the API'}`],
+    ['replica state', r.stateAgreement.agreed ? `identical on every node at applied index ${r.stateAgreement.appliedIndex} (queues, topics, subscriptions via stale reads)` : 'DIFFERENT or never sampled at one applied index'],
     ['verdict', r.valid ? 'PASS' : `FAIL: ${r.violations.join('; ')}`],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 
 import { checkHistory, type CheckResult } from './checker.js';
 import type { ClusterControl } from './cluster-control.js';
-import { ClusterView, type ConvergenceReport } from './cluster-view.js';
+import { ClusterView, compareStaleState, type ConvergenceReport, type StateAgreement } from './cluster-view.js';
 import { FaultRunner, type FaultRecord } from './fault-runner.js';
 import { HistoryRecorder } from './history.js';
 import { BrokerHttpClient } from './http-client.js';
@@ -50,6 +50,7 @@ export interface ChaosReport {
   notReadyAfterHeal: string[];
   drain: { drained: boolean; quietTargets: number; targets: number };
   convergence: ConvergenceReport;
+  stateAgreement: StateAgreement;
   check: CheckResult;
   links: Record<string, LinkStats>;
   timeline: { trafficStartMs: number; faultsEndMs: number; trafficEndMs: number; endMs: number };
@@ -111,6 +112,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     log(`producers stopped; draining ${workload.targets.length} queues/subscriptions`);
     const drain = await workload.drain(Date.now() + 120_000);
     const convergence = await view.waitConverged(ids, Date.now() + 30_000);
+    const stateAgreement = await compareStaleState(client, urls, workload.authToken, workload.statePaths, Date.now() + 20_000);
     await history.close();
 
     const check = checkHistory({ history: history.ops, window: { from: trafficStartMs, to: trafficEndMs } });
@@ -123,6 +125,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     if (notReadyAfterHeal.length > 0) violations.push(`not ready 60 s after healing: ${notReadyAfterHeal.join(', ')}`);
     if (!drain.drained) violations.push(`drain incomplete: ${workload.targets.length - drain.quietTargets} target(s) still delivering`);
     if (!convergence.converged) violations.push('replicas did not converge (commit/applied index or state hash differ)');
+    if (!stateAgreement.agreed) violations.push('replicas served different queue/subscription state at the same applied index (or never reached one)');
     if (missingFaultKinds.length > 0) violations.push(`fault kinds never injected: ${missingFaultKinds.join(', ')}`);
     if (check.totals.acknowledged === 0) violations.push('no write was ever acknowledged');
 
@@ -132,7 +135,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       valid: violations.length === 0, violations,
       plan, faults: faults.records, faultCounts, missingFaultKinds, notReadyAfterHeal,
       drain: { ...drain, targets: workload.targets.length },
-      convergence, check, links: mesh.stats(),
+      convergence, stateAgreement, check, links: mesh.stats(),
       timeline: { trafficStartMs, faultsEndMs, trafficEndMs, endMs: clock() },
       historyFile, resultsFile,
     };

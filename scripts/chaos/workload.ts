@@ -54,6 +54,15 @@ export class Workload {
     this.attemptTimeoutMs = opts.attemptTimeoutMs ?? 4000;
   }
 
+  get authToken(): string {
+    return this.token;
+  }
+
+  /** Reads whose answers must be identical on every replica at one applied index. */
+  get statePaths(): string[] {
+    return ['/v1/queues', `/v1/topics/${TOPIC}/subscriptions`, '/v1/topics'];
+  }
+
   get targets(): Target[] {
     return [...this.queues.map(queueTarget), ...SUBSCRIPTIONS.map((s) => subTarget(TOPIC, s))];
   }
