@@ -23,6 +23,7 @@ export function formatSummary(r: ChaosReport): string {
     ['order violations', String(t.orderViolations)],
     ['longest write gap', `${a.longestWriteGapMs} ms (from ${(a.longestWriteGapFrom / 1000).toFixed(1)} s to ${(a.longestWriteGapTo / 1000).toFixed(1)} s)`],
     ['drain', r.drain.drained ? `complete (${r.drain.targets} targets)` : `INCOMPLETE (${r.drain.quietTargets}/${r.drain.targets} quiet)`],
+    ['left in broker', r.residual === undefined ? 'could not read' : Object.entries(r.residual).filter(([, s]) => s.ready + s.inflight + s.delayed !== 0).map(([t, s]) => `${t} ready ${s.ready} inflight ${s.inflight} delayed ${s.delayed}`).join('; ') || 'nothing (every queue and subscription empty)'],
     ['convergence', `${conv.converged ? 'yes' : 'NO'} · commit ${commit || '?'} · state hash ${conv.hashExposed ? 'compared' : 'not exposed by the API'}`],
     ['replica state', r.stateAgreement.agreed ? `identical on every node at applied index ${r.stateAgreement.appliedIndex} (queues, topics, subscriptions via stale reads)` : 'DIFFERENT or never sampled at one applied index'],
     ['verdict', r.valid ? 'PASS' : `FAIL: ${r.violations.join('; ')}`],

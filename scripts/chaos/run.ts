@@ -49,6 +49,8 @@ export interface ChaosReport {
   missingFaultKinds: FaultKind[];
   notReadyAfterHeal: string[];
   drain: { drained: boolean; quietTargets: number; targets: number };
+  /** Leader's stats per target after the drain (undefined if it could not be read). */
+  residual: Record<string, { ready: number; inflight: number; delayed: number }> | undefined;
   convergence: ConvergenceReport;
   stateAgreement: StateAgreement;
   check: CheckResult;
@@ -111,6 +113,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     const trafficEndMs = clock();
     log(`producers stopped; draining ${workload.targets.length} queues/subscriptions`);
     const drain = await workload.drain(Date.now() + 120_000);
+    const residual = await workload.residual();
     const convergence = await view.waitConverged(ids, Date.now() + 30_000);
     const stateAgreement = await compareStaleState(client, urls, workload.authToken, workload.statePaths, Date.now() + 20_000);
     await history.close();
@@ -134,7 +137,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       startedAt: new Date(t0).toISOString(), finishedAt: new Date().toISOString(),
       valid: violations.length === 0, violations,
       plan, faults: faults.records, faultCounts, missingFaultKinds, notReadyAfterHeal,
-      drain: { ...drain, targets: workload.targets.length },
+      drain: { ...drain, targets: workload.targets.length }, residual,
       convergence, stateAgreement, check, links: mesh.stats(),
       timeline: { trafficStartMs, faultsEndMs, trafficEndMs, endMs: clock() },
       historyFile, resultsFile,

@@ -51,7 +51,7 @@ export class Workload {
     this.producerCount = opts.producers ?? 4;
     this.leaseMs = opts.visibilityTimeoutMs ?? 3000;
     this.skipAck = opts.skipAckProbability ?? 0.05;
-    this.attemptTimeoutMs = opts.attemptTimeoutMs ?? 4000;
+    this.attemptTimeoutMs = opts.attemptTimeoutMs ?? 2500;
   }
 
   get authToken(): string {
@@ -124,6 +124,20 @@ export class Workload {
     this.consumersRunning = false;
     await Promise.all(this.consumerLoops);
     return { drained: quietTargets === this.targets.length, quietTargets };
+  }
+
+  /** What the leader says is still in each queue and subscription (after a drain: all zero). */
+  async residual(): Promise<Record<Target, { ready: number; inflight: number; delayed: number }> | undefined> {
+    const out: Record<Target, { ready: number; inflight: number; delayed: number }> = {};
+    const queues = await this.opts.client.call({ method: 'GET', path: '/v1/queues', token: this.token, timeoutMs: 5000 });
+    const subs = await this.opts.client.call({ method: 'GET', path: `/v1/topics/${TOPIC}/subscriptions`, token: this.token, timeoutMs: 5000 });
+    if (queues.type !== 'ok' || subs.type !== 'ok') return undefined;
+    type Listed = { name: string; stats?: { ready?: number; inflight?: number; delayed?: number } };
+    const stats = (l: Listed): { ready: number; inflight: number; delayed: number } =>
+      ({ ready: l.stats?.ready ?? -1, inflight: l.stats?.inflight ?? -1, delayed: l.stats?.delayed ?? -1 });
+    for (const q of ((queues.body as { queues?: Listed[] }).queues ?? [])) out[queueTarget(q.name)] = stats(q);
+    for (const s of ((subs.body as { subscriptions?: Listed[] }).subscriptions ?? [])) out[subTarget(TOPIC, s.name)] = stats(s);
+    return out;
   }
 
   private consumers(): ConsumerSpec[] {
@@ -213,6 +227,9 @@ export class Workload {
         return result.returned;
       }
       history.complete(opId, process, f, out.type, value, out.error);
+      // A receive with an unknown outcome may have leased messages that come back one
+      // lease later: the drain must wait for them as for a delivery.
+      if (f === 'receive' && out.type === 'info') this.lastDeliveryAt.set((value as OpValue<'receive'>).target, Date.now());
       if (out.status === 401) await this.login(Date.now() + 30_000).catch(() => undefined);
       else if (out.type === 'fail' && out.status !== undefined && out.status !== 429) return undefined;
       if (stop()) return undefined;
