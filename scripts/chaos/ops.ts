@@ -13,7 +13,8 @@ export interface SendValue { queue: string; key: string; payloads: string[]; ids
 export interface PublishValue { topic: string; key: string; payloads: string[]; ids?: string[] }
 export interface SubscribeValue { topic: string; subscription: string }
 export interface DeliveredMessage { id: string; body: string; receiveCount: number; receiptHandle?: string }
-export interface ReceiveValue { target: Target; messages?: DeliveredMessage[] }
+/** `key`: the idempotency key shared by the attempts of one logical receive. */
+export interface ReceiveValue { target: Target; key?: string; messages?: DeliveredMessage[] }
 export interface AckValue {
   target: Target;
   items: { id: string; receiveCount: number; receiptHandle: string }[];
@@ -51,10 +52,19 @@ export interface Delivery {
 /** Deliveries are the messages of every receive that completed ok. */
 export function deliveriesFromHistory(history: readonly HistoryOp[]): Delivery[] {
   const invokedAt = new Map<number, number>();
+  // A retried receive may return the answer of an earlier attempt (same idempotency
+  // key), so its lease may date from the first attempt's invoke.
+  const firstInvokeOfKey = new Map<string, number>();
   const out: Delivery[] = [];
   for (const op of history) {
     if (op.f !== 'receive') continue;
-    if (op.type === 'invoke') { invokedAt.set(op.opId, op.time); continue; }
+    if (op.type === 'invoke') {
+      const key = op.value.key;
+      const first = key === undefined ? op.time : firstInvokeOfKey.get(key) ?? op.time;
+      if (key !== undefined && !firstInvokeOfKey.has(key)) firstInvokeOfKey.set(key, op.time);
+      invokedAt.set(op.opId, first);
+      continue;
+    }
     if (op.type !== 'ok') continue;
     const messages = op.value.messages ?? [];
     messages.forEach((m, position) => out.push({

@@ -191,9 +191,10 @@ export class Workload {
     while (this.consumersRunning) {
       seq++;
       const waitMs = this.draining ? 500 : 1000;
-      const received = await this.writeUntilDone(spec.process, 'receive', { target: spec.target }, {
+      const key = `${spec.process}-r${seq}`;
+      const received = await this.writeUntilDone(spec.process, 'receive', { target: spec.target, key }, {
         method: 'POST', path: `${spec.path}/receive`, body: { max: this.draining ? 50 : 10, waitMs },
-      }, `${spec.process}-r${seq}`, () => !this.consumersRunning, undefined, waitMs);
+      }, key, () => !this.consumersRunning, undefined, waitMs);
       if (received === undefined) continue;
       const messages = received as DeliveredMessage[];
       if (messages.length === 0) continue;

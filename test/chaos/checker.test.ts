@@ -210,3 +210,23 @@ describe('checker', () => {
     expect(r.valid).toBe(true);
   });
 });
+
+describe('checker: retried receives', () => {
+  test("a retry's cached answer dates the lease from the first attempt", () => {
+    // Receive r1 (key rk) leases a at ~5 but its answer is lost; b is leased at 20-25;
+    // the retry of rk at 30-35 returns the cached a. No violation: a was taken first.
+    const h = new H().send('q', 'k1', ['a'], 0, 1).send('q', 'k2', ['b'], 2, 3);
+    h.ops.push({ process: 'c1', type: 'invoke', f: 'receive', opId: 100, time: 5, value: { target: 'queue:q', key: 'rk' } });
+    h.ops.push({ process: 'c1', type: 'info', f: 'receive', opId: 100, time: 8, value: { target: 'queue:q', key: 'rk' } });
+    h.receive('queue:q', [['2', 'b', 1]], 20, 25);
+    h.ops.push({ process: 'c1', type: 'invoke', f: 'receive', opId: 101, time: 30, value: { target: 'queue:q', key: 'rk' } });
+    h.ops.push({
+      process: 'c1', type: 'ok', f: 'receive', opId: 101, time: 35,
+      value: { target: 'queue:q', key: 'rk', messages: [{ id: '1', body: 'a', receiveCount: 1, receiptHandle: 'x' }] },
+    });
+    expect(checkHistory({ history: h.ops }).totals.orderViolations).toBe(0);
+    // Without the shared key the same timings would be a violation.
+    const noKey = h.ops.map((op) => (op.f === 'receive' ? { ...op, value: { ...op.value, key: undefined } } : op)) as HistoryOp[];
+    expect(checkHistory({ history: noKey }).totals.orderViolations).toBe(1);
+  });
+});
