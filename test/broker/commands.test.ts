@@ -1,11 +1,11 @@
-import { Broker, decodeCommand, encodeCommand, BrokerError, parseCommand } from '../../src/broker/index.js';
+import { Broker, decodeCommand, encodeCommand, BrokerError, parseCommand, type Command } from '../../src/broker/index.js';
 
 describe('command encoding', () => {
   test('encode then decode gives the command back', () => {
-    const c = {
+    const c: Command = {
       type: 'queue.send', user: 'alice', queue: 'q', batch: true, idempotencyKey: 'k',
       messages: [{ body: 'héllo ✓', attributes: { a: 'b' }, delayMs: 5, deduplicationId: 'd' }],
-    } as const;
+    };
     expect(decodeCommand(encodeCommand(c))).toEqual(c);
   });
 

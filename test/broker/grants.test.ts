@@ -1,3 +1,4 @@
+import type { Command } from '../../src/broker/index.js';
 import { Harness } from './harness.js';
 
 function setup(): Harness {
@@ -7,9 +8,8 @@ function setup(): Harness {
   return h;
 }
 
-const sendAs = (user: string) =>
-  ({ type: 'queue.send', user, queue: 'q', messages: [{ body: 'm' }], batch: false }) as const;
-const receiveAs = (user: string) => ({ type: 'queue.receive', user, queue: 'q', max: 10 }) as const;
+const sendAs = (user: string): Command => ({ type: 'queue.send', user, queue: 'q', messages: [{ body: 'm' }], batch: false });
+const receiveAs = (user: string): Command => ({ type: 'queue.receive', user, queue: 'q', max: 10 });
 
 describe('queue grants', () => {
   test('only the owner deletes, purges, grants and revokes', () => {

@@ -1,3 +1,4 @@
+import type { Command } from '../../src/broker/index.js';
 import { Harness } from './harness.js';
 
 function setup(): Harness {
@@ -10,7 +11,7 @@ function setup(): Harness {
 describe('idempotency keys', () => {
   test('a repeat within 10 minutes answers the first result and changes nothing', () => {
     const h = setup();
-    const cmd = { type: 'queue.send', user: 'alice', queue: 'q', messages: [{ body: 'a' }], batch: false, idempotencyKey: 'k1' } as const;
+    const cmd: Command = { type: 'queue.send', user: 'alice', queue: 'q', messages: [{ body: 'a' }], batch: false, idempotencyKey: 'k1' };
     const first = h.apply(cmd);
     h.advance(599_999);
     const again = h.apply(cmd);
@@ -21,7 +22,7 @@ describe('idempotency keys', () => {
 
   test('after 10 minutes the key is forgotten', () => {
     const h = setup();
-    const cmd = { type: 'queue.send', user: 'alice', queue: 'q', messages: [{ body: 'a' }], batch: false, idempotencyKey: 'k1' } as const;
+    const cmd: Command = { type: 'queue.send', user: 'alice', queue: 'q', messages: [{ body: 'a' }], batch: false, idempotencyKey: 'k1' };
     const first = h.ok(cmd);
     h.advance(600_000);
     const second = h.ok(cmd);
@@ -32,7 +33,7 @@ describe('idempotency keys', () => {
   test('a repeated receive hands back the same messages and receipts, leasing nothing more', () => {
     const h = setup();
     h.ok({ type: 'queue.send', user: 'alice', queue: 'q', messages: [{ body: 'a' }, { body: 'b' }], batch: true });
-    const cmd = { type: 'queue.receive', user: 'alice', queue: 'q', max: 1, idempotencyKey: 'r' } as const;
+    const cmd: Command = { type: 'queue.receive', user: 'alice', queue: 'q', max: 1, idempotencyKey: 'r' };
     const first = h.ok(cmd);
     const again = h.ok(cmd);
     expect(again).toEqual(first);
@@ -41,7 +42,7 @@ describe('idempotency keys', () => {
 
   test('errors are remembered too (same status, same body)', () => {
     const h = setup();
-    const cmd = { type: 'queue.create', user: 'alice', name: 'q', idempotencyKey: 'c' } as const;
+    const cmd: Command = { type: 'queue.create', user: 'alice', name: 'q', idempotencyKey: 'c' };
     const first = h.apply(cmd);
     expect(first).toMatchObject({ ok: false, error: { code: 'conflict' } });
     h.ok({ type: 'queue.delete', user: 'alice', queue: 'q' });
@@ -59,7 +60,7 @@ describe('idempotency keys', () => {
 
   test('register with a key is exactly-once too', () => {
     const h = new Harness();
-    const cmd = { type: 'user.register', username: 'zed', passwordHash: 'h', idempotencyKey: 'reg' } as const;
+    const cmd: Command = { type: 'user.register', username: 'zed', passwordHash: 'h', idempotencyKey: 'reg' };
     expect(h.ok(cmd)).toEqual({ username: 'zed' });
     expect(h.ok(cmd)).toEqual({ username: 'zed' });
     h.fails({ type: 'user.register', username: 'zed', passwordHash: 'h' }, 'conflict');

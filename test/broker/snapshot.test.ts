@@ -1,4 +1,4 @@
-import { Broker, BrokerError } from '../../src/broker/index.js';
+import { Broker, BrokerError, type Command } from '../../src/broker/index.js';
 import { Harness } from './harness.js';
 
 function busy(): Harness {
@@ -33,14 +33,14 @@ describe('snapshot', () => {
     expect(copy.listSubscriptions('bob', 't')).toEqual(h.broker.listSubscriptions('bob', 't'));
     expect(copy.getUser('bob')).toEqual(h.broker.getUser('bob'));
 
-    const rest = [
+    const rest: Command[] = [
       { type: 'queue.send', user: 'bob', queue: 'q', batch: true, idempotencyKey: 'i', messages: [{ body: 'again' }] },
       { type: 'queue.send', user: 'bob', queue: 'q', batch: false, messages: [{ body: 'dup', deduplicationId: 'd1' }] },
       { type: 'subscription.receive', user: 'alice', topic: 't', subscription: 's1', max: 10 },
       { type: 'subscription.receive', user: 'bob', topic: 't', subscription: 's2', max: 10 },
       { type: 'queue.receive', user: 'alice', queue: 'q', max: 10 },
       { type: 'queue.receive', user: 'alice', queue: 'dlq', max: 10 },
-    ] as const;
+    ];
     const other = new Harness();
     other.broker.restore(image);
     other.index = h.index;
