@@ -3,8 +3,8 @@ import { runSeed } from './simulator.js';
 // Deterministic simulation: every seed is a different schedule of drops, delays,
 // duplicates, partitions, crashes, compactions and client operations, with every
 // invariant checked after each step. A failure message names the replay command.
-const SEEDS = 1200;
-const BATCH = 200;
+const SEEDS = 1500;
+const BATCH = 250;
 
 describe('deterministic simulation', () => {
   for (let start = 1; start <= SEEDS; start += BATCH) {

@@ -134,6 +134,7 @@ export class Simulation {
   private readonly rng: SeededRng;
   readonly nodes: SimNode[] = [];
   private readonly profile: Profile;
+  private readonly settings: string;
   private now = 0;
   private seq = 0;
   private net: InFlight[] = [];
@@ -165,13 +166,17 @@ export class Simulation {
     const maxInflight = 1 + this.rng.int(8);
     const maxMessageBytes = [16, 64, 1024, 1 << 20][this.rng.int(4)];
     const chunk = [16, 40, 4096][this.rng.int(3)];
+    // Mostly the production settings, sometimes without pre-vote or check-quorum.
+    const preVote = this.rng.chance(0.8);
+    const checkQuorum = this.rng.chance(0.8);
+    this.settings = `${this.profile.name}${preVote ? '' : ' no-prevote'}${checkQuorum ? '' : ' no-checkquorum'} inflight=${maxInflight} msgBytes=${maxMessageBytes} chunk=${chunk}`;
     for (const id of ids) {
       const config: RaftConfig = {
         id,
         electionTicks: ELECTION_TICKS,
         heartbeatTicks: 2,
-        preVote: true,
-        checkQuorum: true,
+        preVote,
+        checkQuorum,
         maxInflightMessages: maxInflight,
         maxMessageBytes,
         snapshotChunkBytes: chunk,
@@ -182,7 +187,7 @@ export class Simulation {
   }
 
   private fail(violation: string): never {
-    throw new SimulationFailure(this.opts.seed, this.nodes.length, this.opts.nodes !== undefined, violation, this.trace.slice(-40));
+    throw new SimulationFailure(this.opts.seed, this.nodes.length, this.opts.nodes !== undefined, `${violation} [${this.settings}]`, this.trace.slice(-40));
   }
 
   private log(event: string): void {
@@ -202,7 +207,7 @@ export class Simulation {
     return {
       seed: this.opts.seed,
       nodes: this.nodes.length,
-      profile: this.profile.name,
+      profile: this.settings,
       ticks: Math.floor(this.now / UNITS_PER_TICK),
       acked: this.acked.size,
       reads: this.stats.reads,
@@ -456,7 +461,24 @@ export class Simulation {
       if (known === undefined) this.leaderOfTerm.set(term, n.id);
       else if (known !== n.id) this.fail(`election safety: ${known} and ${n.id} both leaders of term ${term}`);
     }
-    if (this.now % 8 === 0) this.checkLogMatching();
+    if (this.now % 8 === 0) {
+      this.checkLogMatching();
+      this.checkDurability();
+    }
+  }
+
+  /** Every acknowledged entry is on the disk of a majority (in its log or under its snapshot). */
+  private checkDurability(): void {
+    const quorum = Math.floor(this.nodes.length / 2) + 1;
+    for (const [id, index] of this.acked) {
+      let copies = 0;
+      for (const n of this.nodes) {
+        const store = n.store;
+        if (store.snapshot().meta.index >= index) copies++;
+        else if (index <= store.lastIndex() && store.term(index) === this.appliedTerm[index]) copies++;
+      }
+      if (copies < quorum) this.fail(`durability: acknowledged ${id} at ${index} is on ${copies} disks`);
+    }
   }
 
   /** Leader completeness: a new leader holds every entry any node has applied. */
@@ -509,24 +531,30 @@ export class Simulation {
       this.step();
       leader = this.nodes.find((n) => n.up && n.role === 'leader' && n.raw.raft.role === 'leader');
     }
-    const markerId = `p${this.nextProposal++}`;
-    let proposed = false;
+    // A fresh proposal must commit and reach every node; re-proposed (under a new id)
+    // whenever the node that accepted it loses leadership before it commits.
+    let markerId = '';
+    let markerNode: SimNode | undefined;
     for (;;) {
       if (deadline()) {
         const st = this.nodes.map((n) => `${n.id}:${n.raw.raft.role}/t${n.raw.raft.term}/c${n.raw.raft.log.committed}/a${n.app.index}/l${n.raw.raft.log.lastIndex()}`);
         this.fail(`liveness: not converged ${maxTicks} ticks after healing (${st.join(' ')})`);
       }
-      const current = this.nodes.find((n) => n.up && n.raw.raft.role === 'leader');
-      if (current && !proposed && current.raw.propose(new TextEncoder().encode(markerId))) {
-        this.proposer.set(markerId, current.id);
-        proposed = true;
+      const markerAcked = markerId !== '' && this.acked.has(markerId);
+      if (!markerAcked && (!markerNode || markerNode.raw.raft.role !== 'leader')) {
+        const current = this.nodes.find((n) => n.up && n.raw.raft.role === 'leader');
+        markerNode = undefined;
+        if (current) {
+          const id = `p${this.nextProposal++}`;
+          if (current.raw.propose(new TextEncoder().encode(id))) {
+            this.proposer.set(id, current.id);
+            markerId = id;
+            markerNode = current;
+          }
+        }
       }
       this.step();
-      if (proposed && !this.acked.has(markerId) && current && current.raw.raft.role !== 'leader') {
-        // The marker may be lost with a leader change: propose a fresh one.
-        proposed = false;
-      }
-      if (this.acked.has(markerId) && this.converged()) break;
+      if (markerId !== '' && this.acked.has(markerId) && this.converged()) break;
     }
     this.checkLogMatching();
   }
