@@ -176,12 +176,14 @@ export const NameParams = z.strictObject({ name: Name });
 export const GrantParams = z.strictObject({ name: Name, username: Name });
 export const SubscriptionParams = z.strictObject({ name: Name, sub: Name });
 
-export const ReadQuery = z.strictObject({
+// Query strings are loose: API.md has writes keep their query across a redirect, so
+// parameters we do not know (cache busters, tracing) are ignored; known ones are checked.
+export const ReadQuery = z.looseObject({
   consistency: z
     .enum(['linearizable', 'stale'])
     .default('linearizable')
     .meta({ description: '`stale` serves the local applied state, with header x-mom-applied-index' }),
 });
-export const WriteQuery = z.strictObject({});
+export const WriteQuery = z.looseObject({});
 
 export type SendMessageInput = z.output<typeof SendMessage>;

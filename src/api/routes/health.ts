@@ -1,14 +1,11 @@
 // Health, readiness, metrics, cluster status and the OpenAPI document: served by the
 // node that is asked, without auth.
-import { z } from 'zod';
 import type { Registry } from 'prom-client';
 import type { ApiDeps } from '../deps.js';
 import { ApiError, NO_LEADER_RETRY_AFTER_SEC } from '../errors.js';
 import { defineRoute, type RouteSpec } from '../route.js';
 import { ReadQuery } from '../schemas.js';
 
-/** Probes and scrapers add query strings of their own; these routes ignore them. */
-const AnyQuery = z.looseObject({});
 
 export function healthRoutes(deps: ApiDeps, registry: Registry, openApi: () => unknown): RouteSpec[] {
   return [
@@ -19,8 +16,7 @@ export function healthRoutes(deps: ApiDeps, registry: Registry, openApi: () => u
       summary: 'Liveness: 200 while the process runs',
       auth: false,
       kind: 'local',
-      query: AnyQuery,
-      success: 200,
+            success: 200,
       async handle() {
         return { status: 200, body: { status: 'ok' } };
       },
@@ -32,8 +28,7 @@ export function healthRoutes(deps: ApiDeps, registry: Registry, openApi: () => u
       summary: 'Readiness: 200 when this node knows a leader and has applied all it knows committed, else 503',
       auth: false,
       kind: 'local',
-      query: AnyQuery,
-      success: 200,
+            success: 200,
       async handle() {
         if (!deps.node.isReady()) {
           throw new ApiError('no_leader', 'not ready: no known leader or still applying the log', undefined, NO_LEADER_RETRY_AFTER_SEC);
@@ -49,8 +44,7 @@ export function healthRoutes(deps: ApiDeps, registry: Registry, openApi: () => u
       summary: 'Prometheus text format',
       auth: false,
       kind: 'local',
-      query: AnyQuery,
-      success: 200,
+            success: 200,
       async handle() {
         return { status: 200, raw: { contentType: registry.contentType, bytes: await registry.metrics() } };
       },
@@ -75,8 +69,7 @@ export function healthRoutes(deps: ApiDeps, registry: Registry, openApi: () => u
       summary: 'This API as OpenAPI 3.1, generated from the request schemas',
       auth: false,
       kind: 'local',
-      query: AnyQuery,
-      success: 200,
+            success: 200,
       async handle() {
         return { status: 200, body: openApi() };
       },

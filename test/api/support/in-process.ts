@@ -1,0 +1,150 @@
+// An in-process three-server setup for fast API tests: one real Broker applied directly
+// by a single-replica "node" (no Raft: every proposal commits at once), served by a
+// leader server, plus two follower servers whose node view points at the leader. It
+// exercises the whole HTTP layer, redirect and forward included; the process-level
+// cluster suite runs the same conformance tests against real Raft nodes.
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { Broker } from '../../../src/broker/index.js';
+import type { ApiNode, NodeStatusView } from '../../../src/api/ports.js';
+import { startApiServer, type ApiServer } from '../../../src/api/server.js';
+import { NoLeaderError, NotLeaderError } from '../../../src/node/errors.js';
+
+interface Member {
+  id: string;
+  url: string;
+}
+
+/** The leader: applies each proposal to the broker on the next turn of the event loop. */
+class DirectLeader implements ApiNode {
+  private index = 0;
+  private forwardHandler?: (payload: Uint8Array) => Promise<Uint8Array>;
+  members: Member[] = [];
+
+  constructor(
+    readonly id: string,
+    private readonly broker: Broker,
+  ) {}
+
+  async propose(command: Uint8Array): Promise<unknown> {
+    await new Promise((resolve) => setImmediate(resolve));
+    this.index += 1;
+    return this.broker.apply(command, { index: this.index, term: 1, time: Date.now() });
+  }
+
+  async readBarrier(): Promise<void> {}
+
+  status(): NodeStatusView {
+    const me = this.members.find((m) => m.id === this.id);
+    return {
+      nodeId: this.id,
+      role: 'leader',
+      term: 1,
+      leaderId: this.id,
+      leaderUrl: me?.url ?? null,
+      commitIndex: this.index,
+      appliedIndex: this.index,
+      nodes: this.members.map((m) => ({ id: m.id, httpUrl: m.url, role: m.id === this.id ? 'leader' : 'follower', matchIndex: this.index })),
+    };
+  }
+
+  isReady(): boolean {
+    return true;
+  }
+
+  async forward(): Promise<Uint8Array> {
+    throw new Error('the leader does not forward');
+  }
+
+  setForwardHandler(handler: (payload: Uint8Array) => Promise<Uint8Array>): void {
+    this.forwardHandler = handler;
+  }
+
+  serveForward(payload: Uint8Array): Promise<Uint8Array> {
+    if (!this.forwardHandler) throw new NoLeaderError();
+    return this.forwardHandler(payload);
+  }
+}
+
+/** A follower: sees the leader's applied state (stale reads), proposes nothing. */
+class DirectFollower implements ApiNode {
+  constructor(
+    readonly id: string,
+    private readonly leader: DirectLeader,
+  ) {}
+
+  private leaderUrl(): string {
+    return this.leader.members.find((m) => m.id === this.leader.id)!.url;
+  }
+
+  async propose(): Promise<unknown> {
+    throw new NotLeaderError(this.leader.id, this.leaderUrl());
+  }
+
+  async readBarrier(): Promise<void> {
+    throw new NotLeaderError(this.leader.id, this.leaderUrl());
+  }
+
+  status(): NodeStatusView {
+    return { ...this.leader.status(), nodeId: this.id, role: 'follower' };
+  }
+
+  isReady(): boolean {
+    return true;
+  }
+
+  forward(payload: Uint8Array): Promise<Uint8Array> {
+    return this.leader.serveForward(payload);
+  }
+
+  setForwardHandler(): void {}
+}
+
+export interface InProcessCluster {
+  urls: string[];
+  leaderUrl: string;
+  followerUrls: string[];
+  jwtSecret: string;
+  clusterId: string;
+  close(): Promise<void>;
+}
+
+export async function startInProcessCluster(mode: 'redirect' | 'forward'): Promise<InProcessCluster> {
+  const broker = new Broker();
+  const leader = new DirectLeader('n1', broker);
+  const nodes: ApiNode[] = [leader, new DirectFollower('n2', leader), new DirectFollower('n3', leader)];
+  const jwtSecret = 'in-process-test-secret-0123456789abcdef';
+  const clusterId = `test-${mode}`;
+  const servers: ApiServer[] = [];
+  for (const node of nodes) {
+    servers.push(
+      await startApiServer({
+        config: {
+          nodeId: node.id,
+          clusterId,
+          httpListen: '127.0.0.1:0',
+          advertisedHttpUrl: '',
+          jwtSecret,
+          jwtTtlMs: 3_600_000,
+          leaderMode: mode,
+        },
+        node,
+        broker,
+        logger: pino({ level: 'silent' }),
+        registry: new Registry(),
+      }),
+    );
+  }
+  const urls = servers.map((s) => `http://127.0.0.1:${s.port}`);
+  leader.members = nodes.map((node, i) => ({ id: node.id, url: urls[i] }));
+  return {
+    urls,
+    leaderUrl: urls[0],
+    followerUrls: urls.slice(1),
+    jwtSecret,
+    clusterId,
+    async close() {
+      await Promise.all(servers.map((s) => s.close()));
+    },
+  };
+}
