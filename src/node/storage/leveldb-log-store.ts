@@ -46,10 +46,11 @@ const EMPTY = new Uint8Array(0);
 
 /**
  * The durable Raft log of one node in one LevelDB: hard state, entries keyed by
- * big-endian index, snapshot metadata and data. Each save() is ONE batch written with
- * sync. Reads are synchronous (the core needs them so): bounds and a bounded tail
- * of entries live in memory, older entries come from getSync. Opening reads only the
- * bounds and the tail, so start-up cost does not grow with the log.
+ * big-endian index, snapshot metadata and data. Each save() is ONE batch, written with
+ * sync whenever it holds entries, a snapshot or a new term/vote. Reads are synchronous
+ * (the core needs them so): bounds and a bounded tail of entries live in memory,
+ * older entries come from getSync. Opening reads only the bounds and the tail, so
+ * start-up cost does not grow with the log.
  */
 export class LevelDbLogStore implements WritableLogStore {
   private hardState: HardState;
@@ -184,7 +185,16 @@ export class LevelDbLogStore implements WritableLogStore {
     if (batch.hardState) ops.push({ type: 'put', key: KEY_HARD_STATE, value: encodeHardState(hardState) });
     if (ops.length === 0) return;
 
-    await this.write(ops);
+    // Raft needs term, vote and entries durable before answering; a commit index may
+    // lag on disk (it is learned again from the leader), so a commit-only change is
+    // written without waiting for the disk.
+    const sync =
+      ents.length > 0 ||
+      snap !== this.snap ||
+      hardState.term !== this.hardState.term ||
+      hardState.vote !== this.hardState.vote ||
+      ops.some((op) => op.type === 'del');
+    await this.write(ops, sync);
 
     const oldSnapIndex = this.snap.index;
     this.snap = snap;
@@ -222,9 +232,9 @@ export class LevelDbLogStore implements WritableLogStore {
     if (this.closed) throw new StorageFailedError(`raft log at ${this.location} is closed`);
   }
 
-  private async write(ops: BatchOp[]): Promise<void> {
+  private async write(ops: BatchOp[], sync = true): Promise<void> {
     try {
-      await this.db.batch(ops, { sync: true });
+      await this.db.batch(ops, { sync });
     } catch (err) {
       // Once a synced write fails we cannot know what reached the disk: stop writing.
       this.failure = new StorageFailedError(

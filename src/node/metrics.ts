@@ -1,0 +1,60 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Role } from '../raft/types.js';
+
+const ROLES: Role[] = ['follower', 'preCandidate', 'candidate', 'leader'];
+
+/** The Raft metrics of one node, registered on the registry it is given. */
+export class RaftMetrics {
+  readonly term: Gauge;
+  readonly role: Gauge<'role'>;
+  readonly commitIndex: Gauge;
+  readonly appliedIndex: Gauge;
+  readonly leaderChanges: Counter;
+  readonly proposals: Counter<'outcome'>;
+  readonly pendingProposals: Gauge;
+  readonly commitLatency: Histogram;
+  readonly fsyncLatency: Histogram;
+  readonly readyBatchEntries: Histogram;
+  readonly followerLag: Gauge<'peer'>;
+  readonly snapshots: Counter<'kind'>;
+
+  constructor(registry: Registry) {
+    const registers = [registry];
+    this.term = new Gauge({ name: 'mom_raft_term', help: 'Current Raft term', registers });
+    this.role = new Gauge({ name: 'mom_raft_role', help: '1 for the role this node has now', labelNames: ['role'], registers });
+    this.commitIndex = new Gauge({ name: 'mom_raft_commit_index', help: 'Highest log index known committed', registers });
+    this.appliedIndex = new Gauge({ name: 'mom_raft_applied_index', help: 'Highest log index applied to the state machine', registers });
+    this.leaderChanges = new Counter({ name: 'mom_raft_leader_changes_total', help: 'Times this node saw the leader change', registers });
+    this.proposals = new Counter({ name: 'mom_raft_proposals_total', help: 'Proposals by outcome', labelNames: ['outcome'], registers });
+    this.pendingProposals = new Gauge({ name: 'mom_raft_pending_proposals', help: 'Proposals waiting to commit', registers });
+    this.commitLatency = new Histogram({
+      name: 'mom_raft_proposal_commit_seconds',
+      help: 'From propose() to apply on this node',
+      buckets: [0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
+    this.fsyncLatency = new Histogram({
+      name: 'mom_raft_fsync_seconds',
+      help: 'Duration of one synced log write',
+      buckets: [0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
+      registers,
+    });
+    this.readyBatchEntries = new Histogram({
+      name: 'mom_raft_persist_batch_entries',
+      help: 'Entries written per synced batch (group commit)',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
+      registers,
+    });
+    this.followerLag = new Gauge({
+      name: 'mom_raft_follower_lag_entries',
+      help: 'Leader only: last index minus the follower match index',
+      labelNames: ['peer'],
+      registers,
+    });
+    this.snapshots = new Counter({ name: 'mom_raft_snapshots_total', help: 'Snapshots taken or installed', labelNames: ['kind'], registers });
+  }
+
+  setRole(role: Role): void {
+    for (const r of ROLES) this.role.set({ role: r }, r === role ? 1 : 0);
+  }
+}

@@ -1,0 +1,519 @@
+import { EventEmitter } from 'node:events';
+import { randomInt } from 'node:crypto';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import { Registry } from 'prom-client';
+import { RawNode } from '../raft/raw-node.js';
+import type { Entry, Message, RaftConfig, Ready, Role } from '../raft/types.js';
+import type { NodeConfig } from './config.js';
+import { decodeEnvelope, encodeEnvelope } from './envelope.js';
+import {
+  ForwardError,
+  NoLeaderError,
+  NodeStoppedError,
+  NotLeaderError,
+  OverloadedError,
+  ProposalOutcomeUnknownError,
+  StorageFailedError,
+} from './errors.js';
+import { RaftMetrics } from './metrics.js';
+import type { StateMachine } from './state-machine.js';
+import { LevelDbLogStore } from './storage/leveldb-log-store.js';
+import { Transport, type ForwardHandler } from './transport/transport.js';
+
+export interface RaftNodeOptions {
+  config: NodeConfig;
+  stateMachine: StateMachine;
+  logger: Logger;
+  registry?: Registry;
+  /** The command the leader proposes after `idleTickMs` without proposals (the broker's
+   *  `tick`, which expires leases without traffic). None: no idle proposals. */
+  idleTickCommand?: () => Uint8Array;
+  /** Overrides config.idleTickMs. */
+  idleTickMs?: number;
+}
+
+export interface NodeStatus {
+  nodeId: string;
+  role: Role;
+  term: number;
+  leaderId: string | null;
+  leaderUrl: string | null;
+  commitIndex: number;
+  appliedIndex: number;
+  nodes: { id: string; httpUrl: string; role?: Role; matchIndex?: number; lastContactMs?: number }[];
+}
+
+interface Waiter {
+  resolve(value: unknown): void;
+  reject(err: Error): void;
+  startedMs: number;
+}
+
+interface QueuedProposal {
+  seq: number;
+  command: Uint8Array;
+  waiter: Waiter;
+}
+
+/**
+ * The driver of one Raft node: owns every piece of I/O around the pure core. One
+ * loop takes inputs (ticks, inbound messages, queued proposals and reads), feeds
+ * them to the RawNode, and handles each Ready: persist (one synced batch; the
+ * leader sends in parallel), send, apply, resolve waiting callers, advance.
+ * Proposals that arrive while a Ready is being handled ride the next one (group
+ * commit).
+ *
+ * Events: 'leaderChange' (leaderId | null, term), 'roleChange' (role), 'applied'
+ * (index), 'fatal' (error: the log failed or is corrupt; the node accepts nothing
+ * more and the process should exit with exitCodeFor(error)).
+ */
+export class RaftNode extends EventEmitter {
+  readonly id: string;
+  private readonly origin = randomInt(0, 0x1_0000_0000);
+  private seq = 0;
+  private readonly metrics: RaftMetrics;
+  private readonly httpUrlOf: Map<string, string>;
+
+  private inbox: Message[] = [];
+  private ticks = 0;
+  private proposalQueue: QueuedProposal[] = [];
+  private readonly waiting = new Map<number, Waiter>();
+  private readQueue: Waiter[] = [];
+  private readonly readRounds = new Map<string, Waiter[]>();
+  private pendingReads: { index: number; waiters: Waiter[] }[] = [];
+  private readCounter = 0;
+
+  private role: Role = 'follower';
+  private leaderId = '';
+  private term = 0;
+  private commitIndex = 0;
+  private applied: number;
+  private lastProposalMs = Date.now();
+  private readonly lastHeardMs = new Map<string, number>();
+
+  private wakeLoop: (() => void) | undefined;
+  private loopDone: Promise<void> = Promise.resolve();
+  private halted = false;
+  private stopped = false;
+  private failure: Error | undefined;
+  private tickTimer: NodeJS.Timeout | undefined;
+  private forwardHandler: ForwardHandler | undefined;
+
+  private constructor(
+    private readonly opts: RaftNodeOptions,
+    private readonly raw: RawNode,
+    private readonly store: LevelDbLogStore,
+    private transport: Transport | undefined,
+    registry: Registry,
+  ) {
+    super();
+    this.id = opts.config.nodeId;
+    this.metrics = new RaftMetrics(registry);
+    this.httpUrlOf = new Map(opts.config.peers.map((p) => [p.id, p.httpUrl]));
+    const st = raw.status();
+    this.term = st.term;
+    this.commitIndex = st.commit;
+    this.applied = st.applied;
+    this.metrics.setRole('follower');
+  }
+
+  static async start(opts: RaftNodeOptions): Promise<RaftNode> {
+    const { config, logger, stateMachine } = opts;
+    const voters = config.peers.map((p) => p.id);
+    const store = await LevelDbLogStore.open(join(config.dataDir, 'raft'), { nodeId: config.nodeId, conf: { voters } });
+    let node: RaftNode | undefined;
+    try {
+      const snap = store.snapshot();
+      if (snap.meta.index > 0) stateMachine.restore(snap.data);
+      const stored = store.initialState().conf.voters;
+      if ([...stored].sort().join() !== [...voters].sort().join()) {
+        logger.warn({ stored, configured: voters }, 'configured peers differ from the voters stored in the log; using the stored voters');
+      }
+      const raftConfig: RaftConfig = {
+        id: config.nodeId,
+        electionTicks: config.electionTicks,
+        heartbeatTicks: config.heartbeatTicks,
+        preVote: true,
+        checkQuorum: true,
+        maxInflightMessages: 256,
+        maxMessageBytes: 1024 * 1024,
+        snapshotChunkBytes: 1024 * 1024,
+        rng: { int: (n) => randomInt(0, Math.max(1, n)) },
+      };
+      const raw = new RawNode(raftConfig, store);
+      node = new RaftNode(opts, raw, store, undefined, opts.registry ?? new Registry());
+      const self = node;
+      self.transport = await Transport.start({
+        nodeId: config.nodeId,
+        clusterId: config.clusterId,
+        clusterToken: config.clusterToken,
+        listen: config.grpcListen,
+        peers: config.peers,
+        tls: config.tls,
+        logger,
+        onMessages: (msgs) => self.receive(msgs),
+        onUnreachable: (peer) => self.raw.reportUnreachable(peer),
+      });
+      if (self.forwardHandler) self.transport.setForwardHandler(self.forwardHandler);
+      logger.info(
+        { term: self.term, commit: self.commitIndex, applied: self.applied, lastIndex: store.lastIndex(), grpc: config.grpcListen },
+        'raft node started',
+      );
+      self.tickTimer = setInterval(() => self.onTick(), config.tickMs);
+      self.loopDone = self.loop();
+      return self;
+    } catch (err) {
+      if (node?.transport) await node.transport.close().catch(() => {});
+      await store.close().catch(() => {});
+      throw err;
+    }
+  }
+
+  // ---- what the API uses ----
+
+  propose(command: Uint8Array): Promise<unknown> {
+    const refused = this.refusal();
+    if (refused) return Promise.reject(refused);
+    const pending = this.proposalQueue.length + this.waiting.size;
+    if (pending >= this.opts.config.maxPendingProposals) {
+      this.metrics.proposals.inc({ outcome: 'overloaded' });
+      return Promise.reject(new OverloadedError(pending));
+    }
+    return new Promise((resolve, reject) => {
+      this.proposalQueue.push({ seq: ++this.seq, command, waiter: { resolve, reject, startedMs: performance.now() } });
+      this.lastProposalMs = Date.now();
+      this.kick();
+    });
+  }
+
+  readBarrier(): Promise<void> {
+    const refused = this.refusal();
+    if (refused) return Promise.reject(refused);
+    return new Promise<void>((resolve, reject) => {
+      this.readQueue.push({ resolve: () => resolve(), reject, startedMs: performance.now() });
+      this.kick();
+    });
+  }
+
+  status(): NodeStatus {
+    const st = this.raw.status();
+    const now = Date.now();
+    const leaderId = this.leaderId || null;
+    return {
+      nodeId: this.id,
+      role: this.role,
+      term: this.term,
+      leaderId,
+      leaderUrl: leaderId ? (this.httpUrlOf.get(leaderId) ?? null) : null,
+      commitIndex: this.commitIndex,
+      appliedIndex: this.applied,
+      nodes: this.opts.config.peers.map((p) => {
+        const node: NodeStatus['nodes'][number] = { id: p.id, httpUrl: p.httpUrl };
+        if (p.id === this.id) node.role = this.role;
+        else if (p.id === leaderId) node.role = 'leader';
+        else if (this.role === 'leader') node.role = 'follower';
+        const progress = st.progress?.[p.id];
+        if (progress) node.matchIndex = progress.match;
+        const heard = this.lastHeardMs.get(p.id);
+        if (p.id !== this.id && heard !== undefined) node.lastContactMs = now - heard;
+        return node;
+      }),
+    };
+  }
+
+  isReady(): boolean {
+    return !this.halted && this.leaderId !== '' && this.applied >= this.commitIndex;
+  }
+
+  async forward(payload: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+    const refused = this.refusal();
+    if (refused) throw refused;
+    if (this.leaderId === '') throw new NoLeaderError();
+    if (this.leaderId === this.id) {
+      if (!this.forwardHandler) throw new ForwardError('this node has no forward handler');
+      return this.forwardHandler(payload);
+    }
+    if (!this.transport) throw new NodeStoppedError();
+    return this.transport.forward(this.leaderId, payload, timeoutMs);
+  }
+
+  setForwardHandler(handler: ForwardHandler): void {
+    this.forwardHandler = handler;
+    this.transport?.setForwardHandler(handler);
+  }
+
+  /** Leader only: hands leadership to `to` (used by benchmarks and operators). */
+  transferLeader(to: string): boolean {
+    const ok = this.raw.transferLeader(to);
+    this.kick();
+    return ok;
+  }
+
+  /** The error a write or read would get right now, if any. */
+  private refusal(): Error | undefined {
+    if (this.failure) return this.failure;
+    if (this.stopped) return new NodeStoppedError();
+    if (this.role === 'leader') return undefined;
+    return this.leaderError();
+  }
+
+  private leaderError(): Error {
+    if (this.leaderId === '' || this.leaderId === this.id) return new NoLeaderError();
+    return new NotLeaderError(this.leaderId, this.httpUrlOf.get(this.leaderId) ?? null);
+  }
+
+  /** Stops accepting, lets the Ready in flight finish, fails what is left, closes the DB. */
+  async stop(): Promise<void> {
+    if (this.stopped) return this.loopDone;
+    this.stopped = true;
+    this.halt();
+    await this.loopDone;
+    this.failAll(() => new NodeStoppedError('the node stopped before the proposal committed; its outcome is unknown'));
+    await this.transport?.close().catch(() => {});
+    await this.store.close().catch((err) => this.opts.logger.error({ err }, 'closing the raft log failed'));
+    this.opts.logger.info({ term: this.term, applied: this.applied }, 'raft node stopped');
+  }
+
+  // ---- inputs ----
+
+  private receive(msgs: Message[]): void {
+    if (this.halted) return;
+    const now = Date.now();
+    for (const m of msgs) {
+      this.inbox.push(m);
+      this.lastHeardMs.set(m.from, now);
+    }
+    this.kick();
+  }
+
+  private onTick(): void {
+    this.ticks++;
+    const idleMs = this.opts.idleTickMs ?? this.opts.config.idleTickMs;
+    const command = this.opts.idleTickCommand;
+    if (command && idleMs > 0 && this.role === 'leader' && Date.now() - this.lastProposalMs >= idleMs) {
+      this.propose(command()).catch(() => {});
+    }
+    this.kick();
+  }
+
+  private kick(): void {
+    const wake = this.wakeLoop;
+    if (wake) {
+      this.wakeLoop = undefined;
+      wake();
+    }
+  }
+
+  private halt(): void {
+    this.halted = true;
+    clearInterval(this.tickTimer);
+    this.kick();
+  }
+
+  // ---- the loop ----
+
+  private async loop(): Promise<void> {
+    try {
+      while (!this.halted) {
+        this.drainInputs();
+        if (this.raw.hasReady()) await this.handleReady(this.raw.ready());
+        else await new Promise<void>((resolve) => (this.wakeLoop = resolve));
+      }
+    } catch (err) {
+      this.fatal(err);
+    }
+  }
+
+  private drainInputs(): void {
+    for (; this.ticks > 0; this.ticks--) this.raw.tick();
+    if (this.inbox.length > 0) {
+      const msgs = this.inbox;
+      this.inbox = [];
+      for (const m of msgs) this.raw.step(m);
+    }
+    if (this.proposalQueue.length > 0) {
+      const batch = this.proposalQueue;
+      this.proposalQueue = [];
+      const time = Date.now();
+      const datas = batch.map((p) => encodeEnvelope(this.origin, p.seq, time, p.command));
+      if (this.role === 'leader' && this.raw.proposeMany(datas)) {
+        for (const p of batch) this.waiting.set(p.seq, p.waiter);
+      } else {
+        const err = this.role === 'leader' ? new NoLeaderError('leadership is being transferred; retry shortly') : this.leaderError();
+        for (const p of batch) p.waiter.reject(err);
+        this.metrics.proposals.inc({ outcome: 'refused' }, batch.length);
+      }
+    }
+    if (this.readQueue.length > 0) {
+      const waiters = this.readQueue;
+      this.readQueue = [];
+      const ctx = new Uint8Array(8);
+      new DataView(ctx.buffer).setFloat64(0, ++this.readCounter);
+      if (this.role === 'leader' && this.raw.readIndex(ctx)) this.readRounds.set(ctxKey(ctx), waiters);
+      else for (const w of waiters) w.reject(this.leaderError());
+    }
+    this.metrics.pendingProposals.set(this.waiting.size + this.proposalQueue.length);
+  }
+
+  private async handleReady(rd: Ready): Promise<void> {
+    const wasLeader = this.role === 'leader';
+    if (rd.softState) this.noteSoftState(rd.softState.role, rd.softState.leaderId);
+    if (rd.hardState) this.noteTerm(rd.hardState.term);
+    const leader = this.role === 'leader';
+
+    // The leader replicates while its own write is in flight; anyone else answers
+    // only after the write (votes and acknowledgements must be durable first).
+    if (leader && rd.messages.length > 0) this.transport!.send(rd.messages);
+    if (rd.entries.length > 0 || rd.hardState || rd.snapshot) {
+      const started = performance.now();
+      try {
+        await this.store.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot });
+      } catch (err) {
+        throw err instanceof StorageFailedError ? err : new StorageFailedError(`persisting the raft log failed: ${(err as Error).message}`, { cause: err });
+      }
+      if (rd.mustSync) {
+        this.metrics.fsyncLatency.observe((performance.now() - started) / 1000);
+        if (rd.entries.length > 0) this.metrics.readyBatchEntries.observe(rd.entries.length);
+      }
+    }
+    if (!leader && rd.messages.length > 0) this.transport!.send(rd.messages);
+
+    if (rd.snapshot && rd.snapshot.meta.index > this.applied) {
+      this.opts.stateMachine.restore(rd.snapshot.data);
+      this.applied = rd.snapshot.meta.index;
+      this.metrics.snapshots.inc({ kind: 'installed' });
+      this.opts.logger.info({ term: this.term, index: this.applied }, 'installed a snapshot from the leader');
+    }
+    if (rd.hardState) this.commitIndex = Math.max(this.commitIndex, rd.hardState.commit);
+    if (rd.committedEntries.length > 0) this.apply(rd.committedEntries);
+    for (const rs of rd.readStates) {
+      const waiters = this.readRounds.get(ctxKey(rs.context));
+      if (!waiters) continue;
+      this.readRounds.delete(ctxKey(rs.context));
+      this.pendingReads.push({ index: rs.index, waiters });
+    }
+    this.serveReads();
+    // Leadership lost: what we proposed may still commit under the next leader, or not.
+    if (wasLeader && !leader) this.failAll(() => new ProposalOutcomeUnknownError(), () => this.leaderError());
+
+    this.raw.advance(rd);
+    this.metrics.commitIndex.set(this.commitIndex);
+    this.metrics.appliedIndex.set(this.applied);
+    if (leader) this.noteLag();
+    await this.maybeSnapshot();
+  }
+
+  private apply(entries: Entry[]): void {
+    const sm = this.opts.stateMachine;
+    const now = performance.now();
+    for (const e of entries) {
+      if (e.index <= this.applied) continue;
+      this.applied = e.index;
+      if (e.type !== 'normal' || e.data.length === 0) continue; // a leader's no-op, or a config entry
+      const env = decodeEnvelope(e.data);
+      const waiter = env.origin === this.origin ? this.waiting.get(env.seq) : undefined;
+      if (waiter) this.waiting.delete(env.seq);
+      let result: unknown;
+      try {
+        result = sm.apply(env.command, { index: e.index, term: e.term, time: env.time });
+      } catch (err) {
+        // apply is deterministic, so every replica failed the same way: report it
+        // to the caller and carry on with the next entry.
+        this.opts.logger.error({ err, index: e.index, term: e.term }, 'state machine apply threw');
+        if (waiter) waiter.reject(err instanceof Error ? err : new Error(String(err)));
+        continue;
+      }
+      if (waiter) {
+        this.metrics.commitLatency.observe((now - waiter.startedMs) / 1000);
+        this.metrics.proposals.inc({ outcome: 'committed' });
+        waiter.resolve(result);
+      }
+    }
+    this.commitIndex = Math.max(this.commitIndex, this.applied);
+    this.emit('applied', this.applied);
+  }
+
+  private serveReads(): void {
+    if (this.pendingReads.length === 0) return;
+    const still: typeof this.pendingReads = [];
+    for (const r of this.pendingReads) {
+      if (r.index <= this.applied) for (const w of r.waiters) w.resolve(undefined);
+      else still.push(r);
+    }
+    this.pendingReads = still;
+  }
+
+  private async maybeSnapshot(): Promise<void> {
+    const snap = this.store.snapshot();
+    if (this.applied - snap.meta.index < this.opts.config.snapshotEvery) return;
+    const index = this.applied;
+    const data = this.opts.stateMachine.snapshot();
+    await this.store.compact({ meta: { index, term: 0, conf: snap.meta.conf }, data });
+    this.metrics.snapshots.inc({ kind: 'taken' });
+    this.opts.logger.info({ term: this.term, index, bytes: data.length }, 'took a snapshot and compacted the log');
+  }
+
+  // ---- state changes ----
+
+  private noteSoftState(role: Role, leaderId: string): void {
+    const { logger } = this.opts;
+    if (role !== this.role) {
+      const from = this.role;
+      this.role = role;
+      this.metrics.setRole(role);
+      logger.info({ term: this.raw.status().term, from, role }, 'role changed');
+      this.emit('roleChange', role);
+    }
+    if (leaderId !== this.leaderId) {
+      this.leaderId = leaderId;
+      this.metrics.leaderChanges.inc();
+      logger.info({ term: this.raw.status().term, leaderId: leaderId || null }, leaderId ? 'leader changed' : 'leader lost');
+      this.emit('leaderChange', leaderId || null, this.raw.status().term);
+    }
+  }
+
+  private noteTerm(term: number): void {
+    if (term === this.term) return;
+    this.term = term;
+    this.metrics.term.set(term);
+  }
+
+  private noteLag(): void {
+    const st = this.raw.status();
+    if (!st.progress) return;
+    for (const [peer, pr] of Object.entries(st.progress)) {
+      if (peer !== this.id) this.metrics.followerLag.set({ peer }, st.lastIndex - pr.match);
+    }
+  }
+
+  private failAll(proposalError: () => Error, otherError: () => Error = proposalError): void {
+    const waiting = [...this.waiting.values()];
+    this.waiting.clear();
+    for (const w of waiting) w.reject(proposalError());
+    if (waiting.length > 0) this.metrics.proposals.inc({ outcome: 'unknown' }, waiting.length);
+    const queued = this.proposalQueue;
+    this.proposalQueue = [];
+    for (const p of queued) p.waiter.reject(otherError());
+    const reads = [...this.readQueue, ...[...this.readRounds.values()].flat(), ...this.pendingReads.flatMap((r) => r.waiters)];
+    this.readQueue = [];
+    this.readRounds.clear();
+    this.pendingReads = [];
+    for (const r of reads) r.reject(otherError());
+  }
+
+  private fatal(err: unknown): void {
+    const error = err instanceof Error ? err : new Error(String(err));
+    this.failure = error;
+    this.opts.logger.fatal({ err: error, term: this.term, applied: this.applied }, 'raft node halted; it accepts no more writes');
+    this.halt();
+    this.failAll(() => error);
+    // The transport stays up until stop() so that it fails fast instead of hanging peers.
+    this.emit('fatal', error);
+  }
+}
+
+function ctxKey(ctx: Uint8Array): string {
+  return Buffer.from(ctx.buffer, ctx.byteOffset, ctx.byteLength).toString('hex');
+}

@@ -1,0 +1,169 @@
+import { readFileSync } from 'node:fs';
+import { ChannelCredentials } from '@grpc/grpc-js';
+import { ServerCredentials } from '@grpc/grpc-js';
+import { ClientError, ServerError, Status, createServer, type Server } from 'nice-grpc';
+import type { Logger } from 'pino';
+import type { Message } from '../../raft/types.js';
+import { ForwardError, ListenError } from '../errors.js';
+import { GRPC_CHANNEL_OPTIONS, PeerLink } from './peer-link.js';
+import { RaftServiceDefinition, type WireBatch } from './wire.js';
+
+export interface TlsFiles {
+  cert: string;
+  key: string;
+  ca: string;
+}
+
+export interface TransportOptions {
+  nodeId: string;
+  clusterId: string;
+  clusterToken: string;
+  listen: string;
+  /** Every other node: its id and the gRPC address this node dials. */
+  peers: { id: string; grpcAddress: string }[];
+  tls?: TlsFiles;
+  logger: Logger;
+  /** Inbound Raft messages, already checked for cluster id/token. Must not block. */
+  onMessages(messages: Message[]): void;
+  /** Outbound traffic to `peerId` was dropped (down, or queue full). */
+  onUnreachable(peerId: string): void;
+  maxQueuedMessages?: number;
+  maxFrameBytes?: number;
+}
+
+export type ForwardHandler = (payload: Uint8Array) => Promise<Uint8Array>;
+
+/**
+ * Node-to-node gRPC: a server receiving Raft frames and Forward calls, and one
+ * PeerLink per peer for the way out.
+ */
+export class Transport {
+  private readonly links = new Map<string, PeerLink>();
+  private forwardHandler: ForwardHandler | undefined;
+  private lastAuthWarning = 0;
+
+  private constructor(
+    private readonly opts: TransportOptions,
+    private readonly server: Server,
+    readonly port: number,
+  ) {
+    const credentials = opts.tls ? clientCredentials(opts.tls) : undefined;
+    for (const peer of opts.peers) {
+      if (peer.id === opts.nodeId) continue;
+      this.links.set(
+        peer.id,
+        new PeerLink({
+          selfId: opts.nodeId,
+          peerId: peer.id,
+          address: peer.grpcAddress,
+          clusterId: opts.clusterId,
+          clusterToken: opts.clusterToken,
+          credentials,
+          maxQueuedMessages: opts.maxQueuedMessages ?? 4096,
+          maxFrameBytes: opts.maxFrameBytes ?? 4 * 1024 * 1024,
+          onUnreachable: opts.onUnreachable,
+          logger: opts.logger,
+        }),
+      );
+    }
+  }
+
+  static async start(opts: TransportOptions): Promise<Transport> {
+    const server = createServer(GRPC_CHANNEL_OPTIONS);
+    const knownPeers = new Set(opts.peers.map((p) => p.id));
+    let transport: Transport | undefined;
+    const authorize = (clusterId: string, clusterToken: string, from: string) => {
+      if (clusterId !== opts.clusterId || clusterToken !== opts.clusterToken || !knownPeers.has(from)) {
+        transport?.warnAuth(from, clusterId);
+        throw new ServerError(Status.UNAUTHENTICATED, 'wrong cluster id, cluster token or node id');
+      }
+    };
+    server.add(RaftServiceDefinition, {
+      async send(frames: AsyncIterable<WireBatch>) {
+        for await (const batch of frames) {
+          authorize(batch.clusterId, batch.clusterToken, batch.from);
+          opts.onMessages(batch.messages);
+        }
+        return {};
+      },
+      async forward(req) {
+        authorize(req.clusterId, req.clusterToken, req.from);
+        const handler = transport?.forwardHandler;
+        if (!handler) throw new ServerError(Status.UNAVAILABLE, 'this node has no forward handler yet');
+        try {
+          return { payload: await handler(req.payload) };
+        } catch (err) {
+          throw new ServerError(Status.INTERNAL, `forward handler failed: ${(err as Error).message}`);
+        }
+      },
+    });
+    let port: number;
+    try {
+      port = await server.listen(opts.listen, opts.tls ? serverCredentials(opts.tls) : ServerCredentials.createInsecure());
+    } catch (err) {
+      const msg = (err as Error).message;
+      const inUse = /EADDRINUSE|address already in use|No address added/i.test(msg);
+      throw new ListenError(
+        inUse ? `gRPC listen address ${opts.listen} is already in use` : `cannot listen for gRPC on ${opts.listen}: ${msg}`,
+        { cause: err },
+      );
+    }
+    transport = new Transport(opts, server, port);
+    return transport;
+  }
+
+  setForwardHandler(handler: ForwardHandler): void {
+    this.forwardHandler = handler;
+  }
+
+  send(messages: Message[]): void {
+    for (const m of messages) {
+      const link = this.links.get(m.to);
+      if (link) link.send(m);
+    }
+  }
+
+  lastSentMs(peerId: string): number {
+    return this.links.get(peerId)?.lastSentMs ?? 0;
+  }
+
+  async forward(to: string, payload: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+    const link = this.links.get(to);
+    if (!link) throw new ForwardError(`cannot forward to unknown node ${to}`);
+    try {
+      const res = await link.grpcClient.forward(
+        { clusterId: this.opts.clusterId, clusterToken: this.opts.clusterToken, from: this.opts.nodeId, payload },
+        { signal: AbortSignal.timeout(timeoutMs) },
+      );
+      return res.payload;
+    } catch (err) {
+      if (err instanceof ClientError) throw new ForwardError(`forward to ${to} failed: ${err.details}`, { cause: err });
+      if ((err as Error).name === 'AbortError' || (err as Error).name === 'TimeoutError') {
+        throw new ForwardError(`forward to ${to} timed out after ${timeoutMs} ms`, { cause: err });
+      }
+      throw new ForwardError(`forward to ${to} failed: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const link of this.links.values()) link.close();
+    // Streams from peers never end on their own: cut them after a short grace.
+    const grace = setTimeout(() => this.server.forceShutdown(), 200);
+    await this.server.shutdown();
+    clearTimeout(grace);
+  }
+
+  private warnAuth(from: string, clusterId: string): void {
+    if (Date.now() - this.lastAuthWarning < 10_000) return;
+    this.lastAuthWarning = Date.now();
+    this.opts.logger.warn({ from, clusterId }, 'refused a peer RPC with a wrong cluster id, token or node id');
+  }
+}
+
+function clientCredentials(tls: TlsFiles): ChannelCredentials {
+  return ChannelCredentials.createSsl(readFileSync(tls.ca), readFileSync(tls.key), readFileSync(tls.cert));
+}
+
+function serverCredentials(tls: TlsFiles): ServerCredentials {
+  return ServerCredentials.createSsl(readFileSync(tls.ca), [{ private_key: readFileSync(tls.key), cert_chain: readFileSync(tls.cert) }], true);
+}

@@ -1,0 +1,204 @@
+// The wire format, loaded by reflection from proto/raft.proto (the single source of
+// truth), and the conversions between it and the core's Message type.
+import { fileURLToPath } from 'node:url';
+import protobuf from 'protobufjs';
+import type { ServiceDefinition } from 'nice-grpc';
+import type { Entry, Message, MessageType, SnapshotChunk } from '../../raft/types.js';
+
+// Decode 64-bit integers as plain numbers (exact below 2^53, which indexes and terms
+// never reach) instead of Long objects: cheaper, and what the core uses.
+protobuf.util.Long = undefined as unknown as protobuf.Constructor<Long>;
+protobuf.configure();
+
+// src/node/transport/wire.ts and dist/node/transport/wire.js are both three levels
+// below the repository root, where proto/ lives.
+export const PROTO_PATH = fileURLToPath(new URL('../../../proto/raft.proto', import.meta.url));
+
+const root = protobuf.loadSync(PROTO_PATH);
+const MessageBatchType = root.lookupType('mom.raft.v1.MessageBatch');
+const SendAckType = root.lookupType('mom.raft.v1.SendAck');
+const ForwardRequestType = root.lookupType('mom.raft.v1.ForwardRequest');
+const ForwardResponseType = root.lookupType('mom.raft.v1.ForwardResponse');
+
+export interface WireBatch {
+  clusterId: string;
+  clusterToken: string;
+  from: string;
+  messages: Message[];
+}
+
+export interface WireForwardRequest {
+  clusterId: string;
+  clusterToken: string;
+  from: string;
+  payload: Uint8Array;
+}
+
+export interface WireForwardResponse {
+  payload: Uint8Array;
+}
+
+// Enum numbers in proto order (index = wire value).
+const MESSAGE_TYPES: (MessageType | undefined)[] = [
+  undefined,
+  'preVote',
+  'preVoteResp',
+  'vote',
+  'voteResp',
+  'append',
+  'appendResp',
+  'heartbeat',
+  'heartbeatResp',
+  'snapshot',
+  'snapshotResp',
+  'timeoutNow',
+];
+const MESSAGE_TYPE_NUMBER = new Map(MESSAGE_TYPES.map((t, i) => [t, i]));
+
+const EMPTY = new Uint8Array(0);
+
+/** A wire value that does not make a valid message (a peer speaking another format). */
+export class WireFormatError extends Error {}
+
+function toWireMessage(m: Message): object {
+  return {
+    type: MESSAGE_TYPE_NUMBER.get(m.type),
+    from: m.from,
+    to: m.to,
+    term: m.term,
+    logTerm: m.logTerm,
+    index: m.index,
+    entries: m.entries.map((e) => ({ term: e.term, index: e.index, type: e.type === 'config' ? 1 : 0, data: e.data })),
+    commit: m.commit,
+    reject: m.reject,
+    rejectHint: m.rejectHint,
+    hintTerm: m.hintTerm,
+    context: m.context,
+    snapshot: m.snapshot
+      ? {
+          meta: { index: m.snapshot.meta.index, term: m.snapshot.meta.term, conf: { voters: m.snapshot.meta.conf.voters } },
+          offset: m.snapshot.offset,
+          totalBytes: m.snapshot.totalBytes,
+          data: m.snapshot.data,
+          done: m.snapshot.done,
+        }
+      : undefined,
+  };
+}
+
+// Shapes of what protobufjs decodes (defaults come from the prototype).
+interface DecodedEntry {
+  term: number;
+  index: number;
+  type: number;
+  data: Uint8Array;
+}
+interface DecodedMessage {
+  type: number;
+  from: string;
+  to: string;
+  term: number;
+  logTerm: number;
+  index: number;
+  entries: DecodedEntry[];
+  commit: number;
+  reject: boolean;
+  rejectHint: number;
+  hintTerm: number;
+  context: Uint8Array;
+  snapshot?: {
+    meta?: { index: number; term: number; conf?: { voters: string[] } };
+    offset: number;
+    totalBytes: number;
+    data: Uint8Array;
+    done: boolean;
+  } | null;
+}
+
+function fromWireMessage(d: DecodedMessage): Message {
+  const type = MESSAGE_TYPES[d.type];
+  if (type === undefined) throw new WireFormatError(`unknown message type ${d.type}`);
+  const entries: Entry[] = new Array(d.entries.length);
+  for (let i = 0; i < d.entries.length; i++) {
+    const e = d.entries[i];
+    entries[i] = { term: e.term, index: e.index, type: e.type === 1 ? 'config' : 'normal', data: e.data ?? EMPTY };
+  }
+  let snapshot: SnapshotChunk | undefined;
+  if (d.snapshot) {
+    const meta = d.snapshot.meta;
+    if (!meta) throw new WireFormatError('snapshot chunk without metadata');
+    snapshot = {
+      meta: { index: meta.index, term: meta.term, conf: { voters: [...(meta.conf?.voters ?? [])] } },
+      offset: d.snapshot.offset,
+      totalBytes: d.snapshot.totalBytes,
+      data: d.snapshot.data ?? EMPTY,
+      done: d.snapshot.done,
+    };
+  }
+  return {
+    type,
+    from: d.from,
+    to: d.to,
+    term: d.term,
+    logTerm: d.logTerm,
+    index: d.index,
+    entries,
+    commit: d.commit,
+    reject: d.reject,
+    rejectHint: d.rejectHint,
+    hintTerm: d.hintTerm,
+    context: d.context ?? EMPTY,
+    ...(snapshot ? { snapshot } : {}),
+  };
+}
+
+export function encodeBatch(b: WireBatch): Uint8Array {
+  return MessageBatchType.encode({
+    clusterId: b.clusterId,
+    clusterToken: b.clusterToken,
+    from: b.from,
+    messages: b.messages.map(toWireMessage),
+  }).finish();
+}
+
+export function decodeBatch(bytes: Uint8Array): WireBatch {
+  const d = MessageBatchType.decode(bytes) as unknown as { clusterId: string; clusterToken: string; from: string; messages: DecodedMessage[] };
+  return { clusterId: d.clusterId, clusterToken: d.clusterToken, from: d.from, messages: d.messages.map(fromWireMessage) };
+}
+
+function codec<T>(type: protobuf.Type) {
+  return {
+    serialize: (v: T) => type.encode(v as object).finish(),
+    deserialize: (bytes: Uint8Array) => type.toObject(type.decode(bytes), { defaults: true }) as T,
+  };
+}
+
+const ack = codec<Record<string, never>>(SendAckType);
+const forwardRequest = codec<WireForwardRequest>(ForwardRequestType);
+const forwardResponse = codec<WireForwardResponse>(ForwardResponseType);
+
+/** The nice-grpc service definition of `service Raft`, built from the reflected types. */
+export const RaftServiceDefinition = {
+  send: {
+    path: '/mom.raft.v1.Raft/Send',
+    requestStream: true,
+    responseStream: false,
+    requestSerialize: encodeBatch,
+    requestDeserialize: decodeBatch,
+    responseSerialize: ack.serialize,
+    responseDeserialize: ack.deserialize,
+    options: {},
+  },
+  forward: {
+    path: '/mom.raft.v1.Raft/Forward',
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: forwardRequest.serialize,
+    requestDeserialize: forwardRequest.deserialize,
+    responseSerialize: forwardResponse.serialize,
+    responseDeserialize: forwardResponse.deserialize,
+    options: {},
+  },
+} as const satisfies ServiceDefinition;
+
+export type RaftServiceDefinition = typeof RaftServiceDefinition;
