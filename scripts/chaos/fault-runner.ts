@@ -19,7 +19,7 @@ export interface FaultRecord {
 export interface FaultRunnerDeps {
   cluster: ClusterControl;
   mesh: LinkMesh;
-  view: ClusterView;
+  view: Pick<ClusterView, 'leader' | 'waitReady'>;
   /** ms since the run started. */
   clock: () => number;
   log: (line: string) => void;
@@ -32,6 +32,7 @@ export class FaultRunner {
   private readonly paused = new Set<string>();
   private readonly down = new Set<string>();
   private readonly budget: number;
+  private shouldStop: () => boolean = () => false;
 
   constructor(private readonly deps: FaultRunnerDeps) {
     this.budget = faultBudget(deps.cluster.nodeIds.length);
@@ -43,6 +44,7 @@ export class FaultRunner {
 
   /** Runs the plan; the phase starts now. Resolves when every episode has healed. */
   async run(plan: readonly FaultEpisode[], shouldStop: () => boolean): Promise<void> {
+    this.shouldStop = shouldStop;
     const phaseStart = Date.now();
     const running: Promise<void>[] = [];
     for (const episode of [...plan].sort((a, b) => a.startMs - b.startMs)) {
@@ -74,8 +76,8 @@ export class FaultRunner {
   /** Undo anything still in effect: heal links, resume paused, start killed nodes. */
   async healAll(): Promise<void> {
     this.deps.mesh.healAll();
-    for (const id of [...this.paused]) { await this.deps.cluster.resume(id); this.paused.delete(id); }
-    for (const id of [...this.down]) { await this.deps.cluster.start(id); this.down.delete(id); }
+    for (const id of [...this.paused]) { this.paused.delete(id); await this.deps.cluster.resume(id); }
+    for (const id of [...this.down]) { this.down.delete(id); await this.deps.cluster.start(id); }
     this.faulty.clear();
   }
 
@@ -92,7 +94,7 @@ export class FaultRunner {
       try {
         await this.inject(e, node, record);
         this.deps.log(`fault #${e.id} ${e.kind} on ${node}${record.detail ? ` (${record.detail})` : ''} for ${e.holdMs} ms`);
-        await sleep(e.holdMs);
+        await sleepUntil(Date.now() + e.holdMs, this.shouldStop);
       } finally {
         await this.heal(e, node);
         this.faulty.delete(node);
@@ -140,12 +142,11 @@ export class FaultRunner {
     switch (e.kind) {
       case 'kill-random':
       case 'kill-leader':
-        await cluster.start(node);
-        this.down.delete(node);
+        // healAll may have been first.
+        if (this.down.delete(node)) await cluster.start(node);
         return;
       case 'pause-leader':
-        await cluster.resume(node);
-        this.paused.delete(node);
+        if (this.paused.delete(node)) await cluster.resume(node);
         return;
       default:
         mesh.heal(node);
@@ -167,6 +168,7 @@ export class FaultRunner {
       } finally {
         this.faulty.delete(id);
       }
+      if (this.shouldStop()) break;
       await sleep(e.holdMs);
     }
     record.detail = notReady.length === 0 ? 'each node ready before the next' : `not ready within 30 s: ${notReady.join(', ')}`;
