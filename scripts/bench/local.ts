@@ -1,0 +1,26 @@
+// The benchmark's cluster: three `node dist/main.js` processes started by the shared
+// local launcher (scripts/lib/local-cluster.ts) on free loopback ports in a temp dir,
+// with the product's default settings (the figures are what a user gets).
+import { LocalCluster } from '../lib/local-cluster.js';
+import type { BenchCluster, ClusterLaunch } from './cluster.js';
+
+export async function launchBenchCluster(launch: ClusterLaunch): Promise<BenchCluster> {
+  const local = await LocalCluster.start({
+    nodes: launch.nodes,
+    entry: ['node', ...(launch.nodeArgs ?? []), 'dist/main.js'],
+    output: 'file',
+  });
+  return {
+    nodeIds: local.nodes.map((n) => n.id),
+    httpUrl: (id) => local.node(id).httpUrl,
+    pid: (id) => (local.isRunning(id) ? local.node(id).process?.pid : undefined),
+    kill: (id) => local.kill(id, 'SIGKILL'),
+    start: async (id) => local.restart(id),
+    dataDir: (id) => local.node(id).dataDir,
+    async shutdown() {
+      // SIGTERM first so profiles and logs are flushed, then remove everything.
+      await local.stopAll(10_000);
+      await local.destroy();
+    },
+  };
+}

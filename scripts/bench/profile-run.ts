@@ -1,0 +1,69 @@
+// `make bench` with --profile (or PROFILE=1): every node runs with --cpu-prof, the
+// pipelined-send scenario runs once, the cluster stops with SIGTERM so V8 writes the
+// profiles, and the leader's profile is summarized: self time by function and by area,
+// and inclusive time of the heaviest functions. Output in bench-results/profile-<ts>/.
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { BrokerLink } from './client.js';
+import type { BenchCluster } from './cluster.js';
+import type { BenchContext } from './context.js';
+import { launchBenchCluster } from './local.js';
+import type { BenchOptions } from './options.js';
+import { summarizeProfile, type CpuProfile, type SelfTime } from './profile.js';
+import type { Progress } from './progress.js';
+import { timestampName } from './report.js';
+import { runScenario } from './scenario.js';
+import { nodeIdOf } from './scenarios/cluster-wait.js';
+import { pipelinedSend } from './scenarios/send-load.js';
+import { prepareCluster, warmUp } from './setup.js';
+import { formatTable } from './table.js';
+
+function table(title: string, rows: SelfTime[]): string {
+  return `${title}\n${formatTable(['ms', 'share', 'where'], rows.map((r) => [r.ms.toFixed(0), `${(r.share * 100).toFixed(1)}%`, r.name]), ['right', 'right', 'left'])}`;
+}
+
+export async function runProfile(options: BenchOptions, progress: Progress, clusters: BenchCluster[]): Promise<void> {
+  const profDir = mkdtempSync(join(tmpdir(), 'mom-bench-prof-'));
+  const cluster = await launchBenchCluster({ nodes: 3, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`] });
+  clusters.push(cluster);
+  const link = new BrokerLink(cluster.nodeIds.map((id) => cluster.httpUrl(id)));
+  const ctx: BenchContext = { options: { ...options, runs: 1 }, cluster, link, progress };
+  let leaderPid: number | undefined;
+  let leaderId = '';
+  try {
+    await prepareCluster(ctx);
+    await warmUp(ctx);
+    leaderId = nodeIdOf(ctx, await link.findLeader());
+    leaderPid = cluster.pid(leaderId);
+    const result = await runScenario(ctx, pipelinedSend);
+    if (result.failed !== undefined) throw new Error(`scenario 2 failed: ${result.failed}`);
+  } finally {
+    await link.close();
+    await cluster.shutdown();
+    clusters.splice(clusters.indexOf(cluster), 1);
+  }
+  const files = readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile'));
+  const leaderFile = files.find((f) => leaderPid !== undefined && f.includes(`.${leaderPid}.`));
+  if (leaderFile === undefined) throw new Error(`no profile of the leader (pid ${leaderPid}) in ${profDir}: ${files.join(', ') || 'none'} (does the node exit cleanly on SIGTERM?)`);
+  const profile = JSON.parse(readFileSync(join(profDir, leaderFile), 'utf8')) as CpuProfile;
+  const summary = summarizeProfile(profile, 30);
+  const outDir = resolve(options.outDir, `profile-${timestampName(new Date())}`);
+  mkdirSync(outDir, { recursive: true });
+  copyFileSync(join(profDir, leaderFile), join(outDir, `leader-${leaderId}.cpuprofile`));
+  writeFileSync(join(outDir, 'summary.json'), `${JSON.stringify({ leaderId, ...summary }, null, 2)}\n`);
+  rmSync(profDir, { recursive: true, force: true });
+  process.stdout.write([
+    '',
+    `CPU profile of the leader (${leaderId}) over its whole life (start, warm-up, scenario 2): ${summary.totalMs.toFixed(0)} ms busy, ${summary.idleMs.toFixed(0)} ms idle`,
+    '',
+    table('self time by area', summary.areas.slice(0, 15)),
+    '',
+    table('self time by function', summary.functions.slice(0, 30)),
+    '',
+    table('inclusive time (function anywhere on the stack)', summary.inclusive.slice(0, 30)),
+    '',
+    `profile and summary in ${outDir} (open the .cpuprofile in Chrome DevTools > Performance)`,
+    '',
+  ].join('\n'));
+}

@@ -1,0 +1,39 @@
+// The shape of one scenario, and the runner that repeats it and collects the figures.
+import { sumCpu } from './cpu.js';
+import type { BenchContext } from './context.js';
+import { collectMetrics, type MetricSpec, type RunOutcome, type ScenarioResult } from './results.js';
+
+export interface Scenario {
+  id: number;
+  name: string;
+  title: string;
+  metrics: MetricSpec[];
+  config(ctx: BenchContext): Record<string, unknown>;
+  /** Repetitions; defaults to options.runs. */
+  runs?(ctx: BenchContext): number;
+  setup?(ctx: BenchContext): Promise<void>;
+  run(ctx: BenchContext, run: number, runs: number): Promise<RunOutcome>;
+  notes?(ctx: BenchContext, runs: RunOutcome[]): string[];
+}
+
+export async function runScenario(ctx: BenchContext, scenario: Scenario): Promise<ScenarioResult> {
+  const runs: RunOutcome[] = [];
+  const base = { id: scenario.id, name: scenario.name, title: scenario.title, config: scenario.config(ctx) };
+  ctx.progress.log(`${scenario.id}. ${scenario.title}`);
+  try {
+    await scenario.setup?.(ctx);
+    const count = scenario.runs?.(ctx) ?? ctx.options.runs;
+    for (let i = 0; i < count; i++) runs.push(await scenario.run(ctx, i, count));
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    ctx.progress.log(`  failed: ${message}`);
+    return { ...base, metrics: collectMetrics(scenario.metrics, runs), runs, cpu: sumCpu(runs.flatMap((r) => (r.cpu ? [r.cpu] : []))), notes: [], failed: message };
+  }
+  return {
+    ...base,
+    metrics: collectMetrics(scenario.metrics, runs),
+    runs,
+    cpu: sumCpu(runs.flatMap((r) => (r.cpu ? [r.cpu] : []))),
+    notes: scenario.notes?.(ctx, runs) ?? [],
+  };
+}
