@@ -32,5 +32,7 @@ export function formatSummary(r: ChaosReport): string {
   const lines = rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`);
   const targetHeader = `${'target'.padEnd(22)} ${'acked'.padStart(7)} ${'unknown'.padStart(7)} ${'delivered'.padStart(9)} ${'lost'.padStart(5)} ${'unexp'.padStart(5)} ${'dups'.padStart(5)} ${'redel'.padStart(6)} ${'order'.padStart(5)}`;
   const targetRows = c.targets.map((x) => `${x.target.padEnd(22)} ${String(x.acknowledged).padStart(7)} ${String(x.unknown).padStart(7)} ${String(x.deliveredDistinct).padStart(9)} ${String(x.lost.length).padStart(5)} ${String(x.unexpected.length).padStart(5)} ${String(x.trueDuplicates.length).padStart(5)} ${String(x.redeliveries).padStart(6)} ${String(x.orderViolations).padStart(5)}`);
-  return [...lines, '', targetHeader, ...targetRows, '', `results  ${r.resultsFile}`, `history  ${r.historyFile}`].join('\n');
+  const files = [`results  ${r.resultsFile}`, `history  ${r.historyFile}`];
+  if (!r.valid) files.push(`logs     ${r.dataRoot} (node-N.log, data dirs)`);
+  return [...lines, '', targetHeader, ...targetRows, '', ...files].join('\n');
 }

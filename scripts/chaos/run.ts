@@ -5,7 +5,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { checkHistory, type CheckResult } from './checker.js';
-import type { ClusterControl } from './cluster-control.js';
+import type { ClusterControl, UnexpectedExit } from './cluster-control.js';
 import { ClusterView, compareStaleState, type ConvergenceReport, type StateAgreement } from './cluster-view.js';
 import { FaultRunner, type FaultRecord } from './fault-runner.js';
 import { HistoryRecorder } from './history.js';
@@ -33,6 +33,8 @@ export interface ChaosOptions {
   /** Set to abort early (Ctrl-C): faults stop, the run still heals and checks. */
   abort?: AbortSignal;
   producers?: number;
+  /** Keep data dirs and node logs when the run fails (default true). */
+  keepDataOnFailure?: boolean;
 }
 
 export interface ChaosReport {
@@ -56,6 +58,9 @@ export interface ChaosReport {
   check: CheckResult;
   links: Record<string, LinkStats>;
   timeline: { trafficStartMs: number; faultsEndMs: number; trafficEndMs: number; endMs: number };
+  unexpectedExits: UnexpectedExit[];
+  /** Data dirs and node logs (kept when the run failed). */
+  dataRoot: string;
   historyFile: string;
   resultsFile: string;
 }
@@ -77,6 +82,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   // Workload randomness is seeded too, though timing makes runs differ anyway.
   const workloadRandom = createPrng(opts.seed ^ 0x5eed);
   let client: BrokerHttpClient | undefined;
+  // Until a passing verdict, keep data dirs and node logs for reading.
+  let keepData = opts.keepDataOnFailure !== false;
   try {
     cluster = await opts.startCluster({ nodes: opts.nodes, peerAddress: mesh.peerAddress });
     const ids = [...cluster.nodeIds];
@@ -108,6 +115,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     const faultsEndMs = clock();
     log('healing: links, paused and killed nodes');
     await faults.healAll();
+    // A node that died on its own is started again so the drain and checks can run.
+    for (const id of ids) await cluster.start(id);
     const notReadyAfterHeal = await view.waitReady(ids, Date.now() + 60_000);
     await workload.stopProducers();
     const trafficEndMs = clock();
@@ -131,6 +140,10 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     if (!stateAgreement.agreed) violations.push('replicas served different queue/subscription state at the same applied index (or never reached one)');
     if (missingFaultKinds.length > 0) violations.push(`fault kinds never injected: ${missingFaultKinds.join(', ')}`);
     if (check.totals.acknowledged === 0) violations.push('no write was ever acknowledged');
+    const unexpectedExits = cluster.unexpectedExits();
+    if (unexpectedExits.length > 0) {
+      violations.push(`node process(es) exited on their own: ${unexpectedExits.map((e) => `${e.id} at ${(e.atMs / 1000).toFixed(1)} s (code ${e.code}, signal ${e.signal})`).join(', ')}`);
+    }
 
     const report: ChaosReport = {
       seed: opts.seed, nodes: opts.nodes, durationMs: opts.durationMs,
@@ -140,13 +153,15 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       drain: { ...drain, targets: workload.targets.length }, residual,
       convergence, stateAgreement, check, links: mesh.stats(),
       timeline: { trafficStartMs, faultsEndMs, trafficEndMs, endMs: clock() },
+      unexpectedExits, dataRoot: cluster.dataRoot,
       historyFile, resultsFile,
     };
     await writeFile(resultsFile, `${JSON.stringify(report, null, 2)}\n`);
+    keepData = !report.valid && opts.keepDataOnFailure !== false;
     return report;
   } finally {
     await history.close().catch(() => undefined);
-    await cluster?.shutdown().catch((err: unknown) => log(`cluster shutdown failed: ${String(err)}`));
+    await cluster?.shutdown({ keepData }).catch((err: unknown) => log(`cluster shutdown failed: ${String(err)}`));
     await mesh.close();
     await client?.close();
   }

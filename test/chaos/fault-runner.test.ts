@@ -9,7 +9,9 @@ class RecordingCluster implements ClusterControl {
   readonly down = new Set<string>();
   readonly paused = new Set<string>();
   maxUnhealthy = 0;
+  readonly dataRoot = '/nonexistent';
   constructor(readonly nodeIds: string[]) {}
+  unexpectedExits(): [] { return []; }
   httpUrl(id: string): string { return `http://${id}`; }
   private note(call: string): void {
     this.calls.push(call);

@@ -1,0 +1,56 @@
+// ClusterControl over the shared local launcher (scripts/lib/local-cluster.ts): node
+// processes from dist/main.js on free loopback ports, in a temp data root that is kept
+// when the run failed (node logs are there) and removed otherwise.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { LocalCluster, type LocalNode } from '../lib/local-cluster.js';
+import type { ClusterControl, UnexpectedExit } from './cluster-control.js';
+import type { StartClusterOptions } from './run.js';
+
+export interface LocalChaosClusterOptions extends StartClusterOptions {
+  /** Keep the data root (data dirs and node logs) even after a passing run. */
+  keepData?: boolean;
+  log?: (line: string) => void;
+}
+
+export async function startLocalChaosCluster(opts: LocalChaosClusterOptions): Promise<ClusterControl> {
+  const dataRoot = await mkdtemp(join(tmpdir(), 'mom-chaos-'));
+  const started = Date.now();
+  const cluster = await LocalCluster.start({ nodes: opts.nodes, peerAddress: opts.peerAddress, dataRoot, output: 'file' });
+  // Exits we did not cause (a crash, an assertion, a failed fsync) are findings.
+  const expected = new Set<string>();
+  const unexpected: UnexpectedExit[] = [];
+  cluster.on('exit', (n: LocalNode) => {
+    if (expected.delete(n.id)) return;
+    const exit = { id: n.id, code: n.exited?.code ?? null, signal: n.exited?.signal ?? null, atMs: Date.now() - started, logFile: n.logFile };
+    unexpected.push(exit);
+    opts.log?.(`node ${n.id} exited on its own (code ${exit.code}, signal ${exit.signal}); log: ${n.logFile}`);
+  });
+  const expectExit = async (id: string, act: () => Promise<void>): Promise<void> => {
+    if (!cluster.isRunning(id)) return;
+    expected.add(id);
+    await act();
+  };
+  return {
+    nodeIds: cluster.nodes.map((n) => n.id),
+    dataRoot,
+    httpUrl: (id) => cluster.node(id).httpUrl,
+    kill: (id) => expectExit(id, () => cluster.kill(id, 'SIGKILL')),
+    start: async (id) => { if (!cluster.isRunning(id)) cluster.restart(id); },
+    gracefulRestart: async (id) => {
+      await expectExit(id, () => cluster.stop(id));
+      cluster.restart(id);
+    },
+    pause: async (id) => cluster.pause(id),
+    resume: async (id) => cluster.resume(id),
+    unexpectedExits: () => [...unexpected],
+    shutdown: async ({ keepData }) => {
+      for (const n of cluster.nodes) expected.add(n.id);
+      await cluster.destroy(); // kills every node; the root is ours, so it stays
+      if (keepData || opts.keepData) opts.log?.(`data dirs and node logs kept in ${dataRoot}`);
+      else await rm(dataRoot, { recursive: true, force: true });
+    },
+  };
+}
