@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   const config = loadConfig(argv, process.env);
   await checkListenAddresses(config);
   const logger = createLogger(config.nodeId, config.logLevel);
-  const kv = new KvStateMachine();
+  const kv = new KvStateMachine({ trackOrder: process.env.MOM_KV_TRACK_ORDER === '1' });
   const node = await RaftNode.start({ config, stateMachine: kv, logger, idleTickCommand: encodeTick });
   node.on('fatal', (err: Error) => {
     process.stderr.write(`fatal: ${err.message}\n`);
@@ -60,7 +60,7 @@ async function handle(node: RaftNode, kv: KvStateMachine, req: IncomingMessage, 
   if (req.method === 'GET' && path === '/ready') return send(res, node.isReady() ? 200 : 503, { ready: node.isReady() });
   if (req.method === 'GET' && path === '/v1/cluster') return send(res, 200, node.status());
   if (req.method === 'GET' && path === '/kv') return send(res, 200, { ...kv.summary(), applied: node.status().appliedIndex });
-  if (req.method === 'GET' && path === '/kv-keys') return send(res, 200, { keys: kv.keys() });
+  if (req.method === 'GET' && path === '/kv-keys') return send(res, 200, { keys: kv.keys(), order: kv.putOrder() ?? null });
   if (req.method === 'POST' && path.startsWith('/transfer/')) {
     return send(res, 200, { ok: node.transferLeader(decodeURIComponent(path.slice('/transfer/'.length))) });
   }

@@ -37,6 +37,12 @@ export class KvStateMachine implements StateMachine {
   private orderHash = 0;
   private lastTime = 0;
   ticks = 0;
+  /** Keys in put order, kept only when asked (tests check the order; benches need not). */
+  private order: string[] | undefined;
+
+  constructor(opts: { trackOrder?: boolean } = {}) {
+    if (opts.trackOrder) this.order = [];
+  }
 
   apply(command: Uint8Array, ctx: ApplyContext): KvApplyResult | { tick: number } {
     this.lastTime = Math.max(this.lastTime, ctx.time);
@@ -50,6 +56,7 @@ export class KvStateMachine implements StateMachine {
     const key = Buffer.from(keyBytes).toString('utf8');
     this.data.set(key, command.slice(3 + keyLen));
     const position = this.puts++;
+    this.order?.push(key);
     this.orderHash = crc32(keyBytes, crc32(String(ctx.index), this.orderHash));
     return { index: ctx.index, term: ctx.term, position };
   }
@@ -62,6 +69,10 @@ export class KvStateMachine implements StateMachine {
     return [...this.data.keys()];
   }
 
+  putOrder(): string[] | undefined {
+    return this.order;
+  }
+
   summary(): { puts: number; keys: number; hash: string; ticks: number; lastTime: number } {
     return { puts: this.puts, keys: this.data.size, hash: this.stateHash(), ticks: this.ticks, lastTime: this.lastTime };
   }
@@ -69,7 +80,7 @@ export class KvStateMachine implements StateMachine {
   snapshot(): Uint8Array {
     const entries = [...this.data].map(([k, v]) => [k, Buffer.from(v).toString('base64')]);
     return Buffer.from(
-      JSON.stringify({ entries, puts: this.puts, orderHash: this.orderHash, ticks: this.ticks, lastTime: this.lastTime }),
+      JSON.stringify({ entries, puts: this.puts, orderHash: this.orderHash, ticks: this.ticks, lastTime: this.lastTime, order: this.order }),
     );
   }
 
@@ -80,12 +91,14 @@ export class KvStateMachine implements StateMachine {
       orderHash: number;
       ticks: number;
       lastTime: number;
+      order?: string[];
     };
     this.data = new Map(s.entries.map(([k, v]) => [k, new Uint8Array(Buffer.from(v, 'base64'))]));
     this.puts = s.puts;
     this.orderHash = s.orderHash;
     this.ticks = s.ticks;
     this.lastTime = s.lastTime;
+    if (this.order) this.order = s.order ?? [];
   }
 
   stateHash(): string {
