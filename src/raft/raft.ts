@@ -497,9 +497,15 @@ export class Raft {
     for (const ctx of reads) this.readIndex(ctx);
   }
 
+  /** Sends every follower what it lacks: one message normally; more only when the
+   *  backlog exceeds maxMessageBytes, and never past the inflight window. */
   bcastAppend(): void {
     for (const id of this.tracker.progress.keys()) {
-      if (id !== this.id) this.sendAppend(id, true);
+      if (id === this.id) continue;
+      if (!this.sendAppend(id, true)) continue;
+      while (this.sendAppend(id, false)) {
+        /* fill the window */
+      }
     }
   }
 
