@@ -9,9 +9,22 @@ export class BinaryWriter {
   private view: DataView;
   private pos = 0;
 
-  constructor(initial = 64 * 1024) {
+  constructor(private readonly initial = 64 * 1024) {
     this.buf = new Uint8Array(initial);
     this.view = new DataView(this.buf.buffer);
+  }
+
+  get size(): number {
+    return this.pos;
+  }
+
+  /** Hands over what was written so far and starts a fresh buffer (chunked output). */
+  take(): Uint8Array {
+    const out = this.buf.subarray(0, this.pos);
+    this.buf = new Uint8Array(this.initial);
+    this.view = new DataView(this.buf.buffer);
+    this.pos = 0;
+    return out;
   }
 
   u8(n: number): void {

@@ -9,7 +9,8 @@ import type {
   CommandResult, DepthRow, QueueView, SubscriptionView, TopicView, UserRecord,
 } from './results.js';
 import { hashBytes } from './hash.js';
-import { readSnapshot, writeSnapshot } from './snapshot.js';
+import { captureState } from './snapshot-capture.js';
+import { encodeCapture, readSnapshot, writeSnapshot } from './snapshot.js';
 import { BrokerState } from './state.js';
 import {
   ackSubscription, createSubscription, createTopic, deleteSubscription, deleteTopic, grantTopic,
@@ -76,6 +77,16 @@ export class Broker {
 
   snapshot(): Uint8Array {
     return writeSnapshot(this.state);
+  }
+
+  /**
+   * The same image as snapshot(), produced incrementally: the state is captured now
+   * (the only pause: a copy of references and lease fields), and the bytes are encoded
+   * as the caller pulls chunks of about `chunkBytes`, which it may do between applies.
+   * Concatenated, the chunks are exactly what snapshot() would have returned now.
+   */
+  snapshotChunks(chunkBytes = 1 << 20): Iterable<Uint8Array> {
+    return encodeCapture(captureState(this.state), chunkBytes);
   }
 
   restore(image: Uint8Array): void {

@@ -1,5 +1,6 @@
 import { BinaryReader, BinaryWriter } from './binary.js';
 import type { Channel } from './channel.js';
+import { captureState, type DeliveriesCapture, type StateCapture } from './snapshot-capture.js';
 import { BrokerError } from './errors.js';
 import { Delivery, DeliveryState, Message, NO_ATTRIBUTES } from './message.js';
 import { Queue } from './queue.js';
@@ -16,34 +17,113 @@ import { Subscription, Topic } from './topic.js';
 const MAGIC = 0x4d4f4d42; // "MOMB"
 const VERSION = 1;
 
+/** The whole image at once (what StateMachine.snapshot() returns). */
 export function writeSnapshot(s: BrokerState): Uint8Array {
-  const w = new BinaryWriter(initialSize(s));
+  const cap = captureState(s);
+  const chunks = [...encodeCapture(cap, Infinity)];
+  return chunks.length === 1 ? chunks[0] : concat(chunks);
+}
+
+/**
+ * Encodes a capture lazily, yielding chunks of about `chunkBytes`; their concatenation
+ * is the image `writeSnapshot` makes. The capture shares only immutable data with the
+ * live state, so the chunks may be pulled while later entries are applied.
+ */
+export function* encodeCapture(cap: StateCapture, chunkBytes: number): Generator<Uint8Array> {
+  const w = new BinaryWriter(
+    Number.isFinite(chunkBytes) ? chunkBytes + 64 * 1024 : Math.min(2 ** 31, 64 * 1024 + cap.bodyChars + cap.messages * 48),
+  );
+  const full = () => w.size >= chunkBytes;
   w.uint(MAGIC);
   w.u8(VERSION);
-  w.f64(s.rt.now);
-  w.uint(s.rt.timerSeq);
-  w.uint(s.nextUid);
-  w.uint(s.lastIndex);
+  w.f64(cap.now);
+  w.uint(cap.timerSeq);
+  w.uint(cap.nextUid);
+  w.uint(cap.lastIndex);
 
-  w.uint(s.users.size);
-  for (const [name, hash] of s.users) {
+  w.uint(cap.users.length);
+  for (const [name, hash] of cap.users) {
     w.str(name);
     w.str(hash);
   }
 
-  w.uint(s.idempotency.size);
-  for (const [key, result, at] of s.idempotency.stamped()) {
+  w.uint(cap.idempotency.length);
+  for (const [key, result, at] of cap.idempotency) {
     w.str(key);
     w.str(JSON.stringify(result));
     w.f64(at);
+    if (full()) yield w.take();
   }
 
-  w.uint(s.queues.size);
-  for (const q of s.queues.values()) writeQueue(w, q);
+  w.uint(cap.queues.length);
+  for (const q of cap.queues) {
+    const c = q.cfg;
+    w.uint(c.uid);
+    w.str(c.name);
+    w.str(c.owner);
+    w.f64(c.createdAt);
+    w.uint(c.visibilityTimeoutMs);
+    w.optUint(c.maxReceives);
+    writeDeadLetter(w, c.deadLetter);
+    w.uint(c.retentionMs);
+    w.uint(q.nextSeq);
+    writeGrants(w, q.grants);
+    writeDedup(w, q.dedup);
+    w.uint(q.fresh.length);
+    for (const m of q.fresh) {
+      writeMessage(w, m);
+      if (full()) yield w.take();
+    }
+    yield* writeDeliveries(w, q, (m) => writeMessage(w, m), full);
+  }
 
-  w.uint(s.topics.size);
-  for (const t of s.topics.values()) writeTopic(w, t);
-  return w.bytes();
+  w.uint(cap.topics.length);
+  for (const t of cap.topics) {
+    const c = t.cfg;
+    w.uint(c.uid);
+    w.str(c.name);
+    w.str(c.owner);
+    w.f64(c.createdAt);
+    w.bool(c.public);
+    w.uint(c.retentionMs);
+    w.uint(t.baseSeq);
+    w.uint(t.nextSeq);
+    writeGrants(w, t.grants);
+    writeDedup(w, t.dedup);
+    for (const list of [t.log, t.detached]) {
+      w.uint(list.length);
+      for (const m of list) {
+        writeMessage(w, m);
+        if (full()) yield w.take();
+      }
+    }
+    w.uint(t.subscriptions.length);
+    for (const sub of t.subscriptions) {
+      const sc = sub.cfg;
+      w.uint(sc.uid);
+      w.str(sc.name);
+      w.str(sc.owner);
+      w.f64(sc.createdAt);
+      w.uint(sc.ackTimeoutMs);
+      w.optUint(sc.maxDeliveries);
+      writeDeadLetter(w, sc.deadLetter);
+      w.uint(sub.cursor);
+      yield* writeDeliveries(w, sub, (m) => w.uint(m.seq), full);
+    }
+  }
+  yield w.take();
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const c of chunks) n += c.length;
+  const out = new Uint8Array(n);
+  let pos = 0;
+  for (const c of chunks) {
+    out.set(c, pos);
+    pos += c.length;
+  }
+  return out;
 }
 
 export function readSnapshot(image: Uint8Array): BrokerState {
@@ -73,13 +153,6 @@ export function readSnapshot(image: Uint8Array): BrokerState {
   }
   if (!r.done) throw new BrokerError('validation_failed', 'trailing bytes after the snapshot image');
   return s;
-}
-
-function initialSize(s: BrokerState): number {
-  // Bodies dominate; a rough guess saves most of the doubling copies on big states.
-  let messages = 0;
-  for (const q of s.queues.values()) messages += q.fresh.length + q.inflight.size + q.returned.size;
-  return Math.min(2 ** 30, 64 * 1024 + messages * 64);
 }
 
 function writeMessage(w: BinaryWriter, m: Message): void {
@@ -124,8 +197,8 @@ function readDeadLetter(r: BinaryReader): DeadLetterRef | null {
   return r.bool() ? { name: r.str(), uid: r.uint() } : null;
 }
 
-function writeGrants(w: BinaryWriter, grants: Map<string, number>): void {
-  w.uint(grants.size);
+function writeGrants(w: BinaryWriter, grants: [string, number][]): void {
+  w.uint(grants.length);
   for (const [user, bits] of grants) {
     w.str(user);
     w.u8(bits);
@@ -136,9 +209,9 @@ function readGrants(r: BinaryReader, grants: Map<string, number>): void {
   for (let n = r.uint(); n > 0; n--) grants.set(r.str(), r.u8());
 }
 
-function writeDedup(w: BinaryWriter, dedup: Queue['dedup']): void {
-  w.uint(dedup.size);
-  for (const [key, id, at] of dedup.stamped()) {
+function writeDedup(w: BinaryWriter, dedup: [string, string, number][]): void {
+  w.uint(dedup.length);
+  for (const [key, id, at] of dedup) {
     w.str(key);
     w.str(id);
     w.f64(at);
@@ -149,24 +222,26 @@ function readDedup(r: BinaryReader, dedup: Queue['dedup']): void {
   for (let n = r.uint(); n > 0; n--) dedup.load(r.str(), r.str(), r.f64());
 }
 
-/** Deliveries of a channel: returned (pop order), inflight (map order), delayed (set
- *  order); `msg` writes the message (queues inline, subscriptions by topic sequence). */
-function writeDeliveries(w: BinaryWriter, ch: Channel, msg: (m: Message) => void): void {
-  const returned = ch.returned.sorted();
-  w.uint(returned.length);
-  for (const d of returned) {
-    msg(d.msg);
-    w.uint(d.receiveCount);
+/** Deliveries of a channel (see DeliveriesCapture); `msg` writes the message (queues
+ *  inline, subscriptions by topic sequence). */
+function* writeDeliveries(
+  w: BinaryWriter, d: DeliveriesCapture, msg: (m: Message) => void, full: () => boolean,
+): Generator<Uint8Array> {
+  w.uint(d.returned.length / 2);
+  for (let k = 0; k < d.returned.length; k += 2) {
+    msg(d.returned[k] as Message);
+    w.uint(d.returned[k + 1] as number);
+    if (full()) yield w.take();
   }
-  for (const group of [ch.inflight.values(), ch.delayed.values()]) {
-    const list = [...group];
-    w.uint(list.length);
-    for (const d of list) {
-      msg(d.msg);
-      w.uint(d.receiveCount);
-      w.str(d.receipt ?? '');
-      w.f64(d.visibleAt);
-      w.uint(d.timerSeq);
+  for (const list of [d.inflight, d.delayed]) {
+    w.uint(list.length / 5);
+    for (let k = 0; k < list.length; k += 5) {
+      msg(list[k] as Message);
+      w.uint(list[k + 1] as number);
+      w.str(list[k + 2] as string);
+      w.f64(list[k + 3] as number);
+      w.uint(list[k + 4] as number);
+      if (full()) yield w.take();
     }
   }
 }
@@ -195,23 +270,6 @@ function readDeliveries(r: BinaryReader, s: BrokerState, ch: Channel, msg: () =>
   }
 }
 
-function writeQueue(w: BinaryWriter, q: Queue): void {
-  w.uint(q.uid);
-  w.str(q.name);
-  w.str(q.owner);
-  w.f64(q.createdAt);
-  w.uint(q.leaseMs);
-  w.optUint(q.maxReceives);
-  writeDeadLetter(w, q.deadLetter);
-  w.uint(q.retentionMs);
-  w.uint(q.nextSeq);
-  writeGrants(w, q.grants);
-  writeDedup(w, q.dedup);
-  w.uint(q.fresh.length);
-  for (const m of q.fresh) writeMessage(w, m);
-  writeDeliveries(w, q, (m) => writeMessage(w, m));
-}
-
 function readQueue(r: BinaryReader, s: BrokerState): Queue {
   const q = new Queue(s.rt, {
     uid: r.uint(),
@@ -229,44 +287,6 @@ function readQueue(r: BinaryReader, s: BrokerState): Queue {
   for (let n = r.uint(); n > 0; n--) q.fresh.push(readMessage(r));
   readDeliveries(r, s, q, () => readMessage(r));
   return q;
-}
-
-function writeTopic(w: BinaryWriter, t: Topic): void {
-  w.uint(t.cfg.uid);
-  w.str(t.cfg.name);
-  w.str(t.cfg.owner);
-  w.f64(t.cfg.createdAt);
-  w.bool(t.cfg.public);
-  w.uint(t.cfg.retentionMs);
-  w.uint(t.baseSeq);
-  w.uint(t.nextSeq);
-  writeGrants(w, t.grants);
-  writeDedup(w, t.dedup);
-  w.uint(t.log.length);
-  for (const m of t.log) writeMessage(w, m);
-  // Messages some subscription still holds but the log has already let go of: written
-  // once each, in sequence order, however many subscriptions hold them.
-  const detached = new Map<number, Message>();
-  for (const sub of t.subscriptions.values()) {
-    for (const d of [...sub.returned.values(), ...sub.inflight.values(), ...sub.delayed]) {
-      if (d.msg.seq < t.baseSeq) detached.set(d.msg.seq, d.msg);
-    }
-  }
-  const detachedSorted = [...detached.values()].sort((a, b) => a.seq - b.seq);
-  w.uint(detachedSorted.length);
-  for (const m of detachedSorted) writeMessage(w, m);
-  w.uint(t.subscriptions.size);
-  for (const sub of t.subscriptions.values()) {
-    w.uint(sub.cfg.uid);
-    w.str(sub.cfg.name);
-    w.str(sub.cfg.owner);
-    w.f64(sub.cfg.createdAt);
-    w.uint(sub.cfg.ackTimeoutMs);
-    w.optUint(sub.cfg.maxDeliveries);
-    writeDeadLetter(w, sub.cfg.deadLetter);
-    w.uint(sub.cursor);
-    writeDeliveries(w, sub, (m) => w.uint(m.seq));
-  }
 }
 
 function readTopic(r: BinaryReader, s: BrokerState): Topic {
