@@ -13,6 +13,8 @@ export interface BundleOptions {
   repoRoot: string;
   outFile: string;
   npmCommand?: string;
+  /** Where the temporary copy is made (default: the OS temp dir). */
+  stagingParent?: string;
   log?: (line: string) => void;
 }
 
@@ -62,7 +64,7 @@ export function bundleRelease(options: BundleOptions): BundleResult {
     }
   }
 
-  const staging = mkdtempSync(join(tmpdir(), 'mom-release-'));
+  const staging = mkdtempSync(join(options.stagingParent ?? tmpdir(), 'mom-release-'));
   try {
     cpSync(join(repoRoot, 'package.json'), join(staging, 'package.json'));
     cpSync(join(repoRoot, 'package-lock.json'), join(staging, 'package-lock.json'));
