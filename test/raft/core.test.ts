@@ -5,6 +5,8 @@ import { RaftLog } from '../../src/raft/log.js';
 import { MemoryLogStore } from '../../src/raft/storage/memory-log-store.js';
 import { CAMPAIGN_TRANSFER } from '../../src/raft/raft.js';
 import { SeededRng } from '../sim/rng.js';
+import { message } from '../../src/raft/util.js';
+import type { Message } from '../../src/raft/types.js';
 
 describe('randomized election timeouts', () => {
   test('the timeout is electionTicks plus what the injected rng says', () => {
@@ -356,19 +358,6 @@ describe('pieces', () => {
   });
 });
 
-function heartbeatLike(type: 'appendResp' | 'heartbeatResp' | 'snapshot', from: string, term: number) {
-  return {
-    type,
-    from,
-    to: 'n1',
-    term,
-    logTerm: 0,
-    index: 0,
-    entries: [],
-    commit: 0,
-    reject: false,
-    rejectHint: 0,
-    hintTerm: 0,
-    context: new Uint8Array(0),
-  } as const;
+function heartbeatLike(type: 'appendResp' | 'heartbeatResp' | 'snapshot', from: string, term: number): Message {
+  return message(type, from, 'n1', term);
 }
