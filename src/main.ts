@@ -1,0 +1,55 @@
+// The broker process: config -> logger -> broker state machine -> Raft node -> REST API.
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { startApiServer } from './api/server.js';
+import { Broker, encodeCommand } from './broker/index.js';
+import { CONFIG_USAGE, checkListenAddresses, loadConfig } from './node/config.js';
+import { exitCodeFor } from './node/errors.js';
+import { createLogger } from './node/logger.js';
+import { RaftNode } from './node/raft-node.js';
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  if (argv.includes('--help')) {
+    process.stdout.write(CONFIG_USAGE + '\n');
+    return;
+  }
+  const config = loadConfig(argv, process.env);
+  await checkListenAddresses(config);
+  const logger = createLogger(config.nodeId, config.logLevel);
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+
+  const broker = new Broker();
+  const node = await RaftNode.start({
+    config,
+    stateMachine: broker,
+    logger,
+    registry,
+    idleTickCommand: () => encodeCommand({ type: 'tick' }),
+  });
+  node.on('fatal', (err: Error) => {
+    logger.fatal({ event: 'fatal', err: err.message }, 'node cannot continue');
+    process.stderr.write(`mom: fatal: ${err.message}\n`);
+    process.exit(exitCodeFor(err));
+  });
+  const api = await startApiServer({ config, node, broker, logger, registry });
+  logger.info({ event: 'started', http: config.advertisedHttpUrl, grpc: config.grpcListen }, 'node started');
+
+  let stopping = false;
+  const shutdown = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ event: 'shutdown', signal }, 'shutting down');
+    await api.close();
+    await node.stop();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`mom: ${message}\n`);
+  process.exit(exitCodeFor(err));
+});
