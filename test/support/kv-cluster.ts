@@ -35,10 +35,10 @@ export async function put(cluster: LocalCluster, nodeId: string, key: string, va
 }
 
 /** Puts through whichever node leads, retrying until acknowledged or the deadline. */
-export async function putAcked(cluster: LocalCluster, key: string, value: string, timeoutMs = 15_000): Promise<PutResult> {
+export async function putAcked(cluster: LocalCluster, key: string, value: string, timeoutMs = 15_000, among?: string[]): Promise<PutResult> {
   return waitFor(
     async () => {
-      const leader = await cluster.waitForLeader({ timeoutMs });
+      const leader = await cluster.waitForLeader({ timeoutMs, among });
       const r = await put(cluster, leader, key, value);
       return r?.status === 200 ? r : undefined;
     },

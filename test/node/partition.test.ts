@@ -1,0 +1,50 @@
+import type { LocalCluster } from '../../scripts/lib/local-cluster.js';
+import { putAcked, startKvCluster, summary, waitConverged } from '../support/kv-cluster.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
+
+const T = 120_000;
+
+describe('a follower cut off from its peers', () => {
+  let cluster: LocalCluster;
+  const proxies = new Map<string, TcpProxy>(); // "from>to" -> proxy on that link
+
+  afterAll(async () => {
+    await cluster?.destroy();
+    await Promise.all([...proxies.values()].map((p) => p.close()));
+  }, T);
+
+  test('heals and catches up', async () => {
+    const ids = ['n1', 'n2', 'n3'];
+    for (const from of ids) for (const to of ids) if (from !== to) proxies.set(`${from}>${to}`, await TcpProxy.start());
+    cluster = await startKvCluster({
+      peerAddress: (from, to, real) => {
+        const p = proxies.get(`${from}>${to}`)!;
+        p.target = real;
+        return p.address;
+      },
+    });
+    const leader = await cluster.waitForLeader();
+    for (let i = 0; i < 10; i++) await putAcked(cluster, `k${i}`, 'v');
+    await waitConverged(cluster, ids);
+
+    const victim = ids.find((id) => id !== leader)!;
+    const links = [...proxies].filter(([k]) => k.split('>').includes(victim)).map(([, p]) => p);
+    for (const p of links) p.cut();
+
+    // The majority keeps serving; the cut-off follower falls behind.
+    const others = ids.filter((id) => id !== victim);
+    for (let i = 0; i < 50; i++) await putAcked(cluster, `cut-${i}`, 'v', 15_000, others);
+    const majority = await waitConverged(cluster, others);
+    expect(majority.puts).toBe(60);
+    expect((await summary(cluster, victim))!.puts).toBe(10);
+    // Pre-vote keeps the isolated node from bumping its term, so healing does not
+    // depose the leader.
+    const termBefore = (await cluster.status(leader))!.term;
+
+    for (const p of links) p.heal();
+    const all = await waitConverged(cluster, ids, 30_000);
+    expect(all.puts).toBe(60);
+    expect(await cluster.waitForLeader()).toBe(leader);
+    expect((await cluster.status(leader))!.term).toBe(termBefore);
+  }, T);
+});

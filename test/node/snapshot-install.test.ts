@@ -1,0 +1,33 @@
+import { readFileSync, rmSync } from 'node:fs';
+import type { LocalCluster } from '../../scripts/lib/local-cluster.js';
+import { putAcked, putOrder, startKvCluster, waitConverged } from '../support/kv-cluster.js';
+
+const T = 120_000;
+
+describe('a follower whose data dir was wiped', () => {
+  let cluster: LocalCluster;
+
+  afterAll(async () => {
+    await cluster?.destroy();
+  }, T);
+
+  test('rejoins through InstallSnapshot and catches up', async () => {
+    // Snapshot (and compact) every 40 entries, so the leader no longer has the
+    // start of the log and must send a snapshot.
+    cluster = await startKvCluster({ extraArgs: () => ['--snapshot-every', '40'] });
+    const leader = await cluster.waitForLeader();
+    const victim = cluster.nodes.find((n) => n.id !== leader)!;
+
+    for (let i = 0; i < 30; i++) await putAcked(cluster, `before-${i}`, 'v');
+    await cluster.kill(victim.id, 'SIGKILL');
+    rmSync(victim.dataDir, { recursive: true, force: true });
+    for (let i = 0; i < 100; i++) await putAcked(cluster, `after-${i}`, 'v');
+
+    cluster.restart(victim.id);
+    const s = await waitConverged(cluster, ['n1', 'n2', 'n3'], 30_000);
+    expect(s.puts).toBe(130);
+    const orders = await Promise.all(cluster.nodes.map((n) => putOrder(cluster, n.id)));
+    for (const order of orders) expect(order).toEqual(orders[0]);
+    expect(readFileSync(victim.logFile, 'utf8')).toMatch(/installed a snapshot from the leader/);
+  }, T);
+});
