@@ -12,6 +12,9 @@ export interface FaultRecord {
   nodes: string[];
   detail: string;
   startedAt: number;
+  /** When the fault was undone (node restarted, resumed, links healed). */
+  healedAt?: number;
+  /** When the node answered /ready again (undefined: not within 30 s). */
   endedAt?: number;
   error?: string;
 }
@@ -97,6 +100,11 @@ export class FaultRunner {
         await sleepUntil(Date.now() + e.holdMs, this.shouldStop);
       } finally {
         await this.heal(e, node);
+        record.healedAt = this.deps.clock();
+        // A restarted or reconnected node counts as faulty until it is ready again:
+        // otherwise the next fault could take a majority while it is still booting.
+        const notReady = await this.deps.view.waitReady([node], Date.now() + READY_TIMEOUT_MS);
+        if (notReady.length > 0) record.detail = `${record.detail ? `${record.detail}; ` : ''}not ready ${READY_TIMEOUT_MS / 1000} s after healing`;
         this.faulty.delete(node);
       }
     } catch (err) {
@@ -163,7 +171,7 @@ export class FaultRunner {
       try {
         await cluster.gracefulRestart(id);
         // The next node goes only once this one is back, or the restart would take a majority down.
-        const stillDown = await view.waitReady([id], Date.now() + 30_000);
+        const stillDown = await view.waitReady([id], Date.now() + READY_TIMEOUT_MS);
         notReady.push(...stillDown);
       } finally {
         this.faulty.delete(id);
@@ -191,6 +199,8 @@ export class FaultRunner {
     return byPick(healthy);
   }
 }
+
+const READY_TIMEOUT_MS = 30_000;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

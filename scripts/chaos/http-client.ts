@@ -21,6 +21,8 @@ const MAX_REDIRECTS = 5;
 
 export class BrokerHttpClient {
   private leaderUrl: string | undefined;
+  /** Nodes that refused a connection recently: avoided for a moment, as a client would. */
+  private readonly refusedUntil = new Map<string, number>();
   private readonly agent = new Agent({
     connect: { timeout: 2000 },
     keepAliveTimeout: 4000,
@@ -54,7 +56,9 @@ export class BrokerHttpClient {
         });
       } catch (err) {
         this.leaderUrl = undefined;
-        return classifyError(err);
+        const outcome = classifyError(err);
+        if (outcome.type !== 'ok' && (outcome.type === 'fail' || outcome.error === 'UND_ERR_CONNECT_TIMEOUT')) this.refusedUntil.set(new URL(url).origin, Date.now() + 1000);
+        return outcome;
       }
       const text = await res.body.text().catch(() => undefined);
       if (text === undefined) {
@@ -111,7 +115,10 @@ export class BrokerHttpClient {
   }
 
   private randomNode(): string {
-    return this.nodeUrls[Math.floor(this.random() * this.nodeUrls.length)];
+    const now = Date.now();
+    const usable = this.nodeUrls.filter((u) => (this.refusedUntil.get(u) ?? 0) <= now);
+    const from = usable.length > 0 ? usable : this.nodeUrls;
+    return from[Math.floor(this.random() * from.length)];
   }
 }
 
