@@ -143,6 +143,17 @@ export class Broker {
     return query(() => ({ subscriptions: listOwnSubscriptions(this.state, user, topic) }));
   }
 
+  /** Ready messages at a long-poll target (`queue:<name>` or `sub:<topic>/<sub>`),
+   *  undefined if there is no such queue or subscription. O(1), unlike queueDepths(). */
+  readyCount(target: string): number | undefined {
+    if (target.startsWith('queue:')) return this.state.queues.get(target.slice(6))?.stats().ready;
+    if (!target.startsWith('sub:')) return undefined;
+    const slash = target.indexOf('/');
+    if (slash < 0) return undefined;
+    const topic = this.state.topics.get(target.slice(4, slash));
+    return topic?.subscriptions.get(target.slice(slash + 1))?.stats().ready;
+  }
+
   queueDepths(): DepthRow[] {
     const rows: DepthRow[] = [];
     for (const q of this.state.queues.values()) rows.push({ kind: 'queue', target: q.target, ...q.stats() });

@@ -64,6 +64,21 @@ describe('onMessagesReady', () => {
     expect(events).toHaveLength(5);
   });
 
+  test('readyCount answers per target', () => {
+    const h = new Harness();
+    h.register('alice');
+    h.ok({ type: 'queue.create', user: 'alice', name: 'q' });
+    h.ok({ type: 'topic.create', user: 'alice', name: 't' });
+    h.ok({ type: 'subscription.create', user: 'alice', topic: 't', name: 's' });
+    h.ok({ type: 'queue.send', user: 'alice', queue: 'q', messages: [{ body: 'a' }, { body: 'b' }], batch: true });
+    h.ok({ type: 'topic.publish', user: 'alice', topic: 't', messages: [{ body: 'a' }], batch: false });
+    expect(h.broker.readyCount('queue:q')).toBe(2);
+    expect(h.broker.readyCount('sub:t/s')).toBe(1);
+    expect(h.broker.readyCount('queue:nope')).toBeUndefined();
+    expect(h.broker.readyCount('sub:t/nope')).toBeUndefined();
+    expect(h.broker.readyCount('bogus')).toBeUndefined();
+  });
+
   test('a throwing listener does not break apply', () => {
     const h = new Harness();
     h.broker.onMessagesReady(() => {
