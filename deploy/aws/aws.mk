@@ -52,7 +52,10 @@ aws-synth: aws-bundle
 
 aws-bootstrap: aws-install
 	@$(AWS_OPS) preflight aws-bootstrap
-	$(AWS_CDK) bootstrap "$$($(AWS_OPS) environment)"
+	@# From an empty directory: inside deploy/aws the CLI would synthesize the app first.
+	mkdir -p $(AWS_DIR)/build/bootstrap
+	environment=$$($(AWS_OPS) environment) && cd $(AWS_DIR)/build/bootstrap && \
+	  node ../../node_modules/aws-cdk/bin/cdk bootstrap "$$environment"
 
 aws-diff: aws-install
 	@$(AWS_OPS) preflight aws-diff
