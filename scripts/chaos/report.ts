@@ -11,6 +11,7 @@ export function formatSummary(r: ChaosReport): string {
   const rows: [string, string][] = [
     ['run', `seed ${r.seed} · ${r.nodes} nodes · ${(r.durationMs / 1000).toFixed(0)} s faults · ${(r.timeline.endMs / 1000).toFixed(0)} s total`],
     ['faults', `${r.faults.length} (${faults || 'none'})${r.faults.some((f) => f.error) ? ` · ${r.faults.filter((f) => f.error).length} failed to inject` : ''}`],
+    ['failover', Object.entries(r.failover).map(([k, f]) => `${k} ${f.maxMs} ms`).join(', ') + ' (max time from fault start to the next acked write)'],
     ['operations', `${a.operations} · ok ${a.ok} · failed ${a.fail} · unknown ${a.info} · ${(a.okFraction * 100).toFixed(1)}% ok`],
     ['writes', `${t.attemptedWrites} messages · acked ${t.acknowledged} · unknown ${t.unknown} · failed ${t.failed}`],
     ['deliveries', `${t.deliveries} · redeliveries ${t.redeliveries} (lease expired)`],

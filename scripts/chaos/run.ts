@@ -9,6 +9,7 @@ import type { ClusterControl, UnexpectedExit } from './cluster-control.js';
 import { ClusterView, compareStaleState, type ConvergenceReport, type StateAgreement } from './cluster-view.js';
 import { FaultRunner, type FaultRecord } from './fault-runner.js';
 import { HistoryRecorder } from './history.js';
+import type { HistoryOp } from './ops.js';
 import { BrokerHttpClient } from './http-client.js';
 import { createPrng } from './prng.js';
 import { LinkMesh, type LinkStats } from './proxy.js';
@@ -48,6 +49,8 @@ export interface ChaosReport {
   plan: FaultEpisode[];
   faults: FaultRecord[];
   faultCounts: Partial<Record<FaultKind, number>>;
+  /** Per fault kind: the longest time from a fault's start to the next acknowledged write. */
+  failover: Partial<Record<FaultKind, { maxMs: number; meanMs: number }>>;
   missingFaultKinds: FaultKind[];
   notReadyAfterHeal: string[];
   drain: { drained: boolean; quietTargets: number; targets: number };
@@ -128,6 +131,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     await history.close();
 
     const check = checkHistory({ history: history.ops, window: { from: trafficStartMs, to: trafficEndMs } });
+    const failover = failoverByKind(faults.records, history.ops);
     const faultCounts: Partial<Record<FaultKind, number>> = {};
     for (const r of faults.records) if (r.error === undefined) faultCounts[r.kind] = (faultCounts[r.kind] ?? 0) + 1;
     const plannedKinds = new Set(plan.map((e) => e.kind));
@@ -149,7 +153,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       seed: opts.seed, nodes: opts.nodes, durationMs: opts.durationMs,
       startedAt: new Date(t0).toISOString(), finishedAt: new Date().toISOString(),
       valid: violations.length === 0, violations,
-      plan, faults: faults.records, faultCounts, missingFaultKinds, notReadyAfterHeal,
+      plan, faults: faults.records, faultCounts, failover, missingFaultKinds, notReadyAfterHeal,
       drain: { ...drain, targets: workload.targets.length }, residual,
       convergence, stateAgreement, check, links: mesh.stats(),
       timeline: { trafficStartMs, faultsEndMs, trafficEndMs, endMs: clock() },
@@ -165,6 +169,24 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     await mesh.close();
     await client?.close();
   }
+}
+
+function failoverByKind(records: readonly FaultRecord[], ops: readonly HistoryOp[]): ChaosReport['failover'] {
+  const oks = ops.filter((o) => o.type === 'ok' && (o.f === 'send' || o.f === 'publish')).map((o) => o.time).sort((a, b) => a - b);
+  const out: ChaosReport['failover'] = {};
+  const sums: Partial<Record<FaultKind, { total: number; n: number; max: number }>> = {};
+  for (const r of records) {
+    if (r.error !== undefined) continue;
+    const next = oks.find((t) => t >= r.startedAt);
+    if (next === undefined) continue;
+    const s = sums[r.kind] ?? { total: 0, n: 0, max: 0 };
+    s.total += next - r.startedAt; s.n++; s.max = Math.max(s.max, next - r.startedAt);
+    sums[r.kind] = s;
+  }
+  for (const [kind, s] of Object.entries(sums) as [FaultKind, { total: number; n: number; max: number }][]) {
+    out[kind] = { maxMs: s.max, meanMs: Math.round(s.total / s.n) };
+  }
+  return out;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
