@@ -22,6 +22,8 @@ export const CAMPAIGN_TRANSFER = new TextEncoder().encode('CampaignTransfer');
 const CAMPAIGN_TRANSFER_KEY = contextKey(CAMPAIGN_TRANSFER);
 
 interface IncomingSnapshot {
+  from: NodeId;
+  term: number;
   meta: SnapshotMeta;
   parts: Uint8Array[];
   received: number;
@@ -401,10 +403,24 @@ export class Raft {
   private handleSnapshotChunk(m: Message): void {
     const chunk = m.snapshot;
     if (!chunk) return;
+    if (chunk.meta.index <= this.log.committed) {
+      // We already have everything it covers (perhaps our answer to the last chunk was
+      // lost): say so instead of taking the stream again.
+      this.incoming = undefined;
+      this.send(message('appendResp', this.id, m.from, this.term, { index: this.log.committed }));
+      return;
+    }
     const cur = this.incoming;
-    const same = cur !== undefined && cur.meta.index === chunk.meta.index && cur.meta.term === chunk.meta.term;
+    // Chunks are only combined within one stream: same sender, term and snapshot (two
+    // nodes need not encode the same state into the same bytes).
+    const same =
+      cur !== undefined &&
+      cur.from === m.from &&
+      cur.term === m.term &&
+      cur.meta.index === chunk.meta.index &&
+      cur.meta.term === chunk.meta.term;
     if (chunk.offset === 0 && !same) {
-      this.incoming = { meta: chunk.meta, parts: [], received: 0 };
+      this.incoming = { from: m.from, term: m.term, meta: chunk.meta, parts: [], received: 0 };
     } else if (!same) {
       // Mid-stream chunk of a stream we do not hold (we restarted): ask from zero.
       this.send(message('snapshotResp', this.id, m.from, this.term, { reject: true, index: 0 }));

@@ -260,6 +260,14 @@ describe('snapshots', () => {
     expect(f.node.status()).toMatchObject({ commit: 5, applied: 5, lastIndex: 5 });
   });
 
+  test('a chunk of a snapshot the follower already covers is answered with its commit index', () => {
+    const f = new Single({ id: 'n3' });
+    f.step('append', 'n1', 1, { entries: [entry(1, 1), entry(2, 1), entry(3, 1)], commit: 3 });
+    const meta = { index: 2, term: 1, conf: { voters: ['n1', 'n2', 'n3'] } };
+    const out = f.step('snapshot', 'n1', 1, { snapshot: { meta, offset: 8, totalBytes: 12, data: bytes('tail'), done: true } });
+    expect(out.map((m) => [m.type, m.index, m.reject])).toEqual([['appendResp', 3, false]]);
+  });
+
   test('reportSnapshot(false) returns the follower to probe', () => {
     const s = compactedLeader(8);
     s.step('heartbeatResp', 'n3', 1);
