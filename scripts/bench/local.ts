@@ -1,13 +1,14 @@
 // The benchmark's cluster: three `node dist/main.js` processes started by the shared
 // local launcher (scripts/lib/local-cluster.ts) on free loopback ports in a temp dir,
-// with the product's default settings (the figures are what a user gets).
+// with the product's default settings (the figures are what a user gets). BENCH_DIST
+// points at another build of the node (default dist/).
 import { LocalCluster } from '../lib/local-cluster.js';
 import type { BenchCluster, ClusterLaunch } from './cluster.js';
 
 export async function launchBenchCluster(launch: ClusterLaunch): Promise<BenchCluster> {
   const local = await LocalCluster.start({
     nodes: launch.nodes,
-    entry: ['node', ...(launch.nodeArgs ?? []), 'dist/main.js'],
+    entry: ['node', ...(launch.nodeArgs ?? []), `${process.env.BENCH_DIST ?? 'dist'}/main.js`],
     output: 'file',
   });
   return {

@@ -2,6 +2,7 @@
 // after queueing 1,000,000 1 KiB messages, and the per-message overhead beyond the body:
 // (rss after - rss before) / messages - 1024. The worst node is the figure.
 import { BODY_1KIB, ensureQueue, measured, sleep } from '../context.js';
+import { directoryBytes } from '../cluster.js';
 import { readRssBytes } from '../cpu.js';
 import type { Scenario } from '../scenario.js';
 import { formatNumber } from '../table.js';
@@ -43,6 +44,7 @@ export const memory: Scenario = {
       const perNode = Object.fromEntries(ctx.cluster.nodeIds.map((id) => [id, {
         rssBeforeBytes: before[id], rssAfterBytes: after[id],
         overheadBytesPerMessage: (after[id] - before[id]) / messages - BODY_1KIB.length,
+        dataDirBytes: directoryBytes(ctx.cluster.dataDir(id)),
       }]));
       const overheads = Object.values(perNode).map((n) => n.overheadBytesPerMessage);
       const queue = await ctx.link.json<{ stats: unknown }>('GET', `/v1/queues/${QUEUE}`);

@@ -4,6 +4,7 @@
 // filled with single sends of a 16-byte body (256 in flight); the queue keeps them, so
 // the snapshot holds a million small messages.
 import { LeaderPool } from '../client.js';
+import { directoryBytes } from '../cluster.js';
 import { ensureQueue, expectCreated, measured, sendBody, sleep } from '../context.js';
 import { closedLoop, type LoadState } from '../load.js';
 import type { Scenario } from '../scenario.js';
@@ -83,7 +84,7 @@ export const recovery: Scenario = {
         if (performance.now() - t0 > 120_000) break;
         await sleep(5);
       }
-      return { values: { ready: readyAt, caughtUp }, detail: { node: victim, commitIndex, fill: recoveryFill } };
+      return { values: { ready: readyAt, caughtUp }, detail: { node: victim, commitIndex, dataDirBytes: directoryBytes(ctx.cluster.dataDir(victim)), fill: recoveryFill } };
     });
     bar.done(`${victim}: ready after ${formatNumber(outcome.values.ready)} ms, caught up after ${formatNumber(outcome.values.caughtUp)} ms`);
     return outcome;
