@@ -47,7 +47,9 @@ async function main(): Promise<number> {
   return report.valid ? 0 : 1;
 }
 
+// Exit explicitly: the cluster and proxies are shut down by then, and a stray keep-alive
+// socket must not keep a finished run waiting.
 main().then(
-  (code) => { process.exitCode = code; },
-  (err: unknown) => { console.error(`chaos: ${err instanceof Error ? err.stack ?? err.message : String(err)}`); process.exitCode = 2; },
+  (code) => process.exit(code),
+  (err: unknown) => { console.error(`chaos: ${err instanceof Error ? err.stack ?? err.message : String(err)}`); process.exit(2); },
 );
