@@ -18,6 +18,7 @@ export type ApiBroker = Pick<
   | 'getTopic'
   | 'listSubscriptions'
   | 'queueDepths'
+  | 'readyCount'
   | 'onMessagesReady'
 >;
 

@@ -67,7 +67,7 @@ function listen(server: Server, host: string, port: number): Promise<AddressInfo
 
 export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
   const { config, node, broker, logger, registry } = opts;
-  const waiters = new ReadyWaiters((target) => broker.queueDepths().find((row) => row.target === target)?.ready);
+  const waiters = new ReadyWaiters((target) => broker.readyCount(target));
   const stopListening = broker.onMessagesReady(waiters.notify);
   const deps: ApiDeps = {
     node,
