@@ -155,6 +155,8 @@ export class Simulation {
   private nextProposal = 0;
   private pendingReads = new Map<string, { node: NodeId; minIndex: number }>();
   private nextRead = 0;
+  private entriesSeen = new Map<string, { prevTerm: number; data: string }>();
+  private storesChanged = false;
   private stats = { reads: 0, elections: 0, crashes: 0, snapshotsInstalled: 0 };
   private readonly decoder = new TextDecoder();
 
@@ -299,6 +301,7 @@ export class Simulation {
       data: encodeState({ index, hash }),
     };
     n.store.compact(snap);
+    this.storesChanged = true;
     this.log(`${n.id} compacted to ${index}`);
   }
 
@@ -386,6 +389,7 @@ export class Simulation {
         }
         n.role = rd.softState.role;
       }
+      if (rd.entries.length > 0) this.checkNewEntries(n, rd.entries);
       // The leader sends while its own write is in flight; everyone else after it.
       const sentEarly = n.role === 'leader';
       if (sentEarly) for (const m of rd.messages) this.send(m);
@@ -398,6 +402,7 @@ export class Simulation {
     const { rd, sentEarly } = n.write!;
     n.write = undefined;
     n.store.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot });
+    if (rd.entries.length > 0 || rd.snapshot) this.storesChanged = true;
     if (!sentEarly) for (const m of rd.messages) this.send(m);
     if (rd.snapshot) this.installSnapshot(n, rd.snapshot);
     for (const e of rd.committedEntries) this.apply(n, e);
@@ -461,8 +466,12 @@ export class Simulation {
       if (known === undefined) this.leaderOfTerm.set(term, n.id);
       else if (known !== n.id) this.fail(`election safety: ${known} and ${n.id} both leaders of term ${term}`);
     }
-    if (this.now % 8 === 0) {
-      this.checkLogMatching();
+    // Log matching is checked incrementally on every Ready (checkNewEntries); the
+    // full pairwise comparison runs every few steps as a second line of defence.
+    if (this.now % 8 === 0) this.checkLogMatching();
+    // Durability can only break when a disk changes.
+    if (this.storesChanged) {
+      this.storesChanged = false;
       this.checkDurability();
     }
   }
@@ -478,6 +487,26 @@ export class Simulation {
         else if (index <= store.lastIndex() && store.term(index) === this.appliedTerm[index]) copies++;
       }
       if (copies < quorum) this.fail(`durability: acknowledged ${id} at ${index} is on ${copies} disks`);
+    }
+  }
+
+  /**
+   * Log matching, incrementally: every (index, term) that appears in any log must
+   * always come with the same data and the same term at index-1. By induction this
+   * gives the whole property (same index and term => identical prefixes).
+   */
+  private checkNewEntries(n: SimNode, ents: Entry[]): void {
+    for (let i = 0; i < ents.length; i++) {
+      const e = ents[i];
+      const prevTerm = i > 0 ? ents[i - 1].term : n.raw.raft.log.term(e.index - 1);
+      if (prevTerm === undefined) this.fail(`${n.id} appended ${e.index} without knowing the term of ${e.index - 1}`);
+      const key = `${e.index}:${e.term}`;
+      const data = this.decoder.decode(e.data);
+      const seen = this.entriesSeen.get(key);
+      if (!seen) this.entriesSeen.set(key, { prevTerm, data });
+      else if (seen.prevTerm !== prevTerm || seen.data !== data) {
+        this.fail(`log matching: ${n.id} has entry (${e.index}, term ${e.term}) with prev term ${prevTerm} and data ${data}; another log had prev term ${seen.prevTerm} and data ${seen.data}`);
+      }
     }
   }
 
