@@ -37,6 +37,7 @@ function clusterUnderTest(cluster: () => LocalCluster, mode: 'redirect' | 'forwa
       followerUrl: async () => c.nodes[((await leaderIndex()) + 1) % c.nodes.length].httpUrl,
       jwtSecret: readFileSync(c.secrets.jwtSecretFile, 'utf8').trim(),
       clusterId: c.secrets.clusterId,
+      raftMetrics: true,
     };
   };
 }

@@ -15,6 +15,8 @@ export interface ClusterUnderTest {
   /** Known to tests that start the cluster: lets them forge expired tokens. */
   jwtSecret: string;
   clusterId: string;
+  /** Real Raft nodes: /metrics must carry the node's Raft metrics too. */
+  raftMetrics?: boolean;
 }
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
@@ -78,6 +80,20 @@ export function conformanceSuite(getCluster: () => ClusterUnderTest): void {
       expect(res.text).toMatch(/^mom_http_request_duration_seconds_bucket\{.*route="\/v1\/queues\/:name\/messages".*\} \d+/m);
       expect(res.text).toContain(`mom_queue_messages{kind="queue",target="queue:${n('metered')}",state="ready"} 1`);
       expect(res.text).toMatch(/^mom_messages_sent_total\{kind="queue"\} \d+/m);
+      if (cluster.raftMetrics) {
+        for (const name of [
+          'mom_raft_term',
+          'mom_raft_role',
+          'mom_raft_commit_index',
+          'mom_raft_applied_index',
+          'mom_raft_leader_changes_total',
+          'mom_raft_proposal_commit_seconds_bucket',
+          'mom_raft_fsync_seconds_bucket',
+          'mom_raft_follower_lag_entries',
+        ]) {
+          expect(res.text).toMatch(new RegExp(`^${name}(\\{.*\\})? `, 'm'));
+        }
+      }
     });
 
     test('GET /v1/cluster has API.md fields on every node, without auth', async () => {
