@@ -132,7 +132,8 @@ export class PeerLink {
       w();
     }
     if (this.closed) return;
-    if (dropped > 0) this.opts.onUnreachable(this.opts.peerId);
+    // Frames already handed to the failed stream may be lost too: let the core know.
+    if (dropped > 0 || err !== undefined) this.opts.onUnreachable(this.opts.peerId);
     if (err instanceof ClientError && err.code === Status.UNAUTHENTICATED) {
       this.opts.logger.error({ peer: this.opts.peerId, err: err.details }, 'peer refused our cluster id/token');
     } else if (Date.now() - this.lastErrorLog > 10_000) {

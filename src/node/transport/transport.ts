@@ -69,7 +69,9 @@ export class Transport {
   }
 
   static async start(opts: TransportOptions): Promise<Transport> {
-    const server = createServer(GRPC_CHANNEL_OPTIONS);
+    // No SO_REUSEPORT (grpc-js sets it by default): a second node on the same port
+    // must fail loudly, not silently share the traffic.
+    const server = createServer({ ...GRPC_CHANNEL_OPTIONS, 'grpc.so_reuseport': 0 });
     const knownPeers = new Set(opts.peers.map((p) => p.id));
     let transport: Transport | undefined;
     const authorize = (clusterId: string, clusterToken: string, from: string) => {
@@ -130,12 +132,20 @@ export class Transport {
   async forward(to: string, payload: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
     const link = this.links.get(to);
     if (!link) throw new ForwardError(`cannot forward to unknown node ${to}`);
+    const deadline = Date.now() + timeoutMs;
+    const request = { clusterId: this.opts.clusterId, clusterToken: this.opts.clusterToken, from: this.opts.nodeId, payload };
     try {
-      const res = await link.grpcClient.forward(
-        { clusterId: this.opts.clusterId, clusterToken: this.opts.clusterToken, from: this.opts.nodeId, payload },
-        { signal: AbortSignal.timeout(timeoutMs) },
-      );
-      return res.payload;
+      for (;;) {
+        try {
+          const res = await link.grpcClient.forward(request, { signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())) });
+          return res.payload;
+        } catch (err) {
+          // Not connected (yet): the request never left, so trying again is safe.
+          const neverSent = err instanceof ClientError && err.code === Status.UNAVAILABLE && /No connection established/.test(err.details);
+          if (!neverSent || Date.now() + 50 >= deadline) throw err;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }
     } catch (err) {
       if (err instanceof ClientError) throw new ForwardError(`forward to ${to} failed: ${err.details}`, { cause: err });
       if ((err as Error).name === 'AbortError' || (err as Error).name === 'TimeoutError') {

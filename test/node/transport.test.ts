@@ -1,0 +1,183 @@
+import type { Message } from '../../src/raft/types.js';
+import { message } from '../../src/raft/util.js';
+import { silentLogger } from '../../src/node/logger.js';
+import { ForwardError, ListenError } from '../../src/node/errors.js';
+import { Transport, type TransportOptions } from '../../src/node/transport/transport.js';
+import { decodeBatch, encodeBatch } from '../../src/node/transport/wire.js';
+import { freePort, waitFor } from '../../scripts/lib/local-cluster.js';
+
+const T = 30_000;
+
+interface Node {
+  transport: Transport;
+  received: Message[];
+  unreachable: string[];
+}
+
+async function startPair(overrides: Partial<Record<'a' | 'b', Partial<TransportOptions>>> = {}): Promise<Record<'a' | 'b', Node>> {
+  const ports = { a: await freePort(), b: await freePort() };
+  const peers = [
+    { id: 'a', grpcAddress: `127.0.0.1:${ports.a}` },
+    { id: 'b', grpcAddress: `127.0.0.1:${ports.b}` },
+  ];
+  const start = async (id: 'a' | 'b'): Promise<Node> => {
+    const node: Node = { received: [], unreachable: [], transport: undefined as unknown as Transport };
+    node.transport = await Transport.start({
+      nodeId: id,
+      clusterId: 'c1',
+      clusterToken: 'token-c1-secret',
+      listen: `127.0.0.1:${ports[id]}`,
+      peers,
+      logger: silentLogger(),
+      onMessages: (msgs) => node.received.push(...msgs),
+      onUnreachable: (peer) => node.unreachable.push(peer),
+      ...overrides[id],
+    });
+    return node;
+  };
+  return { a: await start('a'), b: await start('b') };
+}
+
+/** Sends probes until one arrives: the link is up (messages sent before may be lost, as Raft allows). */
+async function connected(from: Node, to: Node, toId: string): Promise<void> {
+  await waitFor(
+    async () => {
+      from.transport.send([message('heartbeat', 'x', toId, 1, { commit: 999_999 })]);
+      return to.received.some((m) => m.commit === 999_999) ? true : undefined;
+    },
+    15_000,
+    () => 'link never came up',
+    100,
+  );
+  to.received.length = 0;
+  from.unreachable.length = 0;
+}
+
+function append(i: number, bytes = 16): Message {
+  return message('append', 'a', 'b', 3, {
+    index: i,
+    logTerm: 2,
+    commit: i,
+    entries: [{ index: i + 1, term: 3, type: 'normal', data: new Uint8Array(bytes).fill(i % 256) }],
+  });
+}
+
+describe('gRPC transport', () => {
+  test('messages round-trip through proto/raft.proto unchanged', () => {
+    const msgs: Message[] = [
+      append(7),
+      message('voteResp', 'a', 'b', 4, { reject: true }),
+      message('appendResp', 'a', 'b', 4, { reject: true, rejectHint: 9, hintTerm: 2, index: 12 }),
+      message('heartbeat', 'a', 'b', 4, { commit: 5, context: Uint8Array.of(1, 2, 3) }),
+      message('snapshot', 'a', 'b', 4, {
+        snapshot: { meta: { index: 40, term: 3, conf: { voters: ['a', 'b'] } }, offset: 10, totalBytes: 30, data: Uint8Array.of(9, 9), done: false },
+      }),
+      message('timeoutNow', 'a', 'b', 4),
+    ];
+    const back = decodeBatch(encodeBatch({ clusterId: 'c', clusterToken: 't', from: 'a', messages: msgs }));
+    const norm = (v: unknown): unknown =>
+      v instanceof Uint8Array ? [...v] : Array.isArray(v) ? v.map(norm) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, norm(x)])) : v;
+    expect(norm(back.messages)).toEqual(norm(msgs));
+  });
+
+  test('delivers messages to the peer, in order, batched into frames', async () => {
+    const { a, b } = await startPair();
+    try {
+      await connected(a, b, 'b');
+      for (let i = 0; i < 500; i++) a.transport.send([append(i)]);
+      const appends = () => b.received.filter((m) => m.type === 'append');
+      await waitFor(async () => (appends().length === 500 ? true : undefined), 10_000, () => `got ${appends().length}`);
+      expect(appends().map((m) => m.index)).toEqual([...Array(500).keys()]);
+      expect(appends()[3].entries[0].data[0]).toBe(3);
+      expect(a.unreachable).toEqual([]);
+    } finally {
+      await a.transport.close();
+      await b.transport.close();
+    }
+  }, T);
+
+  test('refuses a peer with the wrong cluster token', async () => {
+    const { a, b } = await startPair({ a: { clusterToken: 'wrong-token-xx' } });
+    try {
+      for (let i = 0; i < 5; i++) a.transport.send([append(i)]);
+      await waitFor(async () => (a.unreachable.includes('b') ? true : undefined), 10_000, () => 'no unreachable report');
+      expect(b.received).toEqual([]);
+      await expect(a.transport.forward('b', Uint8Array.of(1), 2000)).rejects.toThrow(/wrong cluster id/);
+    } finally {
+      await a.transport.close();
+      await b.transport.close();
+    }
+  }, T);
+
+  test('forward reaches the peer handler and returns its answer', async () => {
+    const { a, b } = await startPair();
+    try {
+      await expect(a.transport.forward('b', Uint8Array.of(1), 2000)).rejects.toThrow(ForwardError);
+      b.transport.setForwardHandler(async (p) => Uint8Array.from([...p, 42]));
+      expect([...(await a.transport.forward('b', Uint8Array.of(7), 2000))]).toEqual([7, 42]);
+      b.transport.setForwardHandler(() => new Promise(() => {}));
+      await expect(a.transport.forward('b', Uint8Array.of(7), 200)).rejects.toThrow(/timed out|deadline|abort/i);
+    } finally {
+      await a.transport.close();
+      await b.transport.close();
+    }
+  }, T);
+
+  test('a down peer costs only dropped messages, and is reached again once it is up', async () => {
+    const { a, b } = await startPair();
+    const bListen = `127.0.0.1:${b.transport.port}`;
+    await b.transport.close();
+    try {
+      for (let i = 0; i < 50; i++) a.transport.send([append(i)]);
+      await waitFor(async () => (a.unreachable.length > 0 ? true : undefined), 10_000, () => 'no unreachable report');
+      // The peer comes back on the same address: the link reconnects by itself.
+      const received: Message[] = [];
+      const b2 = await Transport.start({
+        nodeId: 'b',
+        clusterId: 'c1',
+        clusterToken: 'token-c1-secret',
+        listen: bListen,
+        peers: [{ id: 'a', grpcAddress: '127.0.0.1:1' }, { id: 'b', grpcAddress: bListen }],
+        logger: silentLogger(),
+        onMessages: (msgs) => received.push(...msgs),
+        onUnreachable: () => {},
+      });
+      try {
+        await waitFor(
+          async () => {
+            a.transport.send([append(1000)]);
+            return received.some((m) => m.index === 1000) ? true : undefined;
+          },
+          15_000,
+          () => 'never reconnected',
+          100,
+        );
+      } finally {
+        await b2.close();
+      }
+    } finally {
+      await a.transport.close();
+    }
+  }, T);
+
+  test('a taken listen address is a clear error', async () => {
+    const { a, b } = await startPair();
+    try {
+      const err = await Transport.start({
+        nodeId: 'x',
+        clusterId: 'c1',
+        clusterToken: 'token-c1-secret',
+        listen: `127.0.0.1:${a.transport.port}`,
+        peers: [],
+        logger: silentLogger(),
+        onMessages: () => {},
+        onUnreachable: () => {},
+      }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ListenError);
+      expect((err as Error).message).toMatch(/already in use/);
+    } finally {
+      await a.transport.close();
+      await b.transport.close();
+    }
+  }, T);
+});
