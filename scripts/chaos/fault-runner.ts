@@ -62,16 +62,17 @@ export class FaultRunner {
       if (shouldStop()) break;
       // Claim the target before the next episode picks, so two never share a node.
       let node: string | undefined;
+      let note = '';
       if (!episode.exclusive) {
         try {
-          node = await this.target(episode);
+          [node, note] = await this.target(episode);
         } catch (err) {
           this.deps.log(`fault #${episode.id} ${episode.kind} skipped: ${err instanceof Error ? err.message : String(err)}`);
           continue;
         }
         this.faulty.add(node);
       }
-      running.push(this.runEpisode(episode, node));
+      running.push(this.runEpisode(episode, node, note));
     }
     await Promise.all(running);
   }
@@ -84,8 +85,8 @@ export class FaultRunner {
     this.faulty.clear();
   }
 
-  private async runEpisode(e: FaultEpisode, node: string | undefined): Promise<void> {
-    const record: FaultRecord = { id: e.id, kind: e.kind, nodes: [], detail: '', startedAt: this.deps.clock() };
+  private async runEpisode(e: FaultEpisode, node: string | undefined, note: string): Promise<void> {
+    const record: FaultRecord = { id: e.id, kind: e.kind, nodes: [], detail: note, startedAt: this.deps.clock() };
     this.records.push(record);
     if (e.exclusive) this.exclusiveRunning = true;
     try {
@@ -104,7 +105,7 @@ export class FaultRunner {
         // A restarted or reconnected node counts as faulty until it is ready again:
         // otherwise the next fault could take a majority while it is still booting.
         const notReady = await this.deps.view.waitReady([node], Date.now() + READY_TIMEOUT_MS);
-        if (notReady.length > 0) record.detail = `${record.detail ? `${record.detail}; ` : ''}not ready ${READY_TIMEOUT_MS / 1000} s after healing`;
+        if (notReady.length > 0) record.detail = joinDetail(record.detail, `not ready ${READY_TIMEOUT_MS / 1000} s after healing`);
         this.faulty.delete(node);
       }
     } catch (err) {
@@ -134,11 +135,11 @@ export class FaultRunner {
         return;
       case 'one-way-loss':
         mesh.dropAll(node, e.direction ?? 'in');
-        record.detail = `drop all traffic ${e.direction === 'out' ? 'out of' : 'into'} it`;
+        record.detail = joinDetail(record.detail, `drop all traffic ${e.direction === 'out' ? 'out of' : 'into'} it`);
         return;
       case 'slow-node':
         mesh.slow(node, e.delayMs ?? 50);
-        record.detail = `+${e.delayMs ?? 50} ms per chunk`;
+        record.detail = joinDetail(record.detail, `+${e.delayMs ?? 50} ms per chunk`);
         return;
       case 'rolling-restart':
         throw new Error('rolling restart is not a single-node fault');
@@ -182,25 +183,26 @@ export class FaultRunner {
     record.detail = notReady.length === 0 ? 'each node ready before the next' : `not ready within 30 s: ${notReady.join(', ')}`;
   }
 
-  /** Picks the node an episode hits, among nodes not already faulty. */
-  private async target(e: FaultEpisode): Promise<string> {
+  /** Picks the node an episode hits, among nodes not already faulty (and says how). */
+  private async target(e: FaultEpisode): Promise<[string, string]> {
     const healthy = this.deps.cluster.nodeIds.filter((id) => !this.faulty.has(id));
     if (healthy.length === 0) throw new Error('no healthy node to fault');
     const byPick = (candidates: readonly string[]): string =>
       [...candidates].sort()[Math.floor(e.pick * candidates.length)];
-    if (e.kind === 'kill-random' || e.kind === 'one-way-loss' || e.kind === 'slow-node') return byPick(healthy);
+    if (e.kind === 'kill-random' || e.kind === 'one-way-loss' || e.kind === 'slow-node') return [byPick(healthy), ''];
     const leader = await this.deps.view.leader(healthy);
     if (e.kind === 'isolate-follower') {
       const followers = healthy.filter((id) => id !== leader);
-      return byPick(followers.length > 0 ? followers : healthy);
+      return [byPick(followers.length > 0 ? followers : healthy), ''];
     }
-    if (leader !== undefined) return leader;
-    this.deps.log(`fault #${e.id} ${e.kind}: no leader known, hitting a random node`);
-    return byPick(healthy);
+    if (leader !== undefined) return [leader, 'was leader'];
+    return [byPick(healthy), 'no healthy leader known: hit a random node'];
   }
 }
 
 const READY_TIMEOUT_MS = 30_000;
+
+const joinDetail = (a: string, b: string): string => (a === '' ? b : `${a}; ${b}`);
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
