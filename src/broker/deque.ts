@@ -38,6 +38,13 @@ export class Deque<T> {
     return this.items[(this.head + i) % this.items.length];
   }
 
+  /** The items head to tail, as a new array (native slices: fast for big queues). */
+  toArray(): T[] {
+    const end = this.head + this.count;
+    if (end <= this.items.length) return this.items.slice(this.head, end) as T[];
+    return this.items.slice(this.head).concat(this.items.slice(0, end - this.items.length)) as T[];
+  }
+
   clear(): void {
     this.items = new Array<T | undefined>(16);
     this.head = 0;

@@ -22,9 +22,6 @@ export interface StateCapture {
   idempotency: [string, CommandResult, number][];
   queues: QueueCapture[];
   topics: TopicCapture[];
-  /** Sum of body lengths, to size the output buffer once. */
-  bodyChars: number;
-  messages: number;
 }
 
 /** A channel's deliveries, flattened to keep the copy cheap:
@@ -71,42 +68,25 @@ export function captureState(s: BrokerState): StateCapture {
     idempotency: [...s.idempotency.stamped()],
     queues: [],
     topics: [],
-    bodyChars: 0,
-    messages: 0,
   };
   for (const q of s.queues.values()) {
-    const fresh: Message[] = new Array(q.fresh.length);
-    let i = 0;
-    for (const m of q.fresh) {
-      fresh[i++] = m;
-      cap.bodyChars += m.body.length;
-    }
-    const d = captureDeliveries(q, cap);
-    cap.messages += fresh.length;
+    const fresh = q.fresh.toArray();
+    const d = captureDeliveries(q);
     cap.queues.push({
       cfg: q.config(), nextSeq: q.nextSeq, grants: [...q.grants], dedup: [...q.dedup.stamped()], fresh, ...d,
     });
   }
   for (const t of s.topics.values()) {
-    const log: Message[] = [];
-    for (const m of t.log) {
-      log.push(m);
-      cap.bodyChars += m.body.length;
-    }
-    cap.messages += log.length;
+    const log = t.log.toArray();
     const detached = new Map<number, Message>();
     const subscriptions: SubscriptionCapture[] = [];
     for (const sub of t.subscriptions.values()) {
-      const d = captureDeliveries(sub, null);
+      const d = captureDeliveries(sub);
       for (const list of [d.returned, d.inflight, d.delayed]) {
         const stride = list === d.returned ? 2 : 5;
         for (let k = 0; k < list.length; k += stride) {
           const m = list[k] as Message;
-          if (m.seq < t.baseSeq && !detached.has(m.seq)) {
-            detached.set(m.seq, m);
-            cap.bodyChars += m.body.length;
-            cap.messages++;
-          }
+          if (m.seq < t.baseSeq) detached.set(m.seq, m);
         }
       }
       subscriptions.push({ cfg: sub.cfg, deadLetter: sub.deadLetter, cursor: sub.cursor, ...d });
@@ -121,7 +101,7 @@ export function captureState(s: BrokerState): StateCapture {
 
 /** Returned deliveries in pop order (by sequence), inflight in lease-map order, delayed
  *  in set order: all decided by the log alone, and reproduced by restore. */
-function captureDeliveries(ch: Channel, cap: StateCapture | null): DeliveriesCapture {
+function captureDeliveries(ch: Channel): DeliveriesCapture {
   const returned: (Message | number)[] = [];
   for (const d of ch.returned.sorted()) returned.push(d.msg, d.receiveCount);
   const leased = (ds: Iterable<{ msg: Message; receiveCount: number; receipt: string | null; visibleAt: number; timerSeq: number }>) => {
@@ -131,13 +111,5 @@ function captureDeliveries(ch: Channel, cap: StateCapture | null): DeliveriesCap
   };
   const inflight = leased(ch.inflight.values());
   const delayed = leased(ch.delayed);
-  if (cap !== null) {
-    // Queue deliveries own their messages (subscriptions' are counted with the topic).
-    for (let k = 0; k < returned.length; k += 2) cap.bodyChars += (returned[k] as Message).body.length;
-    for (const list of [inflight, delayed]) {
-      for (let k = 0; k < list.length; k += 5) cap.bodyChars += (list[k] as Message).body.length;
-    }
-    cap.messages += returned.length / 2 + inflight.length / 5 + delayed.length / 5;
-  }
   return { returned, inflight, delayed };
 }

@@ -153,8 +153,8 @@ describe('broker vs reference model', () => {
       { numRuns: 150 },
     );
     // The sequences must actually exercise deliveries and dead-lettering.
-    expect(delivered).toBeGreaterThan(500);
-    expect(deadLettered).toBeGreaterThan(10);
+    expect(delivered).toBeGreaterThan(150);
+    expect(deadLettered).toBeGreaterThan(5);
   });
 
   test('snapshot and restore at a random point, then the rest: same answers and state hash', () => {
