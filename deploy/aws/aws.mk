@@ -36,8 +36,10 @@ $(AWS_DIR)/node_modules/.installed: $(AWS_DIR)/package.json $(AWS_DIR)/package-l
 	cd $(AWS_DIR) && npm ci --no-audit --no-fund
 	@touch $@
 
-# Template, rendering, rollout and bundling tests: offline, no credentials.
-aws-test: aws-install
+# Template, rendering, rollout and bundling tests: offline, no credentials. One test
+# loads the rendered node config with the broker's own loader (src/node/config.ts), so
+# the broker's dependencies are installed too when they are missing.
+aws-test: aws-install $(if $(wildcard node_modules/zod/package.json),,install)
 	cd $(AWS_DIR) && node node_modules/typescript/bin/tsc -p tsconfig.json --noEmit
 	cd $(AWS_DIR) && node --experimental-vm-modules --no-warnings node_modules/jest/bin/jest.js --ci $(JEST_ARGS)
 
