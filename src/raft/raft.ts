@@ -54,7 +54,8 @@ export class Raft {
   private randomizedElectionTimeout = 0;
   private readonly electionTimeout: number;
   private readonly heartbeatTimeout: number;
-  /** Leader: proposals were appended since the last broadcast (one append per follower per Ready). */
+  /** Leader: proposals were appended or the commit index moved since the last broadcast
+   *  (one append per follower per Ready). */
   private appendPending = false;
   private incoming: IncomingSnapshot | undefined;
 
@@ -492,7 +493,8 @@ export class Raft {
     const self = this.tracker.progress.get(this.id);
     if (!self) return;
     const persisted = Math.min(this.log.persistedIndex(), this.log.lastIndex());
-    if (self.maybeUpdate(persisted) && this.maybeCommit()) this.bcastAppend();
+    // The new commit index goes out with the next Ready's appends.
+    if (self.maybeUpdate(persisted) && this.maybeCommit()) this.appendPending = true;
   }
 
   private maybeCommit(): boolean {
@@ -611,8 +613,10 @@ export class Raft {
       pr.inflights.freeLE(m.index);
     }
     if (this.maybeCommit()) {
-      this.bcastAppend();
-    } else if (oldPaused) {
+      // Tell everyone once per Ready, however many acknowledgements moved it.
+      this.appendPending = true;
+    } else if (oldPaused && !this.appendPending) {
+      // It was waiting on this answer; the next flush would reach it anyway.
       this.sendAppend(m.from, true);
     }
     // Fill the window while there is more to send.
