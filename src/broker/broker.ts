@@ -8,7 +8,7 @@ import {
 import type {
   CommandResult, DepthRow, QueueView, SubscriptionView, TopicView, UserRecord,
 } from './results.js';
-import { hashBytes } from './hash.js';
+import { StreamHash } from './hash.js';
 import { captureState } from './snapshot-capture.js';
 import { encodeCapture, readSnapshot, writeSnapshot } from './snapshot.js';
 import { BrokerState } from './state.js';
@@ -93,8 +93,11 @@ export class Broker {
     this.state = readSnapshot(image);
   }
 
+  /** Digest of the snapshot image, hashed chunk by chunk (no full image in memory). */
   stateHash(): string {
-    return hashBytes(writeSnapshot(this.state));
+    const h = new StreamHash();
+    for (const chunk of this.snapshotChunks(1 << 20)) h.update(chunk);
+    return h.digest();
   }
 
   /** Replicated time as of the last applied entry. */

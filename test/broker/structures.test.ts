@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { Deque } from '../../src/broker/deque.js';
+import { hashBytes, StreamHash } from '../../src/broker/hash.js';
 import { IndexedHeap } from '../../src/broker/heap.js';
 
 describe('Deque', () => {
@@ -74,6 +75,28 @@ describe('IndexedHeap', () => {
           expect(heap.sorted()).toEqual(sortRef());
         },
       ),
+    );
+  });
+});
+
+describe('StreamHash', () => {
+  test('any chunking of the same bytes gives the same digest; different bytes differ', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), fc.array(fc.nat(), { maxLength: 10 }), (bytes, cuts) => {
+        const whole = hashBytes(bytes);
+        const h = new StreamHash();
+        let pos = 0;
+        for (const c of cuts) {
+          const end = Math.min(bytes.length, pos + (c % 7));
+          h.update(bytes.subarray(pos, end));
+          pos = end;
+        }
+        h.update(bytes.subarray(pos));
+        expect(h.digest()).toBe(whole);
+        expect(whole).toMatch(/^[0-9a-f]{16}$/);
+        const other = new Uint8Array([...bytes, 0]);
+        expect(hashBytes(other)).not.toBe(whole);
+      }),
     );
   });
 });
