@@ -1,5 +1,6 @@
 // `make chaos NODES=3 SEED=1 DURATION=60`: a fresh local cluster behind link proxies,
 // live traffic, seeded faults; then heal, drain, check. Exits non-zero on any violation.
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -7,7 +8,7 @@ import { startLocalChaosCluster } from './chaos/local-cluster-adapter.js';
 import { formatSummary } from './chaos/report.js';
 import { runChaos } from './chaos/run.js';
 
-const USAGE = `usage: chaos.ts [--nodes 3|5] [--seed n] [--duration seconds] [--out dir] [--keep-data]
+const USAGE = `usage: chaos.ts [--nodes 3|5] [--seed n] [--duration seconds] [--out dir] [--keep-data] [--main dist/main.js]
   Starts its own cluster (node processes from dist/main.js) on free loopback ports,
   injects faults fixed by the seed under live traffic, then checks that nothing
   acknowledged was lost. Results: <out>/<timestamp>-seed<n>-n<nodes>.json (+ .history.jsonl).`;
@@ -20,6 +21,7 @@ async function main(): Promise<number> {
       duration: { type: 'string', default: '60' },
       out: { type: 'string', default: 'chaos-results' },
       'keep-data': { type: 'boolean', default: false },
+      main: { type: 'string', default: 'dist/main.js' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -29,6 +31,7 @@ async function main(): Promise<number> {
   const duration = Number(values.duration);
   if (!Number.isInteger(nodes) || nodes < 3 || nodes % 2 === 0) throw new Error(`--nodes must be an odd number >= 3, got ${values.nodes}`);
   if (!Number.isInteger(seed)) throw new Error(`--seed must be an integer, got ${values.seed}`);
+  if (!existsSync(resolve(values.main))) throw new Error(`${values.main} does not exist: run make build (make chaos does)`);
   if (!Number.isFinite(duration) || duration < 10) throw new Error(`--duration must be at least 10 seconds, got ${values.duration}`);
 
   const abort = new AbortController();
@@ -38,7 +41,7 @@ async function main(): Promise<number> {
   log(`chaos: ${nodes} nodes, seed ${seed}, ${duration} s of faults`);
   const report = await runChaos({
     nodes, seed, durationMs: duration * 1000, outDir: resolve(values.out),
-    startCluster: (opts) => startLocalChaosCluster({ ...opts, keepData: values['keep-data'], log }),
+    startCluster: (opts) => startLocalChaosCluster({ ...opts, keepData: values['keep-data'], mainJs: resolve(values.main), log }),
     log, abort: abort.signal,
   });
   console.log('');

@@ -12,13 +12,18 @@ import type { StartClusterOptions } from './run.js';
 export interface LocalChaosClusterOptions extends StartClusterOptions {
   /** Keep the data root (data dirs and node logs) even after a passing run. */
   keepData?: boolean;
+  /** The node program (default dist/main.js); a pinned copy keeps restarts on one build. */
+  mainJs?: string;
   log?: (line: string) => void;
 }
 
 export async function startLocalChaosCluster(opts: LocalChaosClusterOptions): Promise<ClusterControl> {
   const dataRoot = await mkdtemp(join(tmpdir(), 'mom-chaos-'));
   const started = Date.now();
-  const cluster = await LocalCluster.start({ nodes: opts.nodes, peerAddress: opts.peerAddress, dataRoot, output: 'file' });
+  const cluster = await LocalCluster.start({
+    nodes: opts.nodes, peerAddress: opts.peerAddress, dataRoot, output: 'file',
+    entry: ['node', opts.mainJs ?? 'dist/main.js'],
+  });
   // Exits we did not cause (a crash, an assertion, a failed fsync) are findings.
   const expected = new Set<string>();
   const unexpected: UnexpectedExit[] = [];

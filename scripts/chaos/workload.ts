@@ -51,7 +51,7 @@ export class Workload {
     this.producerCount = opts.producers ?? 4;
     this.leaseMs = opts.visibilityTimeoutMs ?? 3000;
     this.skipAck = opts.skipAckProbability ?? 0.05;
-    this.attemptTimeoutMs = opts.attemptTimeoutMs ?? 2500;
+    this.attemptTimeoutMs = opts.attemptTimeoutMs ?? 1500;
   }
 
   get authToken(): string {
