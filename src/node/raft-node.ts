@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { RawNode } from '../raft/raw-node.js';
-import type { Entry, Message, RaftConfig, Ready, Role } from '../raft/types.js';
+import type { Entry, HardState, Message, RaftConfig, Ready, Role } from '../raft/types.js';
 import type { NodeConfig } from './config.js';
 import { decodeEnvelope, encodeEnvelope } from './envelope.js';
 import {
@@ -100,6 +100,8 @@ export class RaftNode extends EventEmitter {
   private failure: Error | undefined;
   private tickTimer: NodeJS.Timeout | undefined;
   private forwardHandler: ForwardHandler | undefined;
+  /** A commit-only hard state not written yet (it rides the next synced batch). */
+  private unsavedHardState: HardState | undefined;
 
   private constructor(
     private readonly opts: RaftNodeOptions,
@@ -265,9 +267,15 @@ export class RaftNode extends EventEmitter {
   }
 
   /** Stops accepting, lets the Ready in flight finish, fails what is left, closes the DB. */
-  async stop(): Promise<void> {
+  async stop(graceMs = 2000): Promise<void> {
     if (this.stopped) return this.loopDone;
     this.stopped = true;
+    // Accepted proposals get a moment to commit (their callers get real answers);
+    // whatever is left after that fails with NodeStoppedError.
+    const deadline = Date.now() + graceMs;
+    while (!this.halted && this.proposalQueue.length + this.waiting.size > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
     this.halt();
     await this.loopDone;
     this.failAll(() => new NodeStoppedError('the node stopped before the proposal committed; its outcome is unknown'));
@@ -366,10 +374,16 @@ export class RaftNode extends EventEmitter {
     // The leader replicates while its own write is in flight; anyone else answers
     // only after the write (votes and acknowledgements must be durable first).
     if (leader && rd.messages.length > 0) this.transport!.send(rd.messages);
-    if (rd.entries.length > 0 || rd.hardState || rd.snapshot) {
+    // A Ready that only moves the commit index needs no write: Raft does not need the
+    // commit index durable (it is learned again from the leader), and skipping the
+    // write keeps it off the commit path. It is stored with the next synced batch.
+    if (rd.hardState) this.unsavedHardState = rd.hardState;
+    if (rd.mustSync || rd.entries.length > 0 || rd.snapshot) {
       const started = performance.now();
       try {
-        await this.store.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot });
+        const hardState = this.unsavedHardState;
+        this.unsavedHardState = undefined;
+        await this.store.save({ hardState, entries: rd.entries, snapshot: rd.snapshot });
       } catch (err) {
         throw err instanceof StorageFailedError ? err : new StorageFailedError(`persisting the raft log failed: ${(err as Error).message}`, { cause: err });
       }
