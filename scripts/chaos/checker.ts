@@ -52,6 +52,8 @@ export interface TargetReport {
   trueDuplicates: DuplicateReport[];
   redeliveredAfterAck: { id: string; ackedReceiveCount: number; deliveredReceiveCount: number }[];
   orderViolations: number;
+  /** First deliveries that had a provably earlier message to compare with. */
+  orderChecked: number;
   orderExamples: OrderViolation[];
 }
 
@@ -77,7 +79,7 @@ export interface CheckResult {
     attemptedWrites: number; acknowledged: number; unknown: number; failed: number;
     lost: number; unexpected: number; failedButDelivered: number; recovered: number;
     redeliveries: number; trueDuplicates: number; redeliveredAfterAck: number;
-    orderViolations: number; deliveries: number;
+    orderViolations: number; orderChecked: number; deliveries: number;
   };
   availability: Availability;
 }
@@ -158,6 +160,7 @@ export function checkHistory(input: CheckInput): CheckResult {
     trueDuplicates: sum((r) => r.trueDuplicates.length),
     redeliveredAfterAck: sum((r) => r.redeliveredAfterAck.length),
     orderViolations: sum((r) => r.orderViolations),
+    orderChecked: sum((r) => r.orderChecked),
     deliveries: deliveries.length,
   };
   const violations: string[] = [];
@@ -239,6 +242,7 @@ function checkTarget(
     trueDuplicates,
     redeliveredAfterAck,
     orderViolations: order.count,
+    orderChecked: order.checked,
     orderExamples: order.examples,
   };
 }
@@ -252,7 +256,7 @@ function checkTarget(
  */
 function orderViolations(
   target: Target, writes: LogicalWrite[], deliveries: Delivery[], notOwed: Set<string>, maxExamples: number,
-): { count: number; examples: OrderViolation[] } {
+): { count: number; checked: number; examples: OrderViolation[] } {
   const firstLease = new Map<string, Delivery>();
   for (const d of deliveries) {
     if (d.receiveCount === 1 && !firstLease.has(d.body)) firstLease.set(d.body, d);
@@ -282,8 +286,10 @@ function orderViolations(
     if (r.lease.invokedAt > prev) { prefixMax.push(r.lease.invokedAt); prefixArg.push(i); }
     else { prefixMax.push(prev); prefixArg.push(prefixArg[i - 1]); }
   });
+  let checked = 0;
   for (const b of ranked) {
     const n = countBelow(byAck, b.firstInvokedAt);
+    if (n > 0) checked++;
     if (n > 0 && prefixMax[n - 1] > b.lease.completedAt) note(byAck[prefixArg[n - 1]].body, b.body);
   }
 
@@ -306,7 +312,7 @@ function orderViolations(
       }
     }
   }
-  return { count: violators.size, examples: [...violators.values()].slice(0, maxExamples) };
+  return { count: violators.size, checked, examples: [...violators.values()].slice(0, maxExamples) };
 }
 
 function countBelow(sorted: { okAt: number }[], t: number): number {

@@ -178,6 +178,7 @@ describe('checker', () => {
     const r = checkHistory({ history: bad.ops });
     expect(r.totals.orderViolations).toBe(1);
     expect(r.targets[0].orderExamples[0]).toMatchObject({ earlier: 'a', later: 'b' });
+    expect(r.targets[0].orderChecked).toBe(1);
 
     // Same answer, wrong positions.
     const inAnswer = new H().send('q', 'k1', ['a'], 0, 10).send('q', 'k2', ['b'], 20, 30)
