@@ -30,15 +30,15 @@ export function areaOf(url: string, functionName: string): string {
     const rest = url.slice(nm + 'node_modules/'.length).split('/');
     return rest[0].startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0];
   }
-  const src = /\/(dist|src)\/([^/]+)\//.exec(url);
-  if (src) return `src/${src[2]}`;
+  const src = /\/(?:[^/]*dist|src)\/(api|broker|node|raft|main\.js)/.exec(url);
+  if (src) return `src/${src[1]}`;
   if (url.startsWith('node:')) return 'node:internal';
   return url.replace(/^file:\/\//, '');
 }
 
 function frameName(node: CpuProfileNode): string {
   const { functionName, url, lineNumber } = node.callFrame;
-  const file = url === '' ? '' : url.replace(/^file:\/\//, '').replace(/^.*node_modules\//, '').replace(/^.*\/(dist|src)\//, '$1/');
+  const file = url === '' ? '' : url.replace(/^file:\/\//, '').replace(/^.*node_modules\//, '').replace(/^.*\/(?:[^/]*dist|src)\/(?=api|broker|node|raft|main)/, 'src/');
   return `${functionName || '(anonymous)'}${file === '' ? '' : ` ${file}:${lineNumber + 1}`}`;
 }
 
@@ -53,13 +53,30 @@ export interface ProfileSummary {
   inclusive: SelfTime[];
 }
 
+/** A span of the monotonic clock in µs (process.hrtime in any process on the machine). */
+export interface ProfileWindow {
+  fromUs: number;
+  toUs: number;
+}
+
+/** Each sample's weight in µs, 0 outside the window (V8 stamps samples with the monotonic clock). */
+function sampleWeights(profile: CpuProfile, window?: ProfileWindow): number[] {
+  let t = profile.startTime;
+  return profile.samples.map((_, i) => {
+    const delta = profile.timeDeltas[i] ?? 0;
+    t += delta;
+    return window === undefined || (t >= window.fromUs && t <= window.toUs) ? delta : 0;
+  });
+}
+
 /** Inclusive time per function: a sample counts for every distinct function on its stack. */
-function inclusiveTimes(profile: CpuProfile, byId: Map<number, CpuProfileNode>): Map<string, number> {
+function inclusiveTimes(profile: CpuProfile, byId: Map<number, CpuProfileNode>, weights: number[]): Map<string, number> {
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const out = new Map<string, number>();
   profile.samples.forEach((id, i) => {
-    const us = profile.timeDeltas[i] ?? 0;
+    const us = weights[i];
+    if (us === 0) return;
     if (byId.get(id)?.callFrame.functionName === '(idle)') return;
     const seen = new Set<string>();
     for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
@@ -75,10 +92,11 @@ function inclusiveTimes(profile: CpuProfile, byId: Map<number, CpuProfileNode>):
 }
 
 /** Self time by function and by area, largest first, without the idle samples. */
-export function summarizeProfile(profile: CpuProfile, top = 25): ProfileSummary {
+export function summarizeProfile(profile: CpuProfile, top = 25, window?: ProfileWindow): ProfileSummary {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const weights = sampleWeights(profile, window);
   const selfUs = new Map<number, number>();
-  profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + weights[i]));
   const functions = new Map<string, number>();
   const areas = new Map<string, number>();
   let idleUs = 0;
@@ -94,8 +112,9 @@ export function summarizeProfile(profile: CpuProfile, top = 25): ProfileSummary 
     areas.set(area, (areas.get(area) ?? 0) + us);
   }
   const rank = (m: Map<string, number>) => [...m.entries()]
+    .filter(([, us]) => us > 0)
     .sort((a, b) => b[1] - a[1])
     .slice(0, top)
     .map(([name, us]) => ({ name, ms: us / 1000, share: totalUs > 0 ? us / totalUs : 0 }));
-  return { totalMs: totalUs / 1000, idleMs: idleUs / 1000, functions: rank(functions), areas: rank(areas), inclusive: rank(inclusiveTimes(profile, byId)) };
+  return { totalMs: totalUs / 1000, idleMs: idleUs / 1000, functions: rank(functions), areas: rank(areas), inclusive: rank(inclusiveTimes(profile, byId, weights)) };
 }

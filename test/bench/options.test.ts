@@ -32,28 +32,38 @@ describe('cpu profile summary', () => {
     expect(areaOf('file:///w/node_modules/jose/dist/node/jwt/verify.js', 'jwtVerify')).toBe('jose');
     expect(areaOf('file:///w/node_modules/@koa/router/lib/router.js', 'x')).toBe('@koa/router');
     expect(areaOf('file:///w/dist/api/app.js', 'x')).toBe('src/api');
+    expect(areaOf('file:///w/.tmp/benchdist/node/raft-node.js', 'x')).toBe('src/node');
     expect(areaOf('node:internal/streams/readable', 'x')).toBe('node:internal');
     expect(areaOf('', '(garbage collector)')).toBe('(garbage collector)');
   });
 
+  const frame = (functionName: string, url: string) => ({ functionName, url, lineNumber: 0 });
+  const profile = (): CpuProfile => ({
+    startTime: 0, endTime: 100,
+    nodes: [
+      { id: 1, callFrame: frame('(root)', ''), children: [2, 4] },
+      { id: 2, callFrame: frame('handle', 'file:///w/dist/api/app.js'), children: [3] },
+      { id: 3, callFrame: frame('jwtVerify', 'file:///w/node_modules/jose/v.js') },
+      { id: 4, callFrame: frame('(idle)', '') },
+    ],
+    samples: [2, 3, 3, 4],
+    timeDeltas: [1000, 2000, 3000, 4000],
+  });
+
   it('adds self time per function and area, inclusive time along the stack, without idle', () => {
-    const frame = (functionName: string, url: string) => ({ functionName, url, lineNumber: 0 });
-    const profile: CpuProfile = {
-      startTime: 0, endTime: 100,
-      nodes: [
-        { id: 1, callFrame: frame('(root)', ''), children: [2, 4] },
-        { id: 2, callFrame: frame('handle', 'file:///w/dist/api/app.js'), children: [3] },
-        { id: 3, callFrame: frame('jwtVerify', 'file:///w/node_modules/jose/v.js') },
-        { id: 4, callFrame: frame('(idle)', '') },
-      ],
-      samples: [2, 3, 3, 4],
-      timeDeltas: [1000, 2000, 3000, 4000],
-    };
-    const s = summarizeProfile(profile);
+    const s = summarizeProfile(profile());
     expect(s.totalMs).toBe(6);
     expect(s.idleMs).toBe(4);
     expect(s.functions[0]).toMatchObject({ name: 'jwtVerify jose/v.js:1', ms: 5 });
     expect(s.areas.map((a) => [a.name, a.ms])).toEqual([['jose', 5], ['src/api', 1]]);
-    expect(s.inclusive[0]).toMatchObject({ name: 'handle dist/api/app.js:1', ms: 6, share: 1 });
+    expect(s.inclusive[0]).toMatchObject({ name: 'handle src/api/app.js:1', ms: 6, share: 1 });
+  });
+
+  it('counts only the samples inside a window of the monotonic clock', () => {
+    // Sample times: 1000, 3000, 6000, 10000 µs after startTime 0.
+    const s = summarizeProfile(profile(), 25, { fromUs: 2000, toUs: 7000 });
+    expect(s.totalMs).toBe(5);
+    expect(s.idleMs).toBe(0);
+    expect(s.areas).toEqual([{ name: 'jose', ms: 5, share: 1 }]);
   });
 });
