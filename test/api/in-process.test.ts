@@ -60,3 +60,41 @@ describe('long polling, in process', () => {
     expect(stats).toEqual({ ready: 1, inflight: 0, delayed: 0 });
   });
 });
+
+describe('forwarding cannot be faked by clients', () => {
+  let cluster: InProcessCluster;
+  beforeAll(async () => {
+    // Small buckets that never refill during the test: no dependence on its speed.
+    cluster = await startInProcessCluster('redirect', {
+      perUsername: { capacity: 100, refillEveryMs: 3_600_000 },
+      perAddress: { capacity: 5, refillEveryMs: 3_600_000 },
+    });
+  });
+  afterAll(async () => {
+    await cluster.close();
+  });
+
+  test('a made-up forward secret is ignored: the follower still redirects', async () => {
+    const res = await rawRequest(cluster.followerUrls[0], 'POST', '/v1/auth/login', {
+      body: { username: 'someone', password: 'whatever-password' },
+      headers: { 'x-mom-forward-secret': 'guessed', 'x-mom-forwarded-for': '10.9.8.7' },
+    });
+    expect(res.status).toBe(307);
+    expect(res.headers.get('location')).toBe(`${cluster.leaderUrl}/v1/auth/login`);
+  });
+
+  test('a made-up forwarded-for address does not dodge login throttling', async () => {
+    // Failures spread over many usernames trip only the per-address bucket (5 here).
+    // Were the header trusted, every attempt would come from a new address.
+    let limitedAfter = 0;
+    for (let i = 1; i <= 10 && !limitedAfter; i++) {
+      const res = await rawRequest(cluster.leaderUrl, 'POST', '/v1/auth/login', {
+        body: { username: `nobody-${i}`, password: 'wrong-password' },
+        headers: { 'x-mom-forwarded-for': `10.0.0.${i}` },
+      });
+      if (res.status === 429) limitedAfter = i;
+      else expect(res.status).toBe(401);
+    }
+    expect(limitedAfter).toBe(6);
+  });
+});

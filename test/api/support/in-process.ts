@@ -7,6 +7,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { Broker } from '../../../src/broker/index.js';
 import type { ApiNode, NodeStatusView } from '../../../src/api/ports.js';
+import type { LoginLimiterOptions } from '../../../src/api/auth/rate-limit.js';
 import { startApiServer, type ApiServer } from '../../../src/api/server.js';
 import { NoLeaderError, NotLeaderError } from '../../../src/node/errors.js';
 
@@ -109,7 +110,7 @@ export interface InProcessCluster {
   close(): Promise<void>;
 }
 
-export async function startInProcessCluster(mode: 'redirect' | 'forward'): Promise<InProcessCluster> {
+export async function startInProcessCluster(mode: 'redirect' | 'forward', loginLimits?: LoginLimiterOptions): Promise<InProcessCluster> {
   const broker = new Broker();
   const leader = new DirectLeader('n1', broker);
   const nodes: ApiNode[] = [leader, new DirectFollower('n2', leader), new DirectFollower('n3', leader)];
@@ -132,6 +133,7 @@ export async function startInProcessCluster(mode: 'redirect' | 'forward'): Promi
         broker,
         logger: pino({ level: 'silent' }),
         registry: new Registry(),
+        loginLimits,
       }),
     );
   }
