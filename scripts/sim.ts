@@ -1,6 +1,6 @@
 // Deterministic Raft simulation over many seeds: `make sim SEEDS=100000 [START=s] [NODES_SIM=3|5]`.
 // A failure prints its seed and the exact command that replays it.
-import { runSeed, SimulationFailure } from '../test/sim/simulator.js';
+import { DEFAULT_FAULT_TICKS, replayCommand, runSeed, SimulationFailure } from '../test/sim/simulator.js';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -37,7 +37,7 @@ for (let i = 0; i < seeds; i++) {
       console.error(err.message);
       process.exit(1);
     }
-    console.error(`seed ${seed} threw: ${(err as Error).stack}\nreplay: make sim START=${seed} SEEDS=1${nodes ? ` NODES_SIM=${nodes}` : ''}`);
+    console.error(`seed ${seed} threw: ${(err as Error).stack}\nreplay: ${replayCommand(seed, nodes, faultTicks ?? DEFAULT_FAULT_TICKS)}`);
     process.exit(1);
   }
   const now = Date.now();

@@ -12,12 +12,12 @@ describe('deterministic simulation', () => {
       const sizes = new Set<number>();
       let acked = 0;
       for (let seed = start; seed < start + BATCH; seed++) {
-        const r = runSeed({ seed, faultTicks: 300 });
+        const r = runSeed({ seed });
         sizes.add(r.nodes);
         acked += r.acked;
       }
       expect([...sizes].sort()).toEqual([3, 5]);
       expect(acked).toBeGreaterThan(BATCH); // the runs did make progress
-    });
+    }, 300_000); // ~3 s of CPU on a quiet machine; generous for a shared, loaded one
   }
 });

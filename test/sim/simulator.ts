@@ -38,14 +38,21 @@ export class SimulationFailure extends Error {
     readonly forcedNodes: boolean,
     readonly violation: string,
     readonly trace: string[],
+    readonly faultTicks: number,
   ) {
     super(
       `simulation seed ${seed} (${nodes} nodes) failed: ${violation}\n` +
-        `replay: make sim START=${seed} SEEDS=1${forcedNodes ? ` NODES_SIM=${nodes}` : ''}\n` +
+        `replay: ${replayCommand(seed, forcedNodes ? nodes : undefined, faultTicks)}\n` +
         `last events:\n  ${trace.join('\n  ')}`,
     );
     this.name = 'SimulationFailure';
   }
+}
+
+/** The exact command that replays one seed. */
+export function replayCommand(seed: number, nodes: number | undefined, faultTicks: number): string {
+  if (faultTicks === DEFAULT_FAULT_TICKS) return `make sim START=${seed} SEEDS=1${nodes ? ` NODES_SIM=${nodes}` : ''}`;
+  return `node --import tsx scripts/sim.ts --seeds 1 --start ${seed} --ticks ${faultTicks}${nodes ? ` --nodes ${nodes}` : ''}`;
 }
 
 interface Profile {
@@ -68,6 +75,9 @@ const PROFILES: Profile[] = [
 
 const UNITS_PER_TICK = 4;
 const ELECTION_TICKS = 10;
+/** Ticks of the fault phase unless told otherwise; `make sim` and the jest run agree on it
+ *  so that a failing seed replays with the printed command. */
+export const DEFAULT_FAULT_TICKS = 300;
 
 interface InFlight {
   at: number;
@@ -189,7 +199,7 @@ export class Simulation {
   }
 
   private fail(violation: string): never {
-    throw new SimulationFailure(this.opts.seed, this.nodes.length, this.opts.nodes !== undefined, `${violation} [${this.settings}]`, this.trace.slice(-40));
+    throw new SimulationFailure(this.opts.seed, this.nodes.length, this.opts.nodes !== undefined, `${violation} [${this.settings}]`, this.trace.slice(-40), this.opts.faultTicks ?? DEFAULT_FAULT_TICKS);
   }
 
   private log(event: string): void {
@@ -202,7 +212,7 @@ export class Simulation {
   }
 
   run(): SimResult {
-    const faultTicks = this.opts.faultTicks ?? 150;
+    const faultTicks = this.opts.faultTicks ?? DEFAULT_FAULT_TICKS;
     for (let t = 0; t < faultTicks * UNITS_PER_TICK; t++) this.step();
     this.heal();
     this.liveness();
@@ -601,7 +611,21 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-/** Runs one seed; throws SimulationFailure on a violated invariant. */
+/** Runs one seed; throws SimulationFailure (with the replay command) on a violated
+ *  invariant or on any exception the core throws. */
 export function runSeed(opts: SimOptions): SimResult {
-  return new Simulation(opts).run();
+  const sim = new Simulation(opts);
+  try {
+    return sim.run();
+  } catch (err) {
+    if (err instanceof SimulationFailure) throw err;
+    throw new SimulationFailure(
+      opts.seed,
+      sim.nodes.length,
+      opts.nodes !== undefined,
+      `exception: ${(err as Error).stack ?? String(err)}`,
+      [],
+      opts.faultTicks ?? DEFAULT_FAULT_TICKS,
+    );
+  }
 }
