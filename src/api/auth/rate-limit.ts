@@ -74,14 +74,17 @@ export interface LoginLimiterOptions {
   now?: () => number;
 }
 
-/** 10 failures in a burst per username, then one per 6 s; 50 per address, then one per second. */
+/**
+ * Per username: 10 failures in a burst, then one per 6 s. Per address: 100, then five
+ * a second — generous, because many users may share an address (NAT, a test runner).
+ */
 export class LoginLimiter {
   private readonly byUser: FailureLimiter;
   private readonly byAddress: FailureLimiter;
 
   constructor(opts: LoginLimiterOptions = {}) {
     this.byUser = new FailureLimiter(opts.perUsername ?? { capacity: 10, refillEveryMs: 6_000 }, opts.now);
-    this.byAddress = new FailureLimiter(opts.perAddress ?? { capacity: 50, refillEveryMs: 1_000 }, opts.now);
+    this.byAddress = new FailureLimiter(opts.perAddress ?? { capacity: 100, refillEveryMs: 200 }, opts.now);
   }
 
   /** Throws 429 rate_limited when this username or address has failed too often. */
