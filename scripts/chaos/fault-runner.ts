@@ -45,14 +45,20 @@ export class FaultRunner {
     return this.faulty.size;
   }
 
-  /** Runs the plan; the phase starts now. Resolves when every episode has healed. */
-  async run(plan: readonly FaultEpisode[], shouldStop: () => boolean): Promise<void> {
+  /**
+   * Runs the plan; the phase starts now. Resolves when every started episode has
+   * healed. Faults fall behind the plan when restarts are slow; past `deadline` only
+   * the first `alwaysRun` episodes (one of each kind) still start.
+   */
+  async run(plan: readonly FaultEpisode[], shouldStop: () => boolean, deadline = Infinity, alwaysRun = 0): Promise<void> {
     this.shouldStop = shouldStop;
     const phaseStart = Date.now();
     const running: Promise<void>[] = [];
-    for (const episode of [...plan].sort((a, b) => a.startMs - b.startMs)) {
+    const ordered = [...plan].sort((a, b) => a.startMs - b.startMs);
+    for (const [index, episode] of ordered.entries()) {
       await sleepUntil(phaseStart + episode.startMs, shouldStop);
       if (shouldStop()) break;
+      if (Date.now() > deadline && index >= alwaysRun) break;
       // Wait for room: a minority budget, and nothing alongside a rolling restart.
       while (!shouldStop() && (this.exclusiveRunning || (episode.exclusive
         ? this.faulty.size > 0

@@ -110,7 +110,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       log(`[${(clock() / 1000).toFixed(0).padStart(4)} s] faults ${started}/${plan.length} (${faults.faultyNow} active) · ops ok ${c.ok} · failed ${c.fail} · unknown ${c.info}`);
     }, opts.progressEveryMs ?? 5000);
     try {
-      await faults.run(plan, aborted);
+      // One episode of each kind comes first in every plan and always runs.
+      await faults.run(plan, aborted, Date.now() + opts.durationMs, FAULT_KINDS.length);
       while (!aborted() && clock() < trafficStartMs + opts.durationMs) await sleep(100);
     } finally {
       clearInterval(progress);

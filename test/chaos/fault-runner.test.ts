@@ -105,6 +105,18 @@ describe('fault runner', () => {
     }
   });
 
+  test('past the deadline only the always-run episodes start', async () => {
+    const { cluster, mesh, runner } = await setup(['n1', 'n2', 'n3'], 'n1');
+    try {
+      const plan = [episode(1, 'kill-random', 0, 1), episode(2, 'pause-leader', 0, 1), episode(3, 'kill-leader', 0, 1)];
+      await runner.run(plan, () => false, Date.now() - 1, 2);
+      expect(runner.records.map((r) => r.id)).toEqual([1, 2]);
+      expect(cluster.calls).toEqual(['kill n1', 'start n1', 'pause n1', 'resume n1']);
+    } finally {
+      await mesh.close();
+    }
+  });
+
   test('healAll undoes whatever is still in effect', async () => {
     const { cluster, mesh, runner } = await setup(['n1', 'n2', 'n3'], 'n1');
     try {
