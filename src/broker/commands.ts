@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { BrokerError } from './errors.js';
+import { BINARY_TAG, decodeSendBinary, encodeSendBinary } from './send-codec.js';
 
 /** Names of users, queues, topics and subscriptions (API.md, Conventions). */
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$/;
@@ -161,18 +162,20 @@ export type CommandOf<T extends CommandType> = Extract<Command, { type: T }>;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
-/** Encoded once, by the proposing node, into the log entry's payload. */
+/** Encoded once, by the proposing node, into the log entry's payload: sends and
+ *  publishes in a compact binary form (send-codec.ts), everything else as JSON. */
 export function encodeCommand(command: Command): Uint8Array {
-  return encoder.encode(JSON.stringify(command));
+  return encodeSendBinary(command) ?? encoder.encode(JSON.stringify(command));
 }
 
 /** Parses and validates a log entry's payload; throws BrokerError(validation_failed). */
 export function decodeCommand(bytes: Uint8Array): Command {
   let raw: unknown;
   try {
-    raw = JSON.parse(decoder.decode(bytes));
-  } catch {
-    throw new BrokerError('validation_failed', 'command is not valid UTF-8 JSON');
+    raw = bytes[0] === BINARY_TAG ? decodeSendBinary(bytes) : JSON.parse(decoder.decode(bytes));
+  } catch (err) {
+    if (err instanceof BrokerError) throw err;
+    throw new BrokerError('validation_failed', 'command is not a valid encoding (binary send or UTF-8 JSON)');
   }
   return parseCommand(raw);
 }

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { Broker, decodeCommand, encodeCommand, BrokerError, parseCommand, type Command } from '../../src/broker/index.js';
 
 describe('command encoding', () => {
@@ -37,5 +38,63 @@ describe('command encoding', () => {
     expect(() => parseCommand({ type: 'queue.send', user: 'a', queue: 'q', batch: true, messages: msgs(1), idempotencyKey: 'x'.repeat(129) })).toThrow();
     expect(() => parseCommand({ type: 'queue.send', user: 'a', queue: 'q', batch: true, messages: msgs(1), idempotencyKey: 'a\nb' })).toThrow();
     expect(() => parseCommand({ type: 'queue.send', user: 'a', queue: 'q', batch: true, messages: [{ body: 'x', delayMs: 900_001 }] })).toThrow();
+  });
+});
+
+describe('binary form of sends and publishes', () => {
+  const text = fc.string({ unit: 'binary', maxLength: 12 }).filter((s) => (s as unknown as { isWellFormed(): boolean }).isWellFormed());
+  const message = fc.record(
+    {
+      body: text,
+      attributes: fc.dictionary(fc.oneof(text, fc.constant('__proto__')), text, { maxKeys: 3 }),
+      delayMs: fc.integer({ min: 0, max: 900_000 }),
+      deduplicationId: text.filter((s) => s.length > 0),
+    },
+    { requiredKeys: ['body'] },
+  );
+  const command = fc.oneof(
+    fc.record({
+      type: fc.constant('queue.send' as const), user: fc.constant('alice'), queue: fc.constant('q'),
+      messages: fc.array(message, { minLength: 1, maxLength: 5 }), batch: fc.boolean(),
+      idempotencyKey: fc.constantFrom('k', 'key-2'),
+    }, { requiredKeys: ['type', 'user', 'queue', 'messages', 'batch'] }),
+    fc.record({
+      type: fc.constant('topic.publish' as const), user: fc.constant('bob'), topic: fc.constant('t'),
+      messages: fc.array(message.map(({ delayMs: _d, ...m }) => m), { minLength: 1, maxLength: 5 }), batch: fc.boolean(),
+    }),
+  );
+
+  test('decode(encode(c)) is what validating c gives, and it is the binary form', () => {
+    fc.assert(
+      fc.property(command, (c) => {
+        const bytes = encodeCommand(c as Command);
+        expect(bytes[0]).toBe(0x01);
+        expect(decodeCommand(bytes)).toEqual(parseCommand(c));
+      }),
+    );
+  });
+
+  test('an attribute named __proto__ never becomes a prototype', () => {
+    const attributes = JSON.parse('{"__proto__": "x", "a": "b"}') as Record<string, string>;
+    const c = { type: 'queue.send', user: 'a', queue: 'q', batch: false, messages: [{ body: 'b', attributes }] } as Command;
+    const back = decodeCommand(encodeCommand(c)) as { messages: { attributes: Record<string, string> }[] };
+    expect(back).toEqual(parseCommand(c));
+    expect(back.messages[0].attributes.a).toBe('b');
+    expect(Object.getPrototypeOf(back.messages[0].attributes)).toBe(Object.prototype);
+  });
+
+  test('what the binary form cannot carry goes as JSON and is judged by the schema', () => {
+    const bad = { type: 'queue.send', user: 'a', queue: 'q', batch: false, messages: [{ body: 'x\ud800' }] } as Command;
+    const bytes = encodeCommand(bad);
+    expect(bytes[0]).toBe('{'.charCodeAt(0));
+    expect(() => decodeCommand(bytes)).toThrow(BrokerError);
+    const frac = { type: 'queue.send', user: 'a', queue: 'q', batch: false, messages: [{ body: 'x', delayMs: 1.5 }] } as Command;
+    expect(encodeCommand(frac)[0]).toBe('{'.charCodeAt(0));
+    expect(() => decodeCommand(encodeCommand(frac))).toThrow(BrokerError);
+  });
+
+  test('a truncated binary entry is validation_failed', () => {
+    const bytes = encodeCommand({ type: 'queue.send', user: 'a', queue: 'q', batch: false, messages: [{ body: 'hello' }] });
+    expect(() => decodeCommand(bytes.subarray(0, bytes.length - 2))).toThrow(BrokerError);
   });
 });
