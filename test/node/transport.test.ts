@@ -5,6 +5,8 @@ import { ForwardError, ListenError } from '../../src/node/errors.js';
 import { Transport, type TransportOptions } from '../../src/node/transport/transport.js';
 import { decodeBatch, encodeBatch } from '../../src/node/transport/wire.js';
 import { freePort, waitFor } from '../../scripts/lib/local-cluster.js';
+import { makeTempDir, removeDir } from '../support/temp-dir.js';
+import { makeTlsFiles } from '../support/tls-certs.js';
 
 const T = 30_000;
 
@@ -157,6 +159,40 @@ describe('gRPC transport', () => {
       }
     } finally {
       await a.transport.close();
+    }
+  }, T);
+
+  test('TLS with a cluster CA: nodes with certs talk; a plaintext client is refused', async () => {
+    const dir = makeTempDir('mom-tls-');
+    try {
+      const tls = makeTlsFiles(dir);
+      const { a, b } = await startPair({ a: { tls }, b: { tls } });
+      try {
+        await connected(a, b, 'b');
+        b.transport.setForwardHandler(async (p) => p);
+        expect([...(await a.transport.forward('b', Uint8Array.of(5), 3000))]).toEqual([5]);
+        // A node without TLS cannot reach b.
+        const plain = await Transport.start({
+          nodeId: 'a',
+          clusterId: 'c1',
+          clusterToken: 'token-c1-secret',
+          listen: '127.0.0.1:0',
+          peers: [{ id: 'b', grpcAddress: `127.0.0.1:${b.transport.port}` }],
+          logger: silentLogger(),
+          onMessages: () => {},
+          onUnreachable: () => {},
+        });
+        try {
+          await expect(plain.forward('b', Uint8Array.of(1), 1000)).rejects.toThrow(ForwardError);
+        } finally {
+          await plain.close();
+        }
+      } finally {
+        await a.transport.close();
+        await b.transport.close();
+      }
+    } finally {
+      removeDir(dir);
     }
   }, T);
 

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ChannelCredentials } from '@grpc/grpc-js';
-import { ServerCredentials } from '@grpc/grpc-js';
+import { ChannelCredentials, ServerCredentials, setLogger } from '@grpc/grpc-js';
 import { ClientError, ServerError, Status, createServer, type Server } from 'nice-grpc';
 import type { Logger } from 'pino';
 import type { Message } from '../../raft/types.js';
@@ -69,6 +68,10 @@ export class Transport {
   }
 
   static async start(opts: TransportOptions): Promise<Transport> {
+    // grpc-js prints its own diagnostics with console.error; keep every line JSON
+    // (our callers report the failures that matter themselves).
+    const debug = (...args: unknown[]) => opts.logger.debug({ grpc: args.map(String).join(' ') }, 'grpc-js');
+    setLogger({ error: debug, info: debug, debug });
     // No SO_REUSEPORT (grpc-js sets it by default): a second node on the same port
     // must fail loudly, not silently share the traffic.
     const server = createServer({ ...GRPC_CHANNEL_OPTIONS, 'grpc.so_reuseport': 0 });
