@@ -113,7 +113,7 @@ async function main(): Promise<void> {
     case 'rollout': {
       requireAws('aws-rollout');
       const stack = await readDeployedStack(stackName);
-      await runRollout(stack.nodes, ssmRolloutOps((line) => console.log(line)), DEFAULT_ROLLOUT_OPTIONS);
+      await runRollout(stack.nodes, ssmRolloutOps(stack.targetGroupArn, (line) => console.log(line)), DEFAULT_ROLLOUT_OPTIONS);
       return;
     }
     case 'status':

@@ -21,12 +21,24 @@ class ScriptedCluster implements RolloutOps {
   down = new Set<string>();
   lagPolls = new Map<string, number>();
   installs: string[] = [];
+  /** Load balancer membership changes and installs, in order. */
+  events: string[] = [];
   failInstallOf: string | null = null;
   neverCatchUp: string | null = null;
   lines: string[] = [];
 
+  async detach(node: RolloutNode): Promise<void> {
+    this.events.push(`detach ${node.nodeId}`);
+  }
+
+  async attach(node: RolloutNode): Promise<void> {
+    expect(this.applied.get(node.nodeId)).toBe(this.commit);
+    this.events.push(`attach ${node.nodeId}`);
+  }
+
   async installRelease(node: RolloutNode): Promise<void> {
     this.installs.push(node.nodeId);
+    this.events.push(`install ${node.nodeId}`);
     if (node.nodeId === this.failInstallOf) throw new Error('not ready 600s after installing release abc');
     this.commit += 5; // writes keep flowing during the rollout
     this.applied.set(node.nodeId, this.commit - 20);
@@ -97,10 +109,15 @@ describe('rollout planning', () => {
 });
 
 describe('rolling upgrade', () => {
-  test('one node at a time, leader last, each caught up before the next', async () => {
+  test('one node at a time, leader last, each out of the load balancer until caught up', async () => {
     const cluster = new ScriptedCluster();
     await runRollout(nodes, cluster, options);
     expect(cluster.installs).toEqual(['n1', 'n3', 'n2']);
+    expect(cluster.events).toEqual([
+      'detach n1', 'install n1', 'attach n1',
+      'detach n3', 'install n3', 'attach n3',
+      'detach n2', 'install n2', 'attach n2',
+    ]);
     expect(cluster.lines[0]).toBe('leader is n2; upgrading n1, n3, n2 one at a time');
     expect(cluster.lines.filter((l) => l.includes('ready and caught up'))).toHaveLength(3);
     expect(cluster.lines.at(-1)).toBe('rollout done: all 3 nodes upgraded, leader is n1');
@@ -117,14 +134,16 @@ describe('rolling upgrade', () => {
   test('stops at the first node that does not become ready, leaving the rest untouched', async () => {
     const cluster = new ScriptedCluster();
     cluster.failInstallOf = 'n1';
-    await expect(runRollout(nodes, cluster, options)).rejects.toThrow(/n1: not ready 600s after installing release abc; rollout stopped/);
-    expect(cluster.installs).toEqual(['n1']);
+    await expect(runRollout(nodes, cluster, options)).rejects.toThrow(
+      /n1: not ready 600s after installing release abc; rollout stopped, the other nodes are untouched and n1 stays out of the load balancer/,
+    );
+    expect(cluster.events).toEqual(['detach n1', 'install n1']);
   });
 
   test('stops when a restarted node never catches up', async () => {
     const cluster = new ScriptedCluster();
     cluster.neverCatchUp = 'n1';
     await expect(runRollout(nodes, cluster, options)).rejects.toThrow(/n1: not caught up \(applied 85 < leader commit 105\)/);
-    expect(cluster.installs).toEqual(['n1']);
+    expect(cluster.events).toEqual(['detach n1', 'install n1']);
   });
 });

@@ -7,8 +7,10 @@ import { HOST_PATHS, SERVICE_NAME } from './paths.js';
 // Command from `make aws-rollout`, one node at a time. Being written by the user data,
 // it is the same for every release.
 
-export function renderInstallReleaseScript(): string {
-  const p = HOST_PATHS;
+/** The host paths the installer touches; tests point them into a scratch directory. */
+export type InstallReleasePaths = Record<'hostEnv' | 'releasesDir' | 'currentRelease' | 'brokerLog', string>;
+
+export function renderInstallReleaseScript(p: InstallReleasePaths = HOST_PATHS): string {
   return `#!/bin/bash
 # Usage: mom-install-release [READY_TIMEOUT_SECONDS]   (0: do not wait for /ready)
 set -euo pipefail
@@ -38,7 +40,7 @@ if [ ! -f "$dir/.complete" ]; then
   trap - EXIT
 fi
 
-current=$(readlink -f ${p.currentRelease} || true)
+current=$(readlink -e ${p.currentRelease} || true)
 if [ "$current" != "$dir" ]; then
   # Atomic switch: the unit always sees a whole release.
   ln -sfn "$dir" ${p.currentRelease}.next
@@ -51,7 +53,8 @@ else
 fi
 
 # Keep the current release and the two newest others, for a quick manual rollback.
-ls -1dt ${p.releasesDir}/*/ 2>/dev/null | sed 's:/$::' | grep -vxF "$dir" | tail -n +3 | xargs -r rm -rf
+# (grep finds nothing while there is a single release: not an error under pipefail.)
+ls -1dt ${p.releasesDir}/*/ 2>/dev/null | sed 's:/$::' | { grep -vxF "$dir" || true; } | tail -n +3 | xargs -r rm -rf
 
 if [ "$ready_timeout" -gt 0 ]; then
   deadline=$((SECONDS + ready_timeout))

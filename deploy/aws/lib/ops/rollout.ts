@@ -18,6 +18,10 @@ export interface RolloutNode {
 }
 
 export interface RolloutOps {
+  /** Takes the node out of the load balancer and waits until its connections drained. */
+  detach(node: RolloutNode): Promise<void>;
+  /** Puts the node back behind the load balancer and waits until it is in service. */
+  attach(node: RolloutNode): Promise<void>;
   /** Installs the release the SSM parameter names and waits for /ready; throws on failure. */
   installRelease(node: RolloutNode, readyTimeoutSeconds: number): Promise<void>;
   /** The node's own GET /v1/cluster, or null when it does not answer. */
@@ -116,11 +120,16 @@ export async function runRollout(
   ops.log(`leader is ${leaderAtStart}; upgrading ${order.map((n) => n.nodeId).join(', ')} one at a time`);
 
   for (const node of order) {
+    ops.log(`${node.nodeId}: draining it from the load balancer`);
+    await ops.detach(node);
     ops.log(`${node.nodeId}: installing the release and waiting for /ready`);
     try {
       await ops.installRelease(node, options.readyTimeoutSeconds);
     } catch (error) {
-      throw new RolloutError(`${node.nodeId}: ${(error as Error).message}; rollout stopped, the other nodes are untouched`);
+      throw new RolloutError(
+        `${node.nodeId}: ${(error as Error).message}; rollout stopped, the other nodes are untouched ` +
+          `and ${node.nodeId} stays out of the load balancer (make aws-status, make aws-logs NODE=${node.nodeId})`,
+      );
     }
 
     // The leader's commit index after the node came back: the node must reach it.
@@ -148,9 +157,10 @@ export async function runRollout(
         lastApplied = view?.appliedIndex ?? -1;
         return isCaughtUp(view, target) ? view : null;
       },
-      () => `${node.nodeId}: not caught up (applied ${lastApplied} < leader commit ${target}); rollout stopped`,
+      () => `${node.nodeId}: not caught up (applied ${lastApplied} < leader commit ${target}); rollout stopped, it stays out of the load balancer`,
     );
-    ops.log(`${node.nodeId}: ready and caught up (leader ${leader.nodeId} commit ${target})`);
+    ops.log(`${node.nodeId}: ready and caught up (leader ${leader.nodeId} commit ${target}); back into the load balancer`);
+    await ops.attach(node);
   }
 
   const leaderAtEnd = await waitForHealthyCluster(ops, nodes, options);

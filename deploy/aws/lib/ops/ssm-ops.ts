@@ -62,8 +62,20 @@ export function parseClusterView(text: string): ClusterView | null {
   }
 }
 
-export function ssmRolloutOps(log: (line: string) => void): RolloutOps {
+export function ssmRolloutOps(targetGroupArn: string, log: (line: string) => void): RolloutOps {
+  const target = (node: RolloutNode) => ['--target-group-arn', targetGroupArn, '--targets', `Id=${node.instanceId},Port=${HTTP_PORT}`];
   return {
+    async detach(node: RolloutNode) {
+      await awsJson(['elbv2', 'deregister-targets', ...target(node)]);
+      // Waits out the target group's deregistration delay (30 s).
+      await awsJson(['elbv2', 'wait', 'target-deregistered', ...target(node)]).catch((error: Error) =>
+        log(`  ${node.nodeId}| still draining after the waiter gave up, restarting anyway: ${error.message}`),
+      );
+    },
+    async attach(node: RolloutNode) {
+      await awsJson(['elbv2', 'register-targets', ...target(node)]);
+      await awsJson(['elbv2', 'wait', 'target-in-service', ...target(node)]);
+    },
     async installRelease(node: RolloutNode, readyTimeoutSeconds: number) {
       const result = await runOnNode(node.instanceId, [`${HOST_PATHS.installRelease} ${readyTimeoutSeconds}`], readyTimeoutSeconds + 300);
       for (const line of (result.StandardOutputContent ?? '').trim().split('\n').filter(Boolean)) log(`  ${node.nodeId}| ${line}`);
