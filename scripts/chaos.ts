@@ -8,7 +8,7 @@ import { startLocalChaosCluster } from './chaos/local-cluster-adapter.js';
 import { formatSummary } from './chaos/report.js';
 import { runChaos } from './chaos/run.js';
 
-const USAGE = `usage: chaos.ts [--nodes 3|5] [--seed n] [--duration seconds] [--out dir] [--keep-data] [--main dist/main.js]
+const USAGE = `usage: chaos.ts [--nodes 3|5] [--seed n] [--duration seconds] [--out dir] [--keep-data] [--main dist/main.js] [--mode redirect|forward]
   Starts its own cluster (node processes from dist/main.js) on free loopback ports,
   injects faults fixed by the seed under live traffic, then checks that nothing
   acknowledged was lost. Results: <out>/<timestamp>-seed<n>-n<nodes>.json (+ .history.jsonl).`;
@@ -22,6 +22,7 @@ async function main(): Promise<number> {
       out: { type: 'string', default: 'chaos-results' },
       'keep-data': { type: 'boolean', default: false },
       main: { type: 'string', default: 'dist/main.js' },
+      mode: { type: 'string', default: 'redirect' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -31,6 +32,8 @@ async function main(): Promise<number> {
   const duration = Number(values.duration);
   if (!Number.isInteger(nodes) || nodes < 3 || nodes % 2 === 0) throw new Error(`--nodes must be an odd number >= 3, got ${values.nodes}`);
   if (!Number.isInteger(seed)) throw new Error(`--seed must be an integer, got ${values.seed}`);
+  const leaderMode = values.mode;
+  if (leaderMode !== 'redirect' && leaderMode !== 'forward') throw new Error(`--mode must be redirect or forward, got ${leaderMode}`);
   if (!existsSync(resolve(values.main))) throw new Error(`${values.main} does not exist: run make build (make chaos does)`);
   if (!Number.isFinite(duration) || duration < 10) throw new Error(`--duration must be at least 10 seconds, got ${values.duration}`);
 
@@ -38,10 +41,10 @@ async function main(): Promise<number> {
   process.once('SIGINT', () => { console.log('interrupted: stopping faults, then healing and checking'); abort.abort(); });
   const started = Date.now();
   const log = (line: string): void => console.log(line);
-  log(`chaos: ${nodes} nodes, seed ${seed}, ${duration} s of faults`);
+  log(`chaos: ${nodes} nodes, seed ${seed}, ${duration} s of faults, ${leaderMode} mode`);
   const report = await runChaos({
     nodes, seed, durationMs: duration * 1000, outDir: resolve(values.out),
-    startCluster: (opts) => startLocalChaosCluster({ ...opts, keepData: values['keep-data'], mainJs: resolve(values.main), log }),
+    startCluster: (opts) => startLocalChaosCluster({ ...opts, keepData: values['keep-data'], mainJs: resolve(values.main), leaderMode, log }),
     log, abort: abort.signal,
   });
   console.log('');

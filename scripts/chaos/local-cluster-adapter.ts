@@ -14,6 +14,8 @@ export interface LocalChaosClusterOptions extends StartClusterOptions {
   keepData?: boolean;
   /** The node program (default dist/main.js); a pinned copy keeps restarts on one build. */
   mainJs?: string;
+  /** How followers handle writes (default: the nodes' default, redirect). */
+  leaderMode?: 'redirect' | 'forward';
   log?: (line: string) => void;
 }
 
@@ -23,6 +25,7 @@ export async function startLocalChaosCluster(opts: LocalChaosClusterOptions): Pr
   const cluster = await LocalCluster.start({
     nodes: opts.nodes, peerAddress: opts.peerAddress, dataRoot, output: 'file',
     entry: ['node', opts.mainJs ?? 'dist/main.js'],
+    ...(opts.leaderMode !== undefined && { extraArgs: () => ['--leader-mode', opts.leaderMode!] }),
   });
   // Exits we did not cause (a crash, an assertion, a failed fsync) are findings.
   const expected = new Set<string>();
