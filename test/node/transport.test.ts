@@ -7,6 +7,7 @@ import { decodeBatch, encodeBatch } from '../../src/node/transport/wire.js';
 import { freePort, waitFor } from '../../scripts/lib/local-cluster.js';
 import { makeTempDir, removeDir } from '../support/temp-dir.js';
 import { makeTlsFiles } from '../support/tls-certs.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
 
 const T = 30_000;
 
@@ -159,6 +160,59 @@ describe('gRPC transport', () => {
       }
     } finally {
       await a.transport.close();
+    }
+  }, T);
+
+  test('a stuck peer fills only its own queue; the others keep receiving', async () => {
+    const ports = { a: await freePort(), b: await freePort(), c: await freePort() };
+    const proxy = await TcpProxy.start(); // a -> b goes through it
+    proxy.target = `127.0.0.1:${ports.b}`;
+    const got = { b: [] as Message[], c: [] as Message[] };
+    const unreachable: string[] = [];
+    const common = { clusterId: 'c1', clusterToken: 'token-c1-secret', logger: silentLogger(), onUnreachable: () => {} };
+    const a = await Transport.start({
+      ...common,
+      nodeId: 'a',
+      listen: `127.0.0.1:${ports.a}`,
+      peers: [
+        { id: 'b', grpcAddress: proxy.address },
+        { id: 'c', grpcAddress: `127.0.0.1:${ports.c}` },
+      ],
+      maxQueuedMessages: 64,
+      onMessages: () => {},
+      onUnreachable: (p) => unreachable.push(p),
+    });
+    const peersOf = (self: string) => [{ id: 'a', grpcAddress: `127.0.0.1:${ports.a}` }, { id: self, grpcAddress: `127.0.0.1:${ports[self as 'b' | 'c']}` }];
+    const b = await Transport.start({ ...common, nodeId: 'b', listen: `127.0.0.1:${ports.b}`, peers: peersOf('b'), onMessages: (m) => got.b.push(...m) });
+    const c = await Transport.start({ ...common, nodeId: 'c', listen: `127.0.0.1:${ports.c}`, peers: peersOf('c'), onMessages: (m) => got.c.push(...m) });
+    const to = (id: string, i: number) => ({ ...append(i, 64 * 1024), to: id });
+    try {
+      // Both links up first.
+      await waitFor(
+        async () => {
+          a.send([to('b', 0), to('c', 0)]);
+          return got.b.length > 0 && got.c.length > 0 ? true : undefined;
+        },
+        15_000,
+        () => 'links never came up',
+        100,
+      );
+      unreachable.length = 0;
+      proxy.stall();
+      // Waves of 32 x 64 KiB to each: b is stuck, so its queue overflows and drops;
+      // c drains every wave.
+      const cBefore = got.c.length;
+      for (let wave = 0; wave < 40; wave++) {
+        for (let i = 1; i <= 32; i++) a.send([to('b', wave * 32 + i), to('c', wave * 32 + i)]);
+        const want = cBefore + (wave + 1) * 32;
+        await waitFor(async () => (got.c.length >= want ? true : undefined), 10_000, () => `c got ${got.c.length - cBefore} in wave ${wave}`, 5);
+      }
+      expect(got.c.filter((m) => m.index > 0).length).toBe(40 * 32);
+      expect(unreachable).toContain('b');
+      expect(unreachable).not.toContain('c');
+    } finally {
+      proxy.heal();
+      await Promise.all([a.close(), b.close(), c.close(), proxy.close()]);
     }
   }, T);
 

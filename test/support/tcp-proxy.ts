@@ -7,6 +7,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 export class TcpProxy {
   target = '';
   private cutOff = false;
+  private stalled = false;
   private readonly sockets = new Set<Socket>();
 
   private constructor(
@@ -35,6 +36,14 @@ export class TcpProxy {
 
   heal(): void {
     this.cutOff = false;
+    this.stalled = false;
+    for (const s of this.sockets) s.resume();
+  }
+
+  /** Stops moving bytes (connections stay open): a peer that is alive but stuck. */
+  stall(): void {
+    this.stalled = true;
+    for (const s of this.sockets) s.pause();
   }
 
   async close(): Promise<void> {
@@ -61,5 +70,9 @@ export class TcpProxy {
     upstream.on('error', drop).on('close', drop);
     client.pipe(upstream);
     upstream.pipe(client);
+    if (this.stalled) {
+      client.pause();
+      upstream.pause();
+    }
   }
 }
