@@ -1,6 +1,7 @@
 // A small HTTP client for the API tests: raw requests (no redirect following) and a
 // "user" client that follows 307s re-sending its Authorization header, as API.md tells
 // client code to, and retries 503 no_leader while an election settles.
+import { randomUUID } from 'node:crypto';
 
 export interface RawResponse {
   status: number;
@@ -40,9 +41,17 @@ export async function rawRequest(baseUrl: string, method: string, path: string, 
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Follows up to 5 redirects (method, body and Authorization intact) and retries 503s for up to `retryForMs`. */
+/**
+ * Follows up to 5 redirects (method, body and Authorization intact) and retries 503s
+ * for up to `retryForMs`. Like a careful client, it gives every write without one an
+ * Idempotency-Key, so that a retry after a leader change cannot apply a write twice.
+ */
 export async function request(baseUrl: string, method: string, path: string, opts: RequestOptions = {}, retryForMs = 10_000): Promise<RawResponse> {
   const deadline = Date.now() + retryForMs;
+  const hasKey = Object.keys(opts.headers ?? {}).some((h) => h.toLowerCase() === 'idempotency-key');
+  if (method !== 'GET' && !hasKey && path !== '/v1/auth/login') {
+    opts = { ...opts, headers: { ...opts.headers, 'idempotency-key': `auto-${randomUUID()}` } };
+  }
   for (;;) {
     let url = baseUrl;
     let res: RawResponse;
