@@ -23,6 +23,8 @@ let acked = 0;
 let reads = 0;
 let crashes = 0;
 let snapshots = 0;
+let maxToLeader = 0;
+let maxToConverge = 0;
 for (let i = 0; i < seeds; i++) {
   const seed = start + i;
   try {
@@ -31,6 +33,8 @@ for (let i = 0; i < seeds; i++) {
     reads += r.reads;
     crashes += r.crashes;
     snapshots += r.snapshotsInstalled;
+    maxToLeader = Math.max(maxToLeader, r.ticksToLeader);
+    maxToConverge = Math.max(maxToConverge, r.ticksToConverge);
     if (seeds === 1) console.log(JSON.stringify(r));
   } catch (err) {
     if (err instanceof SimulationFailure) {
@@ -46,7 +50,8 @@ for (let i = 0; i < seeds; i++) {
     const secs = (now - began) / 1000;
     console.log(
       `seeds ${i + 1}/${seeds} (${start}..${seed}) ok in ${secs.toFixed(1)}s, ${((i + 1) / secs).toFixed(0)} seeds/s; ` +
-        `acked ${acked}, reads ${reads}, crashes ${crashes}, snapshots installed ${snapshots}`,
+        `acked ${acked}, reads ${reads}, crashes ${crashes}, snapshots installed ${snapshots}; ` +
+        `after healing: leader within ${maxToLeader} ticks, converged within ${maxToConverge} (worst seed)`,
     );
   }
 }

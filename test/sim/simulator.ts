@@ -29,6 +29,9 @@ export interface SimResult {
   elections: number;
   crashes: number;
   snapshotsInstalled: number;
+  /** After healing: ticks until a leader, and until every node applied everything acknowledged. */
+  ticksToLeader: number;
+  ticksToConverge: number;
 }
 
 export class SimulationFailure extends Error {
@@ -121,6 +124,8 @@ class SimNode {
   /** Hash of the app state at recent indexes, for compaction at an older index. */
   hashAt = new Map<number, number>();
   write: { rd: Ready; doneAt: number; sentEarly: boolean } | undefined;
+  /** Probability of missing a tick (a slow clock). */
+  tickSkip = 0;
 
   constructor(
     readonly id: NodeId,
@@ -167,7 +172,7 @@ export class Simulation {
   private nextRead = 0;
   private entriesSeen = new Map<string, { prevTerm: number; data: string }>();
   private storesChanged = false;
-  private stats = { reads: 0, elections: 0, crashes: 0, snapshotsInstalled: 0 };
+  private stats = { reads: 0, elections: 0, crashes: 0, snapshotsInstalled: 0, ticksToLeader: 0, ticksToConverge: 0 };
   private readonly decoder = new TextDecoder();
 
   constructor(readonly opts: SimOptions) {
@@ -196,6 +201,7 @@ export class Simulation {
       };
       this.nodes.push(new SimNode(id, new MemoryLogStore({ voters: ids }), config));
     }
+    for (const n of this.nodes) n.tickSkip = [0, 0, 0.1, 0.3][this.rng.int(4)];
   }
 
   private fail(violation: string): never {
@@ -226,6 +232,8 @@ export class Simulation {
       elections: this.stats.elections,
       crashes: this.stats.crashes,
       snapshotsInstalled: this.stats.snapshotsInstalled,
+      ticksToLeader: this.stats.ticksToLeader,
+      ticksToConverge: this.stats.ticksToConverge,
     };
   }
 
@@ -237,7 +245,8 @@ export class Simulation {
     this.deliverDue();
     for (const n of this.nodes) if (n.up) this.drive(n);
     if (this.now % UNITS_PER_TICK === 0) {
-      for (const n of this.nodes) if (n.up) n.raw.tick();
+      // Clocks drift: during faults a node may miss a tick now and then.
+      for (const n of this.nodes) if (n.up && !(this.faults && this.rng.chance(n.tickSkip))) n.raw.tick();
       for (const n of this.nodes) if (n.up) this.drive(n);
     }
     this.checkInvariants();
@@ -561,15 +570,18 @@ export class Simulation {
   // ---- liveness after healing ----
 
   private liveness(): void {
+    // Bounds: a leader within 20 election timeouts, everything applied within 40.
+    const leaderTicks = 20 * ELECTION_TICKS;
     const maxTicks = 40 * ELECTION_TICKS;
     const start = this.now;
     const deadline = () => this.now - start > maxTicks * UNITS_PER_TICK;
     let leader: SimNode | undefined;
     while (!leader) {
-      if (deadline()) this.fail(`liveness: no leader ${maxTicks} ticks after healing`);
+      if (this.now - start > leaderTicks * UNITS_PER_TICK) this.fail(`liveness: no leader ${leaderTicks} ticks after healing`);
       this.step();
       leader = this.nodes.find((n) => n.up && n.role === 'leader' && n.raw.raft.role === 'leader');
     }
+    this.stats.ticksToLeader = Math.ceil((this.now - start) / UNITS_PER_TICK);
     // A fresh proposal must commit and reach every node; re-proposed (under a new id)
     // whenever the node that accepted it loses leadership before it commits.
     let markerId = '';
@@ -595,6 +607,7 @@ export class Simulation {
       this.step();
       if (markerId !== '' && this.acked.has(markerId) && this.converged()) break;
     }
+    this.stats.ticksToConverge = Math.ceil((this.now - start) / UNITS_PER_TICK);
     this.checkLogMatching();
   }
 
