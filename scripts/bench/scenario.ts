@@ -6,7 +6,7 @@ import { collectMetrics, type MetricSpec, type RunOutcome, type ScenarioResult }
 export interface Scenario {
   id: number;
   name: string;
-  title: string;
+  title: string | ((ctx: BenchContext) => string);
   metrics: MetricSpec[];
   config(ctx: BenchContext): Record<string, unknown>;
   /** Repetitions; defaults to options.runs. */
@@ -18,8 +18,9 @@ export interface Scenario {
 
 export async function runScenario(ctx: BenchContext, scenario: Scenario): Promise<ScenarioResult> {
   const runs: RunOutcome[] = [];
-  const base = { id: scenario.id, name: scenario.name, title: scenario.title, config: scenario.config(ctx) };
-  ctx.progress.log(`${scenario.id}. ${scenario.title}`);
+  const title = typeof scenario.title === 'string' ? scenario.title : scenario.title(ctx);
+  const base = { id: scenario.id, name: scenario.name, title, config: scenario.config(ctx) };
+  ctx.progress.log(`${scenario.id}. ${title}`);
   try {
     await scenario.setup?.(ctx);
     const count = scenario.runs?.(ctx) ?? ctx.options.runs;

@@ -40,3 +40,10 @@ export function formatDuration(ms: number): string {
   if (s < 60) return `${s.toFixed(1)} s`;
   return `${Math.floor(s / 60)}m ${Math.round(s % 60)}s`;
 }
+
+/** 1000000 -> "1M", 100000 -> "100k", 30000 -> "30k", 1500 -> "1,500". */
+export function formatCount(n: number): string {
+  if (n >= 1_000_000 && n % 100_000 === 0) return `${n / 1_000_000}M`;
+  if (n >= 10_000 && n % 1000 === 0) return `${n / 1000}k`;
+  return formatNumber(n);
+}

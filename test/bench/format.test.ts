@@ -1,4 +1,4 @@
-import { formatDuration, formatNumber, formatSpread, formatTable, formatWithUnit } from '../../scripts/bench/table.js';
+import { formatCount, formatDuration, formatNumber, formatSpread, formatTable, formatWithUnit } from '../../scripts/bench/table.js';
 import { renderBar } from '../../scripts/bench/progress.js';
 import { collectMetrics, summaryTable, type ScenarioResult } from '../../scripts/bench/results.js';
 import { meetsTarget } from '../../scripts/bench/targets.js';
@@ -66,5 +66,13 @@ describe('tables', () => {
     expect(meetsTarget({ kind: 'min', value: 1000 }, 1000)).toBe(true);
     expect(meetsTarget({ kind: 'max', value: 1 }, 1)).toBe(false);
     expect(meetsTarget({ kind: 'max', value: 1 }, Number.NaN)).toBe(false);
+  });
+});
+
+describe('counts in titles', () => {
+  it('abbreviates round counts', () => {
+    expect(formatCount(1_000_000)).toBe('1M');
+    expect(formatCount(100_000)).toBe('100k');
+    expect(formatCount(1_500)).toBe('1,500');
   });
 });

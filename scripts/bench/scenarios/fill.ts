@@ -22,6 +22,7 @@ export async function fillQueue(ctx: BenchContext, opts: FillOptions): Promise<n
   const pool = new LeaderPool(ctx.link, { connections: inFlight, pipelining: 1 });
   let claimed = 0;
   let sent = 0;
+  let overloaded = 0;
   const start = performance.now();
   const bar = ctx.progress.start(opts.label ?? `fill ${formatNumber(opts.messages)} messages`, () => sent / opts.messages,
     () => `${formatNumber((sent * 1000) / Math.max(1, performance.now() - start))} msg/s`);
@@ -34,6 +35,7 @@ export async function fillQueue(ctx: BenchContext, opts: FillOptions): Promise<n
         const reply = await pool.post(path, body);
         // Overload (429/503) during a fill is waited out, never counted as sent.
         if ((reply.status === 429 || reply.status === 503) && attempt < 50) {
+          overloaded++;
           await new Promise((r) => setTimeout(r, 20));
           continue;
         }
@@ -49,6 +51,6 @@ export async function fillQueue(ctx: BenchContext, opts: FillOptions): Promise<n
     await pool.close();
   }
   const elapsed = performance.now() - start;
-  bar.done(`filled ${formatNumber(sent)} in ${(elapsed / 1000).toFixed(1)} s`);
+  bar.done(`filled ${formatNumber(sent)} in ${(elapsed / 1000).toFixed(1)} s${overloaded > 0 ? ` (${overloaded} overload answers waited out)` : ''}`);
   return elapsed;
 }

@@ -5,7 +5,7 @@ import { BODY_1KIB, ensureQueue, measured, sleep } from '../context.js';
 import { directoryBytes } from '../cluster.js';
 import { readRssBytes } from '../cpu.js';
 import type { Scenario } from '../scenario.js';
-import { formatNumber } from '../table.js';
+import { formatCount, formatNumber } from '../table.js';
 import { waitCaughtUp } from './cluster-wait.js';
 import { fillQueue } from './fill.js';
 
@@ -24,7 +24,7 @@ function rssOfAll(ctx: Parameters<Scenario['run']>[0]): Record<string, number> {
 export const memory: Scenario = {
   id: 9,
   name: 'memory',
-  title: 'memory: 1M queued 1 KiB messages',
+  title: (ctx) => `memory: ${formatCount(ctx.options.memoryMessages)} queued 1 KiB messages`,
   metrics: [
     { key: 'overhead', label: 'bytes/message beyond body (worst node)', unit: 'B', ref: 'memory.overhead' },
     { key: 'rssMax', label: 'VmRSS (largest node)', unit: 'B' },

@@ -4,7 +4,7 @@ import { LeaderPool } from '../client.js';
 import { BODY_1KIB, ensureQueue, expectCreated, measured, purge, sleep } from '../context.js';
 import { closedLoop, type LoadState } from '../load.js';
 import type { Scenario } from '../scenario.js';
-import { formatNumber } from '../table.js';
+import { formatCount, formatNumber } from '../table.js';
 import { fillQueue } from './fill.js';
 
 const QUEUE = 'bench-drain';
@@ -18,7 +18,7 @@ interface Received {
 export const receiveAck: Scenario = {
   id: 4,
   name: 'receiveAck',
-  title: `receive+ack, max=${MAX}, ${CONSUMERS} consumers`,
+  title: (ctx) => `receive+ack: drain ${formatCount(ctx.options.drainMessages)}, max=${MAX}, ${CONSUMERS} consumers`,
   metrics: [
     { key: 'rate', label: 'msgs/s', unit: 'msg/s', ref: 'receiveAck.rate' },
     { key: 'p50', label: 'p50 (receive+ack)', unit: 'ms' },

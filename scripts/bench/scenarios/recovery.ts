@@ -8,13 +8,21 @@ import { directoryBytes } from '../cluster.js';
 import { ensureQueue, expectCreated, measured, sendBody, sleep } from '../context.js';
 import { closedLoop, type LoadState } from '../load.js';
 import type { Scenario } from '../scenario.js';
-import { formatNumber } from '../table.js';
+import { formatCount, formatNumber } from '../table.js';
 import { nodeIdOf, waitCaughtUp, waitReady } from './cluster-wait.js';
 
 const QUEUE = 'bench-recovery';
 const SMALL_BODY = 's'.repeat(16);
 
-async function fillLog(ctx: Parameters<Scenario['run']>[0], entries: number): Promise<{ elapsedMs: number; commitIndex: number; sent: number }> {
+interface LogFill {
+  elapsedMs: number;
+  commitIndex: number;
+  sent: number;
+  errors: number;
+  errorSamples: string[];
+}
+
+async function fillLog(ctx: Parameters<Scenario['run']>[0], entries: number): Promise<LogFill> {
   const pool = new LeaderPool(ctx.link, { connections: 64, pipelining: 4 });
   const body = sendBody(SMALL_BODY);
   let commitIndex = (await ctx.link.clusterView(ctx.link.leaderUrl))?.commitIndex ?? 0;
@@ -40,8 +48,8 @@ async function fillLog(ctx: Parameters<Scenario['run']>[0], entries: number): Pr
         return 1;
       },
     }, state);
-    bar.done(`log at index ${formatNumber(commitIndex)} after ${(result.elapsedMs / 1000).toFixed(1)} s (${formatNumber(result.rate)} sends/s, ${result.errors} errors)`);
-    return { elapsedMs: result.elapsedMs, commitIndex, sent: result.messages };
+    bar.done(`log at index ${formatNumber(commitIndex)} after ${(result.elapsedMs / 1000).toFixed(1)} s (${formatNumber(result.rate)} sends/s, ${result.errors} errors${result.errors > 0 ? `, e.g. ${result.errorSamples[0]}` : ''})`);
+    return { elapsedMs: result.elapsedMs, commitIndex, sent: result.messages, errors: result.errors, errorSamples: result.errorSamples };
   } finally {
     polling = false;
     await poller;
@@ -52,7 +60,7 @@ async function fillLog(ctx: Parameters<Scenario['run']>[0], entries: number): Pr
 export const recovery: Scenario = {
   id: 8,
   name: 'recovery',
-  title: 'recovery: restart a node with 1M log entries',
+  title: (ctx) => `recovery: restart a node with ${formatCount(ctx.options.recoveryEntries)} log entries`,
   metrics: [
     { key: 'ready', label: 'start to ready', unit: 'ms', ref: 'recovery.ready' },
     { key: 'caughtUp', label: 'start to caught up', unit: 'ms' },
@@ -91,4 +99,4 @@ export const recovery: Scenario = {
   },
 };
 
-let recoveryFill: { elapsedMs: number; commitIndex: number; sent: number } | undefined;
+let recoveryFill: LogFill | undefined;
