@@ -18,6 +18,15 @@ export class BinaryWriter {
     return this.pos;
   }
 
+  get capacity(): number {
+    return this.buf.length;
+  }
+
+  /** Starts over, keeping the buffer (a reusable scratch writer). */
+  reset(): void {
+    this.pos = 0;
+  }
+
   /** Hands over what was written so far and starts a fresh buffer (chunked output). */
   take(): Uint8Array {
     const out = this.buf.subarray(0, this.pos);

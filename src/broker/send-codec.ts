@@ -11,6 +11,11 @@ export const BINARY_TAG = 0x01;
 const SEND = 1;
 const PUBLISH = 2;
 
+/** Encoding goes through one reused buffer and is copied out once: allocating big
+ *  ArrayBuffers costs more than the encoding itself. */
+const SCRATCH_BYTES = 1 << 20;
+let scratch = new BinaryWriter(SCRATCH_BYTES);
+
 interface WireMessage {
   body: unknown;
   attributes?: unknown;
@@ -37,7 +42,6 @@ export function encodeSendBinary(c: WireSend): Uint8Array | undefined {
   if (!isText(c.user) || !isText(target) || typeof c.batch !== 'boolean' || !Array.isArray(c.messages)) return undefined;
   if (c.idempotencyKey !== undefined && !isText(c.idempotencyKey)) return undefined;
   const messages = c.messages as WireMessage[];
-  let size = 64 + c.user.length + target.length;
   for (const m of messages) {
     if (m === null || typeof m !== 'object' || !isText(m.body)) return undefined;
     if (m.delayMs !== undefined && !(Number.isSafeInteger(m.delayMs) && (m.delayMs as number) >= 0)) return undefined;
@@ -46,9 +50,9 @@ export function encodeSendBinary(c: WireSend): Uint8Array | undefined {
       if (m.attributes === null || typeof m.attributes !== 'object' || Array.isArray(m.attributes)) return undefined;
       for (const [k, v] of Object.entries(m.attributes)) if (!isText(k) || !isText(v)) return undefined;
     }
-    size += m.body.length + 32;
   }
-  const w = new BinaryWriter(size);
+  const w = scratch;
+  w.reset();
   w.u8(BINARY_TAG);
   w.u8(kind);
   w.str(c.user);
@@ -72,7 +76,10 @@ export function encodeSendBinary(c: WireSend): Uint8Array | undefined {
     if (m.delayMs !== undefined) w.uint(m.delayMs as number);
     if (m.deduplicationId !== undefined) w.str(m.deduplicationId as string);
   }
-  return w.bytes().slice();
+  const out = w.bytes().slice();
+  // A huge batch grew the scratch buffer: let that memory go.
+  if (w.capacity > 4 * SCRATCH_BYTES) scratch = new BinaryWriter(SCRATCH_BYTES);
+  return out;
 }
 
 /** The plain command object of a binary entry (not yet validated). */
