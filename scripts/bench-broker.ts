@@ -57,7 +57,8 @@ class Driver {
 function body(i: number): string {
   // A distinct 1 KiB ASCII body per message (what JSON.parse of real traffic yields).
   const tag = i.toString(36).padStart(8, '0');
-  return tag + 'x'.repeat(BODY - tag.length);
+  // JSON round trip: a flat string, not a concatenation (cons) string.
+  return JSON.parse(JSON.stringify(tag + 'x'.repeat(BODY - tag.length))) as string;
 }
 
 function sendCommand(first: number, n = BATCH): Command {
@@ -96,6 +97,13 @@ console.log(`  heap limit ${(getHeapStatistics().heap_size_limit / 2 ** 20).toFi
     report(`encode_${name}_us`, `encode ${name} (${bytes.length} B)`, enc * 1000, 'µs', 1);
     report(`decode_${name}_us`, `decode+validate ${name}`, dec * 1000, 'µs', 1);
   }
+  // The same send as JSON, for comparison with its binary form above.
+  const te = new TextEncoder();
+  const json = te.encode(JSON.stringify(send));
+  const encJson = ms(() => { for (let i = 0; i < 2000; i++) te.encode(JSON.stringify(send)); }) / 2000;
+  const decJson = ms(() => { for (let i = 0; i < 2000; i++) decodeCommand(json); }) / 2000;
+  report('encode_send64x1KiB_json_us', `encode send64x1KiB as JSON (${json.length} B)`, encJson * 1000, 'µs', 1);
+  report('decode_send64x1KiB_json_us', 'decode+validate send64x1KiB JSON', decJson * 1000, 'µs', 1);
 }
 
 // 2. Throughput of the state machine on decoded commands: send, receive, ack.
