@@ -33,7 +33,7 @@ aws-install: $(AWS_DIR)/node_modules/.installed
 
 # npm ci only when node_modules is missing or older than the lockfile.
 $(AWS_DIR)/node_modules/.installed: $(AWS_DIR)/package.json $(AWS_DIR)/package-lock.json
-	cd $(AWS_DIR) && npm ci --no-audit --no-fund
+	cd $(AWS_DIR) && npm ci --no-audit --no-fund --prefer-offline
 	@touch $@
 
 # Template, rendering, rollout and bundling tests: offline, no credentials. One test
