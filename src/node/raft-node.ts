@@ -230,8 +230,8 @@ export class RaftNode extends EventEmitter {
   }
 
   async forward(payload: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
-    const refused = this.refusal();
-    if (refused) throw refused;
+    if (this.failure) throw this.failure;
+    if (this.stopped) throw new NodeStoppedError();
     if (this.leaderId === '') throw new NoLeaderError();
     if (this.leaderId === this.id) {
       if (!this.forwardHandler) throw new ForwardError('this node has no forward handler');
@@ -477,6 +477,7 @@ export class RaftNode extends EventEmitter {
       const from = this.role;
       this.role = role;
       this.metrics.setRole(role);
+      if (from === 'leader') this.metrics.followerLag.reset();
       logger.info({ term: this.raw.status().term, from, role }, 'role changed');
       this.emit('roleChange', role);
     }

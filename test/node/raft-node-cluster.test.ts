@@ -1,0 +1,95 @@
+// Three RaftNodes in this process, each link through a TCP proxy the test can cut:
+// what callers see when leadership is lost, and the Forward path.
+import { Registry } from 'prom-client';
+import { freePort, waitFor } from '../../scripts/lib/local-cluster.js';
+import { loadConfig } from '../../src/node/config.js';
+import { NoLeaderError, NotLeaderError, ProposalOutcomeUnknownError } from '../../src/node/errors.js';
+import { silentLogger } from '../../src/node/logger.js';
+import { RaftNode } from '../../src/node/raft-node.js';
+import { encodePut, KvStateMachine } from '../support/kv-state-machine.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
+import { makeTempDir, removeDir } from '../support/temp-dir.js';
+
+const T = 60_000;
+const IDS = ['n1', 'n2', 'n3'];
+
+describe('RaftNode, three in one process', () => {
+  const nodes = new Map<string, RaftNode>();
+  const proxies = new Map<string, TcpProxy>();
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = makeTempDir('mom-trio-');
+    const grpc = new Map<string, number>();
+    for (const id of IDS) grpc.set(id, await freePort());
+    for (const from of IDS) {
+      for (const to of IDS) {
+        if (from === to) continue;
+        const p = await TcpProxy.start();
+        p.target = `127.0.0.1:${grpc.get(to)}`;
+        proxies.set(`${from}>${to}`, p);
+      }
+    }
+    for (const id of IDS) {
+      const peers = IDS.map((p) => `${p}@${p === id ? `127.0.0.1:${grpc.get(p)}` : proxies.get(`${id}>${p}`)!.address}@http://${p}.invalid:80`);
+      const config = loadConfig(
+        ['--node-id', id, '--peers', peers.join(','), '--grpc-listen', `127.0.0.1:${grpc.get(id)}`, '--data-dir', `${dir}/${id}`, '--tick-ms', '20', '--election-ticks', '10'],
+        {},
+      );
+      nodes.set(id, await RaftNode.start({ config, stateMachine: new KvStateMachine(), logger: silentLogger(), registry: new Registry() }));
+    }
+  }, T);
+
+  afterAll(async () => {
+    await Promise.all([...nodes.values()].map((n) => n.stop()));
+    await Promise.all([...proxies.values()].map((p) => p.close()));
+    removeDir(dir);
+  }, T);
+
+  const leaderNow = () =>
+    waitFor(
+      async () => {
+        const leaders = [...nodes.values()].filter((n) => n.status().role === 'leader' && n.isReady());
+        return leaders.length === 1 ? leaders[0] : undefined;
+      },
+      20_000,
+      () => JSON.stringify([...nodes.values()].map((n) => n.status().role)),
+    );
+
+  test('a follower names the leader; forward() reaches the leader handler', async () => {
+    const leader = await leaderNow();
+    await leader.propose(encodePut('a', Buffer.from('1')));
+    const follower = [...nodes.values()].find((n) => n !== leader)!;
+    await waitFor(async () => (follower.status().leaderId === leader.id ? true : undefined), 10_000, () => 'follower never learned the leader');
+    const err = await follower.propose(encodePut('b', Buffer.from('1'))).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NotLeaderError);
+    expect((err as NotLeaderError).leaderId).toBe(leader.id);
+    expect((err as NotLeaderError).leaderHttpUrl).toBe(`http://${leader.id}.invalid:80`);
+
+    leader.setForwardHandler(async (payload) => Buffer.concat([Buffer.from(`${leader.id}:`), payload]));
+    const answer = await follower.forward(Buffer.from('hello'), 5000);
+    expect(Buffer.from(answer).toString()).toBe(`${leader.id}:hello`);
+  }, T);
+
+  test('a leader cut off from its followers fails its pending proposals as outcome-unknown and steps down', async () => {
+    const leader = await leaderNow();
+    for (const [key, p] of proxies) if (key.split('>').includes(leader.id)) p.cut();
+    try {
+      const pending = leader.propose(encodePut('in-doubt', Buffer.from('1')));
+      const err = await pending.catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ProposalOutcomeUnknownError);
+      // Check-quorum: it is no longer leader, so new writes are refused, never falsely acknowledged.
+      const next = await leader.propose(encodePut('after', Buffer.from('1'))).catch((e: unknown) => e);
+      expect(next instanceof NoLeaderError || next instanceof NotLeaderError).toBe(true);
+      // The other two elect a new leader among themselves.
+      await waitFor(
+        async () => ([...nodes.values()].some((n) => n !== leader && n.status().role === 'leader') ? true : undefined),
+        20_000,
+        () => 'no new leader in the majority',
+      );
+    } finally {
+      for (const p of proxies.values()) p.heal();
+    }
+    await leaderNow();
+  }, T);
+});
