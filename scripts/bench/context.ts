@@ -6,6 +6,7 @@ import { cpuBetween, sampleCpu } from './cpu.js';
 import type { BenchOptions } from './options.js';
 import type { Progress } from './progress.js';
 import type { RunOutcome } from './results.js';
+import { parseRaftCounters, raftActivity, type RaftActivity, type RaftCounters } from './raft-metrics.js';
 
 export interface BenchContext {
   options: BenchOptions;
@@ -29,13 +30,43 @@ export function serverPids(cluster: BenchCluster): Record<string, number | undef
   return Object.fromEntries(cluster.nodeIds.map((id) => [id, cluster.pid(id)]));
 }
 
-/** Runs one measured run with the CPU of servers, load generator and others around it. */
+async function scrapeRaft(ctx: BenchContext): Promise<Record<string, RaftCounters | undefined>> {
+  const entries = await Promise.all(ctx.cluster.nodeIds.map(async (id) => {
+    const reply = await ctx.link.get(ctx.cluster.httpUrl(id), '/metrics', 2000);
+    return [id, reply?.status === 200 ? parseRaftCounters(reply.text) : undefined] as const;
+  }));
+  return Object.fromEntries(entries);
+}
+
+/**
+ * Runs one measured run with the CPU of servers, load generator and others around it,
+ * and each node's Raft activity (fsyncs, entries per fsync) from its /metrics.
+ */
 export async function measured(ctx: BenchContext, run: () => Promise<Omit<RunOutcome, 'cpu'>>): Promise<RunOutcome> {
   const pids = serverPids(ctx.cluster);
+  const raftBefore = await scrapeRaft(ctx);
   const before = sampleCpu(pids);
   const outcome = await run();
   const after = sampleCpu(pids);
-  return { ...outcome, cpu: cpuBetween(before, after) };
+  const raftAfter = await scrapeRaft(ctx);
+  const cpu = cpuBetween(before, after);
+  const raft: Record<string, RaftActivity> = {};
+  for (const id of ctx.cluster.nodeIds) {
+    const b = raftBefore[id];
+    const a = raftAfter[id];
+    if (a !== undefined && b !== undefined) raft[id] = raftActivity(b, a, cpu.wallMs);
+  }
+  return { ...outcome, detail: { ...outcome.detail, raft, cpuPerNodeMs: cpu.serversMs }, cpu };
+}
+
+/** One line on the leader's group commit, for the progress output. */
+export function raftLine(ctx: BenchContext, outcome: RunOutcome): string {
+  const leaderId = ctx.cluster.nodeIds.find((id) => new URL(ctx.cluster.httpUrl(id)).origin === ctx.link.leaderUrl);
+  const raft = (outcome.detail.raft ?? {}) as Record<string, RaftActivity>;
+  const leader = leaderId === undefined ? undefined : raft[leaderId];
+  if (leader === undefined) return '';
+  const f = (n: number) => (Number.isFinite(n) ? n.toFixed(n >= 10 ? 0 : 1) : '-');
+  return `leader ${leaderId}: ${f(leader.fsyncsPerSecond)} fsync/s of ${f(leader.fsyncMeanMs)} ms, ${f(leader.entriesPerFsync)} entries/fsync, propose-to-apply ${f(leader.commitMeanMs)} ms`;
 }
 
 export async function purge(ctx: BenchContext, queue: string): Promise<void> {

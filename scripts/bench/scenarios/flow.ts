@@ -3,7 +3,7 @@
 // latency when the receive answers. Producers hold back when more than `window`
 // deliveries are outstanding, so the figure is the sustained rate, not a growing backlog.
 import { LeaderPool } from '../client.js';
-import { BODY_1KIB, expectCreated, measured, sleep, type BenchContext } from '../context.js';
+import { BODY_1KIB, expectCreated, measured, raftLine, sleep, type BenchContext } from '../context.js';
 import { latencyHistogram, percentiles, recordMs } from '../histogram.js';
 import { closedLoop, type LoadState } from '../load.js';
 import type { RunOutcome } from '../results.js';
@@ -98,6 +98,7 @@ export async function runFlow(ctx: BenchContext, shape: FlowShape, label: string
       };
     });
     bar.done(`${formatNumber(outcome.values.deliveryRate)} deliveries/s, sent ${formatNumber(outcome.values.sendRate)}/s, p99 ${formatNumber(outcome.values.p99)} ms`);
+    ctx.progress.log(`    ${raftLine(ctx, outcome)}`);
     return outcome;
   } finally {
     await Promise.all([producerPool.close(), consumerPool.close()]);

@@ -1,7 +1,7 @@
 // Scenario 4: drain a queue of 100,000 1 KiB messages with 16 consumers, each receiving
 // up to 10 at a time and acking them in one request.
 import { LeaderPool } from '../client.js';
-import { BODY_1KIB, ensureQueue, expectCreated, measured, purge, sleep } from '../context.js';
+import { BODY_1KIB, ensureQueue, expectCreated, measured, purge, raftLine, sleep } from '../context.js';
 import { closedLoop, type LoadState } from '../load.js';
 import type { Scenario } from '../scenario.js';
 import { formatCount, formatNumber } from '../table.js';
@@ -62,6 +62,7 @@ export const receiveAck: Scenario = {
         };
       });
       bar.done(`${formatNumber(outcome.values.rate)} msg/s (${String(outcome.detail.acked)} acked in ${(Number(outcome.detail.elapsedMs) / 1000).toFixed(1)} s)`);
+      ctx.progress.log(`    ${raftLine(ctx, outcome)}`);
       return outcome;
     } finally {
       await pool.close();

@@ -1,7 +1,7 @@
 // Scenarios 1-3: acknowledged sends to one queue on the leader, one request at a time,
 // 256 in flight, or in batches; each run ends with a purge so queues do not pile up.
 import { LeaderPool, type PoolShape } from '../client.js';
-import { BODY_1KIB, batchBody, ensureQueue, expectCreated, measured, purge, sendBody, type BenchContext } from '../context.js';
+import { BODY_1KIB, batchBody, ensureQueue, expectCreated, measured, purge, raftLine, sendBody, type BenchContext } from '../context.js';
 import { closedLoop, type LoadState } from '../load.js';
 import { formatNumber } from '../table.js';
 import type { RunOutcome } from '../results.js';
@@ -43,6 +43,7 @@ export async function runSendLoad(ctx: BenchContext, load: SendLoad, label: stri
       };
     });
     bar.done(`${formatNumber(outcome.values.rate)} msg/s, p50 ${formatNumber(outcome.values.p50)} ms, p99 ${formatNumber(outcome.values.p99)} ms, errors ${String(outcome.detail.errors)}`);
+    ctx.progress.log(`    ${raftLine(ctx, outcome)}`);
     return outcome;
   } finally {
     await pool.close();
