@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, Fn, RemovalPolicy, Size, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Fn, RemovalPolicy, Size, Stack, Tags, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -157,8 +157,10 @@ export class BrokerStack extends Stack {
 
       // Launch template + instance (not ec2.Instance): EC2 resolves the resolve:ssm: AMI
       // from a launch template at launch, which is the documented way.
+      // The instance type lives on the instance, not in the launch template: changing it
+      // then stops and starts the node instead of replacing it (a replacement could not
+      // take over the fixed IP while the old instance still holds it).
       const launchTemplate = new ec2.LaunchTemplate(this, `Node${suffix}LaunchTemplate`, {
-        instanceType,
         machineImage,
         securityGroup: nodeSg,
         role,
@@ -177,6 +179,7 @@ export class BrokerStack extends Stack {
           launchTemplateId: launchTemplate.launchTemplateId,
           version: launchTemplate.latestVersionNumber,
         },
+        instanceType: instanceType.toString(),
         subnetId: subnet.subnetId,
         privateIpAddress: node.privateIp,
         tags: [
@@ -186,6 +189,11 @@ export class BrokerStack extends Stack {
       });
       // The boot script reads the release, secrets and log group with this role.
       instance.node.addDependency(role);
+      // One node after another: CloudFormation then also changes them one at a time
+      // (e.g. a new instance type), never all three at once.
+      const previous = instances.at(-1);
+      if (previous) instance.addDependency(previous);
+      Tags.of(volume).add('Name', `${this.stackName}-${node.nodeId}-data`);
       new ec2.CfnVolumeAttachment(this, `Data${suffix}Attachment`, {
         instanceId: instance.ref,
         volumeId: volume.volumeId,

@@ -79,8 +79,19 @@ describe('nodes', () => {
     const [, instance] = instances(graviton)[0];
     expect(launchTemplateOf(graviton, instance).Properties.LaunchTemplateData).toMatchObject({
       ImageId: 'resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64',
-      InstanceType: 't4g.small',
     });
+    expect(instance.Properties.InstanceType).toBe('t4g.small');
+  });
+
+  test('the instance type is on the instances (a change stops and starts them), one node after another', () => {
+    for (const [, instance] of instances(plain)) {
+      expect(instance.Properties.InstanceType).toBe('t3.small');
+      expect(launchTemplateOf(plain, instance).Properties.LaunchTemplateData.InstanceType).toBeUndefined();
+    }
+    const byNode = new Map(instances(plain).map(([id, i]) => [i.Properties.Tags.find((t: any) => t.Key === 'mom:node-id').Value, { id, i }]));
+    expect(byNode.get('n1')!.i.DependsOn.some((d: string) => d.startsWith('NodeN'))).toBe(false);
+    expect(byNode.get('n2')!.i.DependsOn).toContain(byNode.get('n1')!.id);
+    expect(byNode.get('n3')!.i.DependsOn).toContain(byNode.get('n2')!.id);
   });
 
   test('three encrypted gp3 data volumes, snapshotted (not lost) on delete or replacement, one attached per node', () => {
