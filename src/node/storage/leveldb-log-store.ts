@@ -91,7 +91,10 @@ export class LevelDbLogStore implements WritableLogStore {
     }
     const db: Db = new ClassicLevel<Uint8Array, Uint8Array>(location, { keyEncoding: 'view', valueEncoding: 'view' });
     try {
-      await db.open();
+      // Log entries live briefly (compacted after each snapshot) and the broker's
+      // commands are small: a larger memtable means fewer flushes and compactions,
+      // and compression would only cost CPU.
+      await db.open({ writeBufferSize: 32 * 1024 * 1024, compression: false });
     } catch (err) {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
       if (cause?.code === 'LEVEL_LOCKED') throw new StoreLockedError(location);
