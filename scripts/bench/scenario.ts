@@ -35,6 +35,19 @@ export async function runScenario(ctx: BenchContext, scenario: Scenario): Promis
     metrics: collectMetrics(scenario.metrics, runs),
     runs,
     cpu: sumCpu(runs.flatMap((r) => (r.cpu ? [r.cpu] : []))),
-    notes: scenario.notes?.(ctx, runs) ?? [],
+    notes: [...errorNotes(runs), ...(scenario.notes?.(ctx, runs) ?? [])],
   };
+}
+
+/** Failed requests are part of the result: the table says how many and why. */
+export function errorNotes(runs: readonly RunOutcome[]): string[] {
+  let errors = 0;
+  const samples: string[] = [];
+  for (const r of runs) {
+    const d = r.detail as { errors?: unknown; producerErrors?: unknown; consumerErrors?: unknown; errorSamples?: unknown };
+    for (const n of [d.errors, d.producerErrors, d.consumerErrors]) if (typeof n === 'number') errors += n;
+    if (Array.isArray(d.errorSamples)) samples.push(...d.errorSamples.map(String));
+  }
+  if (errors === 0) return [];
+  return [`${errors} failed request${errors === 1 ? '' : 's'} over ${runs.length} run${runs.length === 1 ? '' : 's'}${samples.length > 0 ? `, e.g. ${samples[0].slice(0, 140)}` : ''}`];
 }

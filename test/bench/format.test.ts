@@ -2,6 +2,7 @@ import { formatCount, formatDuration, formatNumber, formatSpread, formatTable, f
 import { renderBar } from '../../scripts/bench/progress.js';
 import { collectMetrics, summaryTable, type ScenarioResult } from '../../scripts/bench/results.js';
 import { meetsTarget } from '../../scripts/bench/targets.js';
+import { errorNotes } from '../../scripts/bench/scenario.js';
 
 describe('number formatting', () => {
   it('groups thousands and keeps precision for small values', () => {
@@ -74,5 +75,15 @@ describe('counts in titles', () => {
     expect(formatCount(1_000_000)).toBe('1M');
     expect(formatCount(100_000)).toBe('100k');
     expect(formatCount(1_500)).toBe('1,500');
+  });
+});
+
+describe('error notes', () => {
+  it('counts failed requests of all runs and quotes the first', () => {
+    expect(errorNotes([
+      { values: {}, detail: { errors: 2, errorSamples: ['send: HTTP 503 no_leader'] } },
+      { values: {}, detail: { producerErrors: 1, consumerErrors: 1, errorSamples: [] } },
+    ])).toEqual(['4 failed requests over 2 runs, e.g. send: HTTP 503 no_leader']);
+    expect(errorNotes([{ values: {}, detail: { errors: 0 } }])).toEqual([]);
   });
 });

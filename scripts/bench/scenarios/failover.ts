@@ -97,7 +97,8 @@ export const failover: Scenario = {
           after: meanRate(buckets, BUCKET_MS, buckets.length * BUCKET_MS - 1000, buckets.length * BUCKET_MS),
         },
         detail: {
-          killedNode: oldId, newLeader: ctx.link.leaderUrl, errors, errorSamples,
+          // Requests cut off by the kill are expected here, so not reported as errors.
+          killedNode: oldId, newLeader: ctx.link.leaderUrl, failedRequests: errors, failureSamples: errorSamples,
           ratesPerBucket: buckets.map((b) => ({ atMs: Math.round(b.atMs - killMs), rate: (b.count * 1000) / BUCKET_MS })),
         },
       };
