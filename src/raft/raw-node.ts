@@ -116,7 +116,7 @@ export class RawNode {
     const u = r.log.unstable;
     const rd: Ready = {
       entries: u.entries.slice(),
-      committedEntries: r.log.nextCommittedEntries(),
+      committedEntries: r.log.nextCommittedEntries(r.config.maxCommittedBytesPerReady),
       messages: r.msgs,
       readStates: r.readStates,
       mustSync: false,

@@ -141,6 +141,9 @@ export interface RaftConfig {
   /** InstallSnapshot chunk size. */
   snapshotChunkBytes: number;
   rng: Rng;
+  /** Upper bound of entry bytes in one Ready's committedEntries (always at least one
+   *  entry); unlimited when absent. Bounds the work of catching up after a restart. */
+  maxCommittedBytesPerReady?: number;
 }
 
 /** The leader's view of one peer, as reported by RawNode.status(). */

@@ -134,6 +134,15 @@ describe('the leader and its own disk', () => {
   });
 });
 
+describe('applying', () => {
+  test('maxCommittedBytesPerReady spreads a long catch-up over several Readys', () => {
+    const s = new Single({ logTerms: [1, 1, 1, 1, 1], hardState: { term: 1, vote: '', commit: 5 }, config: { maxCommittedBytesPerReady: 4 } });
+    const { readies } = s.drain();
+    // Entries carry 2 bytes each ("e1".."e5"): two per Ready.
+    expect(readies.map((r) => r.committedEntries.map((e) => e.index))).toEqual([[1, 2], [3, 4], [5]]);
+  });
+});
+
 describe('batching and flow control', () => {
   test('many proposals between Readys become one append per follower', () => {
     const s = new Single();

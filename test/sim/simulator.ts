@@ -186,7 +186,8 @@ export class Simulation {
     // Mostly the production settings, sometimes without pre-vote or check-quorum.
     const preVote = this.rng.chance(0.8);
     const checkQuorum = this.rng.chance(0.8);
-    this.settings = `${this.profile.name}${preVote ? '' : ' no-prevote'}${checkQuorum ? '' : ' no-checkquorum'} inflight=${maxInflight} msgBytes=${maxMessageBytes} chunk=${chunk}`;
+    const applyBytes = this.rng.chance(0.3) ? 64 : undefined;
+    this.settings = `${this.profile.name}${preVote ? '' : ' no-prevote'}${checkQuorum ? '' : ' no-checkquorum'} inflight=${maxInflight} msgBytes=${maxMessageBytes} chunk=${chunk}${applyBytes ? ` applyBytes=${applyBytes}` : ''}`;
     for (const id of ids) {
       const config: RaftConfig = {
         id,
@@ -197,6 +198,7 @@ export class Simulation {
         maxInflightMessages: maxInflight,
         maxMessageBytes,
         snapshotChunkBytes: chunk,
+        maxCommittedBytesPerReady: applyBytes,
         rng: this.rng.fork(),
       };
       this.nodes.push(new SimNode(id, new MemoryLogStore({ voters: ids }), config));
