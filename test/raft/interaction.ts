@@ -8,7 +8,8 @@ import type { Message, NodeId } from '../../src/raft/types.js';
  *
  * Commands:
  *   cluster <ids...> [prevote] [checkquorum] [seed=N] [inflight=N] [msgbytes=N] [chunk=N]
- *   campaign <id> | tick <id|all> [n] | propose <id> <data> | read-index <id> <ctx>
+ *   campaign <id> | tick <id|all> [n] | elapse <n> (ticks, delivering silently)
+ *   propose <id> <data> | read-index <id> <ctx>
  *   transfer <id> <to> | stabilize (deliver until quiet, printing every message)
  *   deliver (one round of the queued messages) | drop <from> <to> (drop queued)
  *   Commands only change nodes; Readys are handled when messages are delivered.
@@ -55,6 +56,17 @@ export function runScript(text: string): string {
         const cl = need();
         const ids = args[0] === 'all' ? cl.ids : [args[0]];
         for (let i = 0; i < k; i++) for (const id of ids) if (!cl.down.has(id)) cl.node(id).tick();
+        lines.push('ok');
+        break;
+      }
+      case 'elapse': {
+        // n ticks of every live node, delivering everything after each (silently).
+        const cl = need();
+        for (let i = 0; i < Number(args[0] ?? 1); i++) {
+          for (const id of cl.ids) if (!cl.down.has(id)) cl.node(id).tick();
+          cl.process();
+          for (let round = 0; round < 100 && cl.queue.length > 0; round++) deliverRound(cl, []);
+        }
         lines.push('ok');
         break;
       }
