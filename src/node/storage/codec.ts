@@ -19,9 +19,15 @@ export class CorruptValueError extends Error {}
 export function entryKey(index: number): Uint8Array {
   const key = new Uint8Array(9);
   key[0] = ENTRY_PREFIX;
-  const view = new DataView(key.buffer);
-  view.setUint32(1, Math.floor(index / 0x1_0000_0000));
-  view.setUint32(5, index >>> 0);
+  const hi = Math.floor(index / 0x1_0000_0000);
+  key[1] = hi >>> 24;
+  key[2] = (hi >>> 16) & 0xff;
+  key[3] = (hi >>> 8) & 0xff;
+  key[4] = hi & 0xff;
+  key[5] = index >>> 24;
+  key[6] = (index >>> 16) & 0xff;
+  key[7] = (index >>> 8) & 0xff;
+  key[8] = index & 0xff;
   return key;
 }
 

@@ -237,7 +237,15 @@ export class LevelDbLogStore implements WritableLogStore {
 
   private async write(ops: BatchOp[], sync = true): Promise<void> {
     try {
-      await this.db.batch(ops, { sync });
+      // The chained batch costs about a third of the CPU of db.batch(array) per
+      // operation (no per-op option cloning), which matters at tens of thousands of
+      // entries per second.
+      const batch = this.db.batch();
+      for (const op of ops) {
+        if (op.type === 'put') batch.put(op.key, op.value);
+        else batch.del(op.key);
+      }
+      await batch.write({ sync });
     } catch (err) {
       // Once a synced write fails we cannot know what reached the disk: stop writing.
       this.failure = new StorageFailedError(
