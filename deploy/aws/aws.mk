@@ -19,7 +19,8 @@ AWS_REQUIRE_APPROVAL ?= broadening
 
 AWS_TSX := node --import tsx --no-warnings
 AWS_OPS := cd $(AWS_DIR) && STACK=$(AWS_STACK) $(AWS_TSX) scripts/ops.ts
-AWS_CDK := cd $(AWS_DIR) && node node_modules/aws-cdk/bin/cdk
+# JSII_DEPRECATED=fail: a deprecated CDK API is an error, like a validation warning.
+AWS_CDK := cd $(AWS_DIR) && JSII_DEPRECATED=fail node node_modules/aws-cdk/bin/cdk
 AWS_CONTEXT := -c release=$(abspath $(AWS_RELEASE)) -c stackName=$(AWS_STACK) \
   -c instanceType=$(AWS_INSTANCE_TYPE) -c logLevel=$(AWS_LOG_LEVEL) \
   $(if $(AWS_CERTIFICATE_ARN),-c certificateArn=$(AWS_CERTIFICATE_ARN)) \
@@ -41,7 +42,7 @@ $(AWS_DIR)/node_modules/.installed: $(AWS_DIR)/package.json $(AWS_DIR)/package-l
 # the broker's dependencies are installed too when they are missing.
 aws-test: aws-install $(if $(wildcard node_modules/zod/package.json),,install)
 	cd $(AWS_DIR) && node node_modules/typescript/bin/tsc -p tsconfig.json --noEmit
-	cd $(AWS_DIR) && node --experimental-vm-modules --no-warnings node_modules/jest/bin/jest.js --ci $(JEST_ARGS)
+	cd $(AWS_DIR) && JSII_DEPRECATED=fail node --experimental-vm-modules --no-warnings node_modules/jest/bin/jest.js --ci $(JEST_ARGS)
 
 # The release: the broker's dist/ plus production node_modules, as a tarball.
 aws-bundle: build aws-install

@@ -1,4 +1,6 @@
 // Same setup as the broker's: TypeScript ES modules run natively, transformed by swc.
+// A deprecated CDK API fails the tests, like a validation warning does.
+process.env.JSII_DEPRECATED ??= 'fail';
 export default {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],

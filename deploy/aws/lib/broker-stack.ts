@@ -192,7 +192,7 @@ export class BrokerStack extends Stack {
       // One node after another: CloudFormation then also changes them one at a time
       // (e.g. a new instance type), never all three at once.
       const previous = instances.at(-1);
-      if (previous) instance.addDependency(previous);
+      if (previous) instance.addResourceDependency(previous);
       Tags.of(volume).add('Name', `${this.stackName}-${node.nodeId}-data`);
       new ec2.CfnVolumeAttachment(this, `Data${suffix}Attachment`, {
         instanceId: instance.ref,

@@ -125,6 +125,8 @@ describe('nodes', () => {
     }
     const parameterValue = (s: Synthesized) => resourcesOfType(s.json, 'AWS::SSM::Parameter')[0][1].Properties.Value;
     expect(JSON.stringify(parameterValue(otherRelease))).not.toEqual(JSON.stringify(parameterValue(plain)));
+    // The URL has the shape the node's release installer accepts (s3://<bucket>/<hash>.gz).
+    expect(parameterValue(plain)['Fn::Sub']).toMatch(/^s3:\/\/[^/]+\/[0-9a-f]{64}\.gz$/);
   });
 
   test('user data installs and starts the node from the release parameter, with secrets from Secrets Manager', () => {

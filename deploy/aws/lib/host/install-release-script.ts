@@ -19,11 +19,14 @@ export AWS_REGION
 ready_timeout="\${1:-600}"
 
 url=$(aws ssm get-parameter --name "$RELEASE_PARAMETER" --query Parameter.Value --output text)
+# CDK names a file asset by its content hash and last extension: s3://<bucket>/<sha256>.gz
 case "$url" in
-  s3://*.tar.gz) ;;
-  *) echo "release parameter $RELEASE_PARAMETER does not name an s3://...tar.gz object: $url" >&2; exit 2 ;;
+  s3://*/*.gz) ;;
+  *) echo "release parameter $RELEASE_PARAMETER does not name an s3://<bucket>/<release>.gz object: $url" >&2; exit 2 ;;
 esac
-name=$(basename "$url" .tar.gz)
+name=$(basename "$url")
+name=\${name%.gz}
+name=\${name%.tar}
 dir=${p.releasesDir}/$name
 
 if [ ! -f "$dir/.complete" ]; then
