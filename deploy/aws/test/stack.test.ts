@@ -2,6 +2,7 @@ import { App, Stack, Token } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { planNodes, VPC_CIDR } from '../lib/cluster-layout.js';
+import { parseStackOutputs } from '../lib/ops/stack-outputs.js';
 import { jest } from '@jest/globals';
 import { cdkJsonContext, cleanScratch, resourcesOfType, scratchDir, synthBroker, templateViolations, validationFindings, type Synthesized } from './support/synth.js';
 
@@ -230,6 +231,19 @@ describe('secrets, logs and alarms', () => {
     for (const alarm of recover) expect(JSON.stringify(alarm.AlarmActions)).toContain(':ec2:recover');
     expect(alarms.some((a) => a.MetricName === 'UnHealthyHostCount')).toBe(true);
     expect(alarms.some((a) => a.MetricName === 'HealthyHostCount' && a.Threshold === 2)).toBe(true);
+  });
+});
+
+describe('outputs', () => {
+  test('the stack outputs everything the operational targets read', () => {
+    const outputs = Object.keys((plain.template.toJSON() as { Outputs: Record<string, unknown> }).Outputs);
+    const deployed = parseStackOutputs('MomBroker', outputs.map((key) => ({ OutputKey: key, OutputValue: `value-of-${key}` })));
+    expect(deployed.nodes.map((n) => n.instanceId)).toEqual(['value-of-NodeN1InstanceId', 'value-of-NodeN2InstanceId', 'value-of-NodeN3InstanceId']);
+    const values = (plain.template.toJSON() as { Outputs: Record<string, { Value: unknown }> }).Outputs;
+    expect(values.NodeN2PrivateIp.Value).toBe('10.20.4.10');
+    expect(values.LoadBalancerUrl.Value).toEqual({ 'Fn::Join': ['', ['http://', expect.anything()]] });
+    const https = (withCertificate.template.toJSON() as { Outputs: Record<string, { Value: any }> }).Outputs.LoadBalancerUrl.Value;
+    expect(https['Fn::Join'][1][0]).toBe('https://');
   });
 });
 
