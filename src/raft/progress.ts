@@ -15,6 +15,8 @@ export interface SnapshotStream {
   data: Uint8Array;
   /** Bytes the follower confirmed having received. */
   acked: number;
+  /** `acked` when the previous heartbeat answer came: no change means a lost chunk. */
+  ackedAtLastHeartbeat: number;
 }
 
 /** The leader's view of one follower (etcd's tracker.Progress). */

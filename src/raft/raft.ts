@@ -553,7 +553,7 @@ export class Raft {
     if (!pr.recentActive) return false;
     const snap = this.log.snapshot();
     if (snap.meta.index === 0) throw new Error('need a snapshot but none was taken');
-    pr.becomeSnapshot({ meta: snap.meta, data: snap.data, acked: 0 });
+    pr.becomeSnapshot({ meta: snap.meta, data: snap.data, acked: 0, ackedAtLastHeartbeat: -1 });
     this.sendSnapshotChunk(to);
     return true;
   }
@@ -632,6 +632,14 @@ export class Raft {
     const pr = this.tracker.progress.get(m.from)!;
     pr.recentActive = true;
     pr.probeSent = false;
+    const stream = pr.snapshotStream;
+    if (pr.state === 'snapshot' && stream) {
+      // The follower is alive but the stream made no progress for a whole heartbeat
+      // interval: the chunk (or its answer) was lost, send it again. Dead followers
+      // get nothing.
+      if (stream.acked === stream.ackedAtLastHeartbeat) this.sendSnapshotChunk(m.from);
+      stream.ackedAtLastHeartbeat = stream.acked;
+    }
     if (pr.state === 'replicate' && pr.inflights.full()) pr.inflights.freeFirstOne();
     if (pr.match < this.log.lastIndex()) this.sendAppend(m.from, true);
     if (m.context.length === 0) return;
@@ -653,8 +661,6 @@ export class Raft {
           context: context ?? EMPTY_BYTES,
         }),
       );
-      // A lost snapshot chunk is resent once per heartbeat interval.
-      if (pr.state === 'snapshot') this.sendSnapshotChunk(id);
     }
   }
 

@@ -235,11 +235,13 @@ describe('snapshots', () => {
     expect(next.find((m) => m.type === 'append' && m.to === 'n3')!.entries.map((e) => e.index)).toEqual([6]);
   });
 
-  test('a lost chunk is resent on the next heartbeat; a follower that lost the stream restarts it', () => {
+  test('a lost chunk is resent after a heartbeat round without progress; a follower that lost the stream restarts it', () => {
     const s = compactedLeader(8);
-    s.step('heartbeatResp', 'n3', 1); // chunk at 0 (lost)
+    s.step('heartbeatResp', 'n3', 1); // starts the stream: chunk at 0 (lost)
     s.node.tick();
-    const resent = s.drain().messages.filter((m) => m.type === 'snapshot' && m.to === 'n3');
+    expect(s.drain().messages.filter((m) => m.type === 'snapshot')).toEqual([]); // not to a silent node
+    expect(s.step('heartbeatResp', 'n3', 1).filter((m) => m.type === 'snapshot')).toEqual([]); // one interval of grace
+    const resent = s.step('heartbeatResp', 'n3', 1).filter((m) => m.type === 'snapshot' && m.to === 'n3');
     expect(resent.map((m) => m.snapshot!.offset)).toEqual([0]);
     s.step('snapshotResp', 'n3', 1, { index: 8 });
     const restart = s.step('snapshotResp', 'n3', 1, { index: 0, reject: true });
