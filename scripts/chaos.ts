@@ -45,7 +45,7 @@ async function main(): Promise<number> {
   const report = await runChaos({
     nodes, seed, durationMs: duration * 1000, outDir: resolve(values.out),
     startCluster: (opts) => startLocalChaosCluster({ ...opts, keepData: values['keep-data'], mainJs: resolve(values.main), leaderMode, log }),
-    log, abort: abort.signal,
+    log, abort: abort.signal, leaderMode,
   });
   console.log('');
   console.log(formatSummary(report));

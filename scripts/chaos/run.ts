@@ -36,10 +36,14 @@ export interface ChaosOptions {
   producers?: number;
   /** Keep data dirs and node logs when the run fails (default true). */
   keepDataOnFailure?: boolean;
+  /** Recorded in the report only (the cluster starter applies it). */
+  leaderMode?: string;
 }
 
 export interface ChaosReport {
   seed: number;
+  /** How followers handled writes, when the runner knows it. */
+  leaderMode?: string;
   nodes: number;
   durationMs: number;
   startedAt: string;
@@ -151,7 +155,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     }
 
     const report: ChaosReport = {
-      seed: opts.seed, nodes: opts.nodes, durationMs: opts.durationMs,
+      seed: opts.seed, ...(opts.leaderMode !== undefined && { leaderMode: opts.leaderMode }), nodes: opts.nodes, durationMs: opts.durationMs,
       startedAt: new Date(t0).toISOString(), finishedAt: new Date().toISOString(),
       valid: violations.length === 0, violations,
       plan, faults: faults.records, faultCounts, failover, missingFaultKinds, notReadyAfterHeal,
