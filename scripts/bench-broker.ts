@@ -79,6 +79,8 @@ function heapUsed(): number {
   return process.memoryUsage().heapUsed;
 }
 
+const wallStart = performance.now();
+const cpuStart = process.cpuUsage();
 console.log(`broker bench: ${MESSAGES.toLocaleString('en-US')} messages of ${BODY} B, batches of ${BATCH}`);
 console.log(`  heap limit ${(getHeapStatistics().heap_size_limit / 2 ** 20).toFixed(0)} MiB, node ${process.version}`);
 
@@ -204,6 +206,10 @@ console.log(`  heap limit ${(getHeapStatistics().heap_size_limit / 2 ** 20).toFi
   const restoreMs = ms(() => copy.restore(image));
   report('restore_ms', 'restore()', restoreMs, 'ms');
 }
+
+// On a shared machine the figures scale with the CPU this process actually got.
+const cpu = process.cpuUsage(cpuStart);
+report('cpu_share', 'CPU share of one core during the run', ((cpu.user + cpu.system) / 1000) / (performance.now() - wallStart), '', 2);
 
 mkdirSync('bench-results', { recursive: true });
 writeFileSync('bench-results/bench-broker.json', JSON.stringify({ messages: MESSAGES, batch: BATCH, bodyBytes: BODY, results }, null, 2));
