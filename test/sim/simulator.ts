@@ -422,6 +422,15 @@ export class Simulation {
   private completeWrite(n: SimNode): void {
     const { rd, sentEarly } = n.write!;
     n.write = undefined;
+    if (rd.hardState) {
+      // On disk, a term never goes back and a vote cast in a term is never changed.
+      const before = n.store.initialState().hardState;
+      const after = rd.hardState;
+      if (after.term < before.term) this.fail(`${n.id} persisted term ${after.term} after ${before.term}`);
+      if (after.term === before.term && before.vote !== '' && after.vote !== before.vote) {
+        this.fail(`${n.id} changed its vote in term ${after.term} from ${before.vote} to ${after.vote}`);
+      }
+    }
     n.store.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot });
     if (rd.entries.length > 0 || rd.snapshot) this.storesChanged = true;
     if (!sentEarly) for (const m of rd.messages) this.send(m);
