@@ -33,6 +33,16 @@ export const receiveAck: Scenario = {
     const receiveBody = JSON.stringify({ max: MAX, waitMs: 0 });
     const state: LoadState = { startedAt: performance.now(), messages: 0, errors: 0 };
     let emptyReceives = 0;
+    // Acks answered with an error (e.g. a leader change) may still have been applied, so
+    // the drain also ends when the queue reports nothing ready, leased or delayed.
+    let drained = false;
+    let lastCheck = 0;
+    const checkDrained = async () => {
+      if (performance.now() - lastCheck < 250) return;
+      lastCheck = performance.now();
+      const q = await ctx.link.json<{ stats: { ready: number; inflight: number; delayed: number } }>('GET', `/v1/queues/${QUEUE}`);
+      if (q.stats.ready + q.stats.inflight + q.stats.delayed === 0) drained = true;
+    };
     const bar = ctx.progress.start(`run ${run + 1}/${runs}: drain`, () => state.messages / total,
       () => `${formatNumber((state.messages * 1000) / Math.max(1, performance.now() - state.startedAt))} msg/s`);
     try {
@@ -40,7 +50,7 @@ export const receiveAck: Scenario = {
         const result = await closedLoop({
           concurrency: CONSUMERS,
           durationMs: 600_000,
-          done: () => state.messages >= total,
+          done: () => drained || state.messages >= total,
           op: async () => {
             const got = await pool.post(`/v1/queues/${QUEUE}/receive`, receiveBody);
             expectCreated(got.status, got.text, 'receive');
@@ -48,6 +58,7 @@ export const receiveAck: Scenario = {
             if (handles.length === 0) {
               // The rest is leased by other consumers; their acks will finish the drain.
               emptyReceives++;
+              await checkDrained();
               await sleep(2);
               return 0;
             }
@@ -56,12 +67,13 @@ export const receiveAck: Scenario = {
             return (JSON.parse(acked.text) as { acked: number }).acked;
           },
         }, state);
+        const removed = drained ? total : result.messages;
         return {
-          values: { rate: result.rate, p50: result.latency.p50 },
-          detail: { acked: result.messages, operations: result.operations, emptyReceives, errors: result.errors, errorSamples: result.errorSamples, elapsedMs: result.elapsedMs, fillMs, latencyMs: result.latency },
+          values: { rate: (removed * 1000) / result.elapsedMs, p50: result.latency.p50 },
+          detail: { removed, acked: result.messages, operations: result.operations, emptyReceives, errors: result.errors, errorSamples: result.errorSamples, elapsedMs: result.elapsedMs, fillMs, latencyMs: result.latency },
         };
       });
-      bar.done(`${formatNumber(outcome.values.rate)} msg/s (${String(outcome.detail.acked)} acked in ${(Number(outcome.detail.elapsedMs) / 1000).toFixed(1)} s)`);
+      bar.done(`${formatNumber(outcome.values.rate)} msg/s (${String(outcome.detail.removed)} drained in ${(Number(outcome.detail.elapsedMs) / 1000).toFixed(1)} s, ${String(outcome.detail.errors)} errors)`);
       ctx.progress.log(`    ${raftLine(ctx, outcome)}`);
       return outcome;
     } finally {
