@@ -16,7 +16,7 @@ interface Host {
   script: string;
   setRelease(url: string): void;
   publish(key: string, files: Record<string, string>): string;
-  run(readyTimeout: number): { status: number | null; stdout: string; stderr: string };
+  run(argument: number | string): { status: number | null; stdout: string; stderr: string };
   systemctl(): string[];
   current(): string;
   releases(): string[];
@@ -67,8 +67,8 @@ function makeHost(): Host {
       if (tar.status !== 0) throw new Error(String(tar.stderr));
       return `s3://bucket/${key}`;
     },
-    run(readyTimeout) {
-      const result = spawnSync('/bin/bash', [script, String(readyTimeout)], {
+    run(argument) {
+      const result = spawnSync('/bin/bash', [script, String(argument)], {
         env: { PATH: `${bin}:/usr/bin:/bin` },
         encoding: 'utf8',
         timeout: 60_000,
@@ -103,6 +103,11 @@ describe('mom-install-release', () => {
     expect(run.stdout).toContain('node n2: release aaa already installed');
     expect(run.stdout).toContain('node n2: ready on release aaa');
     expect(host.systemctl()).toEqual(['restart mom-broker', 'start mom-broker']);
+
+    expect(host.run('--check')).toMatchObject({ status: 0, stdout: 'node n2: on release aaa\n' });
+    host.setRelease(host.publish('bbb.gz', release('bbb')));
+    expect(host.run('--check')).toMatchObject({ status: 3, stdout: 'node n2: on release aaa, wants bbb\n' });
+    expect(host.systemctl()).toHaveLength(2);
 
     for (const key of ['bbb', 'ccc', 'ddd']) {
       host.setRelease(host.publish(`${key}.gz`, release(key)));

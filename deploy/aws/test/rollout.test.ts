@@ -26,6 +26,12 @@ class ScriptedCluster implements RolloutOps {
   failInstallOf: string | null = null;
   neverCatchUp: string | null = null;
   lines: string[] = [];
+  /** Nodes already on the wanted release. */
+  current = new Set<string>();
+
+  async isCurrent(node: RolloutNode): Promise<boolean> {
+    return this.current.has(node.nodeId);
+  }
 
   async detach(node: RolloutNode): Promise<void> {
     this.events.push(`detach ${node.nodeId}`);
@@ -39,6 +45,7 @@ class ScriptedCluster implements RolloutOps {
   async installRelease(node: RolloutNode): Promise<void> {
     this.installs.push(node.nodeId);
     this.events.push(`install ${node.nodeId}`);
+    this.current.add(node.nodeId);
     if (node.nodeId === this.failInstallOf) throw new Error('not ready 600s after installing release abc');
     this.commit += 5; // writes keep flowing during the rollout
     this.applied.set(node.nodeId, this.commit - 20);
@@ -120,8 +127,19 @@ describe('rolling upgrade', () => {
     ]);
     expect(cluster.lines[0]).toBe('leader is n2; upgrading n1, n3, n2 one at a time');
     expect(cluster.lines.filter((l) => l.includes('ready and caught up'))).toHaveLength(3);
-    expect(cluster.lines.at(-1)).toBe('rollout done: all 3 nodes upgraded, leader is n1');
+    expect(cluster.lines.at(-1)).toBe('rollout done: all 3 nodes on the release, leader is n1');
     for (const node of nodes) expect(cluster.applied.get(node.nodeId)).toBe(cluster.commit);
+  });
+
+  test('is idempotent: nodes already on the release are neither drained nor restarted', async () => {
+    const cluster = new ScriptedCluster();
+    cluster.current.add('n3');
+    await runRollout(nodes, cluster, options);
+    expect(cluster.events).toEqual(['detach n1', 'install n1', 'attach n1', 'detach n2', 'install n2', 'attach n2']);
+    expect(cluster.lines).toContain('n3: already on the release');
+    cluster.events = [];
+    await runRollout(nodes, cluster, options);
+    expect(cluster.events).toEqual([]);
   });
 
   test('refuses to start while a node is down', async () => {

@@ -13,10 +13,11 @@ export type InstallReleasePaths = Record<'hostEnv' | 'releasesDir' | 'currentRel
 export function renderInstallReleaseScript(p: InstallReleasePaths = HOST_PATHS): string {
   return `#!/bin/bash
 # Usage: mom-install-release [READY_TIMEOUT_SECONDS]   (0: do not wait for /ready)
+#        mom-install-release --check   exit 0 if the node runs the wanted release, 3 if not
 set -euo pipefail
 . ${p.hostEnv}
 export AWS_REGION
-ready_timeout="\${1:-600}"
+mode="\${1:-600}"
 
 url=$(aws ssm get-parameter --name "$RELEASE_PARAMETER" --query Parameter.Value --output text)
 # CDK names a file asset by its content hash and last extension: s3://<bucket>/<sha256>.gz
@@ -28,6 +29,14 @@ name=$(basename "$url")
 name=\${name%.gz}
 name=\${name%.tar}
 dir=${p.releasesDir}/$name
+
+if [ "$mode" = "--check" ]; then
+  current=$(readlink -e ${p.currentRelease} || true)
+  if [ "$current" = "$dir" ]; then echo "node $NODE_ID: on release $name"; exit 0; fi
+  echo "node $NODE_ID: on release $(basename "\${current:-none}"), wants $name"
+  exit 3
+fi
+ready_timeout="$mode"
 
 if [ ! -f "$dir/.complete" ]; then
   incoming=$(mktemp -d ${p.releasesDir}/.incoming.XXXXXX)

@@ -22,6 +22,8 @@ export interface RolloutOps {
   detach(node: RolloutNode): Promise<void>;
   /** Puts the node back behind the load balancer and waits until it is in service. */
   attach(node: RolloutNode): Promise<void>;
+  /** Whether the node already runs the release the SSM parameter names. */
+  isCurrent(node: RolloutNode): Promise<boolean>;
   /** Installs the release the SSM parameter names and waits for /ready; throws on failure. */
   installRelease(node: RolloutNode, readyTimeoutSeconds: number): Promise<void>;
   /** The node's own GET /v1/cluster, or null when it does not answer. */
@@ -120,6 +122,11 @@ export async function runRollout(
   ops.log(`leader is ${leaderAtStart}; upgrading ${order.map((n) => n.nodeId).join(', ')} one at a time`);
 
   for (const node of order) {
+    // Idempotent: a node already on the release is not drained or restarted.
+    if (await ops.isCurrent(node)) {
+      ops.log(`${node.nodeId}: already on the release`);
+      continue;
+    }
     ops.log(`${node.nodeId}: draining it from the load balancer`);
     await ops.detach(node);
     ops.log(`${node.nodeId}: installing the release and waiting for /ready`);
@@ -164,5 +171,5 @@ export async function runRollout(
   }
 
   const leaderAtEnd = await waitForHealthyCluster(ops, nodes, options);
-  ops.log(`rollout done: all ${nodes.length} nodes upgraded, leader is ${leaderAtEnd}`);
+  ops.log(`rollout done: all ${nodes.length} nodes on the release, leader is ${leaderAtEnd}`);
 }

@@ -76,6 +76,11 @@ export function ssmRolloutOps(targetGroupArn: string, log: (line: string) => voi
       await awsJson(['elbv2', 'register-targets', ...target(node)]);
       await awsJson(['elbv2', 'wait', 'target-in-service', ...target(node)]);
     },
+    async isCurrent(node: RolloutNode) {
+      const result = await runOnNode(node.instanceId, [`${HOST_PATHS.installRelease} --check`], 120);
+      log(`  ${node.nodeId}| ${(result.StandardOutputContent ?? '').trim()}`);
+      return result.Status === 'Success';
+    },
     async installRelease(node: RolloutNode, readyTimeoutSeconds: number) {
       const result = await runOnNode(node.instanceId, [`${HOST_PATHS.installRelease} ${readyTimeoutSeconds}`], readyTimeoutSeconds + 300);
       for (const line of (result.StandardOutputContent ?? '').trim().split('\n').filter(Boolean)) log(`  ${node.nodeId}| ${line}`);
