@@ -5,6 +5,7 @@
 // 1 KiB entries; 1 and 256 concurrent proposers; p50/p99 commit latency.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Registry } from 'prom-client';
 import { loadConfig } from '../src/node/config.js';
@@ -16,6 +17,10 @@ import { encodePut, KvStateMachine } from '../test/support/kv-state-machine.js';
 
 interface RunResult {
   proposers: number;
+  /** CPU this process (the leader and the proposers) used, as a share of one core. */
+  leaderCpuShare: number;
+  /** The machine's 1-minute load average at the end of the run (shared machines). */
+  loadAvg1m: number;
   acked: number;
   failed: number;
   seconds: number;
@@ -46,6 +51,7 @@ async function run(node: RaftNode, proposers: number, seconds: number): Promise<
   let failed = 0;
   let n = 0;
   const started = performance.now();
+  const cpu0 = process.cpuUsage();
   const until = started + seconds * 1000;
   const proposer = async () => {
     while (performance.now() < until) {
@@ -61,9 +67,12 @@ async function run(node: RaftNode, proposers: number, seconds: number): Promise<
   };
   await Promise.all(Array.from({ length: proposers }, proposer));
   const elapsed = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   const sorted = Float64Array.from(latencies).sort();
   return {
     proposers,
+    leaderCpuShare: Number(((cpu.user + cpu.system) / 1e6 / elapsed).toFixed(2)),
+    loadAvg1m: Number(loadavg()[0].toFixed(1)),
     acked: latencies.length,
     failed,
     seconds: Number(elapsed.toFixed(2)),
@@ -128,11 +137,12 @@ async function main(): Promise<void> {
     const fsyncCount = fsync.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0;
 
     process.stdout.write(`\n3-node cluster, ${ENTRY_BYTES} B entries, leader in-process, followers as processes, loopback gRPC, LevelDB synced writes\n`);
-    process.stdout.write('proposers | acked/s  | p50 ms | p90 ms | p99 ms | max ms | acked   | failed\n');
-    process.stdout.write('----------+----------+--------+--------+--------+--------+---------+-------\n');
+    process.stdout.write(`machine: ${cpus().length} cores; the load average and this process's CPU share show how much of it the run got\n`);
+    process.stdout.write('proposers | acked/s  | p50 ms | p90 ms | p99 ms | max ms | acked   | failed | leader cpu | load 1m\n');
+    process.stdout.write('----------+----------+--------+--------+--------+--------+---------+--------+------------+--------\n');
     for (const r of results) {
       process.stdout.write(
-        `${String(r.proposers).padStart(9)} | ${String(r.perSecond).padStart(8)} | ${r.p50ms.toFixed(3).padStart(6)} | ${r.p90ms.toFixed(3).padStart(6)} | ${r.p99ms.toFixed(3).padStart(6)} | ${r.maxMs.toFixed(1).padStart(6)} | ${String(r.acked).padStart(7)} | ${r.failed}\n`,
+        `${String(r.proposers).padStart(9)} | ${String(r.perSecond).padStart(8)} | ${r.p50ms.toFixed(3).padStart(6)} | ${r.p90ms.toFixed(3).padStart(6)} | ${r.p99ms.toFixed(3).padStart(6)} | ${r.maxMs.toFixed(1).padStart(6)} | ${String(r.acked).padStart(7)} | ${String(r.failed).padStart(6)} | ${r.leaderCpuShare.toFixed(2).padStart(10)} | ${r.loadAvg1m.toFixed(1).padStart(7)}\n`,
       );
     }
     const avgBatch = count ? sum / count : 0;
