@@ -196,10 +196,11 @@ export class LeaderPool {
   }
 
   /** POST a prepared JSON body; a 307 moves the pool to the named leader. */
-  async post(path: string, body: string, timeoutMs = 30_000): Promise<Reply> {
+  async post(path: string, body: string, timeoutMs = 30_000, idempotencyKey?: string): Promise<Reply> {
+    const headers = idempotencyKey === undefined ? this.headers : { ...this.headers, 'idempotency-key': idempotencyKey };
     for (let hop = 0; ; hop++) {
       if (this.origin !== this.link.leaderUrl) this.retarget(this.link.leaderUrl);
-      const reply = await dispatchText(this.pool, this.origin, 'POST', path, this.headers, body, timeoutMs, this.shape.pipelining > 1);
+      const reply = await dispatchText(this.pool, this.origin, 'POST', path, headers, body, timeoutMs, this.shape.pipelining > 1);
       if ((reply.status !== 307 && reply.status !== 308) || reply.location === undefined || hop >= MAX_REDIRECTS) return reply;
       this.link.redirects++;
       const next = new URL(reply.location, this.origin);

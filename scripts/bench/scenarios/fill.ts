@@ -21,6 +21,8 @@ export async function fillQueue(ctx: BenchContext, opts: FillOptions): Promise<n
   const fullBatch = batchBody(opts.body, perRequest);
   const pool = new LeaderPool(ctx.link, { connections: inFlight, pipelining: 1 });
   let claimed = 0;
+  let batchNo = 0;
+  const fillId = `${opts.queue}-${Date.now().toString(36)}`;
   let sent = 0;
   let overloaded = 0;
   const start = performance.now();
@@ -31,9 +33,18 @@ export async function fillQueue(ctx: BenchContext, opts: FillOptions): Promise<n
       const n = Math.min(perRequest, opts.messages - claimed);
       claimed += n;
       const body = n === perRequest ? fullBatch : batchBody(opts.body, n);
+      // A retry after a leader change must not queue the batch twice.
+      const key = `fill-${fillId}-${batchNo++}`;
       for (let attempt = 0; ; attempt++) {
-        const reply = await pool.post(path, body);
-        // Overload (429/503) during a fill is waited out, never counted as sent.
+        let reply;
+        try {
+          reply = await pool.post(path, body, 30_000, key);
+        } catch (err) {
+          if (attempt >= 50) throw err;
+          await ctx.link.findLeader().catch(() => undefined);
+          continue;
+        }
+        // Overload or a leader change (429/503) during a fill is retried, never counted twice.
         if ((reply.status === 429 || reply.status === 503) && attempt < 50) {
           overloaded++;
           await new Promise((r) => setTimeout(r, 20));
