@@ -1,5 +1,5 @@
 import { IndexedHeap } from './heap.js';
-import { Delivery, DeliveryState, iso, receiptHandle, type ChannelRef, type Message } from './message.js';
+import { Delivery, DeliveryState, iso, receiptPrefix, type ChannelRef, type Message } from './message.js';
 import type { QueueStats, ReceivedView } from './results.js';
 import type { DeadLetterRef, Runtime } from './runtime.js';
 
@@ -35,6 +35,7 @@ export abstract class Channel implements ChannelRef {
   receive(max: number, leaseMs: number, index: number): ReceivedView[] {
     const out: ReceivedView[] = [];
     const rt = this.rt;
+    const prefix = receiptPrefix(index);
     while (out.length < max) {
       const back = this.returned.peek();
       const fresh = this.peekFresh();
@@ -49,7 +50,7 @@ export abstract class Channel implements ChannelRef {
       if (this.isExpired(d.msg)) continue;
       d.receiveCount++;
       d.state = DeliveryState.Inflight;
-      d.receipt = receiptHandle(index, out.length);
+      d.receipt = prefix + out.length.toString(36);
       this.inflight.set(d.receipt, d);
       rt.schedule(d, rt.now + leaseMs);
       const m = d.msg;

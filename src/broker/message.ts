@@ -28,12 +28,21 @@ export class Message {
 }
 
 export function messageId(index: number, pos: number): string {
-  return `${index.toString(36)}-${pos.toString(36)}`;
+  return messageIdPrefix(index) + pos.toString(36);
+}
+
+/** The part of the ids of one send that all its messages share. */
+export function messageIdPrefix(index: number): string {
+  return `${index.toString(36)}-`;
 }
 
 /** Unique per delivery: the log index of the receive and the position in its answer. */
 export function receiptHandle(index: number, pos: number): string {
-  return `${index.toString(36)}.${pos.toString(36)}`;
+  return receiptPrefix(index) + pos.toString(36);
+}
+
+export function receiptPrefix(index: number): string {
+  return `${index.toString(36)}.`;
 }
 
 export const enum DeliveryState {

@@ -2,7 +2,7 @@ import { Channel } from './channel.js';
 import type { SendMessage } from './commands.js';
 import { Deque } from './deque.js';
 import { ExpiringMap } from './expiring-map.js';
-import { Delivery, Message, NO_ATTRIBUTES, messageId } from './message.js';
+import { Delivery, Message, NO_ATTRIBUTES, messageIdPrefix } from './message.js';
 import type { SentView } from './results.js';
 import type { DeadLetterRef, Runtime } from './runtime.js';
 
@@ -59,6 +59,7 @@ export class Queue extends Channel {
   send(messages: readonly SendMessage[], index: number): SentView[] {
     const now = this.rt.now;
     const out: SentView[] = new Array(messages.length);
+    const idPrefix = messageIdPrefix(index);
     let ready = false;
     for (let pos = 0; pos < messages.length; pos++) {
       const m = messages[pos];
@@ -68,7 +69,7 @@ export class Queue extends Channel {
           out[pos] = { id: first, deduplicated: true };
           continue;
         }
-        this.dedup.set(m.deduplicationId, messageId(index, pos), now);
+        this.dedup.set(m.deduplicationId, idPrefix + pos.toString(36), now);
       }
       const attrs = m.attributes !== undefined && hasKeys(m.attributes) ? m.attributes : NO_ATTRIBUTES;
       const msg = new Message(index, pos, m.body, attrs, now, this.nextSeq++, now);
@@ -78,7 +79,7 @@ export class Queue extends Channel {
         this.fresh.push(msg);
         ready = true;
       }
-      out[pos] = { id: msg.id, deduplicated: false };
+      out[pos] = { id: idPrefix + pos.toString(36), deduplicated: false };
     }
     if (ready) this.rt.markReady(this.target);
     return out;

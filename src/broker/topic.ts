@@ -2,7 +2,7 @@ import { Channel } from './channel.js';
 import type { PublishMessage } from './commands.js';
 import { Deque } from './deque.js';
 import { ExpiringMap } from './expiring-map.js';
-import { Message, NO_ATTRIBUTES, messageId } from './message.js';
+import { Message, NO_ATTRIBUTES, messageIdPrefix } from './message.js';
 import { DEDUP_WINDOW_MS } from './queue.js';
 import type { SentView } from './results.js';
 import type { DeadLetterRef, Runtime } from './runtime.js';
@@ -51,6 +51,7 @@ export class Topic {
     const now = this.rt.now;
     const out: SentView[] = new Array(messages.length);
     const stored = this.subscriptions.size > 0;
+    const idPrefix = messageIdPrefix(index);
     for (let pos = 0; pos < messages.length; pos++) {
       const m = messages[pos];
       if (m.deduplicationId !== undefined) {
@@ -59,14 +60,14 @@ export class Topic {
           out[pos] = { id: first, deduplicated: true };
           continue;
         }
-        this.dedup.set(m.deduplicationId, messageId(index, pos), now);
+        this.dedup.set(m.deduplicationId, idPrefix + pos.toString(36), now);
       }
       const attrs = m.attributes !== undefined && Object.keys(m.attributes).length > 0 ? m.attributes : NO_ATTRIBUTES;
       const seq = this.nextSeq++;
       // With no subscription nobody will ever read it: publish succeeds, nothing is kept.
       if (stored) this.log.push(new Message(index, pos, m.body, attrs, now, seq, now));
       else this.baseSeq = this.nextSeq;
-      out[pos] = { id: messageId(index, pos), deduplicated: false };
+      out[pos] = { id: idPrefix + pos.toString(36), deduplicated: false };
     }
     if (stored) for (const sub of this.subscriptions.values()) this.rt.markReady(sub.target);
     return out;
