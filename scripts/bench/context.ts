@@ -45,10 +45,12 @@ async function scrapeRaft(ctx: BenchContext): Promise<Record<string, RaftCounter
 export async function measured(ctx: BenchContext, run: () => Promise<Omit<RunOutcome, 'cpu'>>): Promise<RunOutcome> {
   const pids = serverPids(ctx.cluster);
   const raftBefore = await scrapeRaft(ctx);
+  const termBefore = (await ctx.link.clusterView(ctx.link.leaderUrl))?.term;
   const before = sampleCpu(pids);
   const outcome = await run();
   const after = sampleCpu(pids);
   const raftAfter = await scrapeRaft(ctx);
+  const termAfter = await highestTerm(ctx);
   const cpu = cpuBetween(before, after);
   const raft: Record<string, RaftActivity> = {};
   for (const id of ctx.cluster.nodeIds) {
@@ -56,7 +58,13 @@ export async function measured(ctx: BenchContext, run: () => Promise<Omit<RunOut
     const a = raftAfter[id];
     if (a !== undefined && b !== undefined) raft[id] = raftActivity(b, a, cpu.wallMs);
   }
-  return { ...outcome, detail: { ...outcome.detail, raft, cpuPerNodeMs: cpu.serversMs }, cpu };
+  return { ...outcome, detail: { ...outcome.detail, raft, cpuPerNodeMs: cpu.serversMs, termBefore, termAfter }, cpu };
+}
+
+async function highestTerm(ctx: BenchContext): Promise<number | undefined> {
+  const views = await Promise.all(ctx.cluster.nodeIds.map((id) => ctx.link.clusterView(ctx.cluster.httpUrl(id))));
+  const terms = views.flatMap((v) => (v === undefined ? [] : [v.term]));
+  return terms.length === 0 ? undefined : Math.max(...terms);
 }
 
 /** One line on the leader's group commit, for the progress output. */

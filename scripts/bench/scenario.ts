@@ -35,7 +35,7 @@ export async function runScenario(ctx: BenchContext, scenario: Scenario): Promis
     metrics: collectMetrics(scenario.metrics, runs),
     runs,
     cpu: sumCpu(runs.flatMap((r) => (r.cpu ? [r.cpu] : []))),
-    notes: [...errorNotes(runs), ...(scenario.notes?.(ctx, runs) ?? [])],
+    notes: [...errorNotes(runs), ...(scenario.id === 7 ? [] : electionNotes(runs)), ...(scenario.notes?.(ctx, runs) ?? [])],
   };
 }
 
@@ -50,4 +50,15 @@ export function errorNotes(runs: readonly RunOutcome[]): string[] {
   }
   if (errors === 0) return [];
   return [`${errors} failed request${errors === 1 ? '' : 's'} over ${runs.length} run${runs.length === 1 ? '' : 's'}${samples.length > 0 ? `, e.g. ${samples[0].slice(0, 140)}` : ''}`];
+}
+
+/** Elections nobody asked for (no node was killed) distort a run: say so. */
+export function electionNotes(runs: readonly RunOutcome[]): string[] {
+  const changed = runs.filter((r) => {
+    const { termBefore, termAfter } = r.detail as { termBefore?: unknown; termAfter?: unknown };
+    return typeof termBefore === 'number' && typeof termAfter === 'number' && termAfter > termBefore;
+  });
+  if (changed.length === 0) return [];
+  const spans = changed.map((r) => `${String(r.detail.termBefore)}->${String(r.detail.termAfter)}`).join(', ');
+  return [`the Raft term rose during ${changed.length} of ${runs.length} runs (${spans}) with every node up: elections under load`];
 }

@@ -2,7 +2,7 @@ import { formatCount, formatDuration, formatNumber, formatSpread, formatTable, f
 import { renderBar } from '../../scripts/bench/progress.js';
 import { collectMetrics, summaryTable, type ScenarioResult } from '../../scripts/bench/results.js';
 import { meetsTarget } from '../../scripts/bench/targets.js';
-import { errorNotes } from '../../scripts/bench/scenario.js';
+import { electionNotes, errorNotes } from '../../scripts/bench/scenario.js';
 
 describe('number formatting', () => {
   it('groups thousands and keeps precision for small values', () => {
@@ -85,5 +85,15 @@ describe('error notes', () => {
       { values: {}, detail: { producerErrors: 1, consumerErrors: 1, errorSamples: [] } },
     ])).toEqual(['4 failed requests over 2 runs, e.g. send: HTTP 503 no_leader']);
     expect(errorNotes([{ values: {}, detail: { errors: 0 } }])).toEqual([]);
+  });
+});
+
+describe('election notes', () => {
+  it('names the runs whose term rose', () => {
+    expect(electionNotes([
+      { values: {}, detail: { termBefore: 2, termAfter: 2 } },
+      { values: {}, detail: { termBefore: 2, termAfter: 4 } },
+    ])).toEqual(['the Raft term rose during 1 of 2 runs (2->4) with every node up: elections under load']);
+    expect(electionNotes([{ values: {}, detail: {} }])).toEqual([]);
   });
 });
