@@ -25,3 +25,27 @@ export const HOST_PATHS = {
 
 export const SERVICE_NAME = 'mom-broker';
 export const SERVICE_USER = 'mom';
+
+export type HostPaths = Record<keyof typeof HOST_PATHS, string>;
+
+/** Everything the boot script assumes about the host; tests move it into a scratch dir. */
+export interface HostLayout {
+  paths: HostPaths;
+  fstab: string;
+  /** Where the distribution's Node.js 20+ may be, in order of preference. */
+  nodeCandidates: readonly string[];
+  /** Device names of the data volume besides its NVMe by-id link (Xen instance types). */
+  extraDeviceCandidates: readonly string[];
+  /** The shell test that a device candidate exists: '-b', a block device, on a real host. */
+  deviceTest: '-b' | '-e';
+  cloudwatchAgentCtl: string;
+}
+
+export const AWS_HOST: HostLayout = {
+  paths: HOST_PATHS,
+  fstab: '/etc/fstab',
+  nodeCandidates: ['/usr/bin/node-20', '/usr/bin/node-22', '/usr/bin/node'],
+  extraDeviceCandidates: ['/dev/xvdf', '/dev/sdf'],
+  deviceTest: '-b',
+  cloudwatchAgentCtl: '/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl',
+};

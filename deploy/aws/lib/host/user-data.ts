@@ -1,7 +1,8 @@
 import { HTTP_PORT } from '../cluster-layout.js';
 import { renderCloudWatchAgentConfig } from './cloudwatch-agent-config.js';
 import { renderInstallReleaseScript } from './install-release-script.js';
-import { HOST_PATHS, SERVICE_NAME, SERVICE_USER } from './paths.js';
+import { posix } from 'node:path';
+import { AWS_HOST, SERVICE_NAME, SERVICE_USER, type HostLayout } from './paths.js';
 
 // The boot script of one node. It installs Node, mounts the node's own data volume,
 // fetches the secrets, writes the config, the unit and the release installer, and
@@ -32,8 +33,8 @@ function writeFile(path: string, mode: string, content: string): string {
   return `install -m ${mode} /dev/null ${path}\ncat > ${path} <<'${EOF_MARK}'\n${body}${EOF_MARK}`;
 }
 
-export function renderUserData(input: UserDataInput): string {
-  const p = HOST_PATHS;
+export function renderUserData(input: UserDataInput, host: HostLayout = AWS_HOST): string {
+  const p = host.paths;
   const hostEnv = [
     `NODE_ID=${input.nodeId}`,
     `AWS_REGION=${input.region}`,
@@ -69,8 +70,8 @@ export AWS_REGION
 
 # Node.js 20 from the distribution, plus the CloudWatch agent.
 dnf install -y nodejs20 amazon-cloudwatch-agent logrotate || dnf install -y nodejs amazon-cloudwatch-agent logrotate
-install -d -m 0755 /opt/mom/bin ${p.releasesDir}
-for candidate in /usr/bin/node-20 /usr/bin/node-22 /usr/bin/node; do
+install -d -m 0755 ${posix.dirname(p.nodeBinary)} ${p.releasesDir}
+for candidate in ${host.nodeCandidates.join(' ')}; do
   if [ -x "$candidate" ]; then ln -sfn "$candidate" ${p.nodeBinary}; break; fi
 done
 major=$(${p.nodeBinary} -p 'process.versions.node.split(".")[0]')
@@ -82,8 +83,8 @@ id -u ${SERVICE_USER} >/dev/null 2>&1 || useradd --system --home-dir ${p.dataMou
 vol=${input.dataVolumeId}
 dev=""
 for _ in $(seq 1 180); do
-  for candidate in "/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_\${vol//-/}" /dev/xvdf /dev/sdf; do
-    if [ -b "$candidate" ]; then dev=$(readlink -f "$candidate"); break 2; fi
+  for candidate in "/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_\${vol//-/}" ${host.extraDeviceCandidates.join(' ')}; do
+    if [ ${host.deviceTest} "$candidate" ]; then dev=$(readlink -f "$candidate"); break 2; fi
   done
   sleep 5
 done
@@ -92,7 +93,7 @@ if [ -z "$dev" ]; then echo "data volume $vol never appeared" >&2; exit 1; fi
 blkid "$dev" >/dev/null 2>&1 || mkfs.xfs -L momdata "$dev"
 uuid=$(blkid -s UUID -o value "$dev")
 install -d -m 0755 ${p.dataMount}
-grep -q "UUID=$uuid" /etc/fstab || echo "UUID=$uuid ${p.dataMount} xfs defaults,nofail 0 2" >> /etc/fstab
+grep -q "UUID=$uuid" ${host.fstab} || echo "UUID=$uuid ${p.dataMount} xfs defaults,nofail 0 2" >> ${host.fstab}
 mountpoint -q ${p.dataMount} || mount ${p.dataMount}
 install -d -m 0750 -o ${SERVICE_USER} -g ${SERVICE_USER} ${p.dataDir}
 chown ${SERVICE_USER}:${SERVICE_USER} ${p.dataMount}
@@ -108,13 +109,13 @@ umask 022
 
 ${writeFile(p.nodeConfig, '0644', input.nodeConfigJson)}
 ${writeFile(p.systemdUnit, '0644', input.systemdUnit)}
-${writeFile(p.installRelease, '0755', renderInstallReleaseScript())}
+${writeFile(p.installRelease, '0755', renderInstallReleaseScript(p))}
 ${writeFile(p.logrotate, '0644', logrotate)}
 ${writeFile(p.cloudwatchAgentConfig, '0644', renderCloudWatchAgentConfig({ nodeId: input.nodeId, logGroupName: input.logGroupName }))}
 
 touch ${p.brokerLog}
 chown ${SERVICE_USER}:${SERVICE_USER} ${p.brokerLog}
-/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c file:${p.cloudwatchAgentConfig}
+${host.cloudwatchAgentCtl} -a fetch-config -m ec2 -s -c file:${p.cloudwatchAgentConfig}
 
 systemctl daemon-reload
 systemctl enable ${SERVICE_NAME}
