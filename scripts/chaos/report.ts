@@ -23,7 +23,7 @@ export function formatSummary(r: ChaosReport): string {
     ['recovered', `${t.recovered} (unknown outcome, delivered)`],
     ['order violations', `${t.orderViolations} (${t.orderChecked} first deliveries had a provably earlier message to compare with)`],
     ['longest write gap', `${a.longestWriteGapMs} ms (from ${(a.longestWriteGapFrom / 1000).toFixed(1)} s to ${(a.longestWriteGapTo / 1000).toFixed(1)} s)`],
-    ['drain', r.drain.drained ? `complete (${r.drain.targets} targets)` : `INCOMPLETE (${r.drain.quietTargets}/${r.drain.targets} quiet)`],
+    ['drain', r.drain.drained ? `complete (${r.drain.targets} targets, ${r.drain.emptyPerLeader ? 'leader reports all empty' : 'all quiet for a lease'})` : `INCOMPLETE (${r.drain.quietTargets}/${r.drain.targets} quiet)`],
     ['left in broker', r.residual === undefined ? 'could not read' : Object.entries(r.residual).filter(([, s]) => s.ready + s.inflight + s.delayed !== 0).map(([t, s]) => `${t} ready ${s.ready} inflight ${s.inflight} delayed ${s.delayed}`).join('; ') || 'nothing (every queue and subscription empty)'],
     ['convergence', `${conv.converged ? 'yes' : 'NO'} · commit ${commit || '?'} · state hash ${conv.hashExposed ? 'compared' : 'not exposed by the API'}`],
     ['replica state', r.stateAgreement.agreed ? `identical on every node at applied index ${r.stateAgreement.appliedIndex} (queues, topics, subscriptions via stale reads)` : 'DIFFERENT or never sampled at one applied index'],

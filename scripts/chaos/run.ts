@@ -57,7 +57,7 @@ export interface ChaosReport {
   failover: Partial<Record<FaultKind, { maxMs: number; meanMs: number }>>;
   missingFaultKinds: FaultKind[];
   notReadyAfterHeal: string[];
-  drain: { drained: boolean; quietTargets: number; targets: number };
+  drain: { drained: boolean; quietTargets: number; emptyPerLeader: boolean; targets: number };
   /** Leader's stats per target after the drain (undefined if it could not be read). */
   residual: Record<string, { ready: number; inflight: number; delayed: number }> | undefined;
   convergence: ConvergenceReport;

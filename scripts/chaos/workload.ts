@@ -110,20 +110,29 @@ export class Workload {
   }
 
   /**
-   * Consumers keep going until every target has been quiet for longer than a lease
-   * (so any unacked message would have come back), or the deadline passes.
+   * Consumers keep going until the leader reports every queue and subscription empty
+   * (nothing ready, in flight or delayed: a linearizable read, so nothing more can
+   * come), or every target has been quiet for longer than a lease, or the deadline.
    */
-  async drain(deadline: number): Promise<{ drained: boolean; quietTargets: number }> {
+  async drain(deadline: number): Promise<{ drained: boolean; quietTargets: number; emptyPerLeader: boolean }> {
     this.draining = true;
     const quietMs = this.leaseMs + 2000;
     const start = Date.now();
     for (const t of this.targets) this.lastDeliveryAt.set(t, Math.max(this.lastDeliveryAt.get(t) ?? 0, start));
     const quiet = (): number => this.targets.filter((t) => Date.now() - (this.lastDeliveryAt.get(t) ?? 0) > quietMs).length;
-    while (quiet() < this.targets.length && Date.now() < deadline) await sleep(200);
+    let emptyPerLeader = false;
+    while (quiet() < this.targets.length && Date.now() < deadline) {
+      await sleep(1000);
+      const left = await this.residual();
+      if (left !== undefined && this.targets.every((t) => left[t] !== undefined && left[t].ready + left[t].inflight + left[t].delayed === 0)) {
+        emptyPerLeader = true;
+        break;
+      }
+    }
     const quietTargets = quiet();
     this.consumersRunning = false;
     await Promise.all(this.consumerLoops);
-    return { drained: quietTargets === this.targets.length, quietTargets };
+    return { drained: emptyPerLeader || quietTargets === this.targets.length, quietTargets, emptyPerLeader };
   }
 
   /** What the leader says is still in each queue and subscription (after a drain: all zero). */
