@@ -1,5 +1,5 @@
-import type { SnapshotMeta } from './types.js';
 import { Inflights } from './inflights.js';
+import type { SnapshotStream } from './snapshot-transfer.js';
 
 /**
  * probe: we do not know where the follower's log matches; send one append per
@@ -9,15 +9,6 @@ import { Inflights } from './inflights.js';
  */
 export type ProgressState = 'probe' | 'replicate' | 'snapshot';
 
-/** An InstallSnapshot stream to one follower: one chunk in flight at a time. */
-export interface SnapshotStream {
-  meta: SnapshotMeta;
-  data: Uint8Array;
-  /** Bytes the follower confirmed having received. */
-  acked: number;
-  /** `acked` when the previous heartbeat answer came: no change means a lost chunk. */
-  ackedAtLastHeartbeat: number;
-}
 
 /** The leader's view of one follower (etcd's tracker.Progress). */
 export class Progress {

@@ -9,25 +9,18 @@ import type {
   ReadState,
   Role,
   Snapshot,
-  SnapshotMeta,
 } from './types.js';
 import type { LogStore } from './storage/log-store.js';
 import { RaftLog } from './log.js';
 import { ProgressTracker } from './tracker.js';
 import { ReadOnly } from './read-only.js';
 import { contextKey, EMPTY_BYTES, message } from './util.js';
+import { nextChunk, SnapshotReceiver, startStream } from './snapshot-transfer.js';
 
 /** Context of a vote request caused by leader transfer: it may disturb a leader's lease. */
 export const CAMPAIGN_TRANSFER = new TextEncoder().encode('CampaignTransfer');
 const CAMPAIGN_TRANSFER_KEY = contextKey(CAMPAIGN_TRANSFER);
 
-interface IncomingSnapshot {
-  from: NodeId;
-  term: number;
-  meta: SnapshotMeta;
-  parts: Uint8Array[];
-  received: number;
-}
 
 /**
  * The Raft state machine of one node: roles, elections, replication, commitment,
@@ -57,7 +50,7 @@ export class Raft {
   /** Leader: proposals were appended or the commit index moved since the last broadcast
    *  (one append per follower per Ready). */
   private appendPending = false;
-  private incoming: IncomingSnapshot | undefined;
+  private readonly snapshotReceiver = new SnapshotReceiver();
 
   constructor(readonly config: RaftConfig, store: LogStore) {
     if (config.heartbeatTicks <= 0 || config.electionTicks <= config.heartbeatTicks) {
@@ -407,45 +400,20 @@ export class Raft {
     if (chunk.meta.index <= this.log.committed) {
       // We already have everything it covers (perhaps our answer to the last chunk was
       // lost): say so instead of taking the stream again.
-      this.incoming = undefined;
+      this.snapshotReceiver.reset();
       this.send(message('appendResp', this.id, m.from, this.term, { index: this.log.committed }));
       return;
     }
-    const cur = this.incoming;
-    // Chunks are only combined within one stream: same sender, term and snapshot (two
-    // nodes need not encode the same state into the same bytes).
-    const same =
-      cur !== undefined &&
-      cur.from === m.from &&
-      cur.term === m.term &&
-      cur.meta.index === chunk.meta.index &&
-      cur.meta.term === chunk.meta.term;
-    if (chunk.offset === 0 && !same) {
-      this.incoming = { from: m.from, term: m.term, meta: chunk.meta, parts: [], received: 0 };
-    } else if (!same) {
-      // Mid-stream chunk of a stream we do not hold (we restarted): ask from zero.
-      this.send(message('snapshotResp', this.id, m.from, this.term, { reject: true, index: 0 }));
+    const outcome = this.snapshotReceiver.accept(m.from, m.term, chunk);
+    if (outcome.kind === 'progress') {
+      this.send(message('snapshotResp', this.id, m.from, this.term, { index: outcome.received }));
       return;
     }
-    const inc = this.incoming!;
-    if (chunk.offset !== inc.received) {
-      this.send(message('snapshotResp', this.id, m.from, this.term, { reject: chunk.offset > inc.received, index: inc.received }));
+    if (outcome.kind === 'resend') {
+      this.send(message('snapshotResp', this.id, m.from, this.term, { reject: true, index: outcome.from }));
       return;
     }
-    inc.parts.push(chunk.data);
-    inc.received += chunk.data.length;
-    if (!chunk.done) {
-      this.send(message('snapshotResp', this.id, m.from, this.term, { index: inc.received }));
-      return;
-    }
-    this.incoming = undefined;
-    const data = new Uint8Array(inc.received);
-    let at = 0;
-    for (const p of inc.parts) {
-      data.set(p, at);
-      at += p.length;
-    }
-    const snapshot: Snapshot = { meta: inc.meta, data };
+    const snapshot = outcome.snapshot;
     if (this.restore(snapshot)) {
       this.send(message('appendResp', this.id, m.from, this.term, { index: this.log.lastIndex() }));
     } else {
@@ -553,7 +521,7 @@ export class Raft {
     if (!pr.recentActive) return false;
     const snap = this.log.snapshot();
     if (snap.meta.index === 0) throw new Error('need a snapshot but none was taken');
-    pr.becomeSnapshot({ meta: snap.meta, data: snap.data, acked: 0, ackedAtLastHeartbeat: -1 });
+    pr.becomeSnapshot(startStream(snap));
     this.sendSnapshotChunk(to);
     return true;
   }
@@ -561,19 +529,7 @@ export class Raft {
   private sendSnapshotChunk(to: NodeId): void {
     const stream = this.tracker.progress.get(to)?.snapshotStream;
     if (!stream) return;
-    const size = Math.max(1, this.config.snapshotChunkBytes);
-    const end = Math.min(stream.data.length, stream.acked + size);
-    this.send(
-      message('snapshot', this.id, to, this.term, {
-        snapshot: {
-          meta: stream.meta,
-          offset: stream.acked,
-          totalBytes: stream.data.length,
-          data: stream.data.subarray(stream.acked, end),
-          done: end === stream.data.length,
-        },
-      }),
-    );
+    this.send(message('snapshot', this.id, to, this.term, { snapshot: nextChunk(stream, this.config.snapshotChunkBytes) }));
   }
 
   private handleSnapshotResp(m: Message): void {

@@ -1,0 +1,81 @@
+import type { NodeId, Snapshot, SnapshotChunk, SnapshotMeta } from './types.js';
+
+/**
+ * Chunked InstallSnapshot. The leader streams one chunk at a time and moves on when
+ * the follower confirms the bytes it holds; the follower assembles the chunks of one
+ * stream and hands the whole snapshot to the core when the last one arrives.
+ */
+
+/** Leader side: the stream to one follower. */
+export interface SnapshotStream {
+  meta: SnapshotMeta;
+  data: Uint8Array;
+  /** Bytes the follower confirmed having received. */
+  acked: number;
+  /** `acked` when the previous heartbeat answer came: no change means a lost chunk. */
+  ackedAtLastHeartbeat: number;
+}
+
+export function startStream(snapshot: Snapshot): SnapshotStream {
+  return { meta: snapshot.meta, data: snapshot.data, acked: 0, ackedAtLastHeartbeat: -1 };
+}
+
+/** The chunk that follows what the follower confirmed. */
+export function nextChunk(stream: SnapshotStream, chunkBytes: number): SnapshotChunk {
+  const end = Math.min(stream.data.length, stream.acked + Math.max(1, chunkBytes));
+  return {
+    meta: stream.meta,
+    offset: stream.acked,
+    totalBytes: stream.data.length,
+    data: stream.data.subarray(stream.acked, end),
+    done: end === stream.data.length,
+  };
+}
+
+/** What the follower answers to a chunk. */
+export type ChunkOutcome =
+  | { kind: 'progress'; received: number }
+  | { kind: 'resend'; from: number }
+  | { kind: 'complete'; snapshot: Snapshot };
+
+/** Follower side: assembles the chunks of one stream. */
+export class SnapshotReceiver {
+  private stream: { from: NodeId; term: number; meta: SnapshotMeta; parts: Uint8Array[]; received: number } | undefined;
+
+  accept(from: NodeId, term: number, chunk: SnapshotChunk): ChunkOutcome {
+    const cur = this.stream;
+    // Chunks are only combined within one stream: same sender, term and snapshot (two
+    // nodes need not encode the same state into the same bytes).
+    const same =
+      cur !== undefined &&
+      cur.from === from &&
+      cur.term === term &&
+      cur.meta.index === chunk.meta.index &&
+      cur.meta.term === chunk.meta.term;
+    if (!same) {
+      // A mid-stream chunk of a stream we do not hold (we restarted): ask from zero.
+      if (chunk.offset !== 0) return { kind: 'resend', from: 0 };
+      this.stream = { from, term, meta: chunk.meta, parts: [], received: 0 };
+    }
+    const s = this.stream!;
+    if (chunk.offset !== s.received) {
+      // A gap asks for a resend; a duplicate of something we hold just reports progress.
+      return chunk.offset > s.received ? { kind: 'resend', from: s.received } : { kind: 'progress', received: s.received };
+    }
+    s.parts.push(chunk.data);
+    s.received += chunk.data.length;
+    if (!chunk.done) return { kind: 'progress', received: s.received };
+    this.stream = undefined;
+    const data = new Uint8Array(s.received);
+    let at = 0;
+    for (const p of s.parts) {
+      data.set(p, at);
+      at += p.length;
+    }
+    return { kind: 'complete', snapshot: { meta: s.meta, data } };
+  }
+
+  reset(): void {
+    this.stream = undefined;
+  }
+}
