@@ -1,6 +1,9 @@
 import { IndexedHeap } from './heap.js';
 import type { Delivery, Message } from './message.js';
 
+/** About 10 ms of work; every entry can add at most 100 leases, so backlogs drain. */
+export const MAX_EXPIRIES_PER_ENTRY = 10_000;
+
 /** Names a dead-letter queue; the uid tells a recreated queue of the same name apart. */
 export interface DeadLetterRef {
   name: string;
@@ -37,9 +40,14 @@ export class Runtime {
     this.timers.update(d);
   }
 
-  /** Fires every lease and delay due at `now`, oldest first. */
-  runTimers(): void {
-    for (;;) {
+  /**
+   * Fires the leases and delays due at `now`, oldest first, at most `limit` of them:
+   * a mass expiry (a clock jump, a burst of identical leases) is spread over the next
+   * entries instead of stalling one apply. The rest stay at the top of the heap and go
+   * first next time; until then such a lease still counts as in flight.
+   */
+  runTimers(limit = MAX_EXPIRIES_PER_ENTRY): void {
+    for (let n = 0; n < limit; n++) {
       const top = this.timers.peek();
       if (top === undefined || top.visibleAt > this.now) return;
       this.timers.pop();

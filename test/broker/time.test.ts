@@ -89,3 +89,23 @@ describe('onMessagesReady', () => {
     expect(h.apply({ type: 'queue.send', user: 'alice', queue: 'q', messages: [{ body: 'a' }], batch: false }).ok).toBe(true);
   });
 });
+
+describe('mass expiry', () => {
+  test('is spread over entries, oldest first, and fully drains', () => {
+    const h = new Harness();
+    h.register('alice');
+    h.ok({ type: 'queue.create', user: 'alice', name: 'q', visibilityTimeoutMs: 1000 });
+    const total = 12_800; // more than MAX_EXPIRIES_PER_ENTRY leases ending at the same time
+    for (let i = 0; i < total / 100; i++) {
+      h.ok({ type: 'queue.send', user: 'alice', queue: 'q', batch: true, messages: Array.from({ length: 100 }, () => ({ body: 'm' })) });
+    }
+    for (let i = 0; i < total / 100; i++) h.ok({ type: 'queue.receive', user: 'alice', queue: 'q', max: 100 });
+    const stats = () => (h.broker.getQueue('alice', 'q') as any).value.stats;
+    expect(stats()).toEqual({ ready: 0, inflight: total, delayed: 0 });
+    h.advance(1000);
+    h.tick();
+    expect(stats()).toEqual({ ready: 10_000, inflight: total - 10_000, delayed: 0 });
+    h.tick();
+    expect(stats()).toEqual({ ready: total, inflight: 0, delayed: 0 });
+  });
+});
