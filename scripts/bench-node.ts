@@ -3,7 +3,7 @@
 // RaftNode.propose directly; n2 and n3 are separate processes (the fixture node),
 // all on loopback with real LevelDB logs (synced writes) and the gRPC transport.
 // 1 KiB entries; 1 and 256 concurrent proposers; p50/p99 commit latency.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -15,12 +15,26 @@ import { LocalCluster, waitFor } from './lib/local-cluster.js';
 import { FIXTURE_ENTRY } from '../test/support/kv-cluster.js';
 import { encodePut, KvStateMachine } from '../test/support/kv-state-machine.js';
 
+/** CPU seconds a process used so far (Linux /proc; 0 elsewhere). */
+function processCpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime in clock ticks (100/s)
+  } catch {
+    return 0;
+  }
+}
+
 interface RunResult {
   proposers: number;
   /** CPU this process (the leader and the proposers) used, as a share of one core. */
   leaderCpuShare: number;
   /** The machine's 1-minute load average at the end of the run (shared machines). */
   loadAvg1m: number;
+  /** CPU time all three nodes spent per acknowledged entry (leader + both followers). */
+  cpuUsPerEntry: number;
   acked: number;
   failed: number;
   seconds: number;
@@ -45,7 +59,13 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-async function run(node: RaftNode, proposers: number, seconds: number): Promise<RunResult> {
+async function run(node: RaftNode, proposers: number, seconds: number, followerPids: (number | undefined)[]): Promise<RunResult> {
+  const followersCpu = () => {
+    let sum = 0;
+    for (const pid of followerPids) sum += processCpuSeconds(pid);
+    return sum;
+  };
+  const followerCpu0 = followersCpu();
   const value = randomBytes(ENTRY_BYTES - 8); // + the key and kv header: 1 KiB commands
   const latencies: number[] = [];
   let failed = 0;
@@ -68,11 +88,14 @@ async function run(node: RaftNode, proposers: number, seconds: number): Promise<
   await Promise.all(Array.from({ length: proposers }, proposer));
   const elapsed = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpu0);
+  const followerCpu = followersCpu() - followerCpu0;
+  const totalCpuUs = cpu.user + cpu.system + followerCpu * 1e6;
   const sorted = Float64Array.from(latencies).sort();
   return {
     proposers,
     leaderCpuShare: Number(((cpu.user + cpu.system) / 1e6 / elapsed).toFixed(2)),
     loadAvg1m: Number(loadavg()[0].toFixed(1)),
+    cpuUsPerEntry: latencies.length ? Math.round(totalCpuUs / latencies.length) : 0,
     acked: latencies.length,
     failed,
     seconds: Number(elapsed.toFixed(2)),
@@ -85,9 +108,13 @@ async function run(node: RaftNode, proposers: number, seconds: number): Promise<
 }
 
 async function main(): Promise<void> {
+  // BENCH_FOLLOWER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", with
+  // BENCH_GRACEFUL=1 so they exit cleanly) profiles the followers.
+  const extra = process.env.BENCH_FOLLOWER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const entry = [FIXTURE_ENTRY[0], ...extra, ...FIXTURE_ENTRY.slice(1)];
   const cluster = await LocalCluster.prepare({
     nodes: 3,
-    entry: FIXTURE_ENTRY,
+    entry,
     output: 'file',
     env: () => ({ MOM_LOG_LEVEL: 'warn' }),
   });
@@ -96,7 +123,11 @@ async function main(): Promise<void> {
   try {
     for (const n of cluster.nodes.slice(1)) cluster.spawnNode(n);
     const n1 = cluster.nodes[0];
-    const config = loadConfig(n1.argv.slice(FIXTURE_ENTRY.length), {});
+    const config = loadConfig(n1.argv.slice(entry.length), {});
+    cluster.on('exit', (n: { id: string; logFile: string }) => {
+      process.stderr.write(`bench-node: follower ${n.id} exited; see ${n.logFile}\n`);
+      process.exit(1);
+    });
     node = await RaftNode.start({
       config,
       stateMachine: new KvStateMachine(),
@@ -120,11 +151,12 @@ async function main(): Promise<void> {
     );
 
     process.stdout.write('warming up...\n');
-    await run(node, 64, 2);
+    const followerPids = cluster.nodes.slice(1).map((n) => n.process?.pid);
+    await run(node, 64, 2, followerPids);
     const results: RunResult[] = [];
     for (const c of CONCURRENCY) {
       process.stdout.write(`running ${c} proposer(s) for ${SECONDS} s...\n`);
-      results.push(await run(node, c, SECONDS));
+      results.push(await run(node, c, SECONDS, followerPids));
     }
 
     const metric = async (name: string) =>
@@ -138,11 +170,11 @@ async function main(): Promise<void> {
 
     process.stdout.write(`\n3-node cluster, ${ENTRY_BYTES} B entries, leader in-process, followers as processes, loopback gRPC, LevelDB synced writes\n`);
     process.stdout.write(`machine: ${cpus().length} cores; the load average and this process's CPU share show how much of it the run got\n`);
-    process.stdout.write('proposers | acked/s  | p50 ms | p90 ms | p99 ms | max ms | acked   | failed | leader cpu | load 1m\n');
-    process.stdout.write('----------+----------+--------+--------+--------+--------+---------+--------+------------+--------\n');
+    process.stdout.write('proposers | acked/s  | p50 ms | p90 ms | p99 ms | max ms | acked   | failed | leader cpu | load 1m | cpu us/entry (3 nodes)\n');
+    process.stdout.write('----------+----------+--------+--------+--------+--------+---------+--------+------------+---------+-----------------------\n');
     for (const r of results) {
       process.stdout.write(
-        `${String(r.proposers).padStart(9)} | ${String(r.perSecond).padStart(8)} | ${r.p50ms.toFixed(3).padStart(6)} | ${r.p90ms.toFixed(3).padStart(6)} | ${r.p99ms.toFixed(3).padStart(6)} | ${r.maxMs.toFixed(1).padStart(6)} | ${String(r.acked).padStart(7)} | ${String(r.failed).padStart(6)} | ${r.leaderCpuShare.toFixed(2).padStart(10)} | ${r.loadAvg1m.toFixed(1).padStart(7)}\n`,
+        `${String(r.proposers).padStart(9)} | ${String(r.perSecond).padStart(8)} | ${r.p50ms.toFixed(3).padStart(6)} | ${r.p90ms.toFixed(3).padStart(6)} | ${r.p99ms.toFixed(3).padStart(6)} | ${r.maxMs.toFixed(1).padStart(6)} | ${String(r.acked).padStart(7)} | ${String(r.failed).padStart(6)} | ${r.leaderCpuShare.toFixed(2).padStart(10)} | ${r.loadAvg1m.toFixed(1).padStart(7)} | ${String(r.cpuUsPerEntry).padStart(6)}\n`,
       );
     }
     const avgBatch = count ? sum / count : 0;
@@ -150,6 +182,12 @@ async function main(): Promise<void> {
     process.stdout.write(`leader: ${count} synced log writes, ${avgBatch.toFixed(1)} entries per write on average, ${avgFsync.toFixed(3)} ms per synced write\n`);
     const best = results.find((r) => r.proposers === 256);
     const seq = results.find((r) => r.proposers === 1);
+    if (best?.cpuUsPerEntry) {
+      const cores = cpus().length;
+      process.stdout.write(
+        `CPU bound of this machine at that cost: ${cores} cores / ${best.cpuUsPerEntry} us per entry = ${Math.round((cores * 1e6) / best.cpuUsPerEntry)} entries/s if the run had the cores to itself\n`,
+      );
+    }
     if (best) process.stdout.write(`target >= 30000 acked/s with 256 proposers: ${best.perSecond >= 30_000 ? 'met' : 'NOT met'} (${best.perSecond})\n`);
     if (seq) process.stdout.write(`target sequential p50 < 0.5 ms: ${seq.p50ms < 0.5 ? 'met' : 'NOT met'} (${seq.p50ms} ms)\n`);
 
@@ -161,6 +199,8 @@ async function main(): Promise<void> {
     process.stdout.write('results written to bench-results/bench-node.json\n');
   } finally {
     await node?.stop();
+    cluster.removeAllListeners('exit');
+    if (process.env.BENCH_GRACEFUL) await cluster.stopAll(); // lets NODE_OPTIONS=--cpu-prof followers write profiles
     await cluster.destroy();
   }
 }
