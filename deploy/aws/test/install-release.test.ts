@@ -70,6 +70,7 @@ function makeHost(): Host {
     run(argument) {
       const result = spawnSync('/bin/bash', [script, String(argument)], {
         env: { PATH: `${bin}:/usr/bin:/bin` },
+        stdio: ['ignore', 'pipe', 'pipe'],
         encoding: 'utf8',
         timeout: 60_000,
       });

@@ -95,7 +95,12 @@ describe('make targets without AWS', () => {
   const makeCommand = findExecutable('make') ?? 'make';
 
   function make(target: string, env: NodeJS.ProcessEnv) {
-    const result = spawnSync(makeCommand, ['--no-print-directory', '-C', repoRoot, target], { env, encoding: 'utf8', timeout: 120_000 });
+    const result = spawnSync(makeCommand, ['--no-print-directory', '-C', repoRoot, target], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     return { status: result.status, output: `${result.stdout}${result.stderr}` };
   }
 
