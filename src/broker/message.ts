@@ -3,6 +3,14 @@ import type { HeapItem } from './heap.js';
 /** Shared by every message without attributes, so none pays for an empty object. */
 export const NO_ATTRIBUTES: Readonly<Record<string, string>> = Object.freeze({});
 
+/** What a message stores: NO_ATTRIBUTES when empty, else the object, frozen, because
+ *  answers hand it out and nothing outside the broker may change stored state. */
+export function storedAttributes(attrs: Record<string, string> | undefined): Readonly<Record<string, string>> {
+  if (attrs === undefined) return NO_ATTRIBUTES;
+  for (const _ in attrs) return Object.freeze(attrs);
+  return NO_ATTRIBUTES;
+}
+
 /**
  * A stored message. Queue messages belong to one queue; a topic message is stored once
  * and referenced by every subscription's deliveries. The id is derived, not stored: it

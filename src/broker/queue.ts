@@ -2,7 +2,7 @@ import { Channel } from './channel.js';
 import type { SendMessage } from './commands.js';
 import { Deque } from './deque.js';
 import { ExpiringMap } from './expiring-map.js';
-import { Delivery, Message, NO_ATTRIBUTES, messageIdPrefix } from './message.js';
+import { Delivery, Message, messageIdPrefix, storedAttributes } from './message.js';
 import type { SentView } from './results.js';
 import type { DeadLetterRef, Runtime } from './runtime.js';
 
@@ -71,7 +71,7 @@ export class Queue extends Channel {
         }
         this.dedup.set(m.deduplicationId, idPrefix + pos.toString(36), now);
       }
-      const attrs = m.attributes !== undefined && hasKeys(m.attributes) ? m.attributes : NO_ATTRIBUTES;
+      const attrs = storedAttributes(m.attributes);
       const msg = new Message(index, pos, m.body, attrs, now, this.nextSeq++, now);
       if (m.delayMs !== undefined && m.delayMs > 0) {
         this.addDelayed(new Delivery(msg, this, 0), now + m.delayMs);
@@ -123,9 +123,4 @@ export class Queue extends Channel {
   protected dropFresh(): void {
     this.fresh.clear();
   }
-}
-
-function hasKeys(o: object): boolean {
-  for (const _ in o) return true;
-  return false;
 }

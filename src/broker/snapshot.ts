@@ -2,7 +2,7 @@ import { BinaryReader, BinaryWriter } from './binary.js';
 import type { Channel } from './channel.js';
 import { captureState, type DeliveriesCapture, type StateCapture } from './snapshot-capture.js';
 import { BrokerError } from './errors.js';
-import { Delivery, DeliveryState, Message, NO_ATTRIBUTES } from './message.js';
+import { Delivery, DeliveryState, Message, NO_ATTRIBUTES, storedAttributes } from './message.js';
 import { Queue } from './queue.js';
 import type { CommandResult } from './results.js';
 import type { DeadLetterRef } from './runtime.js';
@@ -190,11 +190,15 @@ function readMessage(r: BinaryReader): Message {
   const idIndex = r.uint();
   const idPos = r.uint();
   const body = r.str();
-  let attributes: Record<string, string> = NO_ATTRIBUTES as Record<string, string>;
+  let attributes: Readonly<Record<string, string>> = NO_ATTRIBUTES;
   const n = r.uint();
   if (n > 0) {
-    attributes = {};
-    for (let i = 0; i < n; i++) attributes[r.str()] = r.str();
+    const read: Record<string, string> = {};
+    for (let i = 0; i < n; i++) {
+      const key = r.str();
+      Object.defineProperty(read, key, { value: r.str(), enumerable: true, writable: true, configurable: true });
+    }
+    attributes = storedAttributes(read);
   }
   const sentAt = r.f64();
   const seq = r.uint();

@@ -2,7 +2,7 @@ import { Channel } from './channel.js';
 import type { PublishMessage } from './commands.js';
 import { Deque } from './deque.js';
 import { ExpiringMap } from './expiring-map.js';
-import { Message, NO_ATTRIBUTES, messageIdPrefix } from './message.js';
+import { Message, messageIdPrefix, storedAttributes } from './message.js';
 import { DEDUP_WINDOW_MS } from './queue.js';
 import type { SentView } from './results.js';
 import type { DeadLetterRef, Runtime } from './runtime.js';
@@ -62,7 +62,7 @@ export class Topic {
         }
         this.dedup.set(m.deduplicationId, idPrefix + pos.toString(36), now);
       }
-      const attrs = m.attributes !== undefined && Object.keys(m.attributes).length > 0 ? m.attributes : NO_ATTRIBUTES;
+      const attrs = storedAttributes(m.attributes);
       const seq = this.nextSeq++;
       // With no subscription nobody will ever read it: publish succeeds, nothing is kept.
       if (stored) this.log.push(new Message(index, pos, m.body, attrs, now, seq, now));

@@ -112,6 +112,24 @@ describe('send and receive', () => {
     expect(receive(h, 10)).toEqual([]);
   });
 
+  test('answers cannot change stored messages', () => {
+    const h = setup();
+    h.ok({ type: 'queue.send', user: 'alice', queue: 'q', messages: [{ body: 'a', attributes: { k: 'v' } }], batch: false });
+    const [m] = receive(h, 1, { visibilityTimeoutMs: 0 });
+    expect(() => {
+      m.attributes.k = 'changed';
+    }).toThrow(TypeError);
+    const restored = new Harness();
+    restored.broker.restore(h.broker.snapshot());
+    restored.index = h.index;
+    restored.time = h.time + 1;
+    h.advance(1);
+    expect(receive(h)[0].attributes).toEqual({ k: 'v' });
+    const [again] = receive(restored);
+    expect(again.attributes).toEqual({ k: 'v' });
+    expect(Object.isFrozen(again.attributes)).toBe(true);
+  });
+
   test('receipt handles are unique per delivery', () => {
     const h = setup({ visibilityTimeoutMs: 1000 });
     send(h, ['a', 'b']);
