@@ -114,6 +114,18 @@ describe('user data', () => {
     expect(script).toContain('blkid "$dev" >/dev/null 2>&1 || mkfs.xfs');
   });
 
+  test('fits the 16 KB EC2 user-data limit, with room to spare', () => {
+    const longest = renderUserData({
+      ...input,
+      region: 'ap-southeast-2',
+      releaseParameterName: 'CFN-MomBrokerReleaseParameter82BF5B27-AbCdEfGhIjKl',
+      jwtSecretArn: 'arn:aws:secretsmanager:ap-southeast-2:123456789012:secret:JwtSecretB8834B39-AbCdEfGhIjKl-AbCdEf',
+      clusterTokenSecretArn: 'arn:aws:secretsmanager:ap-southeast-2:123456789012:secret:ClusterToken33B4ECDE-AbCdEfGhIjKl-AbCdEf',
+      logGroupName: 'MomBroker-Logs12345678-AbCdEfGhIjKl',
+    });
+    expect(Buffer.byteLength(longest)).toBeLessThan(12 * 1024);
+  });
+
   test('a file containing the heredoc terminator is refused', () => {
     expect(() => renderUserData({ ...input, systemdUnit: 'x\nMOM_FILE_END\ny' })).toThrow(/MOM_FILE_END/);
   });
