@@ -1,6 +1,15 @@
 // The end-of-run summary table a person reads (the JSON file is for machines).
 import type { ChaosReport } from './run.js';
 
+function recovery(r: ChaosReport): string {
+  const byKind = new Map<string, number>();
+  for (const f of r.faults) {
+    if (f.healedAt === undefined || f.endedAt === undefined) continue;
+    byKind.set(f.kind, Math.max(byKind.get(f.kind) ?? 0, f.endedAt - f.healedAt));
+  }
+  return [...byKind].map(([k, ms]) => `${k} ${ms} ms`).join(', ') || 'n/a';
+}
+
 export function formatSummary(r: ChaosReport): string {
   const c = r.check;
   const a = c.availability;
@@ -12,6 +21,7 @@ export function formatSummary(r: ChaosReport): string {
     ['run', `seed ${r.seed} · ${r.nodes} nodes · ${(r.durationMs / 1000).toFixed(0)} s faults · ${(r.timeline.endMs / 1000).toFixed(0)} s total`],
     ['faults', `${r.faults.length} (${faults || 'none'})${r.faults.some((f) => f.error) ? ` · ${r.faults.filter((f) => f.error).length} failed to inject` : ''}`],
     ['failover', Object.entries(r.failover).map(([k, f]) => `${k} ${f.maxMs} ms`).join(', ') + ' (max time from fault start to the next acked write)'],
+    ['back to ready', recovery(r) + ' (max time from healing a fault to the node answering /ready)'],
     ['operations', `${a.operations} · ok ${a.ok} · failed ${a.fail} · unknown ${a.info} · ${(a.okFraction * 100).toFixed(1)}% ok`],
     ['writes', `${t.attemptedWrites} messages · acked ${t.acknowledged} · unknown ${t.unknown} · failed ${t.failed}`],
     ['deliveries', `${t.deliveries} · redeliveries ${t.redeliveries} (lease expired)`],
