@@ -139,7 +139,9 @@ export class RaftNode extends EventEmitter {
         heartbeatTicks: config.heartbeatTicks,
         preVote: true,
         checkQuorum: true,
-        maxInflightMessages: 256,
+        // With group commit one append per follower carries a whole batch, so a short
+        // window suffices; it also bounds memory during catch-up (x maxMessageBytes).
+        maxInflightMessages: 64,
         maxMessageBytes: 1024 * 1024,
         snapshotChunkBytes: 1024 * 1024,
         rng: { int: (n) => randomInt(0, Math.max(1, n)) },

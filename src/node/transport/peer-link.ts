@@ -10,8 +10,9 @@ export interface PeerLinkOptions {
   clusterId: string;
   clusterToken: string;
   credentials?: ChannelCredentials;
-  /** Messages queued beyond this are dropped and the peer reported unreachable. */
+  /** Messages (or bytes) queued beyond this are dropped and the peer reported unreachable. */
   maxQueuedMessages: number;
+  maxQueuedBytes: number;
   /** Entry/snapshot bytes per frame, so one frame stays well below the gRPC limit. */
   maxFrameBytes: number;
   onUnreachable(peerId: string): void;
@@ -43,6 +44,7 @@ export class PeerLink {
   private readonly channel: Channel;
   private readonly client: Client<typeof RaftServiceDefinition>;
   private queue: Message[] = [];
+  private queuedBytes = 0;
   /** Resolves the stream's wait for the next message. */
   private wake: (() => void) | undefined;
   private streamAlive = false;
@@ -72,11 +74,17 @@ export class PeerLink {
 
   send(msg: Message): void {
     if (this.closed) return;
-    if (!this.streamAlive || this.queue.length >= this.opts.maxQueuedMessages) {
+    const bytes = messageBytes(msg);
+    if (
+      !this.streamAlive ||
+      this.queue.length >= this.opts.maxQueuedMessages ||
+      (this.queue.length > 0 && this.queuedBytes + bytes > this.opts.maxQueuedBytes)
+    ) {
       this.opts.onUnreachable(this.opts.peerId);
       return;
     }
     this.queue.push(msg);
+    this.queuedBytes += bytes;
     if (this.wake) {
       const w = this.wake;
       this.wake = undefined;
@@ -89,6 +97,7 @@ export class PeerLink {
     clearTimeout(this.retryTimer);
     this.abort.abort();
     this.queue = [];
+    this.queuedBytes = 0;
     this.wake?.();
     this.channel.close();
   }
@@ -116,6 +125,7 @@ export class PeerLink {
       while (n < this.queue.length && (n === 0 || bytes < maxFrameBytes)) bytes += messageBytes(this.queue[n++]);
       const messages = n === this.queue.length ? this.queue : this.queue.slice(0, n);
       this.queue = n === this.queue.length ? [] : this.queue.slice(n);
+      this.queuedBytes = Math.max(0, this.queuedBytes - bytes);
       this.lastContactMs = Date.now();
       yield { clusterId, clusterToken, from: selfId, messages };
     }
@@ -126,6 +136,7 @@ export class PeerLink {
     this.generation++;
     const dropped = this.queue.length;
     this.queue = [];
+    this.queuedBytes = 0;
     if (this.wake) {
       const w = this.wake;
       this.wake = undefined;

@@ -27,6 +27,7 @@ export interface TransportOptions {
   /** Outbound traffic to `peerId` was dropped (down, or queue full). */
   onUnreachable(peerId: string): void;
   maxQueuedMessages?: number;
+  maxQueuedBytes?: number;
   maxFrameBytes?: number;
 }
 
@@ -59,6 +60,7 @@ export class Transport {
           clusterToken: opts.clusterToken,
           credentials,
           maxQueuedMessages: opts.maxQueuedMessages ?? 4096,
+          maxQueuedBytes: opts.maxQueuedBytes ?? 64 * 1024 * 1024,
           maxFrameBytes: opts.maxFrameBytes ?? 4 * 1024 * 1024,
           onUnreachable: opts.onUnreachable,
           logger: opts.logger,
