@@ -145,12 +145,15 @@ export class PeerLink {
     if (this.closed) return;
     // Frames already handed to the failed stream may be lost too: let the core know.
     if (dropped > 0 || err !== undefined) this.opts.onUnreachable(this.opts.peerId);
-    if (err instanceof ClientError && err.code === Status.UNAUTHENTICATED) {
-      this.opts.logger.error({ peer: this.opts.peerId, err: err.details }, 'peer refused our cluster id/token');
-    } else if (Date.now() - this.lastErrorLog > 10_000) {
+    if (Date.now() - this.lastErrorLog > 10_000) {
       this.lastErrorLog = Date.now();
-      const detail = err instanceof Error ? err.message : 'stream closed';
-      this.opts.logger.warn({ peer: this.opts.peerId, address: this.opts.address, err: detail }, 'link to peer down; reconnecting');
+      const { peerId: peer, address } = this.opts;
+      if (err instanceof ClientError && err.code === Status.UNAUTHENTICATED) {
+        this.opts.logger.error({ peer, address, err: err.details }, 'peer refused our cluster id/token (misconfigured cluster?)');
+      } else {
+        const detail = err instanceof Error ? err.message : 'stream closed';
+        this.opts.logger.warn({ peer, address, err: detail }, 'link to peer down; reconnecting');
+      }
     }
     // A stream that lived a while was healthy: start the backoff over.
     if (Date.now() - started > 2000) this.backoffMs = MIN_BACKOFF_MS;
