@@ -18,6 +18,7 @@ import {
   StorageFailedError,
 } from './errors.js';
 import { RaftMetrics } from './metrics.js';
+import { ReadBarriers } from './read-barriers.js';
 import type { StateMachine } from './state-machine.js';
 import { LevelDbLogStore } from './storage/leveldb-log-store.js';
 import { Transport, type ForwardHandler } from './transport/transport.js';
@@ -80,10 +81,7 @@ export class RaftNode extends EventEmitter {
   private ticks = 0;
   private proposalQueue: QueuedProposal[] = [];
   private readonly waiting = new Map<number, Waiter>();
-  private readQueue: Waiter[] = [];
-  private readonly readRounds = new Map<string, Waiter[]>();
-  private pendingReads: { index: number; waiters: Waiter[] }[] = [];
-  private readCounter = 0;
+  private readonly reads = new ReadBarriers();
 
   private role: Role = 'follower';
   private leaderId = '';
@@ -196,7 +194,7 @@ export class RaftNode extends EventEmitter {
     const refused = this.refusal();
     if (refused) return Promise.reject(refused);
     return new Promise<void>((resolve, reject) => {
-      this.readQueue.push({ resolve: () => resolve(), reject, startedMs: performance.now() });
+      this.reads.enqueue({ resolve, reject });
       this.kick();
     });
   }
@@ -356,13 +354,11 @@ export class RaftNode extends EventEmitter {
         this.metrics.proposals.inc({ outcome: 'refused' }, batch.length);
       }
     }
-    if (this.readQueue.length > 0) {
-      const waiters = this.readQueue;
-      this.readQueue = [];
-      const ctx = new Uint8Array(8);
-      new DataView(ctx.buffer).setFloat64(0, ++this.readCounter);
-      if (this.role === 'leader' && this.raw.readIndex(ctx)) this.readRounds.set(ctxKey(ctx), waiters);
-      else for (const w of waiters) w.reject(this.leaderError());
+    if (this.reads.hasQueued) {
+      this.reads.startRound(
+        (ctx) => this.role === 'leader' && this.raw.readIndex(ctx),
+        () => this.leaderError(),
+      );
     }
     this.metrics.pendingProposals.set(this.waiting.size + this.proposalQueue.length);
   }
@@ -404,13 +400,8 @@ export class RaftNode extends EventEmitter {
     }
     if (rd.hardState) this.commitIndex = Math.max(this.commitIndex, rd.hardState.commit);
     if (rd.committedEntries.length > 0) this.apply(rd.committedEntries);
-    for (const rs of rd.readStates) {
-      const waiters = this.readRounds.get(ctxKey(rs.context));
-      if (!waiters) continue;
-      this.readRounds.delete(ctxKey(rs.context));
-      this.pendingReads.push({ index: rs.index, waiters });
-    }
-    this.serveReads();
+    this.reads.confirm(rd.readStates);
+    this.reads.release(this.applied);
     // Leadership lost: what we proposed may still commit under the next leader, or not.
     if (wasLeader && !leader) this.failAll(() => new ProposalOutcomeUnknownError(), () => this.leaderError());
 
@@ -449,16 +440,6 @@ export class RaftNode extends EventEmitter {
     }
     this.commitIndex = Math.max(this.commitIndex, this.applied);
     this.emit('applied', this.applied);
-  }
-
-  private serveReads(): void {
-    if (this.pendingReads.length === 0) return;
-    const still: typeof this.pendingReads = [];
-    for (const r of this.pendingReads) {
-      if (r.index <= this.applied) for (const w of r.waiters) w.resolve(undefined);
-      else still.push(r);
-    }
-    this.pendingReads = still;
   }
 
   private async maybeSnapshot(): Promise<void> {
@@ -513,11 +494,7 @@ export class RaftNode extends EventEmitter {
     const queued = this.proposalQueue;
     this.proposalQueue = [];
     for (const p of queued) p.waiter.reject(otherError());
-    const reads = [...this.readQueue, ...[...this.readRounds.values()].flat(), ...this.pendingReads.flatMap((r) => r.waiters)];
-    this.readQueue = [];
-    this.readRounds.clear();
-    this.pendingReads = [];
-    for (const r of reads) r.reject(otherError());
+    this.reads.failAll(otherError);
   }
 
   private fatal(err: unknown): void {
@@ -529,8 +506,4 @@ export class RaftNode extends EventEmitter {
     // The transport stays up until stop() so that it fails fast instead of hanging peers.
     this.emit('fatal', error);
   }
-}
-
-function ctxKey(ctx: Uint8Array): string {
-  return Buffer.from(ctx.buffer, ctx.byteOffset, ctx.byteLength).toString('hex');
 }

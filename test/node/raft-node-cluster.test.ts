@@ -66,6 +66,11 @@ describe('RaftNode, three in one process', () => {
     expect((err as NotLeaderError).leaderId).toBe(leader.id);
     expect((err as NotLeaderError).leaderHttpUrl).toBe(`http://${leader.id}.invalid:80`);
 
+    // Linearizable reads: a barrier on the leader passes once it applied the confirmed index.
+    await leader.readBarrier();
+    expect(leader.status().appliedIndex).toBeGreaterThanOrEqual(leader.status().commitIndex);
+    await expect(follower.readBarrier()).rejects.toBeInstanceOf(NotLeaderError);
+
     leader.setForwardHandler(async (payload) => Buffer.concat([Buffer.from(`${leader.id}:`), payload]));
     const answer = await follower.forward(Buffer.from('hello'), 5000);
     expect(Buffer.from(answer).toString()).toBe(`${leader.id}:hello`);
