@@ -2,7 +2,7 @@
 # every path here is relative to the repository root. The CDK app has its own
 # package.json; `aws-install` installs it, the broker's own `npm ci` never does.
 #
-# Offline (no AWS account needed): aws-install aws-synth aws-test aws-bundle
+# Offline (no AWS account needed): aws-install aws-synth aws-test aws-bundle aws-smoke
 # With AWS credentials:            aws-bootstrap aws-diff aws-deploy aws-rollout
 #                                  aws-status aws-logs aws-ssh NODE=n1 aws-destroy
 
@@ -27,7 +27,7 @@ AWS_CONTEXT := -c release=$(abspath $(AWS_RELEASE)) -c stackName=$(AWS_STACK) \
   $(if $(AWS_ALLOWED_CIDR),-c allowedCidr=$(AWS_ALLOWED_CIDR)) \
   $(if $(AWS_ALARM_EMAIL),-c alarmEmail=$(AWS_ALARM_EMAIL))
 
-.PHONY: aws-install aws-synth aws-test aws-bundle aws-bootstrap aws-diff aws-deploy \
+.PHONY: aws-install aws-synth aws-test aws-bundle aws-smoke aws-bootstrap aws-diff aws-deploy \
         aws-rollout aws-status aws-logs aws-ssh aws-destroy
 
 aws-install: $(AWS_DIR)/node_modules/.installed
@@ -47,6 +47,10 @@ aws-test: aws-install $(if $(wildcard node_modules/zod/package.json),,install)
 # The release: the broker's dist/ plus production node_modules, as a tarball.
 aws-bundle: build aws-install
 	cd $(AWS_DIR) && $(AWS_TSX) scripts/bundle.ts $(CURDIR) $(abspath $(AWS_RELEASE))
+
+# The bundled release run as a three-node loopback cluster with the AWS node config.
+aws-smoke: aws-bundle
+	cd $(AWS_DIR) && $(AWS_TSX) scripts/smoke.ts $(abspath $(AWS_RELEASE))
 
 # CloudFormation template in deploy/aws/cdk.out; --strict turns warnings into errors.
 aws-synth: aws-bundle
