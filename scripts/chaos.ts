@@ -13,6 +13,8 @@ const USAGE = `usage: chaos.ts [--nodes 3|5] [--seed n] [--duration seconds] [--
   injects faults fixed by the seed under live traffic, then checks that nothing
   acknowledged was lost. Results: <out>/<timestamp>-seed<n>-n<nodes>.json (+ .history.jsonl).`;
 
+class UsageError extends Error {}
+
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
@@ -30,12 +32,12 @@ async function main(): Promise<number> {
   const nodes = Number(values.nodes);
   const seed = Number(values.seed);
   const duration = Number(values.duration);
-  if (!Number.isInteger(nodes) || nodes < 3 || nodes % 2 === 0) throw new Error(`--nodes must be an odd number >= 3, got ${values.nodes}`);
-  if (!Number.isInteger(seed)) throw new Error(`--seed must be an integer, got ${values.seed}`);
+  if (!Number.isInteger(nodes) || nodes < 3 || nodes % 2 === 0) throw new UsageError(`--nodes must be an odd number >= 3, got ${values.nodes}`);
+  if (!Number.isInteger(seed)) throw new UsageError(`--seed must be an integer, got ${values.seed}`);
   const leaderMode = values.mode;
-  if (leaderMode !== 'redirect' && leaderMode !== 'forward') throw new Error(`--mode must be redirect or forward, got ${leaderMode}`);
-  if (!existsSync(resolve(values.main))) throw new Error(`${values.main} does not exist: run make build (make chaos does)`);
-  if (!Number.isFinite(duration) || duration < 10) throw new Error(`--duration must be at least 10 seconds, got ${values.duration}`);
+  if (leaderMode !== 'redirect' && leaderMode !== 'forward') throw new UsageError(`--mode must be redirect or forward, got ${leaderMode}`);
+  if (!existsSync(resolve(values.main))) throw new UsageError(`${values.main} does not exist: run make build (make chaos does)`);
+  if (!Number.isFinite(duration) || duration < 10) throw new UsageError(`--duration must be at least 10 seconds, got ${values.duration}`);
 
   const abort = new AbortController();
   process.once('SIGINT', () => { console.log('interrupted: stopping faults, then healing and checking'); abort.abort(); });
@@ -57,5 +59,9 @@ async function main(): Promise<number> {
 // socket must not keep a finished run waiting.
 main().then(
   (code) => process.exit(code),
-  (err: unknown) => { console.error(`chaos: ${err instanceof Error ? err.stack ?? err.message : String(err)}`); process.exit(2); },
+  (err: unknown) => {
+    if (err instanceof UsageError) console.error(`chaos: ${err.message}\n${USAGE}`);
+    else console.error(`chaos: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    process.exit(2);
+  },
 );
