@@ -215,7 +215,8 @@ export class LeaderPool {
     const old = this.pool;
     this.origin = origin;
     this.pool = this.open(origin);
-    void old.destroy().catch(() => undefined);
+    // close(), not destroy(): requests still in flight there get their answers (307s).
+    void old.close().catch(() => undefined);
   }
 
   async close(): Promise<void> {
