@@ -372,16 +372,38 @@ export class RaftNode extends EventEmitter {
     // The leader replicates while its own write is in flight; anyone else answers
     // only after the write (votes and acknowledgements must be durable first).
     if (leader && rd.messages.length > 0) this.transport!.send(rd.messages);
+
+    // Committed entries already in the durable log need not wait for this Ready's
+    // write: they are applied (and their callers answered) while the disk syncs.
+    // Entries that arrive in this very Ready, or follow a snapshot, wait for it.
+    let early: Entry[] = [];
+    let late = rd.committedEntries;
+    if (!rd.snapshot && late.length > 0) {
+      const durable = this.store.lastIndex();
+      let k = 0;
+      while (k < late.length && late[k].index <= durable) k++;
+      early = k === late.length ? late : late.slice(0, k);
+      late = k === late.length ? [] : late.slice(k);
+    }
+
     // A Ready that only moves the commit index needs no write: Raft does not need the
     // commit index durable (it is learned again from the leader), and skipping the
     // write keeps it off the commit path. It is stored with the next synced batch.
     if (rd.hardState) this.unsavedHardState = rd.hardState;
     if (rd.mustSync || rd.entries.length > 0 || rd.snapshot) {
       const started = performance.now();
+      const hardState = this.unsavedHardState;
+      this.unsavedHardState = undefined;
+      let write: Promise<void>;
       try {
-        const hardState = this.unsavedHardState;
-        this.unsavedHardState = undefined;
-        await this.store.save({ hardState, entries: rd.entries, snapshot: rd.snapshot });
+        write = Promise.resolve(this.store.save({ hardState, entries: rd.entries, snapshot: rd.snapshot }));
+      } catch (err) {
+        write = Promise.reject(err);
+      }
+      write.catch(() => {}); // observed below, after the early applies
+      if (early.length > 0) this.apply(early);
+      try {
+        await write;
       } catch (err) {
         throw err instanceof StorageFailedError ? err : new StorageFailedError(`persisting the raft log failed: ${(err as Error).message}`, { cause: err });
       }
@@ -389,6 +411,8 @@ export class RaftNode extends EventEmitter {
         this.metrics.fsyncLatency.observe((performance.now() - started) / 1000);
         if (rd.entries.length > 0) this.metrics.readyBatchEntries.observe(rd.entries.length);
       }
+    } else if (early.length > 0) {
+      this.apply(early);
     }
     if (!leader && rd.messages.length > 0) this.transport!.send(rd.messages);
 
@@ -399,7 +423,7 @@ export class RaftNode extends EventEmitter {
       this.opts.logger.info({ term: this.term, index: this.applied }, 'installed a snapshot from the leader');
     }
     if (rd.hardState) this.commitIndex = Math.max(this.commitIndex, rd.hardState.commit);
-    if (rd.committedEntries.length > 0) this.apply(rd.committedEntries);
+    if (late.length > 0) this.apply(late);
     this.reads.confirm(rd.readStates);
     this.reads.release(this.applied);
     // Leadership lost: what we proposed may still commit under the next leader, or not.
