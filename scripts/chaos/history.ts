@@ -26,10 +26,11 @@ export class HistoryRecorder {
   }
 
   complete<F extends OpFunction>(
-    opId: number, process: string, f: F, type: Exclude<OpType, 'invoke'>, value: Payload<F>, error?: string,
+    opId: number, process: string, f: F, type: Exclude<OpType, 'invoke'>, value: Payload<F>, error?: string, node?: string,
   ): void {
     const op = { process, type, f, opId, time: this.clock(), value } as HistoryOp;
     if (error !== undefined) op.error = error;
+    if (node !== undefined) op.node = node;
     this.counts[type]++;
     this.push(op);
   }

@@ -4,9 +4,10 @@
 // or info (unknown).
 import { Agent, request } from 'undici';
 
+/** `node`: the origin that gave the final answer (or failed), for reading histories. */
 export type AttemptOutcome =
-  | { type: 'ok'; status: number; body: unknown }
-  | { type: 'fail' | 'info'; status?: number; body?: unknown; error: string; retryAfterMs?: number };
+  | { type: 'ok'; status: number; body: unknown; node?: string }
+  | { type: 'fail' | 'info'; status?: number; body?: unknown; error: string; retryAfterMs?: number; node?: string };
 
 export interface CallOptions {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -34,7 +35,13 @@ export class BrokerHttpClient {
 
   /** One attempt (redirects included). Never throws. */
   async call(opts: CallOptions): Promise<AttemptOutcome> {
-    let url = `${this.leaderUrl ?? this.randomNode()}${opts.path}`;
+    const state = { url: `${this.leaderUrl ?? this.randomNode()}${opts.path}` };
+    const out = await this.attempt(opts, state);
+    return { ...out, node: new URL(state.url).origin };
+  }
+
+  private async attempt(opts: CallOptions, state: { url: string }): Promise<AttemptOutcome> {
+    let url = state.url;
     const deadline = Date.now() + opts.timeoutMs;
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
       const headers: Record<string, string> = { accept: 'application/json' };
@@ -72,6 +79,7 @@ export class BrokerHttpClient {
         const next = new URL(location, url);
         this.leaderUrl = next.origin;
         url = next.toString();
+        state.url = url;
         continue;
       }
       if (res.statusCode >= 200 && res.statusCode < 300) return { type: 'ok', status: res.statusCode, body };

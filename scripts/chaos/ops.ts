@@ -24,7 +24,8 @@ export interface AckValue {
 
 export interface SetupValue { what: string }
 
-interface OpBase { process: string; type: OpType; opId: number; time: number; error?: string }
+/** `node`: on completions, the node origin that answered (or failed to). */
+interface OpBase { process: string; type: OpType; opId: number; time: number; error?: string; node?: string }
 export type HistoryOp =
   | (OpBase & { f: 'send'; value: SendValue })
   | (OpBase & { f: 'publish'; value: PublishValue })

@@ -237,10 +237,10 @@ export class Workload {
       });
       if (out.type === 'ok' || (okStatus !== undefined && out.status === okStatus)) {
         const result = okValue(f, value, out);
-        history.complete(opId, process, f, 'ok', result.value);
+        history.complete(opId, process, f, 'ok', result.value, undefined, out.node);
         return result.returned;
       }
-      history.complete(opId, process, f, out.type, value, out.error);
+      history.complete(opId, process, f, out.type, value, out.error, out.node);
       // A receive with an unknown outcome may have leased messages that come back one
       // lease later: the drain must wait for them as for a delivery.
       if (f === 'receive' && out.type === 'info') this.lastDeliveryAt.set((value as OpValue<'receive'>).target, Date.now());

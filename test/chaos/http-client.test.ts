@@ -59,7 +59,7 @@ describe('broker http client', () => {
     servers.push(leader.server, follower.server);
     const c = use([follower.url]);
     const out = await c.call({ method: 'POST', path: '/v1/queues/q/messages', body: { body: 'hi' }, token: 't0k', idempotencyKey: 'k1', timeoutMs: 2000 });
-    expect(out).toEqual({ type: 'ok', status: 201, body: { id: '42', deduplicated: false } });
+    expect(out).toEqual({ type: 'ok', status: 201, body: { id: '42', deduplicated: false }, node: leader.url });
     expect(seen).toEqual([{ auth: 'Bearer t0k', key: 'k1', body: '{"body":"hi"}', method: 'POST' }]);
     await c.call({ method: 'POST', path: '/v1/queues/q/messages', body: { body: 'again' }, timeoutMs: 2000 });
     expect(followerHits).toBe(1);
