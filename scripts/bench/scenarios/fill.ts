@@ -4,6 +4,8 @@ import { LeaderPool } from '../client.js';
 import { batchBody, expectCreated, type BenchContext } from '../context.js';
 import { formatNumber } from '../table.js';
 
+const UNAVAILABLE_MS = 60_000;
+
 export interface FillOptions {
   queue: string;
   messages: number;
@@ -35,17 +37,20 @@ export async function fillQueue(ctx: BenchContext, opts: FillOptions): Promise<n
       const body = n === perRequest ? fullBatch : batchBody(opts.body, n);
       // A retry after a leader change must not queue the batch twice.
       const key = `fill-${fillId}-${batchNo++}`;
-      for (let attempt = 0; ; attempt++) {
+      // The cluster may stall for a while (elections, a large snapshot): the fill waits
+      // up to UNAVAILABLE_MS for it before the scenario fails.
+      const giveUpAt = performance.now() + UNAVAILABLE_MS;
+      for (;;) {
         let reply;
         try {
           reply = await pool.post(path, body, 30_000, key);
         } catch (err) {
-          if (attempt >= 50) throw err;
+          if (performance.now() > giveUpAt) throw err;
           await ctx.link.findLeader().catch(() => undefined);
           continue;
         }
         // Overload or a leader change (429/503) during a fill is retried, never counted twice.
-        if ((reply.status === 429 || reply.status === 503) && attempt < 50) {
+        if ((reply.status === 429 || reply.status === 503) && performance.now() < giveUpAt) {
           overloaded++;
           await new Promise((r) => setTimeout(r, 20));
           continue;
