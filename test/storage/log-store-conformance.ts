@@ -132,6 +132,60 @@ export function describeLogStoreConformance(name: string, harness: LogStoreHarne
       });
     });
 
+    test('compact() with keepFrom keeps a trailing margin of entries below the snapshot', async () => {
+      await store.save({ entries: range(1, 10, (i) => (i <= 5 ? 1 : 3)), hardState: { term: 3, vote: 'n1', commit: 9 } });
+      await store.compact(snapshotOf(8, 0, 'state@8'), 5); // the term is the store's to derive
+      await bothLives((s) => {
+        expect(s.firstIndex()).toBe(5);
+        expect(s.lastIndex()).toBe(10);
+        expect(s.term(4)).toBe(1);
+        expect(() => s.term(3)).toThrow(CompactedError);
+        expect(() => s.entries(4, 6)).toThrow(CompactedError);
+        expect(s.entries(5, 11).map((e) => e.index)).toEqual([5, 6, 7, 8, 9, 10]);
+        expect(s.entries(5, 9).map((e) => e.term)).toEqual([1, 3, 3, 3]);
+        expect(s.snapshot().meta).toEqual({ index: 8, term: 3, conf: CONF });
+        expect(new TextDecoder().decode(s.snapshot().data)).toBe('state@8');
+      });
+      // A later compaction moves both forward; the margin never grows back.
+      await store.compact(snapshotOf(10, 0, 'state@10'), 2);
+      await bothLives((s) => {
+        expect(s.firstIndex()).toBe(5);
+        expect(s.snapshot().meta.index).toBe(10);
+      });
+      await store.save({ entries: range(11, 14, () => 3) });
+      await store.compact(snapshotOf(13, 0, 'state@13'), 9);
+      await bothLives((s) => {
+        expect(s.firstIndex()).toBe(9);
+        expect(s.term(8)).toBe(3);
+        expect(s.entries(9, 15).map((e) => e.index)).toEqual([9, 10, 11, 12, 13, 14]);
+        expect(s.snapshot().meta.index).toBe(13);
+      });
+    });
+
+    test('keepFrom above the snapshot drops everything at or below it', async () => {
+      await store.save({ entries: range(1, 6, () => 2) });
+      await store.compact(snapshotOf(4, 2, 'four'), 99);
+      await bothLives((s) => {
+        expect(s.firstIndex()).toBe(5);
+        expect(s.term(4)).toBe(2);
+      });
+    });
+
+    test('a snapshot from the leader replaces a log that kept a margin', async () => {
+      await store.save({ entries: range(1, 10, () => 1) });
+      await store.compact(snapshotOf(8, 1, 's8'), 3);
+      await store.save({ snapshot: snapshotOf(12, 2, 'leader'), entries: [], hardState: { term: 2, vote: '', commit: 12 } });
+      await bothLives((s) => {
+        expect(s.firstIndex()).toBe(13);
+        expect(s.lastIndex()).toBe(12);
+        expect(s.term(12)).toBe(2);
+        expect(() => s.term(10)).toThrow(CompactedError);
+      });
+      // Appends the leader re-sends for indexes the margin still covers are no-ops.
+      await store.save({ entries: [entry(13, 2)] });
+      expect(store.lastIndex()).toBe(13);
+    });
+
     test('an older snapshot than the one held is ignored', async () => {
       await store.save({ entries: range(1, 6, () => 1) });
       await store.compact(snapshotOf(5, 1, 'five'));
@@ -176,7 +230,7 @@ export function describeLogStoreConformance(name: string, harness: LogStoreHarne
     test('any sequence of saves and compactions reads like the in-memory model', async () => {
       const op = fc.oneof(
         fc.record({ kind: fc.constant('append' as const), back: fc.nat(4), count: fc.integer({ min: 1, max: 6 }), bump: fc.boolean() }),
-        fc.record({ kind: fc.constant('compact' as const), back: fc.nat(5) }),
+        fc.record({ kind: fc.constant('compact' as const), back: fc.nat(5), margin: fc.option(fc.nat(6)) }),
         fc.record({ kind: fc.constant('snapshot' as const), ahead: fc.integer({ min: -3, max: 5 }) }),
         fc.record({ kind: fc.constant('reopen' as const) }),
       );
@@ -197,8 +251,9 @@ export function describeLogStoreConformance(name: string, harness: LogStoreHarne
               const at = model.lastIndex() - o.back;
               if (at < model.firstIndex()) continue;
               const snap = snapshotOf(at, model.term(at), `c${at}`);
-              model.compact(snap);
-              await store.compact(snap);
+              const keepFrom = o.margin === null ? undefined : at + 1 - o.margin;
+              model.compact(snap, keepFrom);
+              await store.compact(snap, keepFrom);
             } else if (o.kind === 'snapshot') {
               term++;
               const at = Math.max(1, model.lastIndex() + o.ahead);

@@ -11,6 +11,9 @@ export const KEY_FORMAT = Uint8Array.of(0x6d); // 'm'
 export const KEY_HARD_STATE = Uint8Array.of(0x68); // 'h'
 export const KEY_SNAPSHOT_META = Uint8Array.of(0x73); // 's'
 export const KEY_SNAPSHOT_DATA = Uint8Array.of(0x64); // 'd'
+/** Where the stored log starts when a compaction kept entries below the snapshot.
+ *  Absent: the log starts right after the snapshot (stores written before it existed). */
+export const KEY_LOG_START = Uint8Array.of(0x6c); // 'l'
 
 /** Thrown by a decoder when a value fails its checksum or shape. */
 export class CorruptValueError extends Error {}
@@ -160,6 +163,22 @@ export function decodeSnapshotRecord(value: Uint8Array): SnapshotRecord {
     dataBytes: rec.dataBytes,
     dataCrc: rec.dataCrc,
   };
+}
+
+/** The entry just below the first stored one: its index and term (like etcd's dummy entry). */
+export interface LogStart {
+  index: number;
+  term: number;
+}
+
+export function encodeLogStart(start: LogStart): Uint8Array {
+  return encodeRecord({ index: start.index, term: start.term });
+}
+
+export function decodeLogStart(value: Uint8Array): LogStart {
+  const rec = decodeRecord(value, 'log start') as Partial<LogStart> | null;
+  if (!rec || !isIndex(rec.index) || !isIndex(rec.term)) throw new CorruptValueError('log start has the wrong shape');
+  return { index: rec.index, term: rec.term };
 }
 
 export function checksum(data: Uint8Array): number {

@@ -14,19 +14,23 @@ import {
   FORMAT_VERSION,
   KEY_FORMAT,
   KEY_HARD_STATE,
+  KEY_LOG_START,
   KEY_SNAPSHOT_DATA,
   KEY_SNAPSHOT_META,
   checksum,
   decodeEntry,
   decodeFormat,
   decodeHardState,
+  decodeLogStart,
   decodeSnapshotRecord,
   encodeEntry,
   encodeFormat,
   encodeHardState,
+  encodeLogStart,
   encodeSnapshotRecord,
   entryKey,
   indexOfEntryKey,
+  type LogStart,
 } from './codec.js';
 
 export interface LevelDbLogStoreOptions {
@@ -51,11 +55,17 @@ const EMPTY = new Uint8Array(0);
  * (the core needs them so): bounds and a bounded tail of entries live in memory,
  * older entries come from getSync. Opening reads only the bounds and the tail, so
  * start-up cost does not grow with the log.
+ *
+ * compact() may run while save()s of entries are in flight (the driver does not stop
+ * replicating while a snapshot is written), but not beside a save() that installs a
+ * snapshot: the two would race for the snapshot record on disk.
  */
 export class LevelDbLogStore implements WritableLogStore {
   private hardState: HardState;
   private snap: SnapshotMeta;
   private snapData: Uint8Array;
+  /** The entry just below the first stored one (the snapshot's, unless a margin was kept). */
+  private start: LogStart;
   private last: number;
   /** A contiguous run of entries ending at `last`, starting at cache[head]. */
   private cache: Entry[] = [];
@@ -70,12 +80,13 @@ export class LevelDbLogStore implements WritableLogStore {
   private constructor(
     private readonly db: Db,
     readonly location: string,
-    state: { hardState: HardState; snap: SnapshotMeta; snapData: Uint8Array; last: number; tail: Entry[] },
+    state: { hardState: HardState; snap: SnapshotMeta; snapData: Uint8Array; start: LogStart; last: number; tail: Entry[] },
     opts: LevelDbLogStoreOptions,
   ) {
     this.hardState = state.hardState;
     this.snap = state.snap;
     this.snapData = state.snapData;
+    this.start = state.start;
     this.last = state.last;
     this.maxCacheEntries = opts.cacheEntries ?? 16_384;
     this.maxCacheBytes = opts.cacheBytes ?? 64 * 1024 * 1024;
@@ -104,9 +115,9 @@ export class LevelDbLogStore implements WritableLogStore {
     try {
       const state = await readState(db, location, opts);
       const store = new LevelDbLogStore(db, location, state, opts);
-      // Entries at or below the snapshot are invisible; a compaction interrupted by a
+      // Entries at or below the log start are invisible; a compaction interrupted by a
       // crash may have left some behind.
-      store.clearBelow(state.snap.index);
+      store.clearBelow(state.start.index);
       return store;
     } catch (err) {
       await db.close().catch(() => {});
@@ -119,7 +130,7 @@ export class LevelDbLogStore implements WritableLogStore {
   }
 
   firstIndex(): number {
-    return this.snap.index + 1;
+    return this.start.index + 1;
   }
 
   lastIndex(): number {
@@ -127,14 +138,14 @@ export class LevelDbLogStore implements WritableLogStore {
   }
 
   term(index: number): number {
-    if (index < this.snap.index) throw new CompactedError(index);
+    if (index < this.start.index) throw new CompactedError(index);
     if (index > this.last) throw new UnavailableError(index);
-    if (index === this.snap.index) return this.snap.term;
+    if (index === this.start.index) return this.start.term;
     return this.entryAt(index).term;
   }
 
   entries(lo: number, hi: number, maxBytes?: number): Entry[] {
-    if (lo <= this.snap.index) throw new CompactedError(lo);
+    if (lo <= this.start.index) throw new CompactedError(lo);
     if (hi > this.last + 1) throw new UnavailableError(hi - 1);
     const out: Entry[] = [];
     let size = 0;
@@ -157,12 +168,14 @@ export class LevelDbLogStore implements WritableLogStore {
     let snap = this.snap;
     let snapData = this.snapData;
     let last = this.last;
+    let installing = false;
     let truncatedTo: number | undefined; // the cache keeps only entries below this index
 
     if (batch.snapshot && batch.snapshot.meta.index > this.snap.index) {
       snap = copyMeta(batch.snapshot.meta);
       snapData = batch.snapshot.data;
-      ops.push(...snapshotOps(snap, snapData));
+      ops.push(...snapshotOps(snap, snapData), logStartOp({ index: snap.index, term: snap.term }));
+      installing = true;
       // The snapshot replaces the whole log: entries above it go in this same batch,
       // those below become invisible and are cleared afterwards.
       for (let i = Math.max(snap.index, this.snap.index) + 1; i <= this.last; i++) ops.push({ type: 'del', key: entryKey(i) });
@@ -193,34 +206,47 @@ export class LevelDbLogStore implements WritableLogStore {
     // written without waiting for the disk.
     const sync =
       ents.length > 0 ||
-      snap !== this.snap ||
+      installing ||
       hardState.term !== this.hardState.term ||
       hardState.vote !== this.hardState.vote ||
       ops.some((op) => op.type === 'del');
     await this.write(ops, sync);
 
-    const oldSnapIndex = this.snap.index;
-    this.snap = snap;
-    this.snapData = snapData;
+    // Only an installed snapshot moves the snapshot here: a compact() that finished
+    // during this write already moved it, and must not be undone.
+    const installed = installing && snap.index > this.snap.index;
+    if (installed) {
+      this.snap = snap;
+      this.snapData = snapData;
+      this.start = { index: snap.index, term: snap.term };
+    }
     this.hardState = hardState;
     if (truncatedTo !== undefined) this.truncateCache(truncatedTo);
-    if (snap.index > oldSnapIndex) this.truncateCacheBelow(snap.index + 1);
+    if (installed) this.truncateCacheBelow(snap.index + 1);
     this.last = last;
     for (const e of ents) this.pushCache(e);
-    if (snap.index > oldSnapIndex) this.clearBelow(snap.index);
+    if (installed) this.clearBelow(snap.index);
   }
 
-  async compact(snapshot: Snapshot): Promise<void> {
+  async compact(snapshot: Snapshot, keepFrom?: number): Promise<void> {
     this.checkWritable();
     const index = snapshot.meta.index;
     if (index <= this.snap.index) return; // older than the snapshot we hold
     if (index > this.last) throw new UnavailableError(index);
     const meta: SnapshotMeta = { index, term: this.term(index), conf: { voters: [...snapshot.meta.conf.voters] } };
-    await this.write(snapshotOps(meta, snapshot.data));
+    // The new start sits just below the first entry kept: never below the current one
+    // (those entries are gone), never above the snapshot.
+    const startIndex = Math.min(index, Math.max(this.start.index, (keepFrom ?? index + 1) - 1));
+    const start: LogStart = { index: startIndex, term: this.term(startIndex) };
+    await this.write([...snapshotOps(meta, snapshot.data), logStartOp(start)]);
+    if (index <= this.snap.index) return;
     this.snap = meta;
     this.snapData = snapshot.data;
-    this.truncateCacheBelow(index + 1);
-    this.clearBelow(index);
+    if (start.index > this.start.index) {
+      this.start = start;
+      this.truncateCacheBelow(start.index + 1);
+      this.clearBelow(start.index);
+    }
   }
 
   async close(): Promise<void> {
@@ -275,7 +301,7 @@ export class LevelDbLogStore implements WritableLogStore {
     } catch (err) {
       throw new StorageFailedError(`reading entry ${index} from ${this.location} failed: ${(err as Error).message}`, { cause: err });
     }
-    if (value === undefined) throw new StoreCorruptError(this.location, `entry ${index} is missing inside the log [${this.snap.index + 1}, ${this.last}]`);
+    if (value === undefined) throw new StoreCorruptError(this.location, `entry ${index} is missing inside the log [${this.start.index + 1}, ${this.last}]`);
     return checkedEntry(this.location, value, index);
   }
 
@@ -331,6 +357,10 @@ function snapshotOps(meta: SnapshotMeta, data: Uint8Array): BatchOp[] {
     { type: 'put', key: KEY_SNAPSHOT_META, value: encodeSnapshotRecord({ meta, dataBytes: data.length, dataCrc: checksum(data) }) },
     { type: 'put', key: KEY_SNAPSHOT_DATA, value: data },
   ];
+}
+
+function logStartOp(start: LogStart): BatchOp {
+  return { type: 'put', key: KEY_LOG_START, value: encodeLogStart(start) };
 }
 
 function copyMeta(meta: SnapshotMeta): SnapshotMeta {
@@ -391,16 +421,19 @@ async function readState(db: Db, location: string, opts: LevelDbLogStoreOptions)
     throw corrupt(`snapshot data at index ${snapRec.meta.index} does not match its length/checksum`);
   }
   const snap = snapRec.meta;
+  const startValue = await db.get(KEY_LOG_START);
+  const start: LogStart = startValue === undefined ? { index: snap.index, term: snap.term } : decoded('log start', () => decodeLogStart(startValue));
+  if (start.index > snap.index) throw corrupt(`the log starts at ${start.index + 1}, after the snapshot at ${snap.index}`);
 
-  const range = { gt: entryKey(snap.index), lt: ENTRY_KEY_END };
+  const range = { gt: entryKey(start.index), lt: ENTRY_KEY_END };
   const [firstKey] = await db.keys({ ...range, limit: 1 }).all();
   const [lastKey] = await db.keys({ ...range, limit: 1, reverse: true }).all();
-  let last = snap.index;
+  let last = start.index;
   const tail: Entry[] = [];
   if (firstKey !== undefined && lastKey !== undefined) {
     const first = indexOfEntryKey(firstKey);
     last = indexOfEntryKey(lastKey);
-    if (first !== snap.index + 1) throw corrupt(`log starts at ${first} but the snapshot ends at ${snap.index}`);
+    if (first !== start.index + 1) throw corrupt(`log starts at ${first} but should start at ${start.index + 1}`);
     // Verify the tail we keep in memory: checksums, contiguity, terms never decreasing.
     const want = Math.min(last - first + 1, opts.cacheEntries ?? 16_384);
     const rows = await db.iterator({ ...range, reverse: true, limit: want }).all();
@@ -414,11 +447,12 @@ async function readState(db: Db, location: string, opts: LevelDbLogStoreOptions)
       expect--;
     }
     if (tail.length !== want) throw corrupt(`entries below ${expect + 1} are missing`);
-    if (tail[tail.length - 1].term < snap.term && tail[tail.length - 1].index === snap.index + 1) {
-      throw corrupt(`entry ${snap.index + 1} has a term below the snapshot's`);
+    if (tail[tail.length - 1].term < start.term && tail[tail.length - 1].index === start.index + 1) {
+      throw corrupt(`entry ${start.index + 1} has a term below the one before it`);
     }
     tail.reverse();
   }
+  if (last < snap.index) throw corrupt(`entries ${last + 1}..${snap.index} kept below the snapshot are missing`);
   if (hardState.commit > last) throw corrupt(`commit index ${hardState.commit} is beyond the last entry ${last} (torn write?)`);
-  return { hardState, snap, snapData, last, tail };
+  return { hardState, snap, snapData, start, last, tail };
 }

@@ -23,7 +23,8 @@ export class UnavailableError extends Error {
  */
 export interface LogStore {
   initialState(): { hardState: HardState; conf: ConfState };
-  /** Index of the first entry still stored (snapshot index + 1). */
+  /** Index of the first entry still stored: snapshot index + 1, or lower when a
+   *  compaction kept a trailing margin of entries (see WritableLogStore.compact). */
   firstIndex(): number;
   /** Index of the last stored entry (the snapshot index if the log is empty). */
   lastIndex(): number;
@@ -49,7 +50,12 @@ export interface PersistBatch {
 export interface WritableLogStore extends LogStore {
   save(batch: PersistBatch): Promise<void> | void;
   /** Records a snapshot the local state machine took at `snapshot.meta.index`
-   *  and deletes every entry at or below it. */
-  compact(snapshot: Snapshot): Promise<void> | void;
+   *  (the store derives its term from the log; `snapshot.meta.term` is ignored) and
+   *  deletes every entry below `keepFrom`, by default every entry at or below the
+   *  snapshot. Entries from `keepFrom` (clamped to the stored range, at most the
+   *  snapshot index + 1) stay readable, so a follower slightly behind still catches
+   *  up by appends; firstIndex() becomes that bound. A snapshot not newer than the
+   *  one held is ignored. */
+  compact(snapshot: Snapshot, keepFrom?: number): Promise<void> | void;
   close(): Promise<void> | void;
 }

@@ -62,13 +62,15 @@ export class MemoryLogStore implements WritableLogStore {
     if (batch.hardState) this.hardState = { ...batch.hardState };
   }
 
-  compact(snapshot: Snapshot): void {
+  compact(snapshot: Snapshot, keepFrom?: number): void {
     const offset = this.ents[0].index;
     const index = snapshot.meta.index;
-    if (index <= offset) return; // an older snapshot than the one we hold
+    if (index <= this.snap.meta.index) return; // an older snapshot than the one we hold
     if (index > this.lastIndex()) throw new UnavailableError(index);
     const term = this.ents[index - offset].term;
-    this.ents = [dummy(index, term), ...this.ents.slice(index - offset + 1)];
+    // The new dummy entry sits just below the first entry kept.
+    const start = Math.min(index, Math.max(offset, (keepFrom ?? index + 1) - 1));
+    this.ents = [dummy(start, this.ents[start - offset].term), ...this.ents.slice(start - offset + 1)];
     this.snap = { meta: { ...snapshot.meta, term, conf: { voters: [...snapshot.meta.conf.voters] } }, data: snapshot.data };
   }
 
