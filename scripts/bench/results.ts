@@ -1,7 +1,7 @@
 // What a scenario produces and how the summary table is built from it. Pure.
 import type { CpuReport } from './cpu.js';
 import { summarizeRuns, type RunSummary } from './stats.js';
-import { formatNumber, formatSpread, formatTable, formatWithUnit } from './table.js';
+import { formatSpread, formatTable, formatWithUnit } from './table.js';
 import { meetsTarget, REFERENCES } from './targets.js';
 
 export interface MetricSpec {
@@ -89,4 +89,3 @@ export function summaryTable(results: readonly ScenarioResult[]): string {
   );
 }
 
-export { formatNumber };

@@ -57,6 +57,9 @@ async function fillLog(ctx: Parameters<Scenario['run']>[0], entries: number): Pr
   }
 }
 
+/** How the log was filled (setup), kept with every run's result. */
+let recoveryFill: LogFill | undefined;
+
 export const recovery: Scenario = {
   id: 8,
   name: 'recovery',
@@ -68,8 +71,7 @@ export const recovery: Scenario = {
   config: (ctx) => ({ queue: QUEUE, entries: ctx.options.recoveryEntries, fill: 'single sends of a 16-byte body, 256 in flight, messages stay queued', killed: 'a follower, kill -9' }),
   async setup(ctx) {
     await ensureQueue(ctx, QUEUE);
-    const fill = await fillLog(ctx, ctx.options.recoveryEntries);
-    recoveryFill = fill;
+    recoveryFill = await fillLog(ctx, ctx.options.recoveryEntries);
     await waitCaughtUp(ctx, 120_000);
   },
   async run(ctx, run, runs) {
@@ -99,4 +101,3 @@ export const recovery: Scenario = {
   },
 };
 
-let recoveryFill: LogFill | undefined;
