@@ -8,6 +8,12 @@ export interface UnexpectedExit {
   logFile?: string;
 }
 
+/** How a graceful stop went: `forced` when the grace ran out and it was killed. */
+export interface GracefulStop {
+  ms: number;
+  forced: boolean;
+}
+
 export interface ClusterControl {
   readonly nodeIds: readonly string[];
   /** Where data dirs and node logs live. */
@@ -17,8 +23,8 @@ export interface ClusterControl {
   kill(id: string): Promise<void>;
   /** Start a killed or stopped node again on the same ports and data dir (no-op if running). */
   start(id: string): Promise<void>;
-  /** SIGTERM, wait for exit, start again. */
-  gracefulRestart(id: string): Promise<void>;
+  /** SIGTERM, wait for exit (SIGKILL after a grace period), start again. */
+  gracefulRestart(id: string): Promise<GracefulStop>;
   /** SIGSTOP / SIGCONT. */
   pause(id: string): Promise<void>;
   resume(id: string): Promise<void>;

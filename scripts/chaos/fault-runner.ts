@@ -16,6 +16,8 @@ export interface FaultRecord {
   healedAt?: number;
   /** When the node answered /ready again (undefined: not within 30 s). */
   endedAt?: number;
+  /** Rolling restart: graceful stops that ran out of grace and were killed. */
+  forcedStops?: number;
   error?: string;
 }
 
@@ -173,10 +175,12 @@ export class FaultRunner {
     record.nodes = [...cluster.nodeIds];
     this.deps.log(`fault #${e.id} rolling-restart of ${record.nodes.join(', ')}`);
     const notReady: string[] = [];
+    const stops: string[] = [];
     for (const id of cluster.nodeIds) {
       this.faulty.add(id);
       try {
-        await cluster.gracefulRestart(id);
+        const stop = await cluster.gracefulRestart(id);
+        stops.push(`${id} ${stop.forced ? `KILLED after a ${stop.ms} ms grace` : `stopped in ${stop.ms} ms`}`);
         // The next node goes only once this one is back, or the restart would take a majority down.
         const stillDown = await view.waitReady([id], Date.now() + READY_TIMEOUT_MS);
         notReady.push(...stillDown);
@@ -186,7 +190,8 @@ export class FaultRunner {
       if (this.shouldStop()) break;
       await sleep(e.holdMs);
     }
-    record.detail = notReady.length === 0 ? 'each node ready before the next' : `not ready within 30 s: ${notReady.join(', ')}`;
+    record.detail = `${stops.join(', ')}; ${notReady.length === 0 ? 'each node ready before the next' : `not ready within 30 s: ${notReady.join(', ')}`}`;
+    record.forcedStops = stops.filter((s) => s.includes('KILLED')).length;
   }
 
   /** Picks the node an episode hits, among nodes not already faulty (and says how). */

@@ -48,8 +48,11 @@ export async function startLocalChaosCluster(opts: LocalChaosClusterOptions): Pr
     kill: (id) => expectExit(id, () => cluster.kill(id, 'SIGKILL')),
     start: async (id) => { if (!cluster.isRunning(id)) cluster.restart(id); },
     gracefulRestart: async (id) => {
+      const began = Date.now();
       await expectExit(id, () => cluster.stop(id));
+      const stop = { ms: Date.now() - began, forced: cluster.node(id).exited?.signal === 'SIGKILL' };
       cluster.restart(id);
+      return stop;
     },
     pause: async (id) => cluster.pause(id),
     resume: async (id) => cluster.resume(id),

@@ -1,6 +1,13 @@
 // The end-of-run summary table a person reads (the JSON file is for machines).
 import type { ChaosReport } from './run.js';
 
+function gracefulStops(r: ChaosReport): string {
+  const rolling = r.faults.filter((f) => f.kind === 'rolling-restart');
+  const forced = rolling.reduce((a, f) => a + (f.forcedStops ?? 0), 0);
+  const total = rolling.reduce((a, f) => a + f.nodes.length, 0);
+  return total === 0 ? 'n/a' : `${total - forced}/${total} finished within the launcher's grace; ${forced} were SIGKILLed`;
+}
+
 function recovery(r: ChaosReport): string {
   const byKind = new Map<string, number>();
   for (const f of r.faults) {
@@ -21,6 +28,7 @@ export function formatSummary(r: ChaosReport): string {
     ['run', `seed ${r.seed} · ${r.nodes} nodes · ${(r.durationMs / 1000).toFixed(0)} s faults · ${(r.timeline.endMs / 1000).toFixed(0)} s total`],
     ['faults', `${r.faults.length} (${faults || 'none'})${r.faults.some((f) => f.error) ? ` · ${r.faults.filter((f) => f.error).length} failed to inject` : ''}`],
     ['failover', Object.entries(r.failover).map(([k, f]) => `${k} ${f.maxMs} ms`).join(', ') + ' (max time from fault start to the next acked write)'],
+    ['graceful stops', gracefulStops(r)],
     ['back to ready', recovery(r) + ' (max time from healing a fault to the node answering /ready)'],
     ['operations', `${a.operations} · ok ${a.ok} · failed ${a.fail} · unknown ${a.info} · ${(a.okFraction * 100).toFixed(1)}% ok`],
     ['writes', `${t.attemptedWrites} messages · acked ${t.acknowledged} · unknown ${t.unknown} · failed ${t.failed}`],

@@ -19,7 +19,10 @@ class RecordingCluster implements ClusterControl {
   }
   async kill(id: string): Promise<void> { this.down.add(id); this.note(`kill ${id}`); }
   async start(id: string): Promise<void> { this.down.delete(id); this.note(`start ${id}`); }
-  async gracefulRestart(id: string): Promise<void> { this.down.add(id); this.note(`restart ${id}`); this.down.delete(id); }
+  async gracefulRestart(id: string): Promise<{ ms: number; forced: boolean }> {
+    this.down.add(id); this.note(`restart ${id}`); this.down.delete(id);
+    return { ms: 1, forced: id === 'n2' };
+  }
   async pause(id: string): Promise<void> { this.paused.add(id); this.note(`pause ${id}`); }
   async resume(id: string): Promise<void> { this.paused.delete(id); this.note(`resume ${id}`); }
   async shutdown(): Promise<void> { this.note('shutdown'); }
@@ -100,6 +103,8 @@ describe('fault runner', () => {
       expect(cluster.calls).toEqual(['restart n1', 'restart n2', 'restart n3', 'kill n1', 'start n1']);
       // Each restarted node is awaited ready, and so is the killed one after its restart.
       expect(readyAsked).toEqual(['n1', 'n2', 'n3', 'n1']);
+      expect(runner.records[0].forcedStops).toBe(1);
+      expect(runner.records[0].detail).toMatch(/n2 KILLED/);
     } finally {
       await mesh.close();
     }
