@@ -42,6 +42,7 @@ export const configSchema = z
     electionTicks: z.number().int().min(2).max(1000).default(6),
     heartbeatTicks: z.number().int().min(1).max(1000).default(1),
     snapshotEvery: z.number().int().min(1).default(10_000),
+    snapshotRetainEntries: z.number().int().min(0).default(5_000),
     maxPendingProposals: z.number().int().min(1).default(10_000),
     idleTickMs: z.number().int().min(0).default(1000),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -76,6 +77,9 @@ export interface NodeConfig {
   electionTicks: number;
   heartbeatTicks: number;
   snapshotEvery: number;
+  /** Entries kept below each snapshot the node takes, so that a follower slightly
+   *  behind catches up by appends instead of a whole InstallSnapshot. */
+  snapshotRetainEntries: number;
   maxPendingProposals: number;
   idleTickMs: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -104,6 +108,7 @@ const FIELDS: Record<string, Kind> = {
   electionTicks: 'int',
   heartbeatTicks: 'int',
   snapshotEvery: 'int',
+  snapshotRetainEntries: 'int',
   maxPendingProposals: 'int',
   idleTickMs: 'int',
   logLevel: 'string',
@@ -314,6 +319,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv | Record<strin
     electionTicks: c.electionTicks,
     heartbeatTicks: c.heartbeatTicks,
     snapshotEvery: c.snapshotEvery,
+    snapshotRetainEntries: c.snapshotRetainEntries,
     maxPendingProposals: c.maxPendingProposals,
     idleTickMs: c.idleTickMs,
     logLevel: c.logLevel,

@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { RawNode } from '../raft/raw-node.js';
-import type { Entry, HardState, Message, RaftConfig, Ready, Role } from '../raft/types.js';
+import type { ConfState, Entry, HardState, Message, RaftConfig, Ready, Role } from '../raft/types.js';
 import type { NodeConfig } from './config.js';
 import { decodeEnvelope, encodeEnvelope } from './envelope.js';
 import {
@@ -50,6 +50,17 @@ interface Waiter {
   resolve(value: unknown): void;
   reject(err: Error): void;
   startedMs: number;
+}
+
+/** Bytes of snapshot image encoded per turn of the event loop. */
+const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
+
+/** A snapshot being encoded in the background; at most one at a time. */
+interface SnapshotTask {
+  index: number;
+  done: Promise<void>;
+  /** Set when the image is no longer wanted (an installed snapshot, a stop). */
+  abandoned: boolean;
 }
 
 interface QueuedProposal {
@@ -100,6 +111,7 @@ export class RaftNode extends EventEmitter {
   private forwardHandler: ForwardHandler | undefined;
   /** A commit-only hard state not written yet (it rides the next synced batch). */
   private unsavedHardState: HardState | undefined;
+  private snapshotTask: SnapshotTask | undefined;
 
   private constructor(
     private readonly opts: RaftNodeOptions,
@@ -115,7 +127,9 @@ export class RaftNode extends EventEmitter {
     const st = raw.status();
     this.term = st.term;
     this.commitIndex = st.commit;
-    this.applied = st.applied;
+    // The state machine was restored from the snapshot; the core hands out again the
+    // entries the log kept below it (the compaction margin), which apply() skips.
+    this.applied = Math.max(st.applied, store.snapshot().meta.index);
     this.metrics.setRole('follower');
   }
 
@@ -278,6 +292,7 @@ export class RaftNode extends EventEmitter {
     }
     this.halt();
     await this.loopDone;
+    await this.abandonSnapshot();
     this.failAll(() => new NodeStoppedError('the node stopped before the proposal committed; its outcome is unknown'));
     await this.transport?.close().catch(() => {});
     await this.store.close().catch((err) => this.opts.logger.error({ err }, 'closing the raft log failed'));
@@ -390,6 +405,9 @@ export class RaftNode extends EventEmitter {
     // commit index durable (it is learned again from the leader), and skipping the
     // write keeps it off the commit path. It is stored with the next synced batch.
     if (rd.hardState) this.unsavedHardState = rd.hardState;
+    // A snapshot from the leader replaces ours: the one being taken is dropped first,
+    // so that its compaction cannot race the install on disk.
+    if (rd.snapshot) await this.abandonSnapshot();
     if (rd.mustSync || rd.entries.length > 0 || rd.snapshot) {
       const started = performance.now();
       const hardState = this.unsavedHardState;
@@ -433,7 +451,7 @@ export class RaftNode extends EventEmitter {
     this.metrics.commitIndex.set(this.commitIndex);
     this.metrics.appliedIndex.set(this.applied);
     if (leader) this.noteLag();
-    await this.maybeSnapshot();
+    this.maybeSnapshot();
   }
 
   private apply(entries: Entry[]): void {
@@ -466,14 +484,68 @@ export class RaftNode extends EventEmitter {
     this.emit('applied', this.applied);
   }
 
-  private async maybeSnapshot(): Promise<void> {
-    const snap = this.store.snapshot();
-    if (this.applied - snap.meta.index < this.opts.config.snapshotEvery) return;
+  /**
+   * Starts a snapshot every `snapshotEvery` applied entries. Only the capture runs
+   * here; the image is encoded a chunk per turn of the event loop while the loop keeps
+   * ticking, stepping and applying, and the log is compacted at the captured index
+   * once the image is complete, keeping `snapshotRetainEntries` entries below it.
+   */
+  private maybeSnapshot(): void {
+    if (this.snapshotTask || this.halted) return;
+    const held = this.store.snapshot().meta;
+    if (this.applied - held.index < this.opts.config.snapshotEvery) return;
     const index = this.applied;
-    const data = this.opts.stateMachine.snapshot();
-    await this.store.compact({ meta: { index, term: 0, conf: snap.meta.conf }, data });
+    const term = this.store.term(index);
+    const sm = this.opts.stateMachine;
+    const started = performance.now();
+    let chunks: Iterator<Uint8Array>;
+    try {
+      chunks = (sm.snapshotChunks ? sm.snapshotChunks(SNAPSHOT_CHUNK_BYTES) : [sm.snapshot()])[Symbol.iterator]();
+    } catch (err) {
+      this.opts.logger.error({ err, term: this.term, index }, 'the state machine failed to capture a snapshot');
+      return;
+    }
+    const captureMs = performance.now() - started;
+    const task: SnapshotTask = { index, abandoned: false, done: Promise.resolve() };
+    this.snapshotTask = task;
+    task.done = this.finishSnapshot(task, term, held.conf, chunks, captureMs)
+      .catch((err) => {
+        if (err instanceof StorageFailedError) this.fatal(err);
+        else this.opts.logger.error({ err, term: this.term, index }, 'taking a snapshot failed; the log is not compacted');
+      })
+      .finally(() => {
+        if (this.snapshotTask === task) this.snapshotTask = undefined;
+      });
+  }
+
+  private async finishSnapshot(task: SnapshotTask, term: number, conf: ConfState, chunks: Iterator<Uint8Array>, captureMs: number): Promise<void> {
+    const parts: Uint8Array[] = [];
+    let bytes = 0;
+    for (;;) {
+      // Let timers, inbound messages and the loop run between chunks.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (task.abandoned || this.halted) return;
+      const next = chunks.next();
+      if (next.done) break;
+      parts.push(next.value);
+      bytes += next.value.length;
+    }
+    const data = parts.length === 1 ? parts[0] : concat(parts, bytes);
+    const keepFrom = Math.max(1, task.index + 1 - this.opts.config.snapshotRetainEntries);
+    await this.store.compact({ meta: { index: task.index, term, conf }, data }, keepFrom);
     this.metrics.snapshots.inc({ kind: 'taken' });
-    this.opts.logger.info({ term: this.term, index, bytes: data.length }, 'took a snapshot and compacted the log');
+    this.opts.logger.info(
+      { term: this.term, index: task.index, bytes, chunks: parts.length, captureMs: Math.round(captureMs * 10) / 10, firstIndex: this.store.firstIndex() },
+      'took a snapshot and compacted the log',
+    );
+  }
+
+  /** Drops the snapshot being taken, waiting for its compaction if that has begun. */
+  private async abandonSnapshot(): Promise<void> {
+    const task = this.snapshotTask;
+    if (!task) return;
+    task.abandoned = true;
+    await task.done;
   }
 
   // ---- state changes ----
@@ -530,4 +602,14 @@ export class RaftNode extends EventEmitter {
     // The transport stays up until stop() so that it fails fast instead of hanging peers.
     this.emit('fatal', error);
   }
+}
+
+function concat(parts: Uint8Array[], bytes: number): Uint8Array {
+  const out = new Uint8Array(bytes);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }

@@ -18,6 +18,14 @@ export interface StateMachine {
   apply(command: Uint8Array, ctx: ApplyContext): unknown;
   /** A self-contained image of the state at the last applied index. */
   snapshot(): Uint8Array;
+  /**
+   * Optional: the same image produced incrementally, so that a large state does not
+   * stall the node. The call captures the state at the last applied index and must be
+   * cheap; the chunks (about `chunkBytes` each) are then pulled one at a time while
+   * later entries are applied, and concatenated they equal what snapshot() returned at
+   * the call. When absent, the node calls snapshot().
+   */
+  snapshotChunks?(chunkBytes: number): Iterable<Uint8Array>;
   /** Replaces the whole state with a snapshot image. */
   restore(image: Uint8Array): void;
   /** Equal on every replica that applied the same log. */

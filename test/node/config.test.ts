@@ -41,6 +41,13 @@ describe('loadConfig', () => {
     expect(c.clusterId).toBe('from-file');
   });
 
+  test('snapshotRetainEntries: default, MOM_ env, flag, and a clear error for a negative margin', () => {
+    expect(loadConfig(['--data-dir', dir], {}).snapshotRetainEntries).toBe(5_000);
+    expect(loadConfig(['--data-dir', dir], { MOM_SNAPSHOT_RETAIN_ENTRIES: '100' }).snapshotRetainEntries).toBe(100);
+    expect(loadConfig(['--data-dir', dir, '--snapshot-retain-entries', '0'], { MOM_SNAPSHOT_RETAIN_ENTRIES: '100' }).snapshotRetainEntries).toBe(0);
+    expect(() => loadConfig(['--data-dir', dir, '--snapshot-retain-entries', '-1'], {})).toThrow(/snapshotRetainEntries/);
+  });
+
   test('peers from a flag, TLS and secrets from files', () => {
     const token = join(dir, 'token');
     writeFileSync(token, 'a-long-cluster-token\n');

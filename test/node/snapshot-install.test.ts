@@ -12,9 +12,9 @@ describe('a follower whose data dir was wiped', () => {
   }, T);
 
   test('rejoins through InstallSnapshot and catches up', async () => {
-    // Snapshot (and compact) every 40 entries, so the leader no longer has the
-    // start of the log and must send a snapshot.
-    cluster = await startKvCluster({ extraArgs: () => ['--snapshot-every', '40'] });
+    // Snapshot every 40 entries and keep only 10 below each snapshot, so the leader
+    // no longer has the start of the log and must send a snapshot.
+    cluster = await startKvCluster({ extraArgs: () => ['--snapshot-every', '40', '--snapshot-retain-entries', '10'] });
     const leader = await cluster.waitForLeader();
     const victim = cluster.nodes.find((n) => n.id !== leader)!;
 
