@@ -25,6 +25,7 @@ let crashes = 0;
 let snapshots = 0;
 let maxToLeader = 0;
 let maxToConverge = 0;
+let worstSeed = start;
 for (let i = 0; i < seeds; i++) {
   const seed = start + i;
   try {
@@ -33,6 +34,7 @@ for (let i = 0; i < seeds; i++) {
     reads += r.reads;
     crashes += r.crashes;
     snapshots += r.snapshotsInstalled;
+    if (r.ticksToLeader > maxToLeader) worstSeed = seed;
     maxToLeader = Math.max(maxToLeader, r.ticksToLeader);
     maxToConverge = Math.max(maxToConverge, r.ticksToConverge);
     if (seeds === 1) console.log(JSON.stringify(r));
@@ -51,7 +53,7 @@ for (let i = 0; i < seeds; i++) {
     console.log(
       `seeds ${i + 1}/${seeds} (${start}..${seed}) ok in ${secs.toFixed(1)}s, ${((i + 1) / secs).toFixed(0)} seeds/s; ` +
         `acked ${acked}, reads ${reads}, crashes ${crashes}, snapshots installed ${snapshots}; ` +
-        `after healing: leader within ${maxToLeader} ticks, converged within ${maxToConverge} (worst seed)`,
+        `after healing: leader within ${maxToLeader} ticks (worst: seed ${worstSeed}), converged within ${maxToConverge}`,
     );
   }
 }
