@@ -54,6 +54,8 @@ interface Waiter {
 
 /** Bytes of snapshot image encoded per turn of the event loop. */
 const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
+/** Chunks of the finished image copied into one buffer per turn of the event loop. */
+const COPY_CHUNKS_PER_TURN = 16;
 
 /** A snapshot being encoded in the background; at most one at a time. */
 interface SnapshotTask {
@@ -530,7 +532,20 @@ export class RaftNode extends EventEmitter {
       parts.push(next.value);
       bytes += next.value.length;
     }
-    const data = parts.length === 1 ? parts[0] : concat(parts, bytes);
+    // One image for the store (the core streams it to followers from memory), copied
+    // a few chunks per turn: a gigabyte copied at once would stall the loop for seconds.
+    const data = parts.length === 1 ? parts[0] : new Uint8Array(bytes);
+    if (parts.length > 1) {
+      let at = 0;
+      for (let k = 0; k < parts.length; k++) {
+        if (k % COPY_CHUNKS_PER_TURN === 0) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          if (task.abandoned || this.halted) return;
+        }
+        data.set(parts[k], at);
+        at += parts[k].length;
+      }
+    }
     const keepFrom = Math.max(1, task.index + 1 - this.opts.config.snapshotRetainEntries);
     await this.store.compact({ meta: { index: task.index, term, conf }, data }, keepFrom);
     this.metrics.snapshots.inc({ kind: 'taken' });
@@ -602,14 +617,4 @@ export class RaftNode extends EventEmitter {
     // The transport stays up until stop() so that it fails fast instead of hanging peers.
     this.emit('fatal', error);
   }
-}
-
-function concat(parts: Uint8Array[], bytes: number): Uint8Array {
-  const out = new Uint8Array(bytes);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

@@ -1,7 +1,16 @@
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { LevelDbLogStore } from '../../src/node/storage/leveldb-log-store.js';
-import { entryKey, KEY_HARD_STATE, encodeHardState } from '../../src/node/storage/codec.js';
+import {
+  checksum,
+  encodeHardState,
+  encodeSnapshotRecord,
+  entryKey,
+  KEY_HARD_STATE,
+  KEY_SNAPSHOT_DATA,
+  KEY_SNAPSHOT_META,
+  snapshotSliceKey,
+} from '../../src/node/storage/codec.js';
 import { StoreCorruptError, StoreLockedError } from '../../src/node/errors.js';
 import type { WritableLogStore } from '../../src/raft/storage/log-store.js';
 import type { ConfState } from '../../src/raft/types.js';
@@ -14,8 +23,9 @@ const CONF: ConfState = { voters: ['n1', 'n2', 'n3'] };
 describeLogStoreConformance('LevelDbLogStore', {
   async create(conf) {
     const dir = makeTempDir('mom-log-');
-    // A tiny cache so reads also go through getSync, not only the tail cache.
-    const store = await LevelDbLogStore.open(dir, { nodeId: 'n1', conf, cacheEntries: 3 });
+    // A tiny cache so reads also go through getSync, not only the tail cache; tiny
+    // image slices so that every snapshot is stored in several.
+    const store = await LevelDbLogStore.open(dir, { nodeId: 'n1', conf, cacheEntries: 3, snapshotSliceBytes: 3 });
     dirs.set(store, dir);
     return store;
   },
@@ -23,7 +33,7 @@ describeLogStoreConformance('LevelDbLogStore', {
     const dir = dirs.get(store)!;
     dirs.delete(store);
     await store.close();
-    const reopened = await LevelDbLogStore.open(dir, { nodeId: 'n1', conf: { voters: ['ignored'] }, cacheEntries: 3 });
+    const reopened = await LevelDbLogStore.open(dir, { nodeId: 'n1', conf: { voters: ['ignored'] }, cacheEntries: 3, snapshotSliceBytes: 3 });
     dirs.set(reopened, dir);
     return reopened;
   },
@@ -135,6 +145,64 @@ describe('LevelDbLogStore on disk', () => {
     } finally {
       await store.close();
     }
+  });
+
+  async function snapshotted(): Promise<void> {
+    await filled(10);
+    const store = await LevelDbLogStore.open(dir, { nodeId: 'n1', conf: CONF, snapshotSliceBytes: 4 });
+    await store.compact({ meta: { index: 8, term: 1, conf: CONF }, data: new TextEncoder().encode('image-at-8') }, 6);
+    await store.close();
+  }
+
+  async function imageKeys(): Promise<string[]> {
+    const keys: string[] = [];
+    await rawDb(async (db) => {
+      for (const k of await db.keys({ gte: KEY_SNAPSHOT_DATA, lt: entryKey(0) }).all()) keys.push(Buffer.from(k).toString('hex'));
+    });
+    return keys;
+  }
+
+  test('a snapshot image is stored in slices and read back whole', async () => {
+    await snapshotted();
+    expect(await imageKeys()).toHaveLength(3); // 'imag' 'e-at' '-8'
+    const store = await LevelDbLogStore.open(dir, { nodeId: 'n1', conf: CONF });
+    expect(new TextDecoder().decode(store.snapshot().data)).toBe('image-at-8');
+    expect(store.firstIndex()).toBe(6);
+    await store.close();
+  });
+
+  test('a missing image slice is reported, never used', async () => {
+    await snapshotted();
+    await rawDb((db) => db.del(snapshotSliceKey(8, 1)));
+    await expect(LevelDbLogStore.open(dir, { nodeId: 'n1', conf: CONF })).rejects.toThrow(/snapshot data at index 8/);
+  });
+
+  test('slices of an image whose record was never written are dropped; the old image stays', async () => {
+    await snapshotted();
+    // A crash after writing some slices of the image at 9, before its record.
+    await rawDb((db) => db.put(snapshotSliceKey(9, 0), new TextEncoder().encode('half')));
+    const store = await LevelDbLogStore.open(dir, { nodeId: 'n1', conf: CONF });
+    expect(store.snapshot().meta.index).toBe(8);
+    expect(new TextDecoder().decode(store.snapshot().data)).toBe('image-at-8');
+    await store.close(); // waits for the background clear
+    expect(await imageKeys()).toHaveLength(3);
+  });
+
+  test('an image stored whole under the old key still opens, and a new snapshot replaces it', async () => {
+    await filled(10);
+    const image = new TextEncoder().encode('legacy-image');
+    await rawDb(async (db) => {
+      await db.put(KEY_SNAPSHOT_DATA, image);
+      await db.put(KEY_SNAPSHOT_META, encodeSnapshotRecord({ meta: { index: 0, term: 0, conf: CONF }, dataBytes: image.length, dataCrc: checksum(image) }));
+    });
+    const store = await LevelDbLogStore.open(dir, { nodeId: 'n1', conf: CONF });
+    expect(new TextDecoder().decode(store.snapshot().data)).toBe('legacy-image');
+    await store.compact({ meta: { index: 5, term: 1, conf: CONF }, data: new TextEncoder().encode('new') });
+    await store.close();
+    expect(await imageKeys()).toEqual([Buffer.from(snapshotSliceKey(5, 0)).toString('hex')]);
+    const again = await LevelDbLogStore.open(dir, { nodeId: 'n1', conf: CONF });
+    expect(new TextDecoder().decode(again.snapshot().data)).toBe('new');
+    await again.close();
   });
 
   test('a closed store refuses writes', async () => {

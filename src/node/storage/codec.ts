@@ -43,6 +43,20 @@ export function indexOfEntryKey(key: Uint8Array): number {
   return view.getUint32(1) * 0x1_0000_0000 + view.getUint32(5);
 }
 
+/**
+ * One slice of the snapshot image taken at `index`: 'd' + index (8 bytes) + slice
+ * number (4 bytes), all big-endian. A new image is written beside the old one under its
+ * own index, so the old one stays whole until the record naming the new one is synced.
+ * (The single key 'd' holds the image of stores written before images were sliced.)
+ */
+export function snapshotSliceKey(index: number, slice: number): Uint8Array {
+  const key = new Uint8Array(13);
+  key[0] = KEY_SNAPSHOT_DATA[0];
+  key.set(entryKey(index).subarray(1), 1);
+  new DataView(key.buffer).setUint32(9, slice);
+  return key;
+}
+
 /** The first key after every entry key (exclusive upper bound for range reads). */
 export const ENTRY_KEY_END = Uint8Array.of(ENTRY_PREFIX + 1);
 
@@ -135,6 +149,8 @@ export interface SnapshotRecord {
   meta: SnapshotMeta;
   dataBytes: number;
   dataCrc: number;
+  /** The image is stored in slices under snapshotSliceKey(meta.index, n), not under 'd'. */
+  sliced?: boolean;
 }
 
 export function encodeSnapshotRecord(rec: SnapshotRecord): Uint8Array {
@@ -162,6 +178,7 @@ export function decodeSnapshotRecord(value: Uint8Array): SnapshotRecord {
     meta: { index: meta.index, term: meta.term, conf: { voters: [...conf.voters] } },
     dataBytes: rec.dataBytes,
     dataCrc: rec.dataCrc,
+    ...(rec.sliced === true ? { sliced: true } : {}),
   };
 }
 

@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { crc32 } from 'node:zlib';
 import { ClassicLevel } from 'classic-level';
 import type { ConfState, Entry, HardState, Snapshot, SnapshotMeta } from '../../raft/types.js';
 import {
@@ -30,6 +31,7 @@ import {
   encodeSnapshotRecord,
   entryKey,
   indexOfEntryKey,
+  snapshotSliceKey,
   type LogStart,
 } from './codec.js';
 
@@ -41,6 +43,9 @@ export interface LevelDbLogStoreOptions {
   /** Bounds of the in-memory tail cache (the entries the core reads most). */
   cacheEntries?: number;
   cacheBytes?: number;
+  /** A snapshot image is written in slices of this size, one batch each, so that
+   *  storing a large image never holds the event loop for long. */
+  snapshotSliceBytes?: number;
 }
 
 type Db = ClassicLevel<Uint8Array, Uint8Array>;
@@ -73,6 +78,7 @@ export class LevelDbLogStore implements WritableLogStore {
   private cacheBytes = 0;
   private readonly maxCacheEntries: number;
   private readonly maxCacheBytes: number;
+  private readonly sliceBytes: number;
   private failure: StorageFailedError | undefined;
   private background: Promise<void> = Promise.resolve();
   private closed = false;
@@ -90,6 +96,7 @@ export class LevelDbLogStore implements WritableLogStore {
     this.last = state.last;
     this.maxCacheEntries = opts.cacheEntries ?? 16_384;
     this.maxCacheBytes = opts.cacheBytes ?? 64 * 1024 * 1024;
+    this.sliceBytes = Math.max(1, opts.snapshotSliceBytes ?? 1024 * 1024);
     for (const e of state.tail) this.pushCache(e);
   }
 
@@ -118,6 +125,8 @@ export class LevelDbLogStore implements WritableLogStore {
       // Entries at or below the log start are invisible; a compaction interrupted by a
       // crash may have left some behind.
       store.clearBelow(state.start.index);
+      // So may an image whose record was never written, or one a newer image replaced.
+      store.clearOtherImages(state.snapSliced ? state.snap.index : undefined);
       return store;
     } catch (err) {
       await db.close().catch(() => {});
@@ -164,6 +173,12 @@ export class LevelDbLogStore implements WritableLogStore {
 
   async save(batch: PersistBatch): Promise<void> {
     this.checkWritable();
+    // A snapshot from the leader: its image is written first, in slices; the batch
+    // below records it (and drops the log) atomically.
+    const dataCrc =
+      batch.snapshot && batch.snapshot.meta.index > this.snap.index
+        ? await this.writeImage(batch.snapshot.meta.index, batch.snapshot.data)
+        : undefined;
     const ops: BatchOp[] = [];
     let snap = this.snap;
     let snapData = this.snapData;
@@ -171,10 +186,10 @@ export class LevelDbLogStore implements WritableLogStore {
     let installing = false;
     let truncatedTo: number | undefined; // the cache keeps only entries below this index
 
-    if (batch.snapshot && batch.snapshot.meta.index > this.snap.index) {
+    if (batch.snapshot && dataCrc !== undefined && batch.snapshot.meta.index > this.snap.index) {
       snap = copyMeta(batch.snapshot.meta);
       snapData = batch.snapshot.data;
-      ops.push(...snapshotOps(snap, snapData), logStartOp({ index: snap.index, term: snap.term }));
+      ops.push(snapshotRecordOp(snap, snapData.length, dataCrc), logStartOp({ index: snap.index, term: snap.term }));
       installing = true;
       // The snapshot replaces the whole log: entries above it go in this same batch,
       // those below become invisible and are cleared afterwards.
@@ -225,7 +240,10 @@ export class LevelDbLogStore implements WritableLogStore {
     if (installed) this.truncateCacheBelow(snap.index + 1);
     this.last = last;
     for (const e of ents) this.pushCache(e);
-    if (installed) this.clearBelow(snap.index);
+    if (installed) {
+      this.clearBelow(snap.index);
+      this.clearOtherImages(snap.index);
+    }
   }
 
   async compact(snapshot: Snapshot, keepFrom?: number): Promise<void> {
@@ -238,10 +256,13 @@ export class LevelDbLogStore implements WritableLogStore {
     // (those entries are gone), never above the snapshot.
     const startIndex = Math.min(index, Math.max(this.start.index, (keepFrom ?? index + 1) - 1));
     const start: LogStart = { index: startIndex, term: this.term(startIndex) };
-    await this.write([...snapshotOps(meta, snapshot.data), logStartOp(start)]);
+    const dataCrc = await this.writeImage(index, snapshot.data);
+    if (index <= this.snap.index) return; // an installed snapshot overtook this one
+    await this.write([snapshotRecordOp(meta, snapshot.data.length, dataCrc), logStartOp(start)]);
     if (index <= this.snap.index) return;
     this.snap = meta;
     this.snapData = snapshot.data;
+    this.clearOtherImages(index);
     if (start.index > this.start.index) {
       this.start = start;
       this.truncateCacheBelow(start.index + 1);
@@ -280,6 +301,49 @@ export class LevelDbLogStore implements WritableLogStore {
       );
       throw this.failure;
     }
+  }
+
+  /**
+   * Writes the image of the snapshot at `index` under its own keys, a slice per batch
+   * (each synced, so that the record written next never names a lost slice), and
+   * returns its checksum, computed slice by slice.
+   */
+  private async writeImage(index: number, data: Uint8Array): Promise<number> {
+    // A clear of other images still running would take the new slices with it.
+    await this.background;
+    try {
+      // Slices left by an attempt that crashed before its record was written.
+      await this.db.clear({ gte: snapshotSliceKey(index, 0), lt: snapshotSliceKey(index + 1, 0) });
+    } catch (err) {
+      throw new StorageFailedError(`clearing snapshot slices in ${this.location} failed: ${(err as Error).message}`, { cause: err });
+    }
+    let crc = 0;
+    for (let at = 0, n = 0; at < data.length; at += this.sliceBytes, n++) {
+      this.checkWritable();
+      const slice = data.subarray(at, Math.min(data.length, at + this.sliceBytes));
+      crc = crc32(slice, crc);
+      await this.write([{ type: 'put', key: snapshotSliceKey(index, n), value: slice }]);
+    }
+    return crc;
+  }
+
+  /** Deletes, in the background, every stored image but the sliced one at `keep`. */
+  private clearOtherImages(keep: number | undefined): void {
+    const end = entryKey(0); // images sort just below the entries
+    const ranges =
+      keep === undefined
+        ? [{ gt: KEY_SNAPSHOT_DATA, lt: end }]
+        : [
+            { gte: KEY_SNAPSHOT_DATA, lt: snapshotSliceKey(keep, 0) },
+            { gte: snapshotSliceKey(keep + 1, 0), lt: end },
+          ];
+    this.background = this.background
+      .then(async () => {
+        for (const range of ranges) await this.db.clear(range);
+      })
+      .catch(() => {
+        // Harmless: unnamed images are cleared again on the next open.
+      });
   }
 
   /** Deletes entries at or below `index` in the background (they are already invisible). */
@@ -352,6 +416,11 @@ export class LevelDbLogStore implements WritableLogStore {
   }
 }
 
+function snapshotRecordOp(meta: SnapshotMeta, dataBytes: number, dataCrc: number): BatchOp {
+  return { type: 'put', key: KEY_SNAPSHOT_META, value: encodeSnapshotRecord({ meta, dataBytes, dataCrc, sliced: true }) };
+}
+
+/** The record and image of a snapshot in one batch (the empty one of a fresh store). */
 function snapshotOps(meta: SnapshotMeta, data: Uint8Array): BatchOp[] {
   return [
     { type: 'put', key: KEY_SNAPSHOT_META, value: encodeSnapshotRecord({ meta, dataBytes: data.length, dataCrc: checksum(data) }) },
@@ -416,7 +485,9 @@ async function readState(db: Db, location: string, opts: LevelDbLogStoreOptions)
   const snapValue = await db.get(KEY_SNAPSHOT_META);
   if (snapValue === undefined) throw corrupt('snapshot metadata is missing');
   const snapRec = decoded('snapshot metadata', () => decodeSnapshotRecord(snapValue));
-  const snapData = (await db.get(KEY_SNAPSHOT_DATA)) ?? EMPTY;
+  const snapData = snapRec.sliced
+    ? concat(await db.values({ gte: snapshotSliceKey(snapRec.meta.index, 0), lt: snapshotSliceKey(snapRec.meta.index + 1, 0) }).all())
+    : ((await db.get(KEY_SNAPSHOT_DATA)) ?? EMPTY);
   if (snapData.length !== snapRec.dataBytes || checksum(snapData) !== snapRec.dataCrc) {
     throw corrupt(`snapshot data at index ${snapRec.meta.index} does not match its length/checksum`);
   }
@@ -454,5 +525,16 @@ async function readState(db: Db, location: string, opts: LevelDbLogStoreOptions)
   }
   if (last < snap.index) throw corrupt(`entries ${last + 1}..${snap.index} kept below the snapshot are missing`);
   if (hardState.commit > last) throw corrupt(`commit index ${hardState.commit} is beyond the last entry ${last} (torn write?)`);
-  return { hardState, snap, snapData, start, last, tail };
+  return { hardState, snap, snapData, snapSliced: snapRec.sliced === true, start, last, tail };
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
