@@ -40,6 +40,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ event: 'shutdown', signal }, 'shutting down');
+    await node.handOffLeadership();
     await api.close();
     await node.stop();
     process.exit(0);

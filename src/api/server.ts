@@ -110,9 +110,13 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       stopListening();
       waiters.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Busy keep-alive connections would otherwise carry new requests for the whole
+      // grace period: close each one as soon as its response is out.
       server.closeIdleConnections();
+      const drain = setInterval(() => server.closeIdleConnections(), 20);
       const grace = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
       await closed;
+      clearInterval(drain);
       clearTimeout(grace);
       await replayer.close();
     })();

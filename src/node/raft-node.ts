@@ -269,6 +269,24 @@ export class RaftNode extends EventEmitter {
     return ok;
   }
 
+  /**
+   * Before a planned stop: hands leadership to the most caught-up follower and waits
+   * (up to timeoutMs) until this node is no longer leader, so clients fail over in
+   * one round trip instead of an election timeout. False if it stayed leader.
+   */
+  async handOffLeadership(timeoutMs = 1500): Promise<boolean> {
+    if (this.role !== 'leader' || this.stopped) return true;
+    const progress = this.raw.status().progress ?? {};
+    const target = Object.entries(progress)
+      .filter(([id]) => id !== this.id)
+      .sort(([, a], [, b]) => b.match - a.match)[0]?.[0];
+    if (target === undefined || !this.transferLeader(target)) return false;
+    const deadline = Date.now() + timeoutMs;
+    while (this.role === 'leader' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    this.opts.logger.info({ term: this.term, to: target, ok: this.role !== 'leader' }, 'leadership handed off before stopping');
+    return this.role !== 'leader';
+  }
+
   /** The error a write or read would get right now, if any. */
   private refusal(): Error | undefined {
     if (this.failure) return this.failure;
