@@ -13,11 +13,13 @@ export class RaftLog {
   applied: number;
 
   constructor(readonly store: LogStore) {
-    const first = store.firstIndex();
     const last = store.lastIndex();
     this.unstable = new UnstableLog(last + 1);
-    this.committed = first - 1;
-    this.applied = first - 1;
+    // The state machine restarts from the snapshot, which may sit above the first
+    // stored entry (a compaction can keep a margin of entries below it).
+    const start = Math.max(store.firstIndex() - 1, store.snapshot().meta.index);
+    this.committed = start;
+    this.applied = start;
   }
 
   firstIndex(): number {

@@ -143,6 +143,18 @@ describe('applying', () => {
   });
 });
 
+describe('restart after a compaction that kept a margin', () => {
+  test('applied starts at the snapshot, not at the first stored entry', () => {
+    const s = new Single({ logTerms: [1, 1, 1, 1, 1, 1], hardState: { term: 1, vote: '', commit: 6 } });
+    s.store.compact({ meta: { index: 4, term: 1, conf: { voters: ['n1', 'n2', 'n3'] } }, data: bytes('state@4') }, 3);
+    expect(s.store.firstIndex()).toBe(3);
+    s.restart();
+    expect(s.node.status().applied).toBe(4);
+    const { committed } = s.drain();
+    expect(committed.map((e) => e.index)).toEqual([5, 6]); // 3 and 4 are in the snapshot
+  });
+});
+
 describe('batching and flow control', () => {
   test('many proposals between Readys become one append per follower', () => {
     const s = new Single();

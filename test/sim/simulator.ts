@@ -323,7 +323,9 @@ export class Simulation {
       meta: { index, term: n.store.term(index), conf: n.raw.raft.confState() },
       data: encodeState({ index, hash }),
     };
-    n.store.compact(snap);
+    // Sometimes keep a margin of entries below the snapshot, as the node does.
+    const keepFrom = this.rng.chance(0.5) ? index + 1 - this.rng.int(4) : undefined;
+    n.store.compact(snap, keepFrom);
     this.storesChanged = true;
     this.log(`${n.id} compacted to ${index}`);
   }
