@@ -28,6 +28,14 @@ export class ExpiringMap<V> {
     this.entries.set(key, { value, at: now });
   }
 
+  /** First use of `key` in its window wins: returns the value already held for it,
+   *  or, if there is none, stores `value` and returns undefined. */
+  claim(key: string, value: V, now: number): V | undefined {
+    const first = this.get(key, now);
+    if (first === undefined) this.set(key, value, now);
+    return first;
+  }
+
   /** Drops entries whose window has passed. */
   expire(now: number): void {
     for (const [key, e] of this.entries) {

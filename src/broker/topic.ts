@@ -55,12 +55,11 @@ export class Topic {
     for (let pos = 0; pos < messages.length; pos++) {
       const m = messages[pos];
       if (m.deduplicationId !== undefined) {
-        const first = this.dedup.get(m.deduplicationId, now);
+        const first = this.dedup.claim(m.deduplicationId, idPrefix + pos.toString(36), now);
         if (first !== undefined) {
           out[pos] = { id: first, deduplicated: true };
           continue;
         }
-        this.dedup.set(m.deduplicationId, idPrefix + pos.toString(36), now);
       }
       const attrs = storedAttributes(m.attributes);
       const seq = this.nextSeq++;
