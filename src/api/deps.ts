@@ -43,6 +43,11 @@ function isCommandResult(value: unknown): value is CommandResult {
 }
 
 /** Proposes a command and waits until it is committed and applied on this node. */
+/** The command field for an optional Idempotency-Key (absent when the request had none). */
+export function idempotencyField(idempotencyKey: string | undefined): { idempotencyKey?: string } {
+  return idempotencyKey !== undefined ? { idempotencyKey } : {};
+}
+
 export async function commit(deps: ApiDeps, command: Command): Promise<unknown> {
   const result = await deps.node.propose(encodeCommand(command));
   if (!isCommandResult(result)) {

@@ -1,6 +1,6 @@
 // The /v1/queues rows of API.md.
 import type { ReceivedView } from '../../broker/index.js';
-import { commit, unwrap, type ApiDeps } from '../deps.js';
+import { commit, idempotencyField, unwrap, type ApiDeps } from '../deps.js';
 import { receiveWithWait } from '../receive.js';
 import { defineRoute, type RouteSpec } from '../route.js';
 import {
@@ -15,8 +15,6 @@ import {
   VisibilityBody,
 } from '../schemas.js';
 import { checkMessageSizes, parseSendBody } from './messages.js';
-
-const key = (idempotencyKey: string | undefined) => (idempotencyKey !== undefined ? { idempotencyKey } : {});
 
 export function queueRoutes(deps: ApiDeps): RouteSpec[] {
   return [
@@ -33,7 +31,7 @@ export function queueRoutes(deps: ApiDeps): RouteSpec[] {
         const value = await commit(deps, {
           type: 'queue.create',
           user,
-          ...key(idempotencyKey),
+          ...idempotencyField(idempotencyKey),
           name: body.name,
           visibilityTimeoutMs: body.visibilityTimeoutMs,
           retentionMs: body.retentionMs,
@@ -78,7 +76,7 @@ export function queueRoutes(deps: ApiDeps): RouteSpec[] {
       params: NameParams,
       success: 204,
       async handle({ user, params, idempotencyKey }) {
-        await commit(deps, { type: 'queue.delete', user, ...key(idempotencyKey), queue: params.name });
+        await commit(deps, { type: 'queue.delete', user, ...idempotencyField(idempotencyKey), queue: params.name });
         return { status: 204 };
       },
     }),
@@ -92,7 +90,7 @@ export function queueRoutes(deps: ApiDeps): RouteSpec[] {
       params: NameParams,
       success: 200,
       async handle({ user, params, idempotencyKey }) {
-        const value = await commit(deps, { type: 'queue.purge', user, ...key(idempotencyKey), queue: params.name });
+        const value = await commit(deps, { type: 'queue.purge', user, ...idempotencyField(idempotencyKey), queue: params.name });
         return { status: 200, body: value };
       },
     }),
@@ -110,7 +108,7 @@ export function queueRoutes(deps: ApiDeps): RouteSpec[] {
         const value = await commit(deps, {
           type: 'queue.grant',
           user,
-          ...key(idempotencyKey),
+          ...idempotencyField(idempotencyKey),
           queue: params.name,
           username: params.username,
           permissions: [...new Set(body.permissions)],
@@ -131,7 +129,7 @@ export function queueRoutes(deps: ApiDeps): RouteSpec[] {
         await commit(deps, {
           type: 'queue.revoke',
           user,
-          ...key(idempotencyKey),
+          ...idempotencyField(idempotencyKey),
           queue: params.name,
           username: params.username,
         });
@@ -156,7 +154,7 @@ export function queueRoutes(deps: ApiDeps): RouteSpec[] {
         const value = await commit(deps, {
           type: 'queue.send',
           user,
-          ...key(idempotencyKey),
+          ...idempotencyField(idempotencyKey),
           queue: params.name,
           messages,
           batch,
@@ -187,7 +185,7 @@ export function queueRoutes(deps: ApiDeps): RouteSpec[] {
               user,
               // The broker keeps the first (empty) answer under the key: a long poll's
               // later receives are new commands of their own.
-              ...(attempt === 0 ? key(idempotencyKey) : {}),
+              ...(attempt === 0 ? idempotencyField(idempotencyKey) : {}),
               queue: params.name,
               max: body.max,
               ...(body.visibilityTimeoutMs !== undefined && { visibilityTimeoutMs: body.visibilityTimeoutMs }),
@@ -211,7 +209,7 @@ export function queueRoutes(deps: ApiDeps): RouteSpec[] {
         const value = (await commit(deps, {
           type: 'queue.ack',
           user,
-          ...key(idempotencyKey),
+          ...idempotencyField(idempotencyKey),
           queue: params.name,
           receiptHandles: body.receiptHandles,
         })) as { acked: number };
@@ -233,7 +231,7 @@ export function queueRoutes(deps: ApiDeps): RouteSpec[] {
         const value = await commit(deps, {
           type: 'queue.nack',
           user,
-          ...key(idempotencyKey),
+          ...idempotencyField(idempotencyKey),
           queue: params.name,
           receiptHandles: body.receiptHandles,
           delayMs: body.delayMs,
@@ -255,7 +253,7 @@ export function queueRoutes(deps: ApiDeps): RouteSpec[] {
         const value = await commit(deps, {
           type: 'queue.visibility',
           user,
-          ...key(idempotencyKey),
+          ...idempotencyField(idempotencyKey),
           queue: params.name,
           receiptHandle: body.receiptHandle,
           visibilityTimeoutMs: body.visibilityTimeoutMs,

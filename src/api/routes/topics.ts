@@ -1,7 +1,7 @@
 // The /v1/topics rows of API.md: topics, grants, publishing and subscriptions.
 import { z } from 'zod';
 import type { ReceivedView } from '../../broker/index.js';
-import { commit, unwrap, type ApiDeps } from '../deps.js';
+import { commit, idempotencyField, unwrap, type ApiDeps } from '../deps.js';
 import { receiveWithWait } from '../receive.js';
 import { defineRoute, type RouteSpec } from '../route.js';
 import {
@@ -18,8 +18,6 @@ import {
   VisibilityBody,
 } from '../schemas.js';
 import { checkMessageSizes, parsePublishBody } from './messages.js';
-
-const key = (idempotencyKey: string | undefined) => (idempotencyKey !== undefined ? { idempotencyKey } : {});
 
 /** API.md lists a permissions body beside the DELETE too; accepted, and the whole grant goes. */
 const RevokeTopicBody = z.strictObject({ permissions: TopicGrantBody.shape.permissions.optional() });
@@ -39,7 +37,7 @@ export function topicRoutes(deps: ApiDeps): RouteSpec[] {
         const value = await commit(deps, {
           type: 'topic.create',
           user,
-          ...key(idempotencyKey),
+          ...idempotencyField(idempotencyKey),
           name: body.name,
           public: body.public,
           retentionMs: body.retentionMs,
@@ -82,7 +80,7 @@ export function topicRoutes(deps: ApiDeps): RouteSpec[] {
       params: NameParams,
       success: 204,
       async handle({ user, params, idempotencyKey }) {
-        await commit(deps, { type: 'topic.delete', user, ...key(idempotencyKey), topic: params.name });
+        await commit(deps, { type: 'topic.delete', user, ...idempotencyField(idempotencyKey), topic: params.name });
         return { status: 204 };
       },
     }),
@@ -100,7 +98,7 @@ export function topicRoutes(deps: ApiDeps): RouteSpec[] {
         const value = await commit(deps, {
           type: 'topic.grant',
           user,
-          ...key(idempotencyKey),
+          ...idempotencyField(idempotencyKey),
           topic: params.name,
           username: params.username,
           permissions: [...new Set(body.permissions)],
@@ -122,7 +120,7 @@ export function topicRoutes(deps: ApiDeps): RouteSpec[] {
         await commit(deps, {
           type: 'topic.revoke',
           user,
-          ...key(idempotencyKey),
+          ...idempotencyField(idempotencyKey),
           topic: params.name,
           username: params.username,
         });
@@ -147,7 +145,7 @@ export function topicRoutes(deps: ApiDeps): RouteSpec[] {
         const value = await commit(deps, {
           type: 'topic.publish',
           user,
-          ...key(idempotencyKey),
+          ...idempotencyField(idempotencyKey),
           topic: params.name,
           messages,
           batch,
@@ -170,7 +168,7 @@ export function topicRoutes(deps: ApiDeps): RouteSpec[] {
         const value = await commit(deps, {
           type: 'subscription.create',
           user,
-          ...key(idempotencyKey),
+          ...idempotencyField(idempotencyKey),
           topic: params.name,
           name: body.name,
           ackTimeoutMs: body.ackTimeoutMs,
@@ -206,7 +204,7 @@ export function topicRoutes(deps: ApiDeps): RouteSpec[] {
         await commit(deps, {
           type: 'subscription.delete',
           user,
-          ...key(idempotencyKey),
+          ...idempotencyField(idempotencyKey),
           topic: params.name,
           subscription: params.sub,
         });
@@ -235,7 +233,7 @@ export function topicRoutes(deps: ApiDeps): RouteSpec[] {
               user,
               // The broker keeps the first (empty) answer under the key: a long poll's
               // later receives are new commands of their own.
-              ...(attempt === 0 ? key(idempotencyKey) : {}),
+              ...(attempt === 0 ? idempotencyField(idempotencyKey) : {}),
               topic: params.name,
               subscription: params.sub,
               max: body.max,
@@ -260,7 +258,7 @@ export function topicRoutes(deps: ApiDeps): RouteSpec[] {
         const value = (await commit(deps, {
           type: 'subscription.ack',
           user,
-          ...key(idempotencyKey),
+          ...idempotencyField(idempotencyKey),
           topic: params.name,
           subscription: params.sub,
           receiptHandles: body.receiptHandles,
@@ -283,7 +281,7 @@ export function topicRoutes(deps: ApiDeps): RouteSpec[] {
         const value = await commit(deps, {
           type: 'subscription.nack',
           user,
-          ...key(idempotencyKey),
+          ...idempotencyField(idempotencyKey),
           topic: params.name,
           subscription: params.sub,
           receiptHandles: body.receiptHandles,
@@ -306,7 +304,7 @@ export function topicRoutes(deps: ApiDeps): RouteSpec[] {
         const value = await commit(deps, {
           type: 'subscription.visibility',
           user,
-          ...key(idempotencyKey),
+          ...idempotencyField(idempotencyKey),
           topic: params.name,
           subscription: params.sub,
           receiptHandle: body.receiptHandle,

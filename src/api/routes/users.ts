@@ -1,6 +1,6 @@
 // POST /v1/auth/register and /v1/auth/login.
 import { decoyPasswordHash, hashPassword, verifyPassword } from '../auth/password.js';
-import { commit, type ApiDeps } from '../deps.js';
+import { commit, idempotencyField, type ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { defineRoute, type RouteSpec } from '../route.js';
 import { LoginBody, RegisterBody } from '../schemas.js';
@@ -23,7 +23,7 @@ export function userRoutes(deps: ApiDeps): RouteSpec[] {
           type: 'user.register',
           username: body.username,
           passwordHash,
-          ...(idempotencyKey !== undefined && { idempotencyKey }),
+          ...idempotencyField(idempotencyKey),
         });
         return { status: 201, body: value };
       },
