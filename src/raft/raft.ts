@@ -47,8 +47,10 @@ export class Raft {
   private randomizedElectionTimeout = 0;
   private readonly electionTimeout: number;
   private readonly heartbeatTimeout: number;
-  /** Leader: proposals were appended or the commit index moved since the last broadcast
-   *  (one append per follower per Ready). */
+  /** Leader: proposals were appended since the last broadcast (one append per follower
+   *  per Ready). A commit index that moved alone is not broadcast: it rides the next
+   *  append or heartbeat, which halves the messages of a lone write (followers need the
+   *  commit index only to apply; clients are answered by the leader). */
   private appendPending = false;
   private readonly snapshotReceiver = new SnapshotReceiver();
 
@@ -461,8 +463,7 @@ export class Raft {
     const self = this.tracker.progress.get(this.id);
     if (!self) return;
     const persisted = Math.min(this.log.persistedIndex(), this.log.lastIndex());
-    // The new commit index goes out with the next Ready's appends.
-    if (self.maybeUpdate(persisted) && this.maybeCommit()) this.appendPending = true;
+    if (self.maybeUpdate(persisted)) this.maybeCommit();
   }
 
   private maybeCommit(): boolean {
@@ -558,7 +559,6 @@ export class Raft {
       }
       return;
     }
-    const oldPaused = pr.isPaused();
     if (!pr.maybeUpdate(m.index)) return;
     if (pr.state === 'probe') {
       pr.becomeReplicate();
@@ -568,13 +568,7 @@ export class Raft {
     } else if (pr.state === 'replicate') {
       pr.inflights.freeLE(m.index);
     }
-    if (this.maybeCommit()) {
-      // Tell everyone once per Ready, however many acknowledgements moved it.
-      this.appendPending = true;
-    } else if (oldPaused && !this.appendPending) {
-      // It was waiting on this answer; the next flush would reach it anyway.
-      this.sendAppend(m.from, true);
-    }
+    this.maybeCommit(); // the new commit index rides the next append or heartbeat
     // Fill the window while there is more to send.
     while (this.sendAppend(m.from, false)) {
       /* keep streaming */

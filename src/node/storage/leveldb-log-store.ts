@@ -81,6 +81,14 @@ export class LevelDbLogStore implements WritableLogStore {
   private readonly sliceBytes: number;
   private failure: StorageFailedError | undefined;
   private background: Promise<void> = Promise.resolve();
+  /** Entries below this index are known deleted. Clears start here, not at 0: a LevelDB
+   *  range scan steps over every tombstone until compaction drops it, so clearing from
+   *  0 after each snapshot grew slower with the age of the log. */
+  private clearedBelow = 0;
+  /** The sliced images that may still be stored (indexes), beside the current one. */
+  private staleImages = new Set<number>();
+  private imagesScanned = false;
+  private wholeImageMayExist = false;
   private closed = false;
 
   private constructor(
@@ -311,6 +319,8 @@ export class LevelDbLogStore implements WritableLogStore {
   private async writeImage(index: number, data: Uint8Array): Promise<number> {
     // A clear of other images still running would take the new slices with it.
     await this.background;
+    // Until a record names it, a partial image is one to clear with the others.
+    this.staleImages.add(index);
     try {
       // Slices left by an attempt that crashed before its record was written.
       await this.db.clear({ gte: snapshotSliceKey(index, 0), lt: snapshotSliceKey(index + 1, 0) });
@@ -327,18 +337,39 @@ export class LevelDbLogStore implements WritableLogStore {
     return crc;
   }
 
-  /** Deletes, in the background, every stored image but the sliced one at `keep`. */
+  /**
+   * Deletes, in the background, every stored image but the sliced one at `keep`. The
+   * first call (at open) scans the whole image range; later ones delete only the images
+   * this store wrote or replaced, so they never step over old tombstones.
+   */
   private clearOtherImages(keep: number | undefined): void {
-    const end = entryKey(0); // images sort just below the entries
-    const ranges =
-      keep === undefined
-        ? [{ gt: KEY_SNAPSHOT_DATA, lt: end }]
-        : [
-            { gte: KEY_SNAPSHOT_DATA, lt: snapshotSliceKey(keep, 0) },
-            { gte: snapshotSliceKey(keep + 1, 0), lt: end },
-          ];
+    let ranges: { gte?: Uint8Array; gt?: Uint8Array; lt: Uint8Array }[];
+    if (!this.imagesScanned) {
+      this.imagesScanned = true;
+      const end = entryKey(0); // images sort just below the entries
+      ranges =
+        keep === undefined
+          ? [{ gt: KEY_SNAPSHOT_DATA, lt: end }]
+          : [
+              { gte: KEY_SNAPSHOT_DATA, lt: snapshotSliceKey(keep, 0) },
+              { gte: snapshotSliceKey(keep + 1, 0), lt: end },
+            ];
+    } else {
+      ranges = [];
+      for (const index of this.staleImages) {
+        if (index !== keep) ranges.push({ gte: snapshotSliceKey(index, 0), lt: snapshotSliceKey(index + 1, 0) });
+      }
+      this.staleImages.clear();
+    }
+    // An image stored whole under the old key stays until a sliced one replaces it.
+    const dropWholeImage = keep !== undefined && this.wholeImageMayExist;
+    if (keep === undefined) this.wholeImageMayExist = true;
+    else this.staleImages.add(keep);
+    if (ranges.length === 0 && !dropWholeImage) return;
+    this.wholeImageMayExist &&= !dropWholeImage;
     this.background = this.background
       .then(async () => {
+        if (dropWholeImage) await this.db.del(KEY_SNAPSHOT_DATA);
         for (const range of ranges) await this.db.clear(range);
       })
       .catch(() => {
@@ -348,9 +379,11 @@ export class LevelDbLogStore implements WritableLogStore {
 
   /** Deletes entries at or below `index` in the background (they are already invisible). */
   private clearBelow(index: number): void {
-    if (index <= 0) return;
+    if (index < this.clearedBelow) return;
+    const from = this.clearedBelow;
+    this.clearedBelow = index + 1;
     this.background = this.background
-      .then(() => this.db.clear({ gte: entryKey(0), lte: entryKey(index) }))
+      .then(() => this.db.clear({ gte: entryKey(from), lte: entryKey(index) }))
       .catch(() => {
         // Harmless: invisible entries are cleared again on the next open.
       });
