@@ -76,8 +76,8 @@ export class LeaderGate {
         throw err;
       }
     }
-    const status = this.opts.node.status();
-    if (status.role !== 'leader') return this.elsewhere(req, status.leaderId, status.leaderUrl);
+    const leadership = this.opts.node.leadership();
+    if (leadership.role !== 'leader') return this.elsewhere(req, leadership.leaderId, leadership.leaderUrl);
     try {
       return await serve();
     } catch (err) {

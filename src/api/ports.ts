@@ -15,8 +15,16 @@ export interface NodeStatusView {
   nodes: Array<{ id: string; httpUrl: string; role?: string; matchIndex?: number; lastContactMs?: number }>;
 }
 
+/** Who leads, as the leader gate needs it on every request (cheaper than status()). */
+export interface LeadershipView {
+  role: string;
+  leaderId: string | null;
+  leaderUrl: string | null;
+}
+
 export interface ApiNode {
   readonly id: string;
+  leadership(): LeadershipView;
   propose(command: Uint8Array): Promise<unknown>;
   readBarrier(): Promise<void>;
   status(): NodeStatusView;

@@ -215,6 +215,11 @@ export class RaftNode extends EventEmitter {
     });
   }
 
+  leadership(): { role: Role; leaderId: string | null; leaderUrl: string | null } {
+    const leaderId = this.leaderId || null;
+    return { role: this.role, leaderId, leaderUrl: leaderId ? (this.httpUrlOf.get(leaderId) ?? null) : null };
+  }
+
   status(): NodeStatus {
     const st = this.raw.status();
     const now = Date.now();

@@ -35,6 +35,10 @@ class DirectLeader implements ApiNode {
 
   async readBarrier(): Promise<void> {}
 
+  leadership() {
+    return { role: 'leader', leaderId: this.id, leaderUrl: this.members.find((m) => m.id === this.id)?.url ?? null };
+  }
+
   status(): NodeStatusView {
     const me = this.members.find((m) => m.id === this.id);
     return {
@@ -84,6 +88,10 @@ class DirectFollower implements ApiNode {
 
   async readBarrier(): Promise<void> {
     throw new NotLeaderError(this.leader.id, this.leaderUrl());
+  }
+
+  leadership() {
+    return { ...this.leader.leadership(), role: 'follower' };
   }
 
   status(): NodeStatusView {
