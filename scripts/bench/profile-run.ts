@@ -1,7 +1,8 @@
 // `make bench` with --profile (or PROFILE=1): every node runs with --cpu-prof, the
-// pipelined-send scenario runs once, the cluster stops with SIGTERM so V8 writes the
-// profiles, and the leader's profile is summarized: self time by function and by area,
-// and inclusive time of the heaviest functions. Output in bench-results/profile-<ts>/.
+// pipelined-send scenario (PROFILE_SCENARIO=1: the sequential one) runs once, the
+// cluster stops with SIGTERM so V8 writes the profiles, and the leader's profile is
+// summarized: self time by function and by area, and inclusive time of the heaviest
+// functions. Output in bench-results/profile-<ts>/, the followers' profiles beside it.
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -15,7 +16,7 @@ import type { Progress } from './progress.js';
 import { timestampName } from './report.js';
 import { runScenario } from './scenario.js';
 import { nodeIdOf } from './scenarios/cluster-wait.js';
-import { pipelinedSend } from './scenarios/send-load.js';
+import { pipelinedSend, sequentialSend } from './scenarios/send-load.js';
 import { prepareCluster, warmUp } from './setup.js';
 import { formatTable } from './table.js';
 
@@ -40,7 +41,7 @@ export async function runProfile(options: BenchOptions, progress: Progress, clus
     leaderId = nodeIdOf(ctx, await link.findLeader());
     leaderPid = cluster.pid(leaderId);
     window.fromUs = Number(process.hrtime.bigint() / 1000n);
-    const result = await runScenario(ctx, pipelinedSend);
+    const result = await runScenario(ctx, process.env.PROFILE_SCENARIO === '1' ? sequentialSend : pipelinedSend);
     window.toUs = Number(process.hrtime.bigint() / 1000n);
     if (result.failed !== undefined) throw new Error(`scenario 2 failed: ${result.failed}`);
   } finally {
@@ -56,6 +57,7 @@ export async function runProfile(options: BenchOptions, progress: Progress, clus
   const outDir = resolve(options.outDir, `profile-${timestampName(new Date())}`);
   mkdirSync(outDir, { recursive: true });
   copyFileSync(join(profDir, leaderFile), join(outDir, `leader-${leaderId}.cpuprofile`));
+  for (const f of files) if (f !== leaderFile) copyFileSync(join(profDir, f), join(outDir, `follower-${f}`));
   writeFileSync(join(outDir, 'summary.json'), `${JSON.stringify({ leaderId, window, ...summary }, null, 2)}\n`);
   rmSync(profDir, { recursive: true, force: true });
   process.stdout.write([

@@ -43,6 +43,7 @@ export const configSchema = z
     heartbeatTicks: z.number().int().min(1).max(1000).default(1),
     snapshotEvery: z.number().int().min(1).default(10_000),
     snapshotRetainEntries: z.number().int().min(0).default(5_000),
+    snapshotLogPercent: z.number().int().min(0).max(100_000).default(100),
     maxPendingProposals: z.number().int().min(1).default(10_000),
     idleTickMs: z.number().int().min(0).default(1000),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -80,6 +81,10 @@ export interface NodeConfig {
   /** Entries kept below each snapshot the node takes, so that a follower slightly
    *  behind catches up by appends instead of a whole InstallSnapshot. */
   snapshotRetainEntries: number;
+  /** A snapshot also waits until the log applied since the last one holds at least this
+   *  percentage of that snapshot's bytes (0: by entry count alone). Without it, a large
+   *  state would be rewritten whole every `snapshotEvery` small entries. */
+  snapshotLogPercent: number;
   maxPendingProposals: number;
   idleTickMs: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -109,6 +114,7 @@ const FIELDS: Record<string, Kind> = {
   heartbeatTicks: 'int',
   snapshotEvery: 'int',
   snapshotRetainEntries: 'int',
+  snapshotLogPercent: 'int',
   maxPendingProposals: 'int',
   idleTickMs: 'int',
   logLevel: 'string',
@@ -320,6 +326,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv | Record<strin
     heartbeatTicks: c.heartbeatTicks,
     snapshotEvery: c.snapshotEvery,
     snapshotRetainEntries: c.snapshotRetainEntries,
+    snapshotLogPercent: c.snapshotLogPercent,
     maxPendingProposals: c.maxPendingProposals,
     idleTickMs: c.idleTickMs,
     logLevel: c.logLevel,

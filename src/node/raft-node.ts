@@ -114,6 +114,8 @@ export class RaftNode extends EventEmitter {
   /** A commit-only hard state not written yet (it rides the next synced batch). */
   private unsavedHardState: HardState | undefined;
   private snapshotTask: SnapshotTask | undefined;
+  /** Bytes of entries applied since the last snapshot was captured or installed. */
+  private logBytesSinceSnapshot = 0;
 
   private constructor(
     private readonly opts: RaftNodeOptions,
@@ -462,6 +464,7 @@ export class RaftNode extends EventEmitter {
     if (rd.snapshot && rd.snapshot.meta.index > this.applied) {
       this.opts.stateMachine.restore(rd.snapshot.data);
       this.applied = rd.snapshot.meta.index;
+      this.logBytesSinceSnapshot = 0;
       this.metrics.snapshots.inc({ kind: 'installed' });
       this.opts.logger.info({ term: this.term, index: this.applied }, 'installed a snapshot from the leader');
     }
@@ -485,6 +488,7 @@ export class RaftNode extends EventEmitter {
     for (const e of entries) {
       if (e.index <= this.applied) continue;
       this.applied = e.index;
+      this.logBytesSinceSnapshot += e.data.length;
       if (e.type !== 'normal' || e.data.length === 0) continue; // a leader's no-op, or a config entry
       const env = decodeEnvelope(e.data);
       const waiter = env.origin === this.origin ? this.waiting.get(env.seq) : undefined;
@@ -510,7 +514,10 @@ export class RaftNode extends EventEmitter {
   }
 
   /**
-   * Starts a snapshot every `snapshotEvery` applied entries. Only the capture runs
+   * Starts a snapshot every `snapshotEvery` applied entries, once the log applied since
+   * the last one also holds `snapshotLogPercent`% of its bytes: the cost of snapshots
+   * stays proportional to the write rate however large the state grows, and a restart
+   * replays at most about one image's worth of log. Only the capture runs
    * here; the image is encoded a chunk per turn of the event loop while the loop keeps
    * ticking, stepping and applying, and the log is compacted at the captured index
    * once the image is complete, keeping `snapshotRetainEntries` entries below it.
@@ -519,6 +526,8 @@ export class RaftNode extends EventEmitter {
     if (this.snapshotTask || this.halted) return;
     const held = this.store.snapshot().meta;
     if (this.applied - held.index < this.opts.config.snapshotEvery) return;
+    const heldBytes = this.store.snapshot().data.length;
+    if (this.logBytesSinceSnapshot * 100 < heldBytes * this.opts.config.snapshotLogPercent) return;
     const index = this.applied;
     const term = this.store.term(index);
     const sm = this.opts.stateMachine;
@@ -531,6 +540,7 @@ export class RaftNode extends EventEmitter {
       return;
     }
     const captureMs = performance.now() - started;
+    this.logBytesSinceSnapshot = 0;
     const task: SnapshotTask = { index, abandoned: false, done: Promise.resolve() };
     this.snapshotTask = task;
     task.done = this.finishSnapshot(task, term, held.conf, chunks, captureMs)

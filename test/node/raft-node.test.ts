@@ -86,6 +86,34 @@ describe('RaftNode (single node)', () => {
     expect(second.kv.summary().puts).toBe(61);
   }, T);
 
+  test('a large state is snapshotted only once the log since the last snapshot holds that many bytes', async () => {
+    // Every put is a 10 KiB value under its own key: the second snapshot waits until the
+    // log applied after the first holds as many bytes as the first image.
+    const cfg = await config(dir, ['--snapshot-every', '5', '--snapshot-retain-entries', '0']);
+    const { node, registry } = await startNode(cfg);
+    nodes.push(node);
+    const taken = async () =>
+      ((await registry.getSingleMetric('mom_raft_snapshots_total')!.get()).values.find((v) => v.labels.kind === 'taken')?.value ?? 0);
+    const value = 'x'.repeat(10 * 1024);
+    type Store = { snapshot(): { meta: { index: number }; data: Uint8Array }; lastIndex(): number; entries(lo: number, hi: number): { data: Uint8Array }[] };
+    const store = (node as unknown as { store: Store }).store;
+    const logBytesAfter = (index: number) => store.entries(index + 1, store.lastIndex() + 1).reduce((n, e) => n + e.data.length, 0);
+    let n = 0;
+    for (; n < 6; n++) await node.propose(put(`k${n}`, value));
+    await waitFor(async () => ((await taken()) === 1 ? true : undefined), 10_000, () => 'no first snapshot');
+    const first = store.snapshot();
+    const entryBytes = store.entries(store.lastIndex(), store.lastIndex() + 1)[0].data.length;
+    // Many more entries than snapshotEvery, but less log than the image: no snapshot.
+    while (logBytesAfter(first.meta.index) + entryBytes < first.data.length) await node.propose(put(`k${n++}`, value));
+    expect(store.lastIndex() - first.meta.index).toBeGreaterThanOrEqual(5);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await taken()).toBe(1);
+    await node.propose(put(`k${n++}`, value));
+    await node.propose(put(`k${n++}`, value));
+    await waitFor(async () => ((await taken()) === 2 ? true : undefined), 10_000, () => `one snapshot; image ${first.data.length} B, log ${logBytesAfter(first.meta.index)} B`);
+    expect(store.snapshot().meta.index).toBeGreaterThan(first.meta.index);
+  }, T);
+
   test('the leader proposes the idle tick command when nothing else was proposed', async () => {
     const { node, kv } = await startNode(await config(dir), undefined, undefined, { idleTickCommand: encodeTick, idleTickMs: 50 });
     nodes.push(node);
