@@ -526,7 +526,7 @@ export class RaftNode extends EventEmitter {
     if (this.snapshotTask || this.halted) return;
     const held = this.store.snapshot().meta;
     if (this.applied - held.index < this.opts.config.snapshotEvery) return;
-    const heldBytes = this.store.snapshot().data.length;
+    const heldBytes = this.store.snapshotBytes();
     if (this.logBytesSinceSnapshot * 100 < heldBytes * this.opts.config.snapshotLogPercent) return;
     const index = this.applied;
     const term = this.store.term(index);

@@ -1,4 +1,4 @@
-import type { Entry, Snapshot } from './types.js';
+import type { Entry, Snapshot, SnapshotSource } from './types.js';
 import { CompactedError, type LogStore } from './storage/log-store.js';
 import { UnstableLog } from './log-unstable.js';
 import { limitSize } from './util.js';
@@ -182,8 +182,21 @@ export class RaftLog {
     return this.unstable.snapshot ?? this.store.snapshot();
   }
 
+  /** The latest snapshot as a source for streaming it to a follower. */
+  snapshotSource(): SnapshotSource {
+    const unstable = this.unstable.snapshot;
+    if (!unstable && this.store.snapshotSource) return this.store.snapshotSource();
+    return sourceOf(unstable ?? this.store.snapshot());
+  }
+
   restore(snapshot: Snapshot): void {
     this.committed = snapshot.meta.index;
     this.unstable.restore(snapshot);
   }
+}
+
+/** An image already in memory, as a source. */
+export function sourceOf(snapshot: Snapshot): SnapshotSource {
+  const { meta, data } = snapshot;
+  return { meta, totalBytes: data.length, read: (offset, length) => data.subarray(offset, Math.min(data.length, offset + length)) };
 }

@@ -9,8 +9,9 @@ import type {
   ReadState,
   Role,
   Snapshot,
+  SnapshotChunk,
 } from './types.js';
-import type { LogStore } from './storage/log-store.js';
+import { SnapshotGoneError, type LogStore } from './storage/log-store.js';
 import { RaftLog } from './log.js';
 import { ProgressTracker } from './tracker.js';
 import { ReadOnly } from './read-only.js';
@@ -520,17 +521,29 @@ export class Raft {
   private sendSnapshot(to: NodeId): boolean {
     const pr = this.tracker.progress.get(to)!;
     if (!pr.recentActive) return false;
-    const snap = this.log.snapshot();
-    if (snap.meta.index === 0) throw new Error('need a snapshot but none was taken');
-    pr.becomeSnapshot(startStream(snap));
+    const source = this.log.snapshotSource();
+    if (source.meta.index === 0) throw new Error('need a snapshot but none was taken');
+    pr.becomeSnapshot(startStream(source));
     this.sendSnapshotChunk(to);
     return true;
   }
 
   private sendSnapshotChunk(to: NodeId): void {
-    const stream = this.tracker.progress.get(to)?.snapshotStream;
-    if (!stream) return;
-    this.send(message('snapshot', this.id, to, this.term, { snapshot: nextChunk(stream, this.config.snapshotChunkBytes) }));
+    const pr = this.tracker.progress.get(to);
+    const stream = pr?.snapshotStream;
+    if (!pr || !stream) return;
+    let chunk: SnapshotChunk;
+    try {
+      chunk = nextChunk(stream, this.config.snapshotChunkBytes);
+    } catch (err) {
+      if (!(err instanceof SnapshotGoneError)) throw err;
+      // A newer snapshot replaced the image mid-stream: stream that one from the start
+      // (the follower drops a partial stream when a chunk of another snapshot arrives).
+      const fresh = startStream(this.log.snapshotSource());
+      pr.becomeSnapshot(fresh);
+      chunk = nextChunk(fresh, this.config.snapshotChunkBytes);
+    }
+    this.send(message('snapshot', this.id, to, this.term, { snapshot: chunk }));
   }
 
   private handleSnapshotResp(m: Message): void {
@@ -541,7 +554,7 @@ export class Raft {
     if (m.reject) {
       stream.acked = Math.min(m.index, stream.acked);
       this.sendSnapshotChunk(m.from);
-    } else if (m.index > stream.acked && m.index < stream.data.length) {
+    } else if (m.index > stream.acked && m.index < stream.source.totalBytes) {
       stream.acked = m.index;
       this.sendSnapshotChunk(m.from);
     }

@@ -1,4 +1,4 @@
-import type { NodeId, Snapshot, SnapshotChunk, SnapshotMeta } from './types.js';
+import type { NodeId, Snapshot, SnapshotChunk, SnapshotMeta, SnapshotSource } from './types.js';
 
 /**
  * Chunked InstallSnapshot. The leader streams one chunk at a time and moves on when
@@ -9,26 +9,27 @@ import type { NodeId, Snapshot, SnapshotChunk, SnapshotMeta } from './types.js';
 /** Leader side: the stream to one follower. */
 export interface SnapshotStream {
   meta: SnapshotMeta;
-  data: Uint8Array;
+  source: SnapshotSource;
   /** Bytes the follower confirmed having received. */
   acked: number;
   /** `acked` when the previous heartbeat answer came: no change means a lost chunk. */
   ackedAtLastHeartbeat: number;
 }
 
-export function startStream(snapshot: Snapshot): SnapshotStream {
-  return { meta: snapshot.meta, data: snapshot.data, acked: 0, ackedAtLastHeartbeat: -1 };
+export function startStream(source: SnapshotSource): SnapshotStream {
+  return { meta: source.meta, source, acked: 0, ackedAtLastHeartbeat: -1 };
 }
 
-/** The chunk that follows what the follower confirmed. */
+/** The chunk that follows what the follower confirmed (may throw SnapshotGoneError). */
 export function nextChunk(stream: SnapshotStream, chunkBytes: number): SnapshotChunk {
-  const end = Math.min(stream.data.length, stream.acked + Math.max(1, chunkBytes));
+  const total = stream.source.totalBytes;
+  const end = Math.min(total, stream.acked + Math.max(1, chunkBytes));
   return {
     meta: stream.meta,
     offset: stream.acked,
-    totalBytes: stream.data.length,
-    data: stream.data.subarray(stream.acked, end),
-    done: end === stream.data.length,
+    totalBytes: total,
+    data: stream.source.read(stream.acked, end - stream.acked),
+    done: end === total,
   };
 }
 

@@ -40,6 +40,16 @@ export interface Snapshot {
   data: Uint8Array;
 }
 
+/** A snapshot image read a piece at a time, so that a disk-backed store need not keep
+ *  a large image in memory to stream it to a follower. */
+export interface SnapshotSource {
+  meta: SnapshotMeta;
+  totalBytes: number;
+  /** `length` bytes from `offset` (fewer at the end); throws SnapshotGoneError when the
+   *  image was replaced by a newer one meanwhile. */
+  read(offset: number, length: number): Uint8Array;
+}
+
 export type MessageType =
   | 'preVote'
   | 'preVoteResp'

@@ -6,7 +6,8 @@ import { MemoryLogStore } from '../../src/raft/storage/memory-log-store.js';
 import { CAMPAIGN_TRANSFER } from '../../src/raft/raft.js';
 import { SeededRng } from '../sim/rng.js';
 import { message } from '../../src/raft/util.js';
-import type { Message } from '../../src/raft/types.js';
+import type { Message, SnapshotSource } from '../../src/raft/types.js';
+import { SnapshotGoneError } from '../../src/raft/storage/log-store.js';
 
 describe('randomized election timeouts', () => {
   test('the timeout is electionTicks plus what the injected rng says', () => {
@@ -258,6 +259,27 @@ describe('snapshots', () => {
     s.step('snapshotResp', 'n3', 1, { index: 8 });
     const restart = s.step('snapshotResp', 'n3', 1, { index: 0, reject: true });
     expect(restart.filter((m) => m.type === 'snapshot').map((m) => m.snapshot!.offset)).toEqual([0]);
+  });
+
+  test('a stream whose image a newer snapshot replaced starts over with the newer one', () => {
+    const s = compactedLeader(8);
+    // A disk-backed store reads the image piece by piece; once replaced, the old one is gone.
+    const store = s.store as MemoryLogStore & { snapshotSource?: () => SnapshotSource };
+    store.snapshotSource = () => {
+      const { meta, data } = store.snapshot();
+      const read = (offset: number, length: number) => {
+        if (store.snapshot().meta.index !== meta.index) throw new SnapshotGoneError(meta.index);
+        return data.subarray(offset, offset + length);
+      };
+      return { meta, totalBytes: data.length, read };
+    };
+    const first = s.step('heartbeatResp', 'n3', 1).filter((m) => m.type === 'snapshot');
+    expect(first[0].snapshot).toMatchObject({ offset: 0, meta: { index: 5 } });
+    s.store.compact({ meta: { index: 6, term: 1, conf: { voters: ['n1', 'n2', 'n3'] } }, data: bytes('newer image') });
+    const next = s.step('snapshotResp', 'n3', 1, { index: 8 }).filter((m) => m.type === 'snapshot');
+    expect(next.map((m) => [m.snapshot!.meta.index, m.snapshot!.offset, m.snapshot!.totalBytes])).toEqual([[6, 0, 11]]);
+    expect(new TextDecoder().decode(next[0].snapshot!.data)).toBe('newer im');
+    expect(s.node.status().progress!.n3.state).toBe('snapshot');
   });
 
   test('the follower assembles chunks, installs the snapshot, and the application sees it in a Ready', () => {

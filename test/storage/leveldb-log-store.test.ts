@@ -12,7 +12,7 @@ import {
   snapshotSliceKey,
 } from '../../src/node/storage/codec.js';
 import { StoreCorruptError, StoreLockedError } from '../../src/node/errors.js';
-import type { WritableLogStore } from '../../src/raft/storage/log-store.js';
+import { SnapshotGoneError, type WritableLogStore } from '../../src/raft/storage/log-store.js';
 import type { ConfState } from '../../src/raft/types.js';
 import { makeTempDir, removeDir } from '../support/temp-dir.js';
 import { describeLogStoreConformance, entry } from './log-store-conformance.js';
@@ -169,6 +169,49 @@ describe('LevelDbLogStore on disk', () => {
     expect(new TextDecoder().decode(store.snapshot().data)).toBe('image-at-8');
     expect(store.firstIndex()).toBe(6);
     await store.close();
+  });
+
+  /** As if the garbage collector took the image: reads must go to disk. */
+  function forgetImage(store: LevelDbLogStore): void {
+    const internals = store as unknown as { pinnedImage?: Uint8Array; weakImage?: unknown };
+    internals.pinnedImage = undefined;
+    internals.weakImage = undefined;
+  }
+
+  test('the image is not kept in memory: snapshot data and a streaming source read it back from disk', async () => {
+    await snapshotted();
+    const store = await LevelDbLogStore.open(dir, { nodeId: 'n1', conf: CONF });
+    try {
+      const text = (b: Uint8Array) => new TextDecoder().decode(b);
+      forgetImage(store);
+      const source = store.snapshotSource();
+      expect(source.meta.index).toBe(8);
+      expect(source.totalBytes).toBe(10);
+      // Pieces across, inside and at the end of the 4-byte slices.
+      expect(text(source.read(0, 4))).toBe('imag');
+      expect(text(source.read(2, 5))).toBe('age-a');
+      expect(text(source.read(8, 1024))).toBe('-8');
+      expect(text(store.snapshot().data)).toBe('image-at-8');
+      expect(store.snapshotBytes()).toBe(10);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('a source of an image that a newer snapshot replaced says so (the leader restarts the stream)', async () => {
+    await snapshotted();
+    const store = await LevelDbLogStore.open(dir, { nodeId: 'n1', conf: CONF, snapshotSliceBytes: 4 });
+    try {
+      forgetImage(store);
+      const old = store.snapshotSource();
+      await store.compact({ meta: { index: 9, term: 1, conf: CONF }, data: new TextEncoder().encode('image-at-9') });
+      await (store as unknown as { background: Promise<void> }).background; // the old slices are cleared
+      expect(() => old.read(4, 4)).toThrow(SnapshotGoneError);
+      forgetImage(store);
+      expect(new TextDecoder().decode(store.snapshotSource().read(0, 100))).toBe('image-at-9');
+    } finally {
+      await store.close();
+    }
   });
 
   test('a missing image slice is reported, never used', async () => {

@@ -1,9 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { ClassicLevel } from 'classic-level';
-import type { ConfState, Entry, HardState, Snapshot, SnapshotMeta } from '../../raft/types.js';
+import type { ConfState, Entry, HardState, Snapshot, SnapshotMeta, SnapshotSource } from '../../raft/types.js';
 import {
   CompactedError,
+  SnapshotGoneError,
   UnavailableError,
   type PersistBatch,
   type WritableLogStore,
@@ -68,7 +69,16 @@ const EMPTY = new Uint8Array(0);
 export class LevelDbLogStore implements WritableLogStore {
   private hardState: HardState;
   private snap: SnapshotMeta;
-  private snapData: Uint8Array;
+  /** The held snapshot's image: pinned from open until the driver has restored from it,
+   *  otherwise held only weakly and read back from disk when wanted. A large state's
+   *  image costs as much memory as the state itself; keeping it resident for the rare
+   *  follower that needs it would double the node's memory. */
+  private pinnedImage: Uint8Array | undefined;
+  private weakImage: { index: number; ref: WeakRef<Uint8Array> } | undefined;
+  private snapBytes: number;
+  private snapCrc: number;
+  /** False only for an image stored whole under the old key (read at open). */
+  private snapSliced: boolean;
   /** The entry just below the first stored one (the snapshot's, unless a margin was kept). */
   private start: LogStart;
   private last: number;
@@ -94,12 +104,15 @@ export class LevelDbLogStore implements WritableLogStore {
   private constructor(
     private readonly db: Db,
     readonly location: string,
-    state: { hardState: HardState; snap: SnapshotMeta; snapData: Uint8Array; start: LogStart; last: number; tail: Entry[] },
+    state: { hardState: HardState; snap: SnapshotMeta; snapData: Uint8Array; snapCrc: number; snapSliced: boolean; start: LogStart; last: number; tail: Entry[] },
     opts: LevelDbLogStoreOptions,
   ) {
     this.hardState = state.hardState;
     this.snap = state.snap;
-    this.snapData = state.snapData;
+    this.pinnedImage = state.snapData;
+    this.snapBytes = state.snapData.length;
+    this.snapCrc = state.snapCrc;
+    this.snapSliced = state.snapSliced;
     this.start = state.start;
     this.last = state.last;
     this.maxCacheEntries = opts.cacheEntries ?? 16_384;
@@ -175,8 +188,93 @@ export class LevelDbLogStore implements WritableLogStore {
     return out;
   }
 
+  /** The held snapshot. Its `data` is read on first access (from memory while the
+   *  image is still there, else from disk: costly for a large image); the metadata is free. */
   snapshot(): Snapshot {
-    return { meta: this.snap, data: this.snapData };
+    const meta = this.snap;
+    const image = () => this.image(meta.index);
+    return {
+      meta,
+      get data() {
+        return image();
+      },
+    };
+  }
+
+  /** Bytes of the held snapshot's image (without reading it). */
+  snapshotBytes(): number {
+    return this.snapBytes;
+  }
+
+  /** The held image read a slice at a time (one getSync per 1 MiB chunk), for streaming
+   *  it to a follower without loading the whole of it. */
+  snapshotSource(): SnapshotSource {
+    const meta = this.snap;
+    const index = meta.index;
+    const totalBytes = this.snapBytes;
+    const sliced = this.snapSliced;
+    let sliceSize = 0;
+    const read = (offset: number, length: number): Uint8Array => {
+      const end = Math.min(totalBytes, offset + length);
+      const cached = this.cachedImage(index);
+      if (cached) return cached.subarray(offset, end);
+      if (!sliced) return this.image(index).subarray(offset, end);
+      if (sliceSize === 0) sliceSize = this.readSlice(index, 0).length;
+      const parts: Uint8Array[] = [];
+      for (let n = Math.floor(offset / sliceSize); n * sliceSize < end; n++) {
+        const slice = this.readSlice(index, n);
+        parts.push(slice.subarray(Math.max(0, offset - n * sliceSize), Math.min(slice.length, end - n * sliceSize)));
+      }
+      return parts.length === 1 ? parts[0] : concat(parts);
+    };
+    return { meta, totalBytes, read };
+  }
+
+  private cachedImage(index: number): Uint8Array | undefined {
+    if (index === this.snap.index && this.pinnedImage) return this.pinnedImage;
+    return this.weakImage?.index === index ? this.weakImage.ref.deref() : undefined;
+  }
+
+  private holdWeakly(index: number, image: Uint8Array): void {
+    this.pinnedImage = undefined;
+    this.weakImage = { index, ref: new WeakRef(image) };
+  }
+
+  /** The whole image of the snapshot at `index`, from memory or read back from disk. */
+  private image(index: number): Uint8Array {
+    const cached = this.cachedImage(index);
+    if (cached) {
+      this.holdWeakly(index, cached);
+      return cached;
+    }
+    if (index !== this.snap.index) throw new SnapshotGoneError(index);
+    if (this.snapBytes === 0) return EMPTY;
+    let data: Uint8Array;
+    if (this.snapSliced) {
+      const parts: Uint8Array[] = [];
+      for (let n = 0, read = 0; read < this.snapBytes; n++) {
+        const slice = this.readSlice(index, n);
+        parts.push(slice);
+        read += slice.length;
+      }
+      data = concat(parts);
+    } else {
+      data = this.db.getSync(KEY_SNAPSHOT_DATA) ?? EMPTY;
+    }
+    if (data.length !== this.snapBytes || checksum(data) !== this.snapCrc) {
+      throw new StoreCorruptError(this.location, `snapshot data at index ${index} does not match its length/checksum`);
+    }
+    this.holdWeakly(index, data);
+    return data;
+  }
+
+  private readSlice(index: number, n: number): Uint8Array {
+    const slice = this.db.getSync(snapshotSliceKey(index, n));
+    if (slice === undefined) {
+      if (index !== this.snap.index) throw new SnapshotGoneError(index);
+      throw new StoreCorruptError(this.location, `slice ${n} of the snapshot image at index ${index} is missing`);
+    }
+    return slice;
   }
 
   async save(batch: PersistBatch): Promise<void> {
@@ -189,15 +287,17 @@ export class LevelDbLogStore implements WritableLogStore {
         : undefined;
     const ops: BatchOp[] = [];
     let snap = this.snap;
-    let snapData = this.snapData;
+    let snapData: Uint8Array | undefined;
     let last = this.last;
     let installing = false;
     let truncatedTo: number | undefined; // the cache keeps only entries below this index
 
+    let snapCrc = 0;
     if (batch.snapshot && dataCrc !== undefined && batch.snapshot.meta.index > this.snap.index) {
       snap = copyMeta(batch.snapshot.meta);
       snapData = batch.snapshot.data;
       ops.push(snapshotRecordOp(snap, snapData.length, dataCrc), logStartOp({ index: snap.index, term: snap.term }));
+      snapCrc = dataCrc;
       installing = true;
       // The snapshot replaces the whole log: entries above it go in this same batch,
       // those below become invisible and are cleared afterwards.
@@ -238,9 +338,9 @@ export class LevelDbLogStore implements WritableLogStore {
     // Only an installed snapshot moves the snapshot here: a compact() that finished
     // during this write already moved it, and must not be undone.
     const installed = installing && snap.index > this.snap.index;
-    if (installed) {
+    if (installed && snapData) {
       this.snap = snap;
-      this.snapData = snapData;
+      this.setImage(snap.index, snapData, snapCrc);
       this.start = { index: snap.index, term: snap.term };
     }
     this.hardState = hardState;
@@ -269,13 +369,20 @@ export class LevelDbLogStore implements WritableLogStore {
     await this.write([snapshotRecordOp(meta, snapshot.data.length, dataCrc), logStartOp(start)]);
     if (index <= this.snap.index) return;
     this.snap = meta;
-    this.snapData = snapshot.data;
+    this.setImage(index, snapshot.data, dataCrc);
     this.clearOtherImages(index);
     if (start.index > this.start.index) {
       this.start = start;
       this.truncateCacheBelow(start.index + 1);
       this.clearBelow(start.index);
     }
+  }
+
+  private setImage(index: number, data: Uint8Array, crc: number): void {
+    this.snapBytes = data.length;
+    this.snapCrc = crc;
+    this.snapSliced = true;
+    this.holdWeakly(index, data);
   }
 
   async close(): Promise<void> {
@@ -558,7 +665,7 @@ async function readState(db: Db, location: string, opts: LevelDbLogStoreOptions)
   }
   if (last < snap.index) throw corrupt(`entries ${last + 1}..${snap.index} kept below the snapshot are missing`);
   if (hardState.commit > last) throw corrupt(`commit index ${hardState.commit} is beyond the last entry ${last} (torn write?)`);
-  return { hardState, snap, snapData, snapSliced: snapRec.sliced === true, start, last, tail };
+  return { hardState, snap, snapData, snapCrc: snapRec.dataCrc, snapSliced: snapRec.sliced === true, start, last, tail };
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {

@@ -1,10 +1,18 @@
-import type { ConfState, Entry, HardState, Snapshot } from '../types.js';
+import type { ConfState, Entry, HardState, Snapshot, SnapshotSource } from '../types.js';
 
 /** Thrown when asked for an index below the compaction point (use the snapshot). */
 export class CompactedError extends Error {
   constructor(readonly index: number) {
     super(`log index ${index} is compacted`);
     this.name = 'CompactedError';
+  }
+}
+
+/** Thrown by SnapshotSource.read when a newer snapshot replaced the image being read. */
+export class SnapshotGoneError extends Error {
+  constructor(readonly index: number) {
+    super(`the snapshot image at index ${index} was replaced`);
+    this.name = 'SnapshotGoneError';
   }
 }
 
@@ -35,6 +43,9 @@ export interface LogStore {
   entries(lo: number, hi: number, maxBytes?: number): Entry[];
   /** The most recent snapshot (index 0 and empty data when none was taken). */
   snapshot(): Snapshot;
+  /** The most recent snapshot's image as a source read piece by piece. Optional: the
+   *  core streams snapshot().data when it is absent. */
+  snapshotSource?(): SnapshotSource;
 }
 
 /** What one Ready asks to persist, written atomically and synced. */
