@@ -53,6 +53,8 @@ interface Waiter {
 }
 
 /** Bytes of snapshot image encoded per turn of the event loop. */
+/** A tick of the Raft clock, queued among the inbound messages. */
+const TICK = Symbol('tick');
 const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
 /** Chunks of the finished image copied into one buffer per turn of the event loop. */
 const COPY_CHUNKS_PER_TURN = 16;
@@ -90,8 +92,10 @@ export class RaftNode extends EventEmitter {
   private readonly metrics: RaftMetrics;
   private readonly httpUrlOf: Map<string, string>;
 
-  private inbox: Message[] = [];
-  private ticks = 0;
+  /** Ticks and inbound messages in the order they happened (see drainInputs). */
+  private inbox: (Message | typeof TICK)[] = [];
+  private slowWrites = 0;
+  private lastSlowWriteLogMs = 0;
   private proposalQueue: QueuedProposal[] = [];
   private readonly waiting = new Map<number, Waiter>();
   private readonly reads = new ReadBarriers();
@@ -339,7 +343,7 @@ export class RaftNode extends EventEmitter {
   }
 
   private onTick(): void {
-    this.ticks++;
+    this.inbox.push(TICK);
     const idleMs = this.opts.idleTickMs ?? this.opts.config.idleTickMs;
     const command = this.opts.idleTickCommand;
     if (command && idleMs > 0 && this.role === 'leader' && Date.now() - this.lastProposalMs >= idleMs) {
@@ -377,11 +381,17 @@ export class RaftNode extends EventEmitter {
   }
 
   private drainInputs(): void {
-    for (; this.ticks > 0; this.ticks--) this.raw.tick();
+    // Time and messages are fed in the order they came: after a long disk write the
+    // heartbeats that arrived during it must count before the ticks that followed
+    // them, or a follower would start an election (and a leader fail check-quorum)
+    // against a peer it was hearing from all along.
     if (this.inbox.length > 0) {
-      const msgs = this.inbox;
+      const inputs = this.inbox;
       this.inbox = [];
-      for (const m of msgs) this.raw.step(m);
+      for (const input of inputs) {
+        if (input === TICK) this.raw.tick();
+        else this.raw.step(input);
+      }
     }
     if (this.proposalQueue.length > 0) {
       const batch = this.proposalQueue;
@@ -452,10 +462,12 @@ export class RaftNode extends EventEmitter {
       } catch (err) {
         throw err instanceof StorageFailedError ? err : new StorageFailedError(`persisting the raft log failed: ${(err as Error).message}`, { cause: err });
       }
+      const writeMs = performance.now() - started;
       if (rd.mustSync) {
-        this.metrics.fsyncLatency.observe((performance.now() - started) / 1000);
+        this.metrics.fsyncLatency.observe(writeMs / 1000);
         if (rd.entries.length > 0) this.metrics.readyBatchEntries.observe(rd.entries.length);
       }
+      this.noteSlowWrite(writeMs, rd);
     } else if (early.length > 0) {
       this.apply(early);
     }
@@ -480,6 +492,26 @@ export class RaftNode extends EventEmitter {
     this.metrics.appliedIndex.set(this.applied);
     if (leader) this.noteLag();
     this.maybeSnapshot();
+  }
+
+  /**
+   * A write that takes a good part of the election timeout stalls this node's Raft
+   * loop (a leader sends no heartbeats meanwhile): operators should hear of it, as
+   * etcd warns of slow fdatasync. At most one line per 5 s, with the count since.
+   */
+  private noteSlowWrite(writeMs: number, rd: Ready): void {
+    const { tickMs, electionTicks } = this.opts.config;
+    if (writeMs < (tickMs * electionTicks) / 2) return;
+    this.slowWrites++;
+    const now = Date.now();
+    if (now - this.lastSlowWriteLogMs < 5000) return;
+    this.lastSlowWriteLogMs = now;
+    const last = rd.entries.at(-1);
+    this.opts.logger.warn(
+      { term: this.term, index: last?.index, ms: Math.round(writeMs), entries: rd.entries.length, snapshot: rd.snapshot !== undefined, slowWrites: this.slowWrites },
+      'slow disk write: the Raft loop waited for it (elections may follow if this persists)',
+    );
+    this.slowWrites = 0;
   }
 
   private apply(entries: Entry[]): void {

@@ -76,6 +76,49 @@ describe('RaftNode, three in one process', () => {
     expect(Buffer.from(answer).toString()).toBe(`${leader.id}:hello`);
   }, T);
 
+  test('a follower whose disk write stalls past the election timeout does not campaign: the heartbeats that came meanwhile count', async () => {
+    const leader = await leaderNow();
+    await leader.propose(encodePut('warm', Buffer.from('1')));
+    const follower = [...nodes.values()].find((n) => n !== leader)!;
+    const term = follower.status().term;
+    const roles: string[] = [];
+    follower.on('roleChange', (role: string) => roles.push(role));
+    // Before ordering ticks among messages, the ticks of the stall were counted first:
+    // the follower briefly became a pre-candidate and asked for pre-votes, and when
+    // both followers stalled together they could elect a new leader.
+    const sent: string[] = [];
+    const transport = (follower as unknown as { transport: { send(m: { type: string }[]): void } }).transport;
+    const send = transport.send.bind(transport);
+    transport.send = (msgs) => {
+      for (const m of msgs) sent.push(m.type);
+      send(msgs);
+    };
+    // One write of this follower takes 1 s, five times the election timeout (10 ticks
+    // of 20 ms); the leader keeps heartbeating it all along.
+    const store = (follower as unknown as { store: { save(u: { entries: unknown[] }): Promise<void> } }).store;
+    const save = store.save.bind(store);
+    let stalled = false;
+    store.save = async (update) => {
+      if (!stalled && update.entries.length > 0) {
+        stalled = true;
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+      return save(update);
+    };
+    try {
+      await leader.propose(encodePut('slow-disk', Buffer.from('1')));
+      await waitFor(async () => (stalled ? true : undefined), 5000, () => 'the follower never wrote');
+      await new Promise((r) => setTimeout(r, 1500));
+    } finally {
+      store.save = save;
+      transport.send = send;
+    }
+    expect(sent.filter((t) => t === 'preVote' || t === 'vote')).toEqual([]);
+    expect(roles).toEqual([]);
+    expect(follower.status().term).toBe(term);
+    expect(follower.status().leaderId).toBe(leader.id);
+  }, T);
+
   test('a leader cut off from its followers fails its pending proposals as outcome-unknown and steps down', async () => {
     const leader = await leaderNow();
     for (const [key, p] of proxies) if (key.split('>').includes(leader.id)) p.cut();
