@@ -22,7 +22,8 @@ import { Raft } from './raft.js';
  * Message sending rule: if the node is leader after this Ready (rd.softState?.role, or
  * the last role seen), its messages may be sent while the write is in flight; the
  * leader counts itself in the commit quorum only once advance() reports its entries
- * persisted. Otherwise messages are sent only after the write completed.
+ * persisted (and, while that write lasts, it may send takeLeaderMessages() as they
+ * come). Otherwise messages are sent only after the write completed.
  *
  * On start the state machine must be restored from store.snapshot(); committed
  * entries after the snapshot index are then handed out again in Ready.committedEntries.
@@ -138,6 +139,23 @@ export class RawNode {
     r.readStates = [];
     this.outstanding = rd;
     return rd;
+  }
+
+  /**
+   * While the leader's own write of the outstanding Ready is in flight, the driver may
+   * keep ticking and stepping (messages of its term) and send what that produced
+   * (heartbeats, appends, snapshot chunks) at once: none of it depends on the write,
+   * since the leader counts itself only after advance(). A slow disk then no longer
+   * silences the leader for the followers' election timeout. Empty unless this node
+   * is leader with a Ready outstanding; otherwise messages wait for the next Ready.
+   */
+  takeLeaderMessages(): Message[] {
+    const r = this.raft;
+    if (!this.outstanding || r.role !== 'leader') return [];
+    r.flushAppends();
+    const msgs = r.msgs;
+    r.msgs = [];
+    return msgs;
   }
 
   /** The driver persisted, sent and applied `rd`. */

@@ -119,6 +119,35 @@ describe('RaftNode, three in one process', () => {
     expect(follower.status().leaderId).toBe(leader.id);
   }, T);
 
+  test('a leader whose disk write stalls past the election timeout keeps its followers: it heartbeats while it waits', async () => {
+    const leader = await leaderNow();
+    await leader.propose(encodePut('warm-2', Buffer.from('1')));
+    const term = leader.status().term;
+    const roles: string[] = [];
+    for (const n of nodes.values()) n.on('roleChange', (role: string) => roles.push(`${n.id}:${role}`));
+    const store = (leader as unknown as { store: { save(u: { entries: unknown[] }): Promise<void> } }).store;
+    const save = store.save.bind(store);
+    let stalled = false;
+    store.save = async (update) => {
+      if (!stalled && update.entries.length > 0) {
+        stalled = true;
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+      return save(update);
+    };
+    try {
+      // The followers hold it, so it commits while the leader's own copy is still being written.
+      await leader.propose(encodePut('slow-leader-disk', Buffer.from('1')));
+      expect(stalled).toBe(true);
+      await new Promise((r) => setTimeout(r, 1200));
+    } finally {
+      store.save = save;
+    }
+    expect(roles).toEqual([]);
+    for (const n of nodes.values()) expect(n.status().term).toBe(term);
+    expect(leader.status().role).toBe('leader');
+  }, T);
+
   test('a leader cut off from its followers fails its pending proposals as outcome-unknown and steps down', async () => {
     const leader = await leaderNow();
     for (const [key, p] of proxies) if (key.split('>').includes(leader.id)) p.cut();

@@ -123,6 +123,42 @@ describe('the leader and its own disk', () => {
     expect(committed.map((e) => e.index)).toEqual([2]);
   });
 
+  test('a leader keeps heartbeating and replicating while its write is in flight', () => {
+    const s = new Single();
+    s.becomeLeader();
+    expect(s.node.propose(bytes('x'))).toBe(true);
+    const rd = s.node.ready(); // the write of entry 2 is now in flight, and stays so
+    expect(s.node.takeLeaderMessages()).toEqual([]);
+    s.node.tick(); // heartbeatTicks = 1
+    const beats = s.node.takeLeaderMessages();
+    expect(beats.map((m) => `${m.type}>${m.to}`).sort()).toEqual(['heartbeat>n2', 'heartbeat>n3']);
+    // Two followers are a majority without the leader's disk: entry 2 commits, and
+    // the commit reaches the followers with the next round, still before the write returns.
+    s.node.step({ ...heartbeatLike('appendResp', 'n2', 1), index: 2 });
+    s.node.step({ ...heartbeatLike('appendResp', 'n3', 1), index: 2 });
+    expect(s.node.status().commit).toBe(2);
+    s.node.tick();
+    expect(s.node.takeLeaderMessages().every((m) => m.type === 'heartbeat' && m.commit === 2)).toBe(true);
+    s.store.save({ hardState: rd.hardState, entries: rd.entries });
+    s.node.advance(rd);
+    // What was taken is not sent again; the entries (the leader's no-op and x) are
+    // applied only now that the Ready holding x was advanced.
+    const { messages, committed } = s.drain();
+    expect(messages.filter((m) => m.type === 'heartbeat')).toEqual([]);
+    expect(committed.map((e) => e.index)).toEqual([1, 2]);
+  });
+
+  test('only a leader with a Ready outstanding gets messages early', () => {
+    const s = new Single({ config: { preVote: false } });
+    s.node.campaign(); // a candidate: its vote requests must wait for its vote on disk
+    expect(s.node.takeLeaderMessages()).toEqual([]);
+    const rd = s.node.ready();
+    expect(rd.messages.map((m) => m.type)).toEqual(['vote', 'vote']);
+    s.node.tick();
+    expect(s.node.takeLeaderMessages()).toEqual([]);
+    s.node.advance(rd);
+  });
+
   test('only one Ready is outstanding at a time', () => {
     const s = new Single();
     s.node.campaign();

@@ -401,7 +401,11 @@ export class Simulation {
   private drive(n: SimNode): void {
     for (let guard = 0; guard < 100; guard++) {
       if (n.write) {
-        if (n.write.doneAt > this.now) return;
+        if (n.write.doneAt > this.now) {
+          // A leader waiting on its disk sends what ticks and steps produced meanwhile.
+          for (const m of n.raw.takeLeaderMessages()) this.send(m);
+          return;
+        }
         this.completeWrite(n);
       }
       if (!n.raw.hasReady()) return;
