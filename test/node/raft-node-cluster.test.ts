@@ -13,6 +13,21 @@ import { makeTempDir, removeDir } from '../support/temp-dir.js';
 const T = 60_000;
 const IDS = ['n1', 'n2', 'n3'];
 
+/** The node's next write of entries takes `ms` longer: a disk that stalls once. */
+function stallNextWrite(node: RaftNode, ms: number): { started(): boolean; restore(): void } {
+  const store = (node as unknown as { store: { save(u: { entries: unknown[] }): Promise<void> } }).store;
+  const save = store.save.bind(store);
+  let stalled = false;
+  store.save = async (update) => {
+    if (!stalled && update.entries.length > 0) {
+      stalled = true;
+      await new Promise((r) => setTimeout(r, ms));
+    }
+    return save(update);
+  };
+  return { started: () => stalled, restore: () => void (store.save = save) };
+}
+
 describe('RaftNode, three in one process', () => {
   const nodes = new Map<string, RaftNode>();
   const proxies = new Map<string, TcpProxy>();
@@ -95,22 +110,13 @@ describe('RaftNode, three in one process', () => {
     };
     // One write of this follower takes 1 s, five times the election timeout (10 ticks
     // of 20 ms); the leader keeps heartbeating it all along.
-    const store = (follower as unknown as { store: { save(u: { entries: unknown[] }): Promise<void> } }).store;
-    const save = store.save.bind(store);
-    let stalled = false;
-    store.save = async (update) => {
-      if (!stalled && update.entries.length > 0) {
-        stalled = true;
-        await new Promise((r) => setTimeout(r, 1000));
-      }
-      return save(update);
-    };
+    const stall = stallNextWrite(follower, 1000);
     try {
       await leader.propose(encodePut('slow-disk', Buffer.from('1')));
-      await waitFor(async () => (stalled ? true : undefined), 5000, () => 'the follower never wrote');
+      await waitFor(async () => (stall.started() ? true : undefined), 5000, () => 'the follower never wrote');
       await new Promise((r) => setTimeout(r, 1500));
     } finally {
-      store.save = save;
+      stall.restore();
       transport.send = send;
     }
     expect(sent.filter((t) => t === 'preVote' || t === 'vote')).toEqual([]);
@@ -125,23 +131,14 @@ describe('RaftNode, three in one process', () => {
     const term = leader.status().term;
     const roles: string[] = [];
     for (const n of nodes.values()) n.on('roleChange', (role: string) => roles.push(`${n.id}:${role}`));
-    const store = (leader as unknown as { store: { save(u: { entries: unknown[] }): Promise<void> } }).store;
-    const save = store.save.bind(store);
-    let stalled = false;
-    store.save = async (update) => {
-      if (!stalled && update.entries.length > 0) {
-        stalled = true;
-        await new Promise((r) => setTimeout(r, 1000));
-      }
-      return save(update);
-    };
+    const stall = stallNextWrite(leader, 1000);
     try {
       // The followers hold it, so it commits while the leader's own copy is still being written.
       await leader.propose(encodePut('slow-leader-disk', Buffer.from('1')));
-      expect(stalled).toBe(true);
+      expect(stall.started()).toBe(true);
       await new Promise((r) => setTimeout(r, 1200));
     } finally {
-      store.save = save;
+      stall.restore();
     }
     expect(roles).toEqual([]);
     for (const n of nodes.values()) expect(n.status().term).toBe(term);
