@@ -103,7 +103,7 @@ async function serveRoute(spec: RouteSpec, opts: AppOptions, ctx: Context): Prom
     answer = appliedIndexHeader(await spec.handle(input));
   } else {
     answer = await gate.run(
-      { method: ctx.method, url: ctx.originalUrl, headers: ctx.headers, clientAddress, rawBody: raw, forwarded },
+      { method: ctx.method, url: ctx.originalUrl, headers: ctx.headers, clientAddress, rawBody: raw, forwarded, clientGone: () => input.signal },
       async () => {
         if (spec.kind !== 'read') return spec.handle(input);
         await deps.node.readBarrier();

@@ -40,6 +40,8 @@ export interface LeaderBoundRequest {
   rawBody: Uint8Array;
   /** This node is the leader answering for a follower: never redirect or forward again. */
   forwarded: boolean;
+  /** Aborts when the client hangs up; a relayed request is then cancelled on the leader. */
+  clientGone?: () => AbortSignal;
 }
 
 export interface LeaderGateOptions {
@@ -122,7 +124,7 @@ export class LeaderGate {
     });
     let answer: Uint8Array;
     try {
-      answer = await this.opts.node.forward(payload, this.forwardTimeoutMs);
+      answer = await this.opts.node.forward(payload, this.forwardTimeoutMs, req.clientGone?.());
     } catch (err) {
       // ForwardError (the relay broke after the request may have reached the leader)
       // maps to 503 with an unknown outcome.

@@ -29,8 +29,9 @@ export interface ApiNode {
   readBarrier(): Promise<void>;
   status(): NodeStatusView;
   isReady(): boolean;
-  forward(payload: Uint8Array, timeoutMs: number): Promise<Uint8Array>;
-  setForwardHandler(handler: (payload: Uint8Array) => Promise<Uint8Array>): void;
+  /** Relays a request to the leader; `signal` cancels it there too (the client left). */
+  forward(payload: Uint8Array, timeoutMs: number, signal?: AbortSignal): Promise<Uint8Array>;
+  setForwardHandler(handler: (payload: Uint8Array, signal?: AbortSignal) => Promise<Uint8Array>): void;
 }
 
 export type CommandResult =

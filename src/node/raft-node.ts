@@ -259,16 +259,16 @@ export class RaftNode extends EventEmitter {
     return !this.halted && this.leaderId !== '' && this.applied >= this.commitIndex;
   }
 
-  async forward(payload: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+  async forward(payload: Uint8Array, timeoutMs: number, signal?: AbortSignal): Promise<Uint8Array> {
     if (this.failure) throw this.failure;
     if (this.stopped) throw new NodeStoppedError();
     if (this.leaderId === '') throw new NoLeaderError();
     if (this.leaderId === this.id) {
       if (!this.forwardHandler) throw new ForwardError('this node has no forward handler');
-      return this.forwardHandler(payload);
+      return this.forwardHandler(payload, signal);
     }
     if (!this.transport) throw new NodeStoppedError();
-    return this.transport.forward(this.leaderId, payload, timeoutMs);
+    return this.transport.forward(this.leaderId, payload, timeoutMs, signal);
   }
 
   setForwardHandler(handler: ForwardHandler): void {

@@ -29,7 +29,9 @@ export class ForwardReplayer {
     return given.length === this.secretBytes.length && timingSafeEqual(given, this.secretBytes);
   }
 
-  readonly handle = async (payload: Uint8Array): Promise<Uint8Array> => {
+  /** Replays one relayed request; `signal` (the follower cancelled) hangs up on our own
+   *  server, which ends a long poll as if its client had left. */
+  readonly handle = async (payload: Uint8Array, signal?: AbortSignal): Promise<Uint8Array> => {
     const req = decodeForwardedRequest(payload);
     if (!METHODS.has(req.method) || !req.url.startsWith('/')) {
       return encodeForwardedResponse({
@@ -44,6 +46,7 @@ export class ForwardReplayer {
       path: req.url,
       headers: { ...req.headers, [FORWARD_SECRET_HEADER]: this.secret, [FORWARD_CLIENT_HEADER]: req.clientAddress },
       body: req.method === 'GET' || req.method === 'HEAD' ? undefined : Buffer.from(req.body),
+      signal,
     });
     const body = Buffer.from(await res.body.arrayBuffer());
     const headers: Record<string, string> = {};

@@ -31,7 +31,8 @@ export interface TransportOptions {
   maxFrameBytes?: number;
 }
 
-export type ForwardHandler = (payload: Uint8Array) => Promise<Uint8Array>;
+/** Serves a relayed request; `signal` aborts when the relaying node cancels the call. */
+export type ForwardHandler = (payload: Uint8Array, signal?: AbortSignal) => Promise<Uint8Array>;
 
 /**
  * Node-to-node gRPC: a server receiving Raft frames and Forward calls, and one
@@ -93,12 +94,12 @@ export class Transport {
         }
         return {};
       },
-      async forward(req) {
+      async forward(req, context) {
         authorize(req.clusterId, req.clusterToken, req.from);
         const handler = transport?.forwardHandler;
         if (!handler) throw new ServerError(Status.UNAVAILABLE, 'this node has no forward handler yet');
         try {
-          return { payload: await handler(req.payload) };
+          return { payload: await handler(req.payload, context.signal) };
         } catch (err) {
           throw new ServerError(Status.INTERNAL, `forward handler failed: ${(err as Error).message}`);
         }
@@ -134,7 +135,7 @@ export class Transport {
     return this.links.get(peerId)?.lastSentMs ?? 0;
   }
 
-  async forward(to: string, payload: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+  async forward(to: string, payload: Uint8Array, timeoutMs: number, cancel?: AbortSignal): Promise<Uint8Array> {
     const link = this.links.get(to);
     if (!link) throw new ForwardError(`cannot forward to unknown node ${to}`);
     const deadline = Date.now() + timeoutMs;
@@ -142,7 +143,8 @@ export class Transport {
     try {
       for (;;) {
         try {
-          const res = await link.grpcClient.forward(request, { signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())) });
+          const timeout = AbortSignal.timeout(Math.max(1, deadline - Date.now()));
+          const res = await link.grpcClient.forward(request, { signal: cancel ? AbortSignal.any([timeout, cancel]) : timeout });
           return res.payload;
         } catch (err) {
           // Not connected (yet): the request never left, so trying again is safe.
@@ -152,6 +154,7 @@ export class Transport {
         }
       }
     } catch (err) {
+      if (cancel?.aborted) throw new ForwardError(`forward to ${to} cancelled: the client went away`, { cause: err });
       if (err instanceof ClientError) throw new ForwardError(`forward to ${to} failed: ${err.details}`, { cause: err });
       if ((err as Error).name === 'AbortError' || (err as Error).name === 'TimeoutError') {
         throw new ForwardError(`forward to ${to} timed out after ${timeoutMs} ms`, { cause: err });

@@ -359,6 +359,30 @@ export function conformanceSuite(getCluster: () => ClusterUnderTest): void {
       expect(Date.now() - started).toBeLessThan(12_000);
     });
 
+    test('long polling: a client that hangs up ends its wait, also through a forwarding follower', async () => {
+      const q = n('hangup');
+      await as('alice', 'POST', '/v1/queues', { name: q });
+      // Forward mode: the poll goes through a follower, which relays it over gRPC and
+      // must cancel it on the leader. Redirect mode: straight to the leader.
+      const target = cluster.mode === 'forward' ? via : await cluster.leaderUrl();
+      const controller = new AbortController();
+      const polling = fetch(`${target}/v1/queues/${q}/receive`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${tokens.alice}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ waitMs: 20_000 }),
+        signal: controller.signal,
+      }).catch((err: Error) => err.name);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      controller.abort();
+      expect(await polling).toBe('AbortError');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await as('alice', 'POST', `/v1/queues/${q}/messages`, { body: 'for someone else' });
+      // Had the abandoned poll still been waiting, it would have leased this message.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const res = await as('alice', 'GET', `/v1/queues/${q}`);
+      expect(res.json.stats).toEqual({ ready: 1, inflight: 0, delayed: 0 });
+    });
+
     test('long polling: an empty list when waitMs passes', async () => {
       const q = n('quiet');
       await as('alice', 'POST', '/v1/queues', { name: q });

@@ -19,7 +19,7 @@ interface Member {
 /** The leader: applies each proposal to the broker on the next turn of the event loop. */
 class DirectLeader implements ApiNode {
   private index = 0;
-  private forwardHandler?: (payload: Uint8Array) => Promise<Uint8Array>;
+  private forwardHandler?: (payload: Uint8Array, signal?: AbortSignal) => Promise<Uint8Array>;
   members: Member[] = [];
 
   constructor(
@@ -61,13 +61,13 @@ class DirectLeader implements ApiNode {
     throw new Error('the leader does not forward');
   }
 
-  setForwardHandler(handler: (payload: Uint8Array) => Promise<Uint8Array>): void {
+  setForwardHandler(handler: (payload: Uint8Array, signal?: AbortSignal) => Promise<Uint8Array>): void {
     this.forwardHandler = handler;
   }
 
-  serveForward(payload: Uint8Array): Promise<Uint8Array> {
+  serveForward(payload: Uint8Array, signal?: AbortSignal): Promise<Uint8Array> {
     if (!this.forwardHandler) throw new NoLeaderError();
-    return this.forwardHandler(payload);
+    return this.forwardHandler(payload, signal);
   }
 }
 
@@ -102,8 +102,8 @@ class DirectFollower implements ApiNode {
     return true;
   }
 
-  forward(payload: Uint8Array): Promise<Uint8Array> {
-    return this.leader.serveForward(payload);
+  forward(payload: Uint8Array, _timeoutMs: number, signal?: AbortSignal): Promise<Uint8Array> {
+    return this.leader.serveForward(payload, signal);
   }
 
   setForwardHandler(): void {}
