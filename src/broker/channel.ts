@@ -24,6 +24,19 @@ export abstract class Channel implements ChannelRef {
     public deadLetter: DeadLetterRef | null,
   ) {}
 
+  /**
+   * Drops returned deliveries past retention now rather than at the next receive, so
+   * that stats() counts only messages that can still be delivered. Commit order is
+   * retention order, so the expired ones are at the top of the heap.
+   */
+  trimReturned(): void {
+    for (;;) {
+      const top = this.returned.peek();
+      if (top === undefined || !this.isExpired(top.msg)) return;
+      this.returned.pop();
+    }
+  }
+
   abstract freshCount(): number;
   protected abstract peekFresh(): Message | undefined;
   /** Removes the message peekFresh() returned. */

@@ -100,6 +100,7 @@ export class Queue extends Channel {
       if (head === undefined || now - head.enqueuedAt < this.retentionMs) break;
       this.fresh.shift();
     }
+    this.trimReturned();
     this.dedup.expire(now);
   }
 

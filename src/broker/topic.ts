@@ -84,6 +84,7 @@ export class Topic {
       this.log.shift();
       this.baseSeq++;
     }
+    for (const sub of this.subscriptions.values()) sub.trimReturned();
     this.dedup.expire(now);
   }
 

@@ -348,6 +348,18 @@ describe('retention', () => {
     h.tick();
     expect(stats(h)).toEqual({ ready: 0, inflight: 0, delayed: 0 });
   });
+
+  test('a message whose lease ended before its retention leaves the counts when retention passes', () => {
+    const h = setup({ retentionMs: 2000, visibilityTimeoutMs: 500 });
+    send(h, ['leased once']);
+    expect(receive(h, 1)).toHaveLength(1);
+    h.advance(600); // the lease ended: ready again
+    h.tick();
+    expect(stats(h)).toEqual({ ready: 1, inflight: 0, delayed: 0 });
+    h.advance(2000); // past retention, and nobody received it meanwhile
+    h.tick();
+    expect(stats(h)).toEqual({ ready: 0, inflight: 0, delayed: 0 });
+  });
 });
 
 describe('deduplication', () => {

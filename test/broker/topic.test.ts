@@ -186,4 +186,17 @@ describe('topics', () => {
     expect(h.broker.listSubscriptions('alice', 't')).toMatchObject({ ok: true, value: { subscriptions: [{ stats: { ready: 1 } }] } });
     expect(receive(h, 's').map((m) => m.body)).toEqual(['young']);
   });
+
+  test('a message a subscription got back from an ended lease leaves its counts when retention passes', () => {
+    const h = setup({ retentionMs: 2000 });
+    subscribe(h, 's');
+    publish(h, ['leased once']);
+    expect(h.ok({ type: 'subscription.receive', user: 'alice', topic: 't', subscription: 's', max: 1, visibilityTimeoutMs: 500 }).messages).toHaveLength(1);
+    h.advance(600);
+    h.tick();
+    expect(h.broker.listSubscriptions('alice', 't')).toMatchObject({ ok: true, value: { subscriptions: [{ stats: { ready: 1, inflight: 0 } }] } });
+    h.advance(2000);
+    h.tick();
+    expect(h.broker.listSubscriptions('alice', 't')).toMatchObject({ ok: true, value: { subscriptions: [{ stats: { ready: 0, inflight: 0 } }] } });
+  });
 });
