@@ -175,6 +175,11 @@ export class Broker {
     };
   }
 
+  /** When the next lease or delay falls due, on the replicated clock (StateMachine). */
+  nextDueAt(): number | undefined {
+    return this.state.rt.timers.peek()?.visibleAt;
+  }
+
   /** Moves the replicated clock (never backwards) and fires what fell due. */
   private advance(ctx: ApplyContext): void {
     const s = this.state;

@@ -347,12 +347,26 @@ export class RaftNode extends EventEmitter {
 
   private onTick(): void {
     this.inbox.push(TICK);
-    const idleMs = this.opts.idleTickMs ?? this.opts.config.idleTickMs;
-    const command = this.opts.idleTickCommand;
-    if (command && idleMs > 0 && this.role === 'leader' && Date.now() - this.lastProposalMs >= idleMs) {
-      this.propose(command()).catch(() => {});
-    }
+    if (this.role === 'leader') this.maybeProposeIdleTick();
     this.kick();
+  }
+
+  /**
+   * The replicated clock moves only with entries: with nothing else proposed for
+   * idleTickMs, or once something in the state machine fell due (a delayed message, an
+   * expired lease) with no entry since to let it fire, the leader proposes the idle
+   * tick command. A long poll then sees a delayed message within a tick of its time.
+   */
+  private maybeProposeIdleTick(): void {
+    const command = this.opts.idleTickCommand;
+    if (!command) return;
+    const now = Date.now();
+    const sinceProposal = now - this.lastProposalMs;
+    const idleMs = this.opts.idleTickMs ?? this.opts.config.idleTickMs;
+    const idle = idleMs > 0 && sinceProposal >= idleMs;
+    const dueAt = this.opts.stateMachine.nextDueAt?.();
+    const due = dueAt !== undefined && dueAt <= now && sinceProposal >= this.opts.config.tickMs;
+    if (idle || due) this.propose(command()).catch(() => {});
   }
 
   private kick(): void {

@@ -30,4 +30,11 @@ export interface StateMachine {
   restore(image: Uint8Array): void;
   /** Equal on every replica that applied the same log. */
   stateHash(): string;
+  /**
+   * Optional: the replicated time (ms since the epoch) at which something in the state
+   * falls due (a delayed message, a lease), if anything is waiting on the clock. The
+   * clock only moves with entries, so when nothing else is proposed the leader
+   * proposes the idle tick command at that time.
+   */
+  nextDueAt?(): number | undefined;
 }

@@ -383,6 +383,20 @@ export function conformanceSuite(getCluster: () => ClusterUnderTest): void {
       expect(res.json.stats).toEqual({ ready: 1, inflight: 0, delayed: 0 });
     });
 
+    test('long polling: a delayed message is answered when its delay passes, not at some later tick', async () => {
+      const q = n('delayed-wake');
+      await as('alice', 'POST', '/v1/queues', { name: q });
+      const started = Date.now();
+      expectStatus(await as('alice', 'POST', `/v1/queues/${q}/messages`, { body: 'in 1.2 s', delayMs: 1200 }), 201);
+      const res = await as('alice', 'POST', `/v1/queues/${q}/receive`, { waitMs: 10_000 });
+      const elapsed = Date.now() - started;
+      expect(res.json.messages.map((m: { body: string }) => m.body)).toEqual(['in 1.2 s']);
+      expect(elapsed).toBeGreaterThanOrEqual(1150);
+      // The wake-up follows the delay within a Raft tick or so; the idle tick (every
+      // second without traffic) used to make it wait until 2 s.
+      expect(elapsed).toBeLessThan(1800);
+    });
+
     test('long polling: an empty list when waitMs passes', async () => {
       const q = n('quiet');
       await as('alice', 'POST', '/v1/queues', { name: q });

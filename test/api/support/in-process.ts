@@ -5,7 +5,7 @@
 // cluster suite runs the same conformance tests against real Raft nodes.
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { Broker } from '../../../src/broker/index.js';
+import { Broker, encodeCommand } from '../../../src/broker/index.js';
 import type { ApiNode, NodeStatusView } from '../../../src/api/ports.js';
 import type { LoginLimiterOptions } from '../../../src/api/auth/rate-limit.js';
 import { startApiServer, type ApiServer } from '../../../src/api/server.js';
@@ -21,11 +21,20 @@ class DirectLeader implements ApiNode {
   private index = 0;
   private forwardHandler?: (payload: Uint8Array, signal?: AbortSignal) => Promise<Uint8Array>;
   members: Member[] = [];
+  /** As RaftNode does: a tick entry once something in the broker fell due. */
+  private readonly clock = setInterval(() => {
+    const due = this.broker.nextDueAt();
+    if (due !== undefined && due <= Date.now()) void this.propose(encodeCommand({ type: 'tick' }));
+  }, 20);
 
   constructor(
     readonly id: string,
     private readonly broker: Broker,
   ) {}
+
+  stop(): void {
+    clearInterval(this.clock);
+  }
 
   async propose(command: Uint8Array): Promise<unknown> {
     await new Promise((resolve) => setImmediate(resolve));
@@ -154,6 +163,7 @@ export async function startInProcessCluster(mode: 'redirect' | 'forward', loginL
     jwtSecret,
     clusterId,
     async close() {
+      leader.stop();
       await Promise.all(servers.map((s) => s.close()));
     },
   };
