@@ -9,6 +9,7 @@ import { parseJsonBody, readRawBody } from './body.js';
 import type { ApiDeps } from './deps.js';
 import { ApiError, errorMiddleware, fromZodError, validationFailed, type FieldIssue } from './errors.js';
 import { FORWARD_CLIENT_HEADER, FORWARD_SECRET_HEADER, type LeaderGate } from './leader.js';
+import { ReplayedAnswer } from './replay.js';
 import type { Answer, RouteSpec } from './route.js';
 
 const EMPTY = new Uint8Array(0);
@@ -63,6 +64,11 @@ function withLazySignal<T extends object>(input: T, ctx: Context): T & { readonl
   return Object.defineProperty(input, 'signal', { get: () => (signal ??= clientGone(ctx)), enumerable: true }) as T & { readonly signal: AbortSignal };
 }
 
+function replayedAnswer(err: unknown): Answer {
+  if (err instanceof ReplayedAnswer) return err.answer;
+  throw err;
+}
+
 function writeAnswer(ctx: Context, answer: Answer): void {
   ctx.status = answer.status;
   for (const [name, value] of Object.entries(answer.headers ?? {})) ctx.set(name, value);
@@ -105,7 +111,7 @@ async function serveRoute(spec: RouteSpec, opts: AppOptions, ctx: Context): Prom
     answer = await gate.run(
       { method: ctx.method, url: ctx.originalUrl, headers: ctx.headers, clientAddress, rawBody: raw, forwarded, clientGone: () => input.signal },
       async () => {
-        if (spec.kind !== 'read') return spec.handle(input);
+        if (spec.kind !== 'read') return spec.handle(input).catch(replayedAnswer);
         await deps.node.readBarrier();
         return appliedIndexHeader(await spec.handle(input));
       },

@@ -8,6 +8,7 @@ import { ApiError, fromBrokerError } from './errors.js';
 import type { ReadyWaiters } from './long-poll.js';
 import type { ApiMetrics } from './metrics.js';
 import type { ApiNode, Logger } from './ports.js';
+import { ReplayedAnswer } from './replay.js';
 
 export type ApiBroker = Pick<
   Broker,
@@ -42,17 +43,22 @@ function isCommandResult(value: unknown): value is CommandResult {
   return typeof value === 'object' && value !== null && typeof (value as { ok?: unknown }).ok === 'boolean';
 }
 
-/** Proposes a command and waits until it is committed and applied on this node. */
 /** The command field for an optional Idempotency-Key (absent when the request had none). */
 export function idempotencyField(idempotencyKey: string | undefined): { idempotencyKey?: string } {
   return idempotencyKey !== undefined ? { idempotencyKey } : {};
 }
 
+/** Proposes a command and waits until it is committed and applied on this node. An
+ *  Idempotency-Key first used by another kind of command replays that command's answer
+ *  (ReplayedAnswer), whatever this route would have answered. */
 export async function commit(deps: ApiDeps, command: Command): Promise<unknown> {
   const result = await deps.node.propose(encodeCommand(command));
   if (!isCommandResult(result)) {
     deps.logger.error({ command: command.type }, 'state machine returned no CommandResult');
     throw new ApiError('internal', 'internal error');
+  }
+  if (result.ok && result.replayOf !== undefined && result.replayOf !== command.type) {
+    throw new ReplayedAnswer(result.replayOf, result.value);
   }
   return unwrap(result);
 }

@@ -34,10 +34,6 @@ export interface ApiNode {
   setForwardHandler(handler: (payload: Uint8Array, signal?: AbortSignal) => Promise<Uint8Array>): void;
 }
 
-export type CommandResult =
-  | { ok: true; value: unknown }
-  | { ok: false; error: { code: string; message: string; details?: unknown } };
-
 /** The NodeConfig fields the API reads (src/node/config.ts). */
 export interface ApiConfig {
   nodeId: string;

@@ -69,7 +69,7 @@ export class Broker {
         if (!(err instanceof BrokerError)) throw err;
         result = { ok: false, error: err.toBody() };
       }
-      if (key !== undefined) s.idempotency.set(key, result, s.rt.now);
+      if (key !== undefined) s.idempotency.set(key, { ...result, replayOf: command.type }, s.rt.now);
     }
     this.flushReady();
     return result;

@@ -1,10 +1,13 @@
+import type { CommandType } from './commands.js';
 import type { BrokerErrorBody } from './errors.js';
 
 /** What `apply` and the queries return; `value` is exactly API.md's JSON body for the
- *  route (null for 204 answers). */
+ *  route (null for 204 answers). An answer replayed for an Idempotency-Key carries
+ *  `replayOf`, the type of the command that first gave it: a key reused by another
+ *  kind of request gets that first answer, status included (API.md). */
 export type CommandResult<T = unknown> =
-  | { ok: true; value: T }
-  | { ok: false; error: BrokerErrorBody };
+  | { ok: true; value: T; replayOf?: CommandType }
+  | { ok: false; error: BrokerErrorBody; replayOf?: CommandType };
 
 export interface QueueStats {
   ready: number;

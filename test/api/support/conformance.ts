@@ -432,6 +432,26 @@ export function conformanceSuite(getCluster: () => ClusterUnderTest): void {
       expectError(await as('alice', 'POST', '/v1/queues', { name: q }, createKey), 409, 'conflict');
       expectError(await as('alice', 'POST', '/v1/queues', { name: q }, createKey), 409, 'conflict');
     });
+
+    test('Idempotency-Key: reused on another route, the first answer comes back, status included', async () => {
+      const q = n('idem-routes');
+      const key = { 'Idempotency-Key': `cross-${run}` };
+      const sent = await as('alice', 'POST', '/v1/queues', { name: q }, key);
+      expectStatus(sent, 201);
+      // A purge under the same key is a repeat: 201 and the created queue, nothing purged.
+      expectStatus(await as('alice', 'POST', `/v1/queues/${q}/messages`, { body: 'stays' }), 201);
+      const purge = await as('alice', 'POST', `/v1/queues/${q}/purge`, undefined, key);
+      expectStatus(purge, 201);
+      expect(purge.json).toEqual(sent.json);
+      expect((await as('alice', 'GET', `/v1/queues/${q}`)).json.stats.ready).toBe(1);
+      // A 204 answer replays as a 204 with no body.
+      const deleteKey = { 'Idempotency-Key': `cross-delete-${run}` };
+      expectStatus(await as('alice', 'DELETE', `/v1/queues/${q}`, undefined, deleteKey), 204);
+      const create = await as('alice', 'POST', '/v1/queues', { name: q }, deleteKey);
+      expectStatus(create, 204);
+      expect(create.text).toBe('');
+      expectError(await as('alice', 'GET', `/v1/queues/${q}`), 404, 'not_found');
+    });
   });
 
   describe('topics and subscriptions', () => {
