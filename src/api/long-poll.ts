@@ -46,8 +46,13 @@ export class ReadyWaiters {
     this.versions.set(target, this.version(target) + 1);
     const line = this.lines.get(target);
     if (!line || line.length === 0) return;
-    const ready = this.readyCount?.(target);
-    this.wake(target, ready === undefined || ready < 1 ? 1 : ready);
+    if (!this.readyCount) {
+      this.wake(target, 1);
+      return;
+    }
+    // undefined: the queue or subscription is gone; every waiter learns it at once.
+    const ready = this.readyCount(target);
+    this.wake(target, ready === undefined ? Number.POSITIVE_INFINITY : Math.max(1, ready));
   };
 
   /** Called by a receiver that got a full batch: there may be more, so the next one in

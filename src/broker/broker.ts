@@ -166,7 +166,8 @@ export class Broker {
     return rows;
   }
 
-  /** Called after an apply (or a tick's expiries) makes messages ready at `target`.
+  /** Called after an apply (or a tick's expiries) makes messages ready at `target`, and
+   *  when `target` is deleted (readyCount() is then undefined).
    *  Returns the function that removes the listener. Listeners must not change state. */
   onMessagesReady(listener: ReadyListener): () => void {
     this.listeners.add(listener);

@@ -40,6 +40,7 @@ export function deleteQueue(s: BrokerState, c: CommandOf<'queue.delete'>): null 
   requireQueueOwner(q, c.user);
   q.dropAll();
   s.queues.delete(q.name);
+  s.rt.markReady(q.target); // long polls on it wake up and find it gone
   return null;
 }
 

@@ -29,7 +29,10 @@ export function createTopic(s: BrokerState, c: CommandOf<'topic.create'>): Topic
 export function deleteTopic(s: BrokerState, c: CommandOf<'topic.delete'>): null {
   const t = findTopic(s, c.topic);
   requireTopicOwner(t, c.user);
-  for (const sub of t.subscriptions.values()) sub.dropAll();
+  for (const sub of t.subscriptions.values()) {
+    sub.dropAll();
+    s.rt.markReady(sub.target); // long polls on it wake up and find it gone
+  }
   t.subscriptions.clear();
   s.topics.delete(t.name);
   return null;
@@ -93,6 +96,7 @@ export function deleteSubscription(s: BrokerState, c: CommandOf<'subscription.de
   const sub = findOwnSubscription(t, c.subscription, c.user, false);
   sub.dropAll();
   t.subscriptions.delete(sub.name);
+  s.rt.markReady(sub.target);
   t.trim();
   return null;
 }

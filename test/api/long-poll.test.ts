@@ -36,6 +36,14 @@ describe('ReadyWaiters', () => {
     expect(other.outcome).toBe('closed');
   });
 
+  test('a target that is gone (no ready count) wakes every waiter', async () => {
+    const w = new ReadyWaiters(() => undefined);
+    const waits = [1, 2, 3].map(() => track(w.wait({ target: 'queue:gone', max: 1, sinceVersion: 0, timeoutMs: 60_000 })));
+    w.notify('queue:gone');
+    await flush();
+    expect(waits.map((x) => x.outcome)).toEqual(['ready', 'ready', 'ready']);
+  });
+
   test('wakes only as many waiters as the ready messages can serve', async () => {
     let ready = 5;
     const w = new ReadyWaiters(() => ready);

@@ -397,6 +397,17 @@ export function conformanceSuite(getCluster: () => ClusterUnderTest): void {
       expect(elapsed).toBeLessThan(1800);
     });
 
+    test('long polling: deleting the queue ends every wait on it with 404', async () => {
+      const q = n('deleted-under');
+      await as('alice', 'POST', '/v1/queues', { name: q });
+      const started = Date.now();
+      const waiting = [1, 2].map(() => as('alice', 'POST', `/v1/queues/${q}/receive`, { waitMs: 15_000 }));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expectStatus(await as('alice', 'DELETE', `/v1/queues/${q}`), 204);
+      for (const res of await Promise.all(waiting)) expectError(res, 404, 'not_found');
+      expect(Date.now() - started).toBeLessThan(10_000);
+    });
+
     test('long polling: an empty list when waitMs passes', async () => {
       const q = n('quiet');
       await as('alice', 'POST', '/v1/queues', { name: q });
