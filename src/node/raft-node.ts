@@ -52,9 +52,9 @@ interface Waiter {
   startedMs: number;
 }
 
-/** Bytes of snapshot image encoded per turn of the event loop. */
 /** A tick of the Raft clock, queued among the inbound messages. */
 const TICK = Symbol('tick');
+/** Bytes of snapshot image encoded per turn of the event loop. */
 const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
 /** Chunks of the finished image copied into one buffer per turn of the event loop. */
 const COPY_CHUNKS_PER_TURN = 16;
@@ -544,8 +544,9 @@ export class RaftNode extends EventEmitter {
 
   /**
    * A write that takes a good part of the election timeout stalls this node's Raft
-   * loop (a leader sends no heartbeats meanwhile): operators should hear of it, as
-   * etcd warns of slow fdatasync. At most one line per 5 s, with the count since.
+   * loop (a follower acknowledges nothing meanwhile, a leader proposes nothing new):
+   * operators should hear of it, as etcd warns of slow fdatasync. At most one line
+   * per 5 s, with the count since.
    */
   private noteSlowWrite(writeMs: number, rd: Ready): void {
     const { tickMs, electionTicks } = this.opts.config;
@@ -557,7 +558,7 @@ export class RaftNode extends EventEmitter {
     const last = rd.entries.at(-1);
     this.opts.logger.warn(
       { term: this.term, index: last?.index, ms: Math.round(writeMs), entries: rd.entries.length, snapshot: rd.snapshot !== undefined, slowWrites: this.slowWrites },
-      'slow disk write: the Raft loop waited for it (elections may follow if this persists)',
+      'slow disk write: the Raft loop waited for it',
     );
     this.slowWrites = 0;
   }
