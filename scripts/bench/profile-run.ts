@@ -1,5 +1,5 @@
 // `make bench` with --profile (or PROFILE=1): every node runs with --cpu-prof, the
-// pipelined-send scenario (PROFILE_SCENARIO=1: the sequential one) runs once, the
+// pipelined-send scenario (PROFILE_SCENARIO=1: the sequential one, 4: receive+ack) runs once, the
 // cluster stops with SIGTERM so V8 writes the profiles, and the leader's profile is
 // summarized: self time by function and by area, and inclusive time of the heaviest
 // functions. Output in bench-results/profile-<ts>/, the followers' profiles beside it.
@@ -16,6 +16,7 @@ import type { Progress } from './progress.js';
 import { timestampName } from './report.js';
 import { runScenario } from './scenario.js';
 import { nodeIdOf } from './scenarios/cluster-wait.js';
+import { receiveAck } from './scenarios/receive-ack.js';
 import { pipelinedSend, sequentialSend } from './scenarios/send-load.js';
 import { prepareCluster, warmUp } from './setup.js';
 import { formatTable } from './table.js';
@@ -32,7 +33,8 @@ export async function runProfile(options: BenchOptions, progress: Progress, clus
   const ctx: BenchContext = { options: { ...options, runs: 1 }, cluster, link, progress };
   let leaderPid: number | undefined;
   let leaderId = '';
-  // Only the samples taken while scenario 2 ran: V8 stamps them with the same monotonic
+  const chosen = { '1': sequentialSend, '4': receiveAck }[process.env.PROFILE_SCENARIO ?? ''] ?? pipelinedSend;
+  // Only the samples taken while the scenario ran: V8 stamps them with the same monotonic
   // clock as process.hrtime here, so start-up and shutdown stay out of the figures.
   const window: ProfileWindow = { fromUs: 0, toUs: Number.MAX_SAFE_INTEGER };
   try {
@@ -41,9 +43,9 @@ export async function runProfile(options: BenchOptions, progress: Progress, clus
     leaderId = nodeIdOf(ctx, await link.findLeader());
     leaderPid = cluster.pid(leaderId);
     window.fromUs = Number(process.hrtime.bigint() / 1000n);
-    const result = await runScenario(ctx, process.env.PROFILE_SCENARIO === '1' ? sequentialSend : pipelinedSend);
+    const result = await runScenario(ctx, chosen);
     window.toUs = Number(process.hrtime.bigint() / 1000n);
-    if (result.failed !== undefined) throw new Error(`scenario 2 failed: ${result.failed}`);
+    if (result.failed !== undefined) throw new Error(`scenario ${chosen.id} failed: ${result.failed}`);
   } finally {
     await link.close();
     await cluster.shutdown();
@@ -62,7 +64,7 @@ export async function runProfile(options: BenchOptions, progress: Progress, clus
   rmSync(profDir, { recursive: true, force: true });
   process.stdout.write([
     '',
-    `CPU profile of the leader (${leaderId}) while scenario 2 ran: ${summary.totalMs.toFixed(0)} ms busy, ${summary.idleMs.toFixed(0)} ms idle`,
+    `CPU profile of the leader (${leaderId}) while scenario ${chosen.id} ran: ${summary.totalMs.toFixed(0)} ms busy, ${summary.idleMs.toFixed(0)} ms idle`,
     '',
     table('self time by area', summary.areas.slice(0, 15)),
     '',
