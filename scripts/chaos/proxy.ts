@@ -45,6 +45,8 @@ export interface LinkProxyOptions {
 
 export class LinkProxy {
   private faults: LinkFaults = { ...HEALTHY };
+  /** No bytes move, none are lost: a peer that is alive but stuck (see stall()). */
+  private stalled = false;
   private readonly conns = new Set<Conn>();
   private readonly counters: LinkStats = {
     connections: 0, open: 0, bytesForward: 0, bytesBackward: 0, droppedForward: 0, droppedBackward: 0, resets: 0,
@@ -101,6 +103,21 @@ export class LinkProxy {
   heal(): void {
     this.faults = { ...HEALTHY };
     this.closeConnections((c) => c.tainted);
+    this.stalled = false;
+    for (const c of this.conns) {
+      c.client.resume();
+      c.upstream?.resume();
+    }
+  }
+
+  /** Stops reading both ways; connections stay open and the senders' TCP windows fill
+   *  up, as with a process that is alive but stuck. heal() lets the bytes through. */
+  stall(): void {
+    this.stalled = true;
+    for (const c of this.conns) {
+      c.client.pause();
+      c.upstream?.pause();
+    }
   }
 
   async close(): Promise<void> {
@@ -138,6 +155,10 @@ export class LinkProxy {
     upstream.on('close', teardown);
     client.on('data', (chunk: Buffer) => this.relay(conn, 'forward', chunk, upstream, teardown));
     upstream.on('data', (chunk: Buffer) => this.relay(conn, 'backward', chunk, client, teardown));
+    if (this.stalled) {
+      client.pause();
+      upstream.pause();
+    }
   }
 
   private relay(conn: Conn, direction: 'forward' | 'backward', chunk: Buffer, to: Socket, teardown: () => void): void {

@@ -1,36 +1,30 @@
 import type { LocalCluster } from '../../scripts/lib/local-cluster.js';
 import { putAcked, startKvCluster, summary, waitConverged } from '../support/kv-cluster.js';
-import { TcpProxy } from '../support/tcp-proxy.js';
+import { LinkMesh } from '../../scripts/chaos/proxy.js';
 
 const T = 120_000;
 
 describe('a follower cut off from its peers', () => {
   let cluster: LocalCluster;
-  const proxies = new Map<string, TcpProxy>(); // "from>to" -> proxy on that link
+  let mesh: LinkMesh | undefined; // a proxy on every directed link
 
   afterAll(async () => {
     await cluster?.destroy();
-    await Promise.all([...proxies.values()].map((p) => p.close()));
+    await mesh?.close();
   }, T);
 
   test('heals and catches up', async () => {
     const ids = ['n1', 'n2', 'n3'];
-    for (const from of ids) for (const to of ids) if (from !== to) proxies.set(`${from}>${to}`, await TcpProxy.start());
-    cluster = await startKvCluster({
-      peerAddress: (from, to, real) => {
-        const p = proxies.get(`${from}>${to}`)!;
-        p.target = real;
-        return p.address;
-      },
-    });
+    const links = await LinkMesh.prepare(ids.length);
+    mesh = links;
+    cluster = await startKvCluster({ peerAddress: links.peerAddress });
     const leader = await cluster.waitForLeader();
     for (let i = 0; i < 10; i++) await putAcked(cluster, `k${i}`, 'v');
     await waitConverged(cluster, ids);
 
     const victim = ids.find((id) => id !== leader)!;
     const victimTermBefore = (await cluster.status(victim))!.term;
-    const links = [...proxies].filter(([k]) => k.split('>').includes(victim)).map(([, p]) => p);
-    for (const p of links) p.cut();
+    links.isolate(victim);
 
     // The majority keeps serving; the cut-off follower falls behind.
     const others = ids.filter((id) => id !== victim);
@@ -42,7 +36,7 @@ describe('a follower cut off from its peers', () => {
     // term, so rejoining does not depose the majority's leader.
     expect((await cluster.status(victim))!.term).toBe(victimTermBefore);
 
-    for (const p of links) p.heal();
+    links.heal(victim);
     const all = await waitConverged(cluster, ids, 30_000);
     expect(all.puts).toBe(60);
   }, T);

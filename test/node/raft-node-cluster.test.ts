@@ -7,7 +7,7 @@ import { NoLeaderError, NotLeaderError, ProposalOutcomeUnknownError } from '../.
 import { silentLogger } from '../../src/node/logger.js';
 import { RaftNode } from '../../src/node/raft-node.js';
 import { encodePut, KvStateMachine } from '../support/kv-state-machine.js';
-import { TcpProxy } from '../support/tcp-proxy.js';
+import { LinkMesh } from '../../scripts/chaos/proxy.js';
 import { makeTempDir, removeDir } from '../support/temp-dir.js';
 
 const T = 60_000;
@@ -30,25 +30,18 @@ function stallNextWrite(node: RaftNode, ms: number): { started(): boolean; resto
 
 describe('RaftNode, three in one process', () => {
   const nodes = new Map<string, RaftNode>();
-  const proxies = new Map<string, TcpProxy>();
+  let mesh: LinkMesh;
   let dir: string;
 
   beforeAll(async () => {
     dir = makeTempDir('mom-trio-');
-    const grpc = new Map<string, number>();
-    for (const id of IDS) grpc.set(id, await freePort());
-    for (const from of IDS) {
-      for (const to of IDS) {
-        if (from === to) continue;
-        const p = await TcpProxy.start();
-        p.target = `127.0.0.1:${grpc.get(to)}`;
-        proxies.set(`${from}>${to}`, p);
-      }
-    }
+    const grpc = new Map<string, string>();
+    for (const id of IDS) grpc.set(id, `127.0.0.1:${await freePort()}`);
+    mesh = await LinkMesh.prepare(IDS.length);
     for (const id of IDS) {
-      const peers = IDS.map((p) => `${p}@${p === id ? `127.0.0.1:${grpc.get(p)}` : proxies.get(`${id}>${p}`)!.address}@http://${p}.invalid:80`);
+      const peers = IDS.map((p) => `${p}@${p === id ? grpc.get(p) : mesh.peerAddress(id, p, grpc.get(p)!)}@http://${p}.invalid:80`);
       const config = loadConfig(
-        ['--node-id', id, '--peers', peers.join(','), '--grpc-listen', `127.0.0.1:${grpc.get(id)}`, '--data-dir', `${dir}/${id}`, '--tick-ms', '20', '--election-ticks', '10'],
+        ['--node-id', id, '--peers', peers.join(','), '--grpc-listen', grpc.get(id)!, '--data-dir', `${dir}/${id}`, '--tick-ms', '20', '--election-ticks', '10'],
         {},
       );
       nodes.set(id, await RaftNode.start({ config, stateMachine: new KvStateMachine(), logger: silentLogger(), registry: new Registry() }));
@@ -57,7 +50,7 @@ describe('RaftNode, three in one process', () => {
 
   afterAll(async () => {
     await Promise.all([...nodes.values()].map((n) => n.stop()));
-    await Promise.all([...proxies.values()].map((p) => p.close()));
+    await mesh?.close();
     removeDir(dir);
   }, T);
 
@@ -147,7 +140,7 @@ describe('RaftNode, three in one process', () => {
 
   test('a leader cut off from its followers fails its pending proposals as outcome-unknown and steps down', async () => {
     const leader = await leaderNow();
-    for (const [key, p] of proxies) if (key.split('>').includes(leader.id)) p.cut();
+    mesh.isolate(leader.id);
     try {
       const pending = leader.propose(encodePut('in-doubt', Buffer.from('1')));
       const err = await pending.catch((e: unknown) => e);
@@ -162,7 +155,7 @@ describe('RaftNode, three in one process', () => {
         () => 'no new leader in the majority',
       );
     } finally {
-      for (const p of proxies.values()) p.heal();
+      mesh.healAll();
     }
     await leaderNow();
   }, T);

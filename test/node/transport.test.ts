@@ -7,7 +7,7 @@ import { decodeBatch, encodeBatch } from '../../src/node/transport/wire.js';
 import { freePort, waitFor } from '../../scripts/lib/local-cluster.js';
 import { makeTempDir, removeDir } from '../support/temp-dir.js';
 import { makeTlsFiles } from '../support/tls-certs.js';
-import { TcpProxy } from '../support/tcp-proxy.js';
+import { LinkProxy } from '../../scripts/chaos/proxy.js';
 
 const T = 30_000;
 
@@ -165,8 +165,7 @@ describe('gRPC transport', () => {
 
   test('a stuck peer fills only its own queue; the others keep receiving', async () => {
     const ports = { a: await freePort(), b: await freePort(), c: await freePort() };
-    const proxy = await TcpProxy.start(); // a -> b goes through it
-    proxy.target = `127.0.0.1:${ports.b}`;
+    const proxy = await LinkProxy.start({ target: { host: '127.0.0.1', port: ports.b } }); // a -> b goes through it
     const got = { b: [] as Message[], c: [] as Message[] };
     const unreachable: string[] = [];
     const common = { clusterId: 'c1', clusterToken: 'token-c1-secret', logger: silentLogger(), onUnreachable: () => {} };
