@@ -92,6 +92,20 @@ describe('link proxy', () => {
     expect(echo.received()).toBe('onetwo');
   });
 
+  test('stall holds bytes without losing them; heal lets them through on the same connection', async () => {
+    const c = await open();
+    c.socket.write('one');
+    await c.waitFor('one');
+    proxy.stall();
+    c.socket.write('held');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(echo.received()).toBe('one');
+    proxy.heal();
+    await c.waitFor('held');
+    expect(echo.received()).toBe('oneheld');
+    expect(echo.connections()).toBe(1);
+  });
+
   test('one-way drop: requests arrive, replies are lost', async () => {
     proxy.setFaults({ backward: 'drop' });
     const c = await open();
