@@ -375,7 +375,8 @@ export function conformanceSuite(getCluster: () => ClusterUnderTest): void {
       await new Promise((resolve) => setTimeout(resolve, 300));
       controller.abort();
       expect(await polling).toBe('AbortError');
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // Time for the hang-up to travel (follower -> gRPC -> leader) on a busy machine.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
       await as('alice', 'POST', `/v1/queues/${q}/messages`, { body: 'for someone else' });
       // Had the abandoned poll still been waiting, it would have leased this message.
       await new Promise((resolve) => setTimeout(resolve, 200));
@@ -394,7 +395,7 @@ export function conformanceSuite(getCluster: () => ClusterUnderTest): void {
       expect(elapsed).toBeGreaterThanOrEqual(1150);
       // The wake-up follows the delay within a Raft tick or so; the idle tick (every
       // second without traffic) used to make it wait until 2 s.
-      expect(elapsed).toBeLessThan(1800);
+      expect(elapsed).toBeLessThan(1900);
     });
 
     test('long polling: deleting the queue ends every wait on it with 404', async () => {
