@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { RawNode } from '../raft/raw-node.js';
-import type { ConfState, Entry, HardState, Message, RaftConfig, Ready, Role } from '../raft/types.js';
+import type { ConfState, Entry, Message, RaftConfig, Ready, Role } from '../raft/types.js';
 import type { NodeConfig } from './config.js';
 import { decodeEnvelope, encodeEnvelope } from './envelope.js';
 import {
@@ -118,8 +118,9 @@ export class RaftNode extends EventEmitter {
   private failure: Error | undefined;
   private tickTimer: NodeJS.Timeout | undefined;
   private forwardHandler: ForwardHandler | undefined;
-  /** A commit-only hard state not written yet (it rides the next synced batch). */
-  private unsavedHardState: HardState | undefined;
+  /** Term and vote as last written: only a change of these writes the hard state. */
+  private durableTerm = 0;
+  private durableVote = '';
   private snapshotTask: SnapshotTask | undefined;
   /** Bytes of entries applied since the last snapshot was captured or installed. */
   private logBytesSinceSnapshot = 0;
@@ -141,6 +142,9 @@ export class RaftNode extends EventEmitter {
     // The state machine was restored from the snapshot; the core hands out again the
     // entries the log kept below it (the compaction margin), which apply() skips.
     this.applied = Math.max(st.applied, store.snapshot().meta.index);
+    const durable = store.initialState().hardState;
+    this.durableTerm = durable.term;
+    this.durableVote = durable.vote;
     this.metrics.setRole('follower');
   }
 
@@ -483,17 +487,17 @@ export class RaftNode extends EventEmitter {
       late = k === late.length ? [] : late.slice(k);
     }
 
-    // A Ready that only moves the commit index needs no write: Raft does not need the
-    // commit index durable (it is learned again from the leader), and skipping the
-    // write keeps it off the commit path. It is stored with the next synced batch.
-    if (rd.hardState) this.unsavedHardState = rd.hardState;
+    // Only term and vote must be durable; the commit index is learned again from the
+    // leader after a restart, so it is written only along with them. Writing it with
+    // every batch put the hard-state key into every LevelDB file, and files that share
+    // a key overlap: LevelDB then rewrites the log instead of moving its files down.
+    const hardState =
+      rd.hardState && (rd.hardState.term !== this.durableTerm || rd.hardState.vote !== this.durableVote) ? rd.hardState : undefined;
     // A snapshot from the leader replaces ours: the one being taken is dropped first,
     // so that its compaction cannot race the install on disk.
     if (rd.snapshot) await this.abandonSnapshot();
     if (rd.mustSync || rd.entries.length > 0 || rd.snapshot) {
       const started = performance.now();
-      const hardState = this.unsavedHardState;
-      this.unsavedHardState = undefined;
       let write: Promise<void>;
       try {
         write = Promise.resolve(this.store.save({ hardState, entries: rd.entries, snapshot: rd.snapshot }));
@@ -509,6 +513,10 @@ export class RaftNode extends EventEmitter {
         throw err instanceof StorageFailedError ? err : new StorageFailedError(`persisting the raft log failed: ${(err as Error).message}`, { cause: err });
       } finally {
         this.leaderWriting = false;
+      }
+      if (hardState) {
+        this.durableTerm = hardState.term;
+        this.durableVote = hardState.vote;
       }
       const writeMs = performance.now() - started;
       if (rd.mustSync) {

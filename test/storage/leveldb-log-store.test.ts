@@ -3,12 +3,16 @@ import { ClassicLevel } from 'classic-level';
 import { LevelDbLogStore } from '../../src/node/storage/leveldb-log-store.js';
 import {
   checksum,
+  encodeFormat,
   encodeHardState,
   encodeSnapshotRecord,
   entryKey,
+  entryKeysOf,
+  KEY_FORMAT,
   KEY_HARD_STATE,
   KEY_SNAPSHOT_DATA,
   KEY_SNAPSHOT_META,
+  SNAPSHOT_IMAGES_END,
   snapshotSliceKey,
 } from '../../src/node/storage/codec.js';
 import { StoreCorruptError, StoreLockedError } from '../../src/node/errors.js';
@@ -70,6 +74,39 @@ describe('LevelDbLogStore on disk', () => {
     await store.save({ entries: ents, hardState: { term: 1, vote: 'n1', commit: n } });
     await store.close();
   }
+
+  test('entries sort above every record key, so the log files LevelDB writes do not overlap', async () => {
+    await filled(3);
+    await rawDb(async (db) => {
+      const keys = (await db.keys().all()).map((k) => Buffer.from(k));
+      const firstEntry = keys.findIndex((k) => k.equals(Buffer.from(entryKey(1))));
+      expect(firstEntry).toBe(keys.length - 3); // the three entries come last
+    });
+  });
+
+  test('a store in format 1 (entries under "e", below the records) still opens, reads and appends', async () => {
+    await filled(5);
+    const v1 = entryKeysOf(1);
+    await rawDb(async (db) => {
+      for (let i = 1; i <= 5; i++) {
+        await db.put(v1.key(i), (await db.get(entryKey(i)))!);
+        await db.del(entryKey(i));
+      }
+      await db.put(KEY_FORMAT, encodeFormat({ format: 1, nodeId: 'n1' }));
+    });
+    const store = await LevelDbLogStore.open(dir, { nodeId: 'n1', conf: CONF, cacheEntries: 2 });
+    expect(store.lastIndex()).toBe(5);
+    expect(store.entries(1, 6).map((e) => e.index)).toEqual([1, 2, 3, 4, 5]);
+    await store.save({ entries: [entry(6, 1)] });
+    await store.close();
+    const again = await LevelDbLogStore.open(dir, { nodeId: 'n1', conf: CONF });
+    expect(again.lastIndex()).toBe(6);
+    await again.close();
+    await rawDb(async (db) => {
+      expect(await db.get(v1.key(6))).toBeDefined();
+      expect(await db.get(entryKey(6))).toBeUndefined();
+    });
+  });
 
   test('a flipped byte in an entry is reported, never used', async () => {
     await filled(10);
@@ -157,7 +194,7 @@ describe('LevelDbLogStore on disk', () => {
   async function imageKeys(): Promise<string[]> {
     const keys: string[] = [];
     await rawDb(async (db) => {
-      for (const k of await db.keys({ gte: KEY_SNAPSHOT_DATA, lt: entryKey(0) }).all()) keys.push(Buffer.from(k).toString('hex'));
+      for (const k of await db.keys({ gte: KEY_SNAPSHOT_DATA, lt: SNAPSHOT_IMAGES_END }).all()) keys.push(Buffer.from(k).toString('hex'));
     });
     return keys;
   }

@@ -12,8 +12,10 @@ import {
 import { StorageFailedError, StoreCorruptError, StoreLockedError } from '../errors.js';
 import {
   CorruptValueError,
-  ENTRY_KEY_END,
   FORMAT_VERSION,
+  READABLE_FORMATS,
+  SNAPSHOT_IMAGES_END,
+  type EntryKeys,
   KEY_FORMAT,
   KEY_HARD_STATE,
   KEY_LOG_START,
@@ -30,8 +32,7 @@ import {
   encodeHardState,
   encodeLogStart,
   encodeSnapshotRecord,
-  entryKey,
-  indexOfEntryKey,
+  entryKeysOf,
   snapshotSliceKey,
   type LogStart,
 } from './codec.js';
@@ -67,6 +68,8 @@ const EMPTY = new Uint8Array(0);
  * snapshot: the two would race for the snapshot record on disk.
  */
 export class LevelDbLogStore implements WritableLogStore {
+  /** Where entries live: by the store's format (codec.ts). */
+  private readonly keys: EntryKeys;
   private hardState: HardState;
   private snap: SnapshotMeta;
   /** The held snapshot's image: pinned from open until the driver has restored from it,
@@ -104,9 +107,10 @@ export class LevelDbLogStore implements WritableLogStore {
   private constructor(
     private readonly db: Db,
     readonly location: string,
-    state: { hardState: HardState; snap: SnapshotMeta; snapData: Uint8Array; snapCrc: number; snapSliced: boolean; start: LogStart; last: number; tail: Entry[] },
+    state: { keys: EntryKeys; hardState: HardState; snap: SnapshotMeta; snapData: Uint8Array; snapCrc: number; snapSliced: boolean; start: LogStart; last: number; tail: Entry[] },
     opts: LevelDbLogStoreOptions,
   ) {
+    this.keys = state.keys;
     this.hardState = state.hardState;
     this.snap = state.snap;
     this.pinnedImage = state.snapData;
@@ -301,7 +305,7 @@ export class LevelDbLogStore implements WritableLogStore {
       installing = true;
       // The snapshot replaces the whole log: entries above it go in this same batch,
       // those below become invisible and are cleared afterwards.
-      for (let i = Math.max(snap.index, this.snap.index) + 1; i <= this.last; i++) ops.push({ type: 'del', key: entryKey(i) });
+      for (let i = Math.max(snap.index, this.snap.index) + 1; i <= this.last; i++) ops.push({ type: 'del', key: this.keys.key(i) });
       last = snap.index;
       truncatedTo = 0;
     }
@@ -312,8 +316,8 @@ export class LevelDbLogStore implements WritableLogStore {
       const from = ents[0].index;
       if (from > last + 1) throw new UnavailableError(from - 1);
       const newLast = ents[ents.length - 1].index;
-      for (const e of ents) ops.push({ type: 'put', key: entryKey(e.index), value: encodeEntry(e) });
-      for (let i = newLast + 1; i <= last; i++) ops.push({ type: 'del', key: entryKey(i) }); // a replaced suffix
+      for (const e of ents) ops.push({ type: 'put', key: this.keys.key(e.index), value: encodeEntry(e) });
+      for (let i = newLast + 1; i <= last; i++) ops.push({ type: 'del', key: this.keys.key(i) }); // a replaced suffix
       if (from <= last) truncatedTo = Math.min(truncatedTo ?? from, from);
       last = newLast;
     } else {
@@ -453,7 +457,7 @@ export class LevelDbLogStore implements WritableLogStore {
     let ranges: { gte?: Uint8Array; gt?: Uint8Array; lt: Uint8Array }[];
     if (!this.imagesScanned) {
       this.imagesScanned = true;
-      const end = entryKey(0); // images sort just below the entries
+      const end = SNAPSHOT_IMAGES_END;
       ranges =
         keep === undefined
           ? [{ gt: KEY_SNAPSHOT_DATA, lt: end }]
@@ -490,7 +494,7 @@ export class LevelDbLogStore implements WritableLogStore {
     const from = this.clearedBelow;
     this.clearedBelow = index + 1;
     this.background = this.background
-      .then(() => this.db.clear({ gte: entryKey(from), lte: entryKey(index) }))
+      .then(() => this.db.clear({ gte: this.keys.key(from), lte: this.keys.key(index) }))
       .catch(() => {
         // Harmless: invisible entries are cleared again on the next open.
       });
@@ -501,7 +505,7 @@ export class LevelDbLogStore implements WritableLogStore {
     if (index >= cacheFirst) return this.cache[this.head + index - cacheFirst];
     let value: Uint8Array | undefined;
     try {
-      value = this.db.getSync(entryKey(index));
+      value = this.db.getSync(this.keys.key(index));
     } catch (err) {
       throw new StorageFailedError(`reading entry ${index} from ${this.location} failed: ${(err as Error).message}`, { cause: err });
     }
@@ -615,7 +619,8 @@ async function readState(db: Db, location: string, opts: LevelDbLogStoreOptions)
     );
   }
   const format = decoded('format record', () => decodeFormat(formatValue));
-  if (format.format !== FORMAT_VERSION) throw corrupt(`format version ${format.format}, this build reads ${FORMAT_VERSION}`);
+  if (!READABLE_FORMATS.includes(format.format)) throw corrupt(`format version ${format.format}, this build reads ${READABLE_FORMATS.join(' and ')}`);
+  const keys = entryKeysOf(format.format);
   if (format.nodeId !== opts.nodeId) throw corrupt(`it belongs to node ${format.nodeId}, not ${opts.nodeId}`);
 
   const hsValue = await db.get(KEY_HARD_STATE);
@@ -636,21 +641,21 @@ async function readState(db: Db, location: string, opts: LevelDbLogStoreOptions)
   const start: LogStart = startValue === undefined ? { index: snap.index, term: snap.term } : decoded('log start', () => decodeLogStart(startValue));
   if (start.index > snap.index) throw corrupt(`the log starts at ${start.index + 1}, after the snapshot at ${snap.index}`);
 
-  const range = { gt: entryKey(start.index), lt: ENTRY_KEY_END };
+  const range = { gt: keys.key(start.index), lt: keys.end };
   const [firstKey] = await db.keys({ ...range, limit: 1 }).all();
   const [lastKey] = await db.keys({ ...range, limit: 1, reverse: true }).all();
   let last = start.index;
   const tail: Entry[] = [];
   if (firstKey !== undefined && lastKey !== undefined) {
-    const first = indexOfEntryKey(firstKey);
-    last = indexOfEntryKey(lastKey);
+    const first = keys.indexOf(firstKey);
+    last = keys.indexOf(lastKey);
     if (first !== start.index + 1) throw corrupt(`log starts at ${first} but should start at ${start.index + 1}`);
     // Verify the tail we keep in memory: checksums, contiguity, terms never decreasing.
     const want = Math.min(last - first + 1, opts.cacheEntries ?? 16_384);
     const rows = await db.iterator({ ...range, reverse: true, limit: want }).all();
     let expect = last;
     for (const [key, value] of rows) {
-      const index = indexOfEntryKey(key);
+      const index = keys.indexOf(key);
       if (index !== expect) throw corrupt(`entry ${expect} is missing (found ${index} next)`);
       const e = checkedEntry(location, value, index);
       if (tail.length > 0 && e.term > tail[tail.length - 1].term) throw corrupt(`term goes down after entry ${index}`);
@@ -665,7 +670,7 @@ async function readState(db: Db, location: string, opts: LevelDbLogStoreOptions)
   }
   if (last < snap.index) throw corrupt(`entries ${last + 1}..${snap.index} kept below the snapshot are missing`);
   if (hardState.commit > last) throw corrupt(`commit index ${hardState.commit} is beyond the last entry ${last} (torn write?)`);
-  return { hardState, snap, snapData, snapCrc: snapRec.dataCrc, snapSliced: snapRec.sliced === true, start, last, tail };
+  return { keys, hardState, snap, snapData, snapCrc: snapRec.dataCrc, snapSliced: snapRec.sliced === true, start, last, tail };
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {
