@@ -95,8 +95,8 @@ export class RaftNode extends EventEmitter {
   /** Ticks and inbound messages in the order they happened (see drainInputs). */
   private inbox: (Message | typeof TICK)[] = [];
   private slowWrites = 0;
-  /** The loop waits on a write of this leader's (see stepWhileWriting). */
-  private leaderWriting = false;
+  /** The loop waits on a write of this node's (see stepWhileWriting). */
+  private writing = false;
   private stepWhileWritingQueued = false;
   private lastSlowWriteLogMs = 0;
   private proposalQueue: QueuedProposal[] = [];
@@ -378,34 +378,36 @@ export class RaftNode extends EventEmitter {
     if (wake) {
       this.wakeLoop = undefined;
       wake();
-    } else if (this.leaderWriting && !this.stepWhileWritingQueued) {
+    } else if (this.writing && !this.stepWhileWritingQueued) {
       this.stepWhileWritingQueued = true;
       setImmediate(() => this.stepWhileWriting());
     }
   }
 
   /**
-   * The leader's loop is parked on its own disk write: ticks and messages of its term
-   * are fed to the core now, and the heartbeats and appends they produce go out at
-   * once (RawNode.takeLeaderMessages), so a slow fsync on the leader does not look
-   * like a dead leader to followers. A message of a newer term (it changes our term
-   * and vote, which must be written first) and everything after it wait for the loop.
+   * The loop is parked on this node's disk write: ticks and messages of its term are
+   * fed to the core now, and what may go early goes out at once
+   * (RawNode.takeEarlyMessages): a leader's heartbeats and appends, a follower's
+   * heartbeat answers. So a slow fsync on the leader does not look like a dead leader
+   * to its followers, and slow followers do not make the leader fail check-quorum.
+   * A message of a newer term (it changes term and vote, which must be written first),
+   * or a change of role, leaves the rest of the inputs to the loop.
    */
   private stepWhileWriting(): void {
     this.stepWhileWritingQueued = false;
-    if (!this.leaderWriting || this.halted) return;
+    if (!this.writing || this.halted) return;
     const raft = this.raw.raft;
-    const term = raft.term;
+    const { term, role } = raft;
     let taken = 0;
     for (const input of this.inbox) {
       if (input !== TICK && input.term > term) break;
       taken++;
       if (input === TICK) this.raw.tick();
       else this.raw.step(input);
-      if (raft.role !== 'leader') break;
+      if (raft.role !== role) break;
     }
     if (taken > 0) this.inbox.splice(0, taken);
-    const msgs = this.raw.takeLeaderMessages();
+    const msgs = this.raw.takeEarlyMessages();
     if (msgs.length > 0) this.transport!.send(msgs);
   }
 
@@ -506,13 +508,13 @@ export class RaftNode extends EventEmitter {
       }
       write.catch(() => {}); // observed below, after the early applies
       if (early.length > 0) this.apply(early);
-      this.leaderWriting = leader;
+      this.writing = true;
       try {
         await write;
       } catch (err) {
         throw err instanceof StorageFailedError ? err : new StorageFailedError(`persisting the raft log failed: ${(err as Error).message}`, { cause: err });
       } finally {
-        this.leaderWriting = false;
+        this.writing = false;
       }
       if (hardState) {
         this.durableTerm = hardState.term;

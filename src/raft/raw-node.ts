@@ -22,8 +22,9 @@ import { Raft } from './raft.js';
  * Message sending rule: if the node is leader after this Ready (rd.softState?.role, or
  * the last role seen), its messages may be sent while the write is in flight; the
  * leader counts itself in the commit quorum only once advance() reports its entries
- * persisted (and, while that write lasts, it may send takeLeaderMessages() as they
- * come). Otherwise messages are sent only after the write completed.
+ * persisted (and, while that write lasts, it may send takeEarlyMessages() as they
+ * come). Otherwise messages are sent only after the write completed, but for the
+ * heartbeat answers takeEarlyMessages() hands out.
  *
  * On start the state machine must be restored from store.snapshot(); committed
  * entries after the snapshot index are then handed out again in Ready.committedEntries.
@@ -33,6 +34,8 @@ export class RawNode {
   private prevSoft: SoftState;
   private prevHard: HardState;
   private outstanding: Ready | undefined;
+  /** The term as of the Ready before the outstanding one, whose write is complete. */
+  private termBeforeOutstanding = 0;
 
   constructor(config: RaftConfig, store: LogStore) {
     this.raft = new Raft(config, store);
@@ -129,6 +132,7 @@ export class RawNode {
       this.prevSoft = soft;
     }
     const hs = r.hardState();
+    this.termBeforeOutstanding = this.prevHard.term;
     if (!sameHardState(hs, this.prevHard)) {
       rd.hardState = hs;
       rd.mustSync = hs.term !== this.prevHard.term || hs.vote !== this.prevHard.vote;
@@ -142,20 +146,32 @@ export class RawNode {
   }
 
   /**
-   * While the leader's own write of the outstanding Ready is in flight, the driver may
-   * keep ticking and stepping (messages of its term) and send what that produced
-   * (heartbeats, appends, snapshot chunks) at once: none of it depends on the write,
-   * since the leader counts itself only after advance(). A slow disk then no longer
-   * silences the leader for the followers' election timeout. Empty unless this node
-   * is leader with a Ready outstanding; otherwise messages wait for the next Ready.
+   * While the write of the outstanding Ready is in flight, the driver may keep ticking
+   * and stepping (messages of the node's term) and send at once what this returns:
+   * - a leader: everything it produced (heartbeats, appends, snapshot chunks). None of
+   *   it depends on the write, since the leader counts itself only after advance().
+   * - a follower: its answers to heartbeats, when the Ready being written does not
+   *   change its term. They promise nothing about its log (acknowledgements of
+   *   entries wait for the write), only that it still follows this leader.
+   * A slow disk then neither silences a leader for its followers' election timeout
+   * nor makes a leader fail check-quorum because its followers are busy writing.
+   * Everything else waits for the next Ready.
    */
-  takeLeaderMessages(): Message[] {
+  takeEarlyMessages(): Message[] {
     const r = this.raft;
-    if (!this.outstanding || r.role !== 'leader') return [];
-    r.flushAppends();
-    const msgs = r.msgs;
-    r.msgs = [];
-    return msgs;
+    if (!this.outstanding) return [];
+    if (r.role === 'leader') {
+      r.flushAppends();
+      const msgs = r.msgs;
+      r.msgs = [];
+      return msgs;
+    }
+    if (r.role !== 'follower' || r.term !== this.termBeforeOutstanding || r.msgs.length === 0) return [];
+    const early: Message[] = [];
+    const rest: Message[] = [];
+    for (const m of r.msgs) (m.type === 'heartbeatResp' ? early : rest).push(m);
+    if (early.length > 0) r.msgs = rest;
+    return early;
   }
 
   /** The driver persisted, sent and applied `rd`. */

@@ -138,6 +138,27 @@ describe('RaftNode, three in one process', () => {
     expect(leader.status().role).toBe('leader');
   }, T);
 
+  test('followers whose disk writes stall together do not make the leader fail check-quorum: they answer heartbeats while they write', async () => {
+    const leader = await leaderNow();
+    await leader.propose(encodePut('warm-3', Buffer.from('1')));
+    const term = leader.status().term;
+    const roles: string[] = [];
+    for (const n of nodes.values()) n.on('roleChange', (role: string) => roles.push(`${n.id}:${role}`));
+    const stalls = [...nodes.values()].filter((n) => n !== leader).map((n) => stallNextWrite(n, 1000));
+    try {
+      // Nobody can acknowledge it for a second: the proposal waits, the leader stays.
+      const slow = leader.propose(encodePut('slow-follower-disks', Buffer.from('1')));
+      await waitFor(async () => (stalls.every((s) => s.started()) ? true : undefined), 5000, () => 'the followers never wrote');
+      await slow;
+      await new Promise((r) => setTimeout(r, 500));
+    } finally {
+      for (const s of stalls) s.restore();
+    }
+    expect(roles).toEqual([]);
+    for (const n of nodes.values()) expect(n.status().term).toBe(term);
+    expect(leader.status().role).toBe('leader');
+  }, T);
+
   test('a leader cut off from its followers fails its pending proposals as outcome-unknown and steps down', async () => {
     const leader = await leaderNow();
     mesh.isolate(leader.id);

@@ -128,9 +128,9 @@ describe('the leader and its own disk', () => {
     s.becomeLeader();
     expect(s.node.propose(bytes('x'))).toBe(true);
     const rd = s.node.ready(); // the write of entry 2 is now in flight, and stays so
-    expect(s.node.takeLeaderMessages()).toEqual([]);
+    expect(s.node.takeEarlyMessages()).toEqual([]);
     s.node.tick(); // heartbeatTicks = 1
-    const beats = s.node.takeLeaderMessages();
+    const beats = s.node.takeEarlyMessages();
     expect(beats.map((m) => `${m.type}>${m.to}`).sort()).toEqual(['heartbeat>n2', 'heartbeat>n3']);
     // Two followers are a majority without the leader's disk: entry 2 commits, and
     // the commit reaches the followers with the next round, still before the write returns.
@@ -138,7 +138,7 @@ describe('the leader and its own disk', () => {
     s.node.step({ ...heartbeatLike('appendResp', 'n3', 1), index: 2 });
     expect(s.node.status().commit).toBe(2);
     s.node.tick();
-    expect(s.node.takeLeaderMessages().every((m) => m.type === 'heartbeat' && m.commit === 2)).toBe(true);
+    expect(s.node.takeEarlyMessages().every((m) => m.type === 'heartbeat' && m.commit === 2)).toBe(true);
     s.store.save({ hardState: rd.hardState, entries: rd.entries });
     s.node.advance(rd);
     // What was taken is not sent again; the entries (the leader's no-op and x) are
@@ -148,14 +148,45 @@ describe('the leader and its own disk', () => {
     expect(committed.map((e) => e.index)).toEqual([1, 2]);
   });
 
-  test('only a leader with a Ready outstanding gets messages early', () => {
+  test('a follower writing its log answers heartbeats at once, but acknowledges entries only after the write', () => {
+    const s = new Single({ logTerms: [1], hardState: { term: 1, vote: 'n2', commit: 1 } });
+    s.step('heartbeat', 'n2', 1, { commit: 1 }); // follows n2 in term 1
+    s.node.step(message('append', 'n2', 'n1', 1, { index: 1, logTerm: 1, entries: [entry(2, 1)], commit: 1 }));
+    const rd = s.node.ready(); // entry 2 is being written; its acknowledgement waits for that
+    expect(rd.messages.map((m) => `${m.type}:${m.index}`)).toEqual(['appendResp:2']);
+    s.node.step(message('heartbeat', 'n2', 'n1', 1, { commit: 1, context: bytes('r1') }));
+    s.node.step(message('append', 'n2', 'n1', 1, { index: 2, logTerm: 1, entries: [entry(3, 1)], commit: 1 }));
+    const early = s.node.takeEarlyMessages();
+    expect(early.map((m) => `${m.type}>${m.to}`)).toEqual(['heartbeatResp>n2']);
+    expect(s.node.takeEarlyMessages()).toEqual([]);
+    s.store.save({ hardState: rd.hardState, entries: rd.entries });
+    s.node.advance(rd);
+    // The acknowledgement of entry 3 goes out with the next Ready, after its write.
+    const next = s.node.ready();
+    expect(next.entries.map((e) => e.index)).toEqual([3]);
+    expect(next.messages.map((m) => `${m.type}:${m.index}`)).toEqual(['appendResp:3']);
+  });
+
+  test('a follower whose Ready changes its term answers nothing early', () => {
+    const s = new Single({ logTerms: [1], hardState: { term: 1, vote: '', commit: 1 } });
+    s.node.step(message('heartbeat', 'n2', 'n1', 2, { commit: 1 })); // a leader of term 2
+    const rd = s.node.ready(); // term 2 is being written
+    expect(rd.hardState?.term).toBe(2);
+    s.node.step(message('heartbeat', 'n2', 'n1', 2, { commit: 1 }));
+    expect(s.node.takeEarlyMessages()).toEqual([]);
+    s.store.save({ hardState: rd.hardState, entries: rd.entries });
+    s.node.advance(rd);
+    expect(s.drain().messages.filter((m) => m.type === 'heartbeatResp')).toHaveLength(1);
+  });
+
+  test('only a leader or a follower with a Ready outstanding gets messages early', () => {
     const s = new Single({ config: { preVote: false } });
     s.node.campaign(); // a candidate: its vote requests must wait for its vote on disk
-    expect(s.node.takeLeaderMessages()).toEqual([]);
+    expect(s.node.takeEarlyMessages()).toEqual([]);
     const rd = s.node.ready();
     expect(rd.messages.map((m) => m.type)).toEqual(['vote', 'vote']);
     s.node.tick();
-    expect(s.node.takeLeaderMessages()).toEqual([]);
+    expect(s.node.takeEarlyMessages()).toEqual([]);
     s.node.advance(rd);
   });
 

@@ -402,8 +402,8 @@ export class Simulation {
     for (let guard = 0; guard < 100; guard++) {
       if (n.write) {
         if (n.write.doneAt > this.now) {
-          // A leader waiting on its disk sends what ticks and steps produced meanwhile.
-          for (const m of n.raw.takeLeaderMessages()) this.send(m);
+          // A node waiting on its disk sends what may go early (RawNode.takeEarlyMessages).
+          for (const m of n.raw.takeEarlyMessages()) this.send(m);
           return;
         }
         this.completeWrite(n);
