@@ -306,15 +306,35 @@ export async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs:
   }
 }
 
-/** A TCP port that was free a moment ago on 127.0.0.1. */
-export function freePort(): Promise<number> {
+/**
+ * A TCP port that was free a moment ago on 127.0.0.1. A port is handed out between
+ * closing the probe and the node's own listen, so parallel test workers asking the
+ * kernel for "any port" can be handed the same one (a node then found another
+ * worker's gRPC server on its HTTP port). Under jest each worker therefore takes ports
+ * from its own block, below the kernel's ephemeral range; elsewhere any port will do.
+ */
+export async function freePort(): Promise<number> {
+  const worker = Number(process.env.JEST_WORKER_ID);
+  if (!Number.isInteger(worker) || worker < 1 || worker > 8) return probePort(0);
+  const first = 20_000 + (worker - 1) * 1_500;
+  for (let tries = 0; tries < 1_500; tries++) {
+    const port = first + (nextPortInBlock++ % 1_500);
+    const got = await probePort(port).catch(() => undefined);
+    if (got !== undefined) return got;
+  }
+  return probePort(0);
+}
+
+let nextPortInBlock = 0;
+
+function probePort(port: number): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const srv = createServer();
     srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
+    srv.listen(port, '127.0.0.1', () => {
       const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolvePort(port));
+      const bound = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolvePort(bound));
     });
   });
 }
