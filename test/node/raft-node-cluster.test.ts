@@ -119,45 +119,51 @@ describe('RaftNode, three in one process', () => {
   }, T);
 
   test('a leader whose disk write stalls past the election timeout keeps its followers: it heartbeats while it waits', async () => {
-    const leader = await leaderNow();
-    await leader.propose(encodePut('warm-2', Buffer.from('1')));
-    const term = leader.status().term;
-    const roles: string[] = [];
-    for (const n of nodes.values()) n.on('roleChange', (role: string) => roles.push(`${n.id}:${role}`));
-    const stall = stallNextWrite(leader, 1000);
-    try {
+    await expectNoElectionWhileStalled((leader) => [leader], async (leader, stalls) => {
       // The followers hold it, so it commits while the leader's own copy is still being written.
       await leader.propose(encodePut('slow-leader-disk', Buffer.from('1')));
-      expect(stall.started()).toBe(true);
+      expect(stalls[0].started()).toBe(true);
       await new Promise((r) => setTimeout(r, 1200));
-    } finally {
-      stall.restore();
-    }
-    expect(roles).toEqual([]);
-    for (const n of nodes.values()) expect(n.status().term).toBe(term);
-    expect(leader.status().role).toBe('leader');
+    });
   }, T);
 
   test('followers whose disk writes stall together do not make the leader fail check-quorum: they answer heartbeats while they write', async () => {
-    const leader = await leaderNow();
-    await leader.propose(encodePut('warm-3', Buffer.from('1')));
-    const term = leader.status().term;
-    const roles: string[] = [];
-    for (const n of nodes.values()) n.on('roleChange', (role: string) => roles.push(`${n.id}:${role}`));
-    const stalls = [...nodes.values()].filter((n) => n !== leader).map((n) => stallNextWrite(n, 1000));
-    try {
+    const followersOf = (leader: RaftNode) => [...nodes.values()].filter((n) => n !== leader);
+    await expectNoElectionWhileStalled(followersOf, async (leader, stalls) => {
       // Nobody can acknowledge it for a second: the proposal waits, the leader stays.
       const slow = leader.propose(encodePut('slow-follower-disks', Buffer.from('1')));
       await waitFor(async () => (stalls.every((s) => s.started()) ? true : undefined), 5000, () => 'the followers never wrote');
       await slow;
       await new Promise((r) => setTimeout(r, 500));
+    });
+  }, T);
+
+  /** Stalls one write of each of `victims` for 1 s while `during` runs: no node may
+   *  change role or term, and the leader stays leader. */
+  async function expectNoElectionWhileStalled(
+    victims: (leader: RaftNode) => RaftNode[],
+    during: (leader: RaftNode, stalls: ReturnType<typeof stallNextWrite>[]) => Promise<void>,
+  ): Promise<void> {
+    const leader = await leaderNow();
+    await leader.propose(encodePut(`warm-${Date.now()}`, Buffer.from('1')));
+    const term = leader.status().term;
+    const roles: string[] = [];
+    const listeners = [...nodes.values()].map((n) => {
+      const listener = (role: string) => roles.push(`${n.id}:${role}`);
+      n.on('roleChange', listener);
+      return () => n.off('roleChange', listener);
+    });
+    const stalls = victims(leader).map((n) => stallNextWrite(n, 1000));
+    try {
+      await during(leader, stalls);
     } finally {
       for (const s of stalls) s.restore();
+      for (const off of listeners) off();
     }
     expect(roles).toEqual([]);
     for (const n of nodes.values()) expect(n.status().term).toBe(term);
     expect(leader.status().role).toBe('leader');
-  }, T);
+  }
 
   test('a leader cut off from its followers fails its pending proposals as outcome-unknown and steps down', async () => {
     const leader = await leaderNow();
