@@ -118,9 +118,6 @@ export class RaftNode extends EventEmitter {
   private failure: Error | undefined;
   private tickTimer: NodeJS.Timeout | undefined;
   private forwardHandler: ForwardHandler | undefined;
-  /** Term and vote as last written: only a change of these writes the hard state. */
-  private durableTerm = 0;
-  private durableVote = '';
   private snapshotTask: SnapshotTask | undefined;
   /** Bytes of entries applied since the last snapshot was captured or installed. */
   private logBytesSinceSnapshot = 0;
@@ -142,9 +139,6 @@ export class RaftNode extends EventEmitter {
     // The state machine was restored from the snapshot; the core hands out again the
     // entries the log kept below it (the compaction margin), which apply() skips.
     this.applied = Math.max(st.applied, store.snapshot().meta.index);
-    const durable = store.initialState().hardState;
-    this.durableTerm = durable.term;
-    this.durableVote = durable.vote;
     this.metrics.setRole('follower');
   }
 
@@ -402,8 +396,7 @@ export class RaftNode extends EventEmitter {
     for (const input of this.inbox) {
       if (input !== TICK && input.term > term) break;
       taken++;
-      if (input === TICK) this.raw.tick();
-      else this.raw.step(input);
+      this.feed(input);
       if (raft.role !== role) break;
     }
     if (taken > 0) this.inbox.splice(0, taken);
@@ -431,6 +424,11 @@ export class RaftNode extends EventEmitter {
     }
   }
 
+  private feed(input: Message | typeof TICK): void {
+    if (input === TICK) this.raw.tick();
+    else this.raw.step(input);
+  }
+
   private drainInputs(): void {
     // Time and messages are fed in the order they came: after a long disk write the
     // heartbeats that arrived during it must count before the ticks that followed
@@ -439,10 +437,7 @@ export class RaftNode extends EventEmitter {
     if (this.inbox.length > 0) {
       const inputs = this.inbox;
       this.inbox = [];
-      for (const input of inputs) {
-        if (input === TICK) this.raw.tick();
-        else this.raw.step(input);
-      }
+      for (const input of inputs) this.feed(input);
     }
     if (this.proposalQueue.length > 0) {
       const batch = this.proposalQueue;
@@ -493,8 +488,8 @@ export class RaftNode extends EventEmitter {
     // leader after a restart, so it is written only along with them. Writing it with
     // every batch put the hard-state key into every LevelDB file, and files that share
     // a key overlap: LevelDB then rewrites the log instead of moving its files down.
-    const hardState =
-      rd.hardState && (rd.hardState.term !== this.durableTerm || rd.hardState.vote !== this.durableVote) ? rd.hardState : undefined;
+    const saved = this.store.savedHardState;
+    const hardState = rd.hardState && (rd.hardState.term !== saved.term || rd.hardState.vote !== saved.vote) ? rd.hardState : undefined;
     // A snapshot from the leader replaces ours: the one being taken is dropped first,
     // so that its compaction cannot race the install on disk.
     if (rd.snapshot) await this.abandonSnapshot();
@@ -515,10 +510,6 @@ export class RaftNode extends EventEmitter {
         throw err instanceof StorageFailedError ? err : new StorageFailedError(`persisting the raft log failed: ${(err as Error).message}`, { cause: err });
       } finally {
         this.writing = false;
-      }
-      if (hardState) {
-        this.durableTerm = hardState.term;
-        this.durableVote = hardState.vote;
       }
       const writeMs = performance.now() - started;
       if (rd.mustSync) {

@@ -4,9 +4,8 @@
 import { crc32 } from 'node:zlib';
 import type { ConfState, Entry, EntryType, HardState, SnapshotMeta } from '../../raft/types.js';
 
-/** What this build writes into a new store. It reads format 1 as well. */
+/** What this build writes into a new store. It reads format 1 as well (READABLE_FORMATS). */
 export const FORMAT_VERSION = 2;
-export const READABLE_FORMATS: readonly number[] = [1, 2];
 export const KEY_FORMAT = Uint8Array.of(0x6d); // 'm'
 export const KEY_HARD_STATE = Uint8Array.of(0x68); // 'h'
 export const KEY_SNAPSHOT_META = Uint8Array.of(0x73); // 's'
@@ -52,6 +51,9 @@ const ENTRY_KEYS_BY_FORMAT = new Map<number, EntryKeys>([
   [1, new EntryKeys(0x65)], // 'e'
   [2, new EntryKeys(0x7e)], // '~'
 ]);
+
+/** The formats this build opens: those it knows the entry keys of. */
+export const READABLE_FORMATS: readonly number[] = [...ENTRY_KEYS_BY_FORMAT.keys()];
 
 /** The entry keys of a store written in `format`. */
 export function entryKeysOf(format: number): EntryKeys {

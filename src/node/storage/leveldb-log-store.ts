@@ -159,6 +159,11 @@ export class LevelDbLogStore implements WritableLogStore {
     }
   }
 
+  /** The hard state as last written (no copy: the driver compares against it per Ready). */
+  get savedHardState(): Readonly<HardState> {
+    return this.hardState;
+  }
+
   initialState(): { hardState: HardState; conf: ConfState } {
     return { hardState: { ...this.hardState }, conf: { voters: [...this.snap.conf.voters] } };
   }
