@@ -3,6 +3,7 @@
 // RaftNode.propose directly; n2 and n3 are separate processes (the fixture node),
 // all on loopback with real LevelDB logs (synced writes) and the gRPC transport.
 // 1 KiB entries; 1 and 256 concurrent proposers; p50/p99 commit latency.
+import '../src/runtime-tuning.js';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';

@@ -4,6 +4,8 @@
 // each. BENCH=all or --all: also the heavy scenarios 8 (recovery) and 9 (memory), each
 // on its own fresh cluster. --only 2,7: just those. --profile: CPU profile of the
 // leader during scenario 2 (see scripts/bench/profile-run.ts).
+// The load generator shares the 2 cores with the nodes: it runs with their V8 settings.
+import '../src/runtime-tuning.js';
 import { BrokerLink } from './bench/client.js';
 import { launchBenchCluster } from './bench/local.js';
 import type { BenchCluster } from './bench/cluster.js';

@@ -1,4 +1,5 @@
 // The broker process: config -> logger -> broker state machine -> Raft node -> REST API.
+import './runtime-tuning.js';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { startApiServer } from './api/server.js';
 import { Broker, encodeCommand } from './broker/index.js';

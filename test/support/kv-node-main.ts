@@ -2,6 +2,7 @@
 // src/main.ts exists: the real RaftNode (LevelDB log, gRPC transport) driving the
 // key-value fixture, behind a tiny HTTP API that mirrors the real one's health and
 // cluster routes. Run: node --import tsx test/support/kv-node-main.ts <node flags>
+import '../../src/runtime-tuning.js';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { checkListenAddresses, loadConfig, CONFIG_USAGE } from '../../src/node/config.js';
 import {
