@@ -306,6 +306,9 @@ export async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs:
   }
 }
 
+/** The next port freePort() tries in this jest worker's block. */
+let nextPortInBlock = 0;
+
 /**
  * A TCP port that was free a moment ago on 127.0.0.1. A port is handed out between
  * closing the probe and the node's own listen, so parallel test workers asking the
@@ -324,8 +327,6 @@ export async function freePort(): Promise<number> {
   }
   return probePort(0);
 }
-
-let nextPortInBlock = 0;
 
 function probePort(port: number): Promise<number> {
   return new Promise((resolvePort, reject) => {

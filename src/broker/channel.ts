@@ -151,6 +151,13 @@ export abstract class Channel implements ChannelRef {
 
   protected abstract dropFresh(): void;
 
+  /** The channel is being deleted: drops every message and wakes the long polls
+   *  waiting on it, which then find it gone. */
+  discard(): void {
+    this.dropAll();
+    this.rt.markReady(this.target);
+  }
+
   stats(): QueueStats {
     return {
       ready: this.freshCount() + this.returned.size,

@@ -38,9 +38,8 @@ export function createQueue(s: BrokerState, c: CommandOf<'queue.create'>): Queue
 export function deleteQueue(s: BrokerState, c: CommandOf<'queue.delete'>): null {
   const q = findQueue(s, c.queue);
   requireQueueOwner(q, c.user);
-  q.dropAll();
+  q.discard();
   s.queues.delete(q.name);
-  s.rt.markReady(q.target); // long polls on it wake up and find it gone
   return null;
 }
 

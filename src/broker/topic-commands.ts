@@ -29,10 +29,7 @@ export function createTopic(s: BrokerState, c: CommandOf<'topic.create'>): Topic
 export function deleteTopic(s: BrokerState, c: CommandOf<'topic.delete'>): null {
   const t = findTopic(s, c.topic);
   requireTopicOwner(t, c.user);
-  for (const sub of t.subscriptions.values()) {
-    sub.dropAll();
-    s.rt.markReady(sub.target); // long polls on it wake up and find it gone
-  }
+  for (const sub of t.subscriptions.values()) sub.discard();
   t.subscriptions.clear();
   s.topics.delete(t.name);
   return null;
@@ -94,9 +91,8 @@ export function createSubscription(s: BrokerState, c: CommandOf<'subscription.cr
 export function deleteSubscription(s: BrokerState, c: CommandOf<'subscription.delete'>): null {
   const t = findTopic(s, c.topic);
   const sub = findOwnSubscription(t, c.subscription, c.user, false);
-  sub.dropAll();
+  sub.discard();
   t.subscriptions.delete(sub.name);
-  s.rt.markReady(sub.target);
   t.trim();
   return null;
 }

@@ -90,7 +90,8 @@ describe('RaftNode, three in one process', () => {
     const follower = [...nodes.values()].find((n) => n !== leader)!;
     const term = follower.status().term;
     const roles: string[] = [];
-    follower.on('roleChange', (role: string) => roles.push(role));
+    const onRole = (role: string) => roles.push(role);
+    follower.on('roleChange', onRole);
     // Before ordering ticks among messages, the ticks of the stall were counted first:
     // the follower briefly became a pre-candidate and asked for pre-votes, and when
     // both followers stalled together they could elect a new leader.
@@ -111,6 +112,7 @@ describe('RaftNode, three in one process', () => {
     } finally {
       stall.restore();
       transport.send = send;
+      follower.off('roleChange', onRole);
     }
     expect(sent.filter((t) => t === 'preVote' || t === 'vote')).toEqual([]);
     expect(roles).toEqual([]);
