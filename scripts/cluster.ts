@@ -1,5 +1,6 @@
 // `make cluster` (NODES=5 for five): starts the broker nodes as separate processes on
-// 127.0.0.1 (HTTP 8001.., gRPC 9001.., data in ./data/node-N), prints where each
+// 127.0.0.1 (HTTP 8001.., gRPC 9001.., data in ./data/node-N; --http-base, --grpc-base
+// and --data move them), prints where each
 // listens and who leads, and keeps running until Ctrl-C, then stops them all
 // cleanly. A node that dies is reported, never restarted behind your back: restart
 // it by hand with the command line printed for it, and it rejoins.
@@ -26,7 +27,7 @@ async function main(): Promise<void> {
     nodes: count,
     entry,
     dataRoot,
-    fixedPorts: { httpBase: 8001, grpcBase: 9001 },
+    fixedPorts: { httpBase: Number(arg('http-base', '8001')), grpcBase: Number(arg('grpc-base', '9001')) },
     output: 'file',
   });
   for (const n of cluster.nodes) {

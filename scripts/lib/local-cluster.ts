@@ -306,6 +306,16 @@ export async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs:
   }
 }
 
+/** Eight jest workers' blocks fit below the kernel's ephemeral range (32768). */
+const PORTS_PER_WORKER = 700;
+
+/** Where the first worker's block starts. Two test runs on one machine (two checkouts)
+ *  would hand out the same ports: give each its own MOM_TEST_PORT_BASE (1024..26000). */
+function testPortBase(): number {
+  const base = Number(process.env.MOM_TEST_PORT_BASE ?? 20_000);
+  return Number.isInteger(base) && base >= 1024 && base <= 32_768 - 8 * PORTS_PER_WORKER ? base : 20_000;
+}
+
 /** The next port freePort() tries in this jest worker's block. */
 let nextPortInBlock = 0;
 
@@ -319,9 +329,9 @@ let nextPortInBlock = 0;
 export async function freePort(): Promise<number> {
   const worker = Number(process.env.JEST_WORKER_ID);
   if (!Number.isInteger(worker) || worker < 1 || worker > 8) return probePort(0);
-  const first = 20_000 + (worker - 1) * 1_500;
-  for (let tries = 0; tries < 1_500; tries++) {
-    const port = first + (nextPortInBlock++ % 1_500);
+  const first = testPortBase() + (worker - 1) * PORTS_PER_WORKER;
+  for (let tries = 0; tries < PORTS_PER_WORKER; tries++) {
+    const port = first + (nextPortInBlock++ % PORTS_PER_WORKER);
     const got = await probePort(port).catch(() => undefined);
     if (got !== undefined) return got;
   }
