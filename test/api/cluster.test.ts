@@ -12,10 +12,12 @@ const built = existsSync('dist/main.js');
 const describeBuilt = built ? describe : describe.skip;
 if (!built) process.stderr.write('test/api/cluster.test.ts: dist/main.js missing (run make build); skipped\n');
 
+const METRICS_TOKEN = 'cluster-test-metrics-token';
+
 async function startCluster(mode: 'redirect' | 'forward'): Promise<LocalCluster> {
   const cluster = await LocalCluster.start({
     nodes: 3,
-    extraArgs: () => ['--leader-mode', mode, '--log-level', 'warn'],
+    extraArgs: () => ['--leader-mode', mode, '--log-level', 'warn', '--metrics-token', METRICS_TOKEN],
   });
   await cluster.waitForLeader();
   await cluster.waitReady();
@@ -38,6 +40,7 @@ function clusterUnderTest(cluster: () => LocalCluster, mode: 'redirect' | 'forwa
       jwtSecret: readFileSync(c.secrets.jwtSecretFile, 'utf8').trim(),
       clusterId: c.secrets.clusterId,
       raftMetrics: true,
+      metricsToken: METRICS_TOKEN,
     };
   };
 }
