@@ -225,7 +225,6 @@ export function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host) || /^::ffff:127\./i.test(host);
 }
 
-const urlPort = (u: URL): number => (u.port !== '' ? Number(u.port) : u.protocol === 'https:' ? 443 : 80);
 const sameUrl = (a: string, b: string): boolean => a.replace(/\/+$/, '') === b.replace(/\/+$/, '');
 
 /** A node's own --peers entry is what every other node dials and redirects to: it must
@@ -239,8 +238,10 @@ function selfEntryProblems(self: PeerConfig, c: ParsedConfig, advertisedHttpUrl:
   if (c.advertisedHttpUrl !== undefined && !sameUrl(self.httpUrl, c.advertisedHttpUrl)) {
     problems.push(`peers: this node's entry ${self.id} has HTTP URL ${self.httpUrl}, but advertisedHttpUrl is ${c.advertisedHttpUrl}`);
   }
+  // A URL without a port names a front (a proxy on 80/443); one with a port names us.
   const httpPort = portOf(c.httpListen);
-  if (httpPort !== 0 && urlPort(new URL(advertisedHttpUrl)) !== httpPort) {
+  const advertisedPort = new URL(advertisedHttpUrl).port;
+  if (httpPort !== 0 && advertisedPort !== '' && Number(advertisedPort) !== httpPort) {
     problems.push(`advertised HTTP URL ${advertisedHttpUrl} (from this node's peers entry or advertisedHttpUrl) does not use httpListen's port ${httpPort}`);
   }
   return problems;
