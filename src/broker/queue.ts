@@ -6,7 +6,7 @@ import { Delivery, Message, messageIdPrefix, storedAttributes } from './message.
 import type { SentView } from './results.js';
 import type { DeadLetterRef, Runtime } from './runtime.js';
 
-/** API.md: a deduplicationId is remembered for five minutes on its queue or topic. */
+/** docs/API.md, Queues: a deduplicationId is remembered for five minutes on its queue or topic. */
 export const DEDUP_WINDOW_MS = 5 * 60_000;
 
 export const PERM_SEND = 1;

@@ -30,7 +30,7 @@ describe('command encoding', () => {
     expect(b.now()).toBe(1000);
   });
 
-  test('limits from API.md: batch of 100, max 100, idempotency key 1..128 printable', () => {
+  test('limits from docs/API.md: batch of 100, max 100, idempotency key 1..128 printable', () => {
     const msgs = (n: number) => Array.from({ length: n }, () => ({ body: 'x' }));
     expect(() => parseCommand({ type: 'queue.send', user: 'a', queue: 'q', batch: true, messages: msgs(100) })).not.toThrow();
     expect(() => parseCommand({ type: 'queue.send', user: 'a', queue: 'q', batch: true, messages: msgs(101) })).toThrow();
