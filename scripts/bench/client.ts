@@ -76,7 +76,7 @@ function dispatchText(dispatcher: Dispatcher, origin: string, method: Dispatcher
       onError(error: Error) {
         reject(error);
       },
-    } as Dispatcher.DispatchHandler);
+    });
   });
 }
 

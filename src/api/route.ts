@@ -88,6 +88,6 @@ export function defineRoute<
     query: def.query ?? (def.kind === 'read' ? ReadQuery : WriteQuery),
     body: def.body ?? EmptyBody,
     check: def.check as RouteSpec['check'],
-    handle: def.handle as RouteSpec['handle'],
+    handle: def.handle,
   };
 }

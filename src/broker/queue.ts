@@ -58,7 +58,7 @@ export class Queue extends Channel {
   /** Enqueues a batch sent at log `index`; ids are (index, position in the batch). */
   send(messages: readonly SendMessage[], index: number): SentView[] {
     const now = this.rt.now;
-    const out: SentView[] = new Array(messages.length);
+    const out = new Array<SentView>(messages.length);
     const idPrefix = messageIdPrefix(index);
     let ready = false;
     for (let pos = 0; pos < messages.length; pos++) {

@@ -67,7 +67,7 @@ describe('binary form of sends and publishes', () => {
   test('decode(encode(c)) is what validating c gives, and it is the binary form', () => {
     fc.assert(
       fc.property(command, (c) => {
-        const bytes = encodeCommand(c as Command);
+        const bytes = encodeCommand(c);
         expect(bytes[0]).toBe(0x01);
         expect(decodeCommand(bytes)).toEqual(parseCommand(c));
       }),
