@@ -94,7 +94,10 @@ async function serveRoute(spec: RouteSpec, opts: AppOptions, ctx: Context): Prom
   const query = validate(spec.query, { ...ctx.query }, 'query') as { consistency?: string };
   const body = hasBody ? parseBody(spec, parseJsonBody(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength))) : {};
   spec.check?.(body);
-  const idempotencyKey = idempotencyKeyOf(ctx.headers['idempotency-key']);
+  // Idempotency records belong to the authenticated caller. Register and login act for
+  // nobody yet, so they ignore the header: a record they kept could be read or blocked
+  // by anyone who guessed another user's key.
+  const idempotencyKey = spec.auth ? idempotencyKeyOf(ctx.headers['idempotency-key']) : undefined;
 
   const input = withLazySignal({ user, params, query, body, idempotencyKey, clientAddress }, ctx);
   const appliedIndexHeader = (answer: Answer): Answer => ({

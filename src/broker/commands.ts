@@ -55,7 +55,8 @@ export const userRegisterSchema = z.object({
   type: z.literal('user.register'),
   username: name,
   passwordHash: text.min(1).max(1024),
-  idempotencyKey: idempotencyKey.optional(),
+  // No idempotencyKey: records are kept per acting user, and a registration has none
+  // yet. An older log entry that carries one decodes with the key stripped.
 });
 
 export const queueCreateSchema = z.object({
