@@ -1,6 +1,6 @@
 // The Koa app: every route of the table runs the same pipeline — authenticate, read and
 // validate the request, then serve it here or through the leader — and every failure
-// becomes API.md's error body in errors.ts.
+// becomes docs/API.md's error body (Errors) in errors.ts.
 import Router from '@koa/router';
 import Koa, { type Context, type Next } from 'koa';
 import { ZodError, type z } from 'zod';

@@ -1,4 +1,4 @@
-// The API conformance suite: every row and error of shared/API.md, over HTTP only.
+// The API conformance suite: every row and error of docs/API.md, over HTTP only.
 // One function, run against a cluster in redirect mode and one in forward mode (hono's
 // shared router suite is the model). Clients talk to a follower unless a test is about
 // the leader, so every write crosses the redirect or the forward path.
@@ -96,7 +96,7 @@ export function conformanceSuite(getCluster: () => ClusterUnderTest): void {
       }
     });
 
-    test('GET /v1/cluster has API.md fields on every node, without auth', async () => {
+    test('GET /v1/cluster has docs/API.md fields on every node, without auth', async () => {
       for (const url of cluster.urls) {
         const res = await rawRequest(url, 'GET', '/v1/cluster');
         expectStatus(res, 200);
@@ -207,7 +207,7 @@ export function conformanceSuite(getCluster: () => ClusterUnderTest): void {
       expectError(await as('alice', 'GET', `/v1/queues/${n('never-made')}`), 404, 'not_found');
     });
 
-    test('send, receive, ack: shapes of API.md; ready messages come in send order', async () => {
+    test('send, receive, ack: shapes of docs/API.md; ready messages come in send order', async () => {
       const q = n('flow');
       await as('alice', 'POST', '/v1/queues', { name: q });
       const one = await as('alice', 'POST', `/v1/queues/${q}/messages`, { body: 'm0', attributes: { k: 'v' } });
