@@ -187,7 +187,7 @@ describe('RaftNode snapshots', () => {
     const second = await RaftNode.start({ config: cfg, stateMachine: again, logger: silentLogger(), registry: new Registry() });
     nodes.push(second);
     await waitFor(async () => (second.status().role === 'leader' && second.isReady() ? true : undefined), 10_000, () => JSON.stringify(second.status()));
-    await waitFor(async () => (again.putOrder().length >= SNAPSHOT_EVERY + 2 ? true : undefined), 10_000, () => `${again.putOrder().length} applied`);
+    await waitFor(async () => ((again.putOrder()?.length ?? 0) >= SNAPSHOT_EVERY + 2 ? true : undefined), 10_000, () => `${(again.putOrder()?.length ?? 0)} applied`);
     expect(again.stateHash()).toBe(hash);
     expect(again.putOrder()).toHaveLength(SNAPSHOT_EVERY + 2);
   }, T);
