@@ -165,7 +165,7 @@ describe('RaftNode snapshots', () => {
     await waitFor(async () => (second.status().role === 'leader' && second.isReady() ? true : undefined), 10_000, () => JSON.stringify(second.status()));
     // The commit index is not persisted: the entries above the snapshot are applied once
     // the restarted leader commits in its term, which may come just after it is ready.
-    await waitFor(async () => (again.putOrder().length >= total ? true : undefined), 10_000, () => `${again.putOrder().length} of ${total} applied`);
+    await waitFor(async () => ((again.putOrder()?.length ?? 0) >= total ? true : undefined), 10_000, () => `${(again.putOrder()?.length ?? 0)} of ${total} applied`);
     expect(again.putOrder()).toEqual(Array.from({ length: total }, (_, i) => `k${i}`));
     expect(again.stateHash()).toBe(hash);
   }, T);
