@@ -11,13 +11,8 @@ import { ForwardReplayer } from './forward/handler.js';
 import { LeaderGate } from './leader.js';
 import { ReadyWaiters } from './long-poll.js';
 import { ApiMetrics } from './metrics.js';
-import { openApiDocument } from './openapi.js';
 import type { ApiConfig, ApiNode, Logger } from './ports.js';
-import type { RouteSpec } from './route.js';
-import { healthRoutes } from './routes/health.js';
-import { queueRoutes } from './routes/queues.js';
-import { topicRoutes } from './routes/topics.js';
-import { userRoutes } from './routes/users.js';
+import { apiRoutes } from './routes/index.js';
 
 export interface ApiServerOptions {
   config: ApiConfig;
@@ -88,13 +83,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   };
   const clientAddresses = new ClientAddressResolver(config.trustedProxies ?? []);
   const replayer = new ForwardReplayer();
-  const routes: RouteSpec[] = [];
-  routes.push(
-    ...healthRoutes(deps, { registry, perQueue: metrics.perQueue, token: config.metricsToken }, () => openApiDocument(routes)),
-    ...userRoutes(deps),
-    ...queueRoutes(deps),
-    ...topicRoutes(deps),
-  );
+  const routes = apiRoutes(deps, { registry, perQueue: metrics.perQueue, token: config.metricsToken });
   const app = buildApp({
     deps,
     gate: new LeaderGate({ node, mode: config.leaderMode }),

@@ -71,7 +71,6 @@ export const configSchema = z
   })
   .strict();
 
-type RawConfig = z.input<typeof configSchema>;
 type ParsedConfig = z.output<typeof configSchema>;
 
 export type PeerConfig = z.output<typeof peer>;
@@ -93,6 +92,8 @@ type Kind = 'string' | 'int' | 'bool' | 'peers' | 'list';
 const VALUE_HINT: Record<Kind, string> = { string: ' <string>', int: ' <int>', bool: '', peers: ' <peers>', list: ' <list>' };
 interface FieldInfo {
   kind: Kind;
+  /** The schema under the optional/default layers (an object for nested fields). */
+  inner: z.ZodType;
   /** The value placeholder in --help (the choices of an enum). */
   hint: string;
   description: string;
@@ -118,7 +119,7 @@ function fieldInfo(schema: z.ZodType): FieldInfo {
       : def.type === 'array' ? ((def.element as unknown as { _zod: { def: { type: string } } })._zod.def.type === 'object' ? 'peers' : 'list')
       : 'string';
     const hint = def.type === 'enum' && entries ? ` <${Object.values(entries).join('|')}>` : VALUE_HINT[kind];
-    return { kind, hint, description, defaultValue };
+    return { kind, inner, hint, description, defaultValue };
   }
 }
 
@@ -127,10 +128,8 @@ const FIELDS: Record<string, FieldInfo> = (() => {
   const out: Record<string, FieldInfo> = {};
   for (const [name, schema] of Object.entries(configSchema.shape)) {
     const info = fieldInfo(schema as z.ZodType);
-    let inner = schema as z.ZodType;
-    while ('unwrap' in inner && typeof inner.unwrap === 'function' && !(inner instanceof z.ZodArray)) inner = inner.unwrap() as z.ZodType;
-    if (inner instanceof z.ZodObject) {
-      for (const [sub, subSchema] of Object.entries(inner.shape)) out[`${name}.${sub}`] = fieldInfo(subSchema as z.ZodType);
+    if (info.inner instanceof z.ZodObject) {
+      for (const [sub, subSchema] of Object.entries(info.inner.shape)) out[`${name}.${sub}`] = fieldInfo(subSchema as z.ZodType);
     } else {
       out[name] = info;
     }
@@ -321,7 +320,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv | Record<strin
   }
 
   const secretFields = new Set(['clusterToken', 'jwtSecret', 'metricsToken']);
-  const parsed = configSchema.safeParse(raw as RawConfig);
+  const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const top = String(issue.path[0] ?? '');

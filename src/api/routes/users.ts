@@ -1,6 +1,6 @@
 // POST /v1/auth/register and /v1/auth/login.
 import { decoyPasswordHash, hashPassword, verifyPassword } from '../auth/password.js';
-import { commit, idempotencyField, type ApiDeps } from '../deps.js';
+import { commit, type ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { defineRoute, type RouteSpec } from '../route.js';
 import { LoginBody, RegisterBody, RelayedRegisterBody } from '../schemas.js';
@@ -23,7 +23,7 @@ export function userRoutes(deps: ApiDeps): RouteSpec[] {
         deps.registrations.take(clientAddress);
         return { username: body.username, passwordHash: await hashPassword(body.password) };
       },
-      async handle({ body, idempotencyKey, clientAddress }) {
+      async handle({ body, clientAddress }) {
         deps.registrations.take(clientAddress);
         // Hashed here, before proposing: the log never holds the password.
         const passwordHash = 'passwordHash' in body ? body.passwordHash : await hashPassword(body.password);
@@ -31,7 +31,6 @@ export function userRoutes(deps: ApiDeps): RouteSpec[] {
           type: 'user.register',
           username: body.username,
           passwordHash,
-          ...idempotencyField(idempotencyKey),
         });
         return { status: 201, body: value };
       },
