@@ -8,7 +8,7 @@ import { ConfigError, ListenError } from './errors.js';
  *  listening beyond loopback unless `insecureDev` is set (docs/SECURITY.md). */
 export const DEV_CLUSTER_TOKEN = 'dev-cluster-token-change-me';
 export const DEV_JWT_SECRET = 'dev-jwt-secret-change-me-never-use-it-in-production';
-/** HS256 keys shorter than the hash output are guessable offline from one token. */
+/** RFC 7518 (3.2): an HS256 key must be at least as long as the hash output. */
 export const MIN_JWT_SECRET_BYTES = 32;
 const MIN_TOKEN_CHARS = 8;
 
