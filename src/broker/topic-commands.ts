@@ -3,8 +3,9 @@ import {
 } from './access.js';
 import { DEFAULT_TOPIC_RETENTION_MS, DEFAULT_VISIBILITY_TIMEOUT_MS, type CommandOf } from './commands.js';
 import { BrokerError } from './errors.js';
+import { checkLimit } from './limits.js';
 import { iso } from './message.js';
-import { checkBatch } from './queue-commands.js';
+import { checkBatch, setGrant } from './queue-commands.js';
 import type { ReceivedView, SentView, SubscriptionView, TopicView } from './results.js';
 import type { BrokerState } from './state.js';
 import { PERM_PUBLISH, PERM_SUBSCRIBE, Subscription, Topic } from './topic.js';
@@ -13,6 +14,9 @@ import { subscriptionView, topicPermissions, topicView } from './views.js';
 export function createTopic(s: BrokerState, c: CommandOf<'topic.create'>): TopicView {
   requireUser(s, c.user);
   if (s.topics.has(c.name)) throw new BrokerError('conflict', `topic '${c.name}' already exists`);
+  const usage = s.usage.of(c.user);
+  checkLimit(s.limits, 'topicsPerUser', usage.topics, 1, `user '${c.user}' owns ${usage.topics} topics`);
+  usage.topics++;
   const t = new Topic(s.rt, {
     uid: s.nextUid++,
     name: c.name,
@@ -29,8 +33,14 @@ export function createTopic(s: BrokerState, c: CommandOf<'topic.create'>): Topic
 export function deleteTopic(s: BrokerState, c: CommandOf<'topic.delete'>): null {
   const t = findTopic(s, c.topic);
   requireTopicOwner(t, c.user);
-  for (const sub of t.subscriptions.values()) sub.discard();
+  for (const sub of t.subscriptions.values()) {
+    sub.discard();
+    s.usage.of(sub.cfg.owner).subscriptions--;
+  }
   t.subscriptions.clear();
+  const usage = s.usage.of(t.owner);
+  usage.topics--;
+  usage.grants -= t.grants.size;
   s.topics.delete(t.name);
   return null;
 }
@@ -43,15 +53,14 @@ export function grantTopic(
   if (!s.users.has(c.username)) throw new BrokerError('not_found', `user '${c.username}' not found`);
   let bits = 0;
   for (const p of c.permissions) bits |= p === 'publish' ? PERM_PUBLISH : PERM_SUBSCRIBE;
-  if (bits === 0) t.grants.delete(c.username);
-  else t.grants.set(c.username, bits);
+  setGrant(s, t.owner, t.grants, c.username, bits);
   return { username: c.username, permissions: topicPermissions(bits) };
 }
 
 export function revokeTopic(s: BrokerState, c: CommandOf<'topic.revoke'>): null {
   const t = findTopic(s, c.topic);
   requireTopicOwner(t, c.user);
-  t.grants.delete(c.username);
+  setGrant(s, t.owner, t.grants, c.username, 0);
   return null;
 }
 
@@ -75,6 +84,9 @@ export function createSubscription(s: BrokerState, c: CommandOf<'subscription.cr
     throw new BrokerError('conflict', `subscription '${c.name}' already exists on topic '${t.name}'`);
   }
   const deadLetter = resolveDeadLetter(s, c.user, c.deadLetterQueue, c.maxDeliveries, 'maxDeliveries');
+  const usage = s.usage.of(c.user);
+  checkLimit(s.limits, 'subscriptionsPerUser', usage.subscriptions, 1, `user '${c.user}' owns ${usage.subscriptions} subscriptions`);
+  usage.subscriptions++;
   const sub = new Subscription(s.rt, t, {
     uid: s.nextUid++,
     name: c.name,
@@ -92,6 +104,7 @@ export function deleteSubscription(s: BrokerState, c: CommandOf<'subscription.de
   const t = findTopic(s, c.topic);
   const sub = findOwnSubscription(t, c.subscription, c.user, false);
   sub.discard();
+  s.usage.of(sub.cfg.owner).subscriptions--;
   t.subscriptions.delete(sub.name);
   t.trim();
   return null;

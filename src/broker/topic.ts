@@ -126,6 +126,10 @@ export class Subscription extends Channel {
     return this.cfg.name;
   }
 
+  get uid(): number {
+    return this.cfg.uid;
+  }
+
   isExpired(msg: Message): boolean {
     return this.topic.isExpired(msg);
   }

@@ -47,6 +47,8 @@ export const configSchema = z
     maxPendingProposals: z.number().int().min(1).default(10_000),
     idleTickMs: z.number().int().min(0).default(1000),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Per-user limits over the broker's defaults; main checks the names. */
+    limits: z.record(z.string().regex(/^[A-Za-z]+$/, 'must be a limit name'), z.number().int().min(1)).default({}),
   })
   .strict();
 
@@ -88,9 +90,12 @@ export interface NodeConfig {
   maxPendingProposals: number;
   idleTickMs: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Per-user limits overriding the broker's defaults (docs/SECURITY-limits.md). The
+   *  leader proposes them to the log, so the leader's values are the ones enforced. */
+  limits: Record<string, number>;
 }
 
-type Kind = 'string' | 'int' | 'bool' | 'peers';
+type Kind = 'string' | 'int' | 'bool' | 'peers' | 'limits';
 const FIELDS: Record<string, Kind> = {
   nodeId: 'string',
   clusterId: 'string',
@@ -118,6 +123,7 @@ const FIELDS: Record<string, Kind> = {
   maxPendingProposals: 'int',
   idleTickMs: 'int',
   logLevel: 'string',
+  limits: 'limits',
 };
 
 const flagName = (field: string) => '--' + field.replace('.', '-').replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
@@ -127,6 +133,7 @@ export const CONFIG_USAGE = [
   'Flags (each also settable as MOM_<NAME> in the environment, or in --config file.json):',
   ...Object.entries(FIELDS).map(([f, k]) => `  ${flagName(f)}${k === 'bool' ? '' : ' <' + k + '>'}   (env ${envName(f)})`),
   '  --peers takes id@grpcHost:port@httpUrl,... (or a JSON array of {id, grpcAddress, httpUrl})',
+  '  --limits takes name=value,... e.g. queuesPerUser=100,messagesPerQueue=50000 (or a JSON object)',
 ].join('\n');
 
 /** Parses `--peers n1@127.0.0.1:9001@http://127.0.0.1:8001,n2@...` (or a JSON array). */
@@ -141,6 +148,20 @@ export function parsePeers(text: string): unknown {
       if (rest.length === 0) throw new Error(`peer "${item}" is not id@grpcHost:port@httpUrl`);
       return { id, grpcAddress, httpUrl: rest.join('@') };
     });
+}
+
+/** Parses `--limits queuesPerUser=100,messagesPerQueue=50000` (or a JSON object). */
+export function parseLimitFlags(text: string): unknown {
+  const t = text.trim();
+  if (t.startsWith('{')) return JSON.parse(t);
+  const out: Record<string, unknown> = {};
+  for (const item of t.split(',')) {
+    if (item.trim() === '') continue;
+    const [name, value, ...rest] = item.split('=').map((x) => x.trim());
+    if (value === undefined || rest.length > 0) throw new Error(`limit "${item}" is not name=value`);
+    out[name] = coerce('int', value);
+  }
+  return out;
 }
 
 export function formatPeers(peers: PeerConfig[]): string {
@@ -159,6 +180,8 @@ function coerce(kind: Kind, text: string): unknown {
       return text;
     case 'peers':
       return parsePeers(text);
+    case 'limits':
+      return parseLimitFlags(text);
   }
 }
 
@@ -330,6 +353,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv | Record<strin
     maxPendingProposals: c.maxPendingProposals,
     idleTickMs: c.idleTickMs,
     logLevel: c.logLevel,
+    limits: c.limits,
   };
 }
 
