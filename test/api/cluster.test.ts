@@ -5,17 +5,17 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { existsSync, readFileSync } from 'node:fs';
 import { LocalCluster } from '../../scripts/lib/local-cluster.js';
-import { conformanceSuite } from './support/conformance.js';
+import { CONFORMANCE_LIMITS, conformanceSuite } from './support/conformance.js';
 
 const built = existsSync('dist/main.js');
 // `make test` builds dist/ first; a bare jest run without a build says so instead of failing.
 const describeBuilt = built ? describe : describe.skip;
 if (!built) process.stderr.write('test/api/cluster.test.ts: dist/main.js missing (run make build); skipped\n');
 
-async function startCluster(mode: 'redirect' | 'forward'): Promise<LocalCluster> {
+async function startCluster(mode: 'redirect' | 'forward', args: string[] = []): Promise<LocalCluster> {
   const cluster = await LocalCluster.start({
     nodes: 3,
-    extraArgs: () => ['--leader-mode', mode, '--log-level', 'warn'],
+    extraArgs: () => ['--leader-mode', mode, '--log-level', 'warn', ...args],
   });
   await cluster.waitForLeader();
   await cluster.waitReady();
@@ -46,7 +46,7 @@ for (const mode of ['redirect', 'forward'] as const) {
   describeBuilt(`API conformance, 3 node processes, ${mode} mode`, () => {
     let cluster: LocalCluster;
     beforeAll(async () => {
-      cluster = await startCluster(mode);
+      cluster = await startCluster(mode, ['--limits', JSON.stringify(CONFORMANCE_LIMITS)]);
     }, 60_000);
     afterAll(async () => {
       await cluster?.destroy();

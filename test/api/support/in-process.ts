@@ -5,7 +5,7 @@
 // cluster suite runs the same conformance tests against real Raft nodes.
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { Broker, encodeCommand } from '../../../src/broker/index.js';
+import { Broker, encodeCommand, resolveLimits } from '../../../src/broker/index.js';
 import type { ApiNode, NodeStatusView } from '../../../src/api/ports.js';
 import type { LoginLimiterOptions } from '../../../src/api/auth/rate-limit.js';
 import { startApiServer, type ApiServer } from '../../../src/api/server.js';
@@ -127,9 +127,15 @@ export interface InProcessCluster {
   close(): Promise<void>;
 }
 
-export async function startInProcessCluster(mode: 'redirect' | 'forward', loginLimits?: LoginLimiterOptions): Promise<InProcessCluster> {
+/** `limits` are proposed first, as a Raft leader proposes its --limits. */
+export async function startInProcessCluster(
+  mode: 'redirect' | 'forward',
+  loginLimits?: LoginLimiterOptions,
+  limits: Record<string, number> = {},
+): Promise<InProcessCluster> {
   const broker = new Broker();
   const leader = new DirectLeader('n1', broker);
+  await leader.propose(encodeCommand({ type: 'cluster.limits', limits: resolveLimits(limits) }));
   const nodes: ApiNode[] = [leader, new DirectFollower('n2', leader), new DirectFollower('n3', leader)];
   const jwtSecret = 'in-process-test-secret-0123456789abcdef';
   const clusterId = `test-${mode}`;
