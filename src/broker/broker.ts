@@ -329,11 +329,13 @@ export class Broker {
   }
 }
 
-/** Whose record space a command's Idempotency-Key lives in, and the key. */
+/** Whose record space a command's Idempotency-Key lives in, and the key: the acting
+ *  user, the only one who can read or fill it. Unauthenticated commands (register) and
+ *  the cluster's own entries never have one. */
 function idempotencyId(c: Command): { owner: string; key: string } | undefined {
-  if (c.type === 'tick' || c.type === 'cluster.limits' || c.idempotencyKey === undefined) return undefined;
-  const owner = c.type === 'user.register' ? c.username : c.user;
-  return { owner, key: c.idempotencyKey };
+  if (c.type === 'tick' || c.type === 'cluster.limits' || c.type === 'user.register') return undefined;
+  if (c.idempotencyKey === undefined) return undefined;
+  return { owner: c.user, key: c.idempotencyKey };
 }
 
 function query<T>(f: () => T): CommandResult<T> {

@@ -229,7 +229,7 @@ function receivedView(d: Delivery): ReceivedView {
   return {
     id: m.id,
     body: m.body,
-    attributes: m.attributes as Record<string, string>,
+    attributes: m.attributes,
     receiptHandle: d.receipt as string,
     receiveCount: d.receiveCount,
     sentAt: iso(m.sentAt),

@@ -1,7 +1,7 @@
 import type { CommandType } from './commands.js';
 import type { CommandResult } from './results.js';
 
-/** API.md: an Idempotency-Key is honoured for ten minutes of replicated time. */
+/** docs/API.md, Idempotency: an Idempotency-Key is honoured for ten minutes of replicated time. */
 export const IDEMPOTENCY_WINDOW_MS = 10 * 60_000;
 
 /** Which queue or subscription a receive leased from; `uid` tells a recreated one apart. */

@@ -232,14 +232,18 @@ function readAnswer(r: BinaryReader): StoredAnswer {
 /**
  * Version 1 kept `${owner}\n${key}` -> the whole result, replayOf inside. Such records
  * are restored whole (receives with their bodies too) and expire within the ten-minute
- * window; images written from then on are version 2.
+ * window; images written from then on are version 2. Registers' records are dropped.
  */
 function readIdempotencyV1(r: BinaryReader, s: BrokerState): void {
   for (let n = r.uint(); n > 0; n--) {
     const slot = r.str();
     const { replayOf, ...result } = JSON.parse(r.str()) as CommandResult & { replayOf: StoredAnswer['replayOf'] };
+    const at = r.f64();
+    // A register's record sat in the space of the user it named, where an anonymous
+    // caller could plant it; registers keep no records now, so it is dropped.
+    if (replayOf === 'user.register') continue;
     const cut = slot.indexOf('\n');
-    s.idempotency.load(slot.slice(0, cut), slot.slice(cut + 1), { kind: 'result', replayOf, result }, r.f64());
+    s.idempotency.load(slot.slice(0, cut), slot.slice(cut + 1), { kind: 'result', replayOf, result }, at);
   }
 }
 

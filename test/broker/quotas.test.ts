@@ -17,7 +17,7 @@ describe('quotas', () => {
     expect(h.broker.limits()).toEqual(DEFAULT_LIMITS);
     h.limits({ queuesPerUser: 5 });
     expect(h.broker.limits()).toEqual({ ...DEFAULT_LIMITS, queuesPerUser: 5 });
-    h.fails({ type: 'cluster.limits', limits: { ...DEFAULT_LIMITS, queuesPerUser: 0 } } as Command, 'validation_failed');
+    h.fails({ type: 'cluster.limits', limits: { ...DEFAULT_LIMITS, queuesPerUser: 0 } }, 'validation_failed');
     h.fails({ type: 'cluster.limits', limits: { queuesPerUser: 3 } } as unknown as Command, 'validation_failed');
     expect(h.broker.limits().queuesPerUser).toBe(5);
   });
