@@ -389,14 +389,17 @@ function readQueue(r: BinaryReader, s: BrokerState): Queue {
 }
 
 function readTopic(r: BinaryReader, s: BrokerState): Topic {
+  const uid = r.uint();
+  const name = r.str();
+  const owner = r.str();
   const t = new Topic(s.rt, {
-    uid: r.uint(),
-    name: r.str(),
-    owner: r.str(),
+    uid,
+    name,
+    owner,
     createdAt: r.f64(),
     public: r.bool(),
     retentionMs: r.uint(),
-  });
+  }, s.usage.of(owner));
   t.baseSeq = r.uint();
   t.nextSeq = r.uint();
   readGrants(r, t.grants);

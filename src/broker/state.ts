@@ -31,7 +31,8 @@ export class BrokerState {
     };
   }
 
-  /** Counts every user's holdings from the state (after a restore). */
+  /** Counts every user's holdings from the state (after a restore). The recounts add
+   *  to the zeroed usage objects the queues and topics already hold. */
   recountUsage(): void {
     this.usage.zero();
     for (const q of this.queues.values()) {
@@ -45,6 +46,7 @@ export class BrokerState {
       const u = this.usage.of(t.owner);
       u.topics++;
       u.grants += t.grants.size;
+      t.recount();
       for (const sub of t.subscriptions.values()) this.usage.of(sub.cfg.owner).subscriptions++;
     }
   }

@@ -1,10 +1,10 @@
 import {
   canSeeTopic, findOwnSubscription, findTopic, requireTopicOwner, requireUser, resolveDeadLetter, topicAllows,
 } from './access.js';
-import { DEFAULT_TOPIC_RETENTION_MS, DEFAULT_VISIBILITY_TIMEOUT_MS, type CommandOf } from './commands.js';
+import { DEFAULT_TOPIC_RETENTION_MS, DEFAULT_VISIBILITY_TIMEOUT_MS, type CommandOf, type PublishMessage } from './commands.js';
 import { BrokerError } from './errors.js';
 import { checkLimit } from './limits.js';
-import { iso } from './message.js';
+import { NO_ATTRIBUTES, iso, messageBytes } from './message.js';
 import { checkBatch, setGrant } from './queue-commands.js';
 import type { ReceivedView, SentView, SubscriptionView, TopicView } from './results.js';
 import type { BrokerState } from './state.js';
@@ -24,7 +24,7 @@ export function createTopic(s: BrokerState, c: CommandOf<'topic.create'>): Topic
     createdAt: s.rt.now,
     public: c.public ?? false,
     retentionMs: c.retentionMs ?? DEFAULT_TOPIC_RETENTION_MS,
-  });
+  }, usage);
   s.topics.set(t.name, t);
   return topicView(t);
 }
@@ -38,6 +38,7 @@ export function deleteTopic(s: BrokerState, c: CommandOf<'topic.delete'>): null 
     s.usage.of(sub.cfg.owner).subscriptions--;
   }
   t.subscriptions.clear();
+  t.release();
   const usage = s.usage.of(t.owner);
   usage.topics--;
   usage.grants -= t.grants.size;
@@ -70,6 +71,8 @@ export function publish(
   const t = findTopic(s, c.topic);
   if (!topicAllows(t, c.user, PERM_PUBLISH)) throw new BrokerError('forbidden', `no publish permission on topic '${t.name}'`);
   checkBatch(c.messages, c.batch);
+  t.trim();
+  checkTopicRoom(s, t, c.messages);
   const sent = t.publish(c.messages, index);
   return c.batch ? { messages: sent } : sent[0];
 }
@@ -150,4 +153,16 @@ export function listOwnSubscriptions(s: BrokerState, user: string, topic: string
     throw new BrokerError('forbidden', `no access to topic '${t.name}'`);
   }
   return own.map(subscriptionView);
+}
+
+/** A topic keeps what it publishes while it has subscriptions: its log counts against
+ *  the per-queue limits and its owner's queued bytes, checked for the whole batch. */
+function checkTopicRoom(s: BrokerState, t: Topic, messages: readonly PublishMessage[]): void {
+  if (t.subscriptions.size === 0) return;
+  let bytes = 0;
+  for (const m of messages) bytes += messageBytes(m.body, m.attributes ?? NO_ATTRIBUTES);
+  checkLimit(s.limits, 'messagesPerQueue', t.log.length, messages.length, `topic '${t.name}' retains ${t.log.length} messages`);
+  checkLimit(s.limits, 'queuedBytesPerQueue', t.bytes, bytes, `topic '${t.name}' retains ${t.bytes} bytes`);
+  const usage = s.usage.of(t.owner);
+  checkLimit(s.limits, 'queuedBytesPerUser', usage.queuedBytes, bytes, `the queues and topics of user '${t.owner}' hold ${usage.queuedBytes} bytes`);
 }

@@ -126,6 +126,37 @@ describe('quotas', () => {
     quotaError(h.apply(send('q2', ['w'])), 'queuedBytesPerQueue', 1_000);
   });
 
+  test('a topic\'s retained log counts like a queue, and for its owner\'s bytes', () => {
+    const h = new Harness();
+    h.register('alice', 'bob');
+    h.limits({ messagesPerQueue: 3, queuedBytesPerQueue: 1_000, queuedBytesPerUser: 1_200 });
+    h.ok({ type: 'topic.create', user: 'alice', name: 't', public: true, retentionMs: 60_000 });
+    const publish = (bodies: string[]): Command => ({
+      type: 'topic.publish', user: 'alice', topic: 't', batch: true, messages: bodies.map((body) => ({ body })),
+    });
+    // Without subscriptions nothing is kept, so nothing counts.
+    for (let i = 0; i < 3; i++) h.ok(publish(['x'.repeat(500), 'y']));
+    h.ok({ type: 'subscription.create', user: 'bob', topic: 't', name: 'slow' });
+    h.ok(publish(['a', 'b']));
+    quotaError(h.apply(publish(['c', 'd'])), 'messagesPerQueue', 3);
+    expect(h.broker.getTopic('alice', 't')).toMatchObject({ ok: true, value: { stats: { retained: 2 } } });
+    // Once the subscription took them, the log lets them go and there is room again.
+    expect(h.ok({ type: 'subscription.receive', user: 'bob', topic: 't', subscription: 'slow', max: 10 }).messages).toHaveLength(2);
+    h.ok(publish(['x'.repeat(990)]));
+    quotaError(h.apply(publish(['x'.repeat(11)])), 'queuedBytesPerQueue', 1_000);
+    h.ok({ type: 'queue.create', user: 'alice', name: 'q' });
+    h.ok(send('q', ['q'.repeat(200)]));
+    quotaError(h.apply(send('q', ['q'.repeat(11)])), 'queuedBytesPerUser', 1_200);
+    // Retention and deleting the topic give the bytes back.
+    h.advance(60_000);
+    h.tick();
+    h.ok(send('q', ['q'.repeat(500)]));
+    h.ok(publish(['x'.repeat(400)]));
+    quotaError(h.apply(send('q', ['q'.repeat(300)])), 'queuedBytesPerUser', 1_200);
+    h.ok({ type: 'topic.delete', user: 'alice', topic: 't' });
+    h.ok(send('q', ['q'.repeat(300)]));
+  });
+
   test('a dead-letter queue takes what is moved to it even past its limits', () => {
     const h = new Harness();
     h.register('alice');
