@@ -1,4 +1,4 @@
-import { Broker, DEFAULT_LIMITS, type Command, type CommandResult } from '../../src/broker/index.js';
+import { Broker, DEFAULT_LIMITS, resolveLimits, type Command, type CommandResult } from '../../src/broker/index.js';
 import { Harness } from './harness.js';
 
 function quotaError(r: CommandResult, limit: string, max: number): void {
@@ -20,6 +20,9 @@ describe('quotas', () => {
     h.fails({ type: 'cluster.limits', limits: { ...DEFAULT_LIMITS, queuesPerUser: 0 } }, 'validation_failed');
     h.fails({ type: 'cluster.limits', limits: { queuesPerUser: 3 } } as unknown as Command, 'validation_failed');
     expect(h.broker.limits().queuesPerUser).toBe(5);
+    // A node's --limits with an unknown name or a bad value is refused before it starts.
+    expect(() => resolveLimits({ queuesPerUsr: 5 })).toThrow(/queuesPerUsr|unrecognized/i);
+    expect(() => resolveLimits({ topicsPerUser: 1.5 })).toThrow(/topicsPerUser/);
   });
 
   test('queues, topics and subscriptions per user: refused past the limit, changing nothing; deleting frees room', () => {
