@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { BrokerError } from './errors.js';
+import { limitsSchema } from './limits.js';
+import { RECEIPT_KEY_PATTERN } from './receipts.js';
 import { BINARY_TAG, decodeSendBinary, encodeSendBinary } from './send-codec.js';
 
 /** Names of users, queues, topics and subscriptions (docs/API.md, Conventions). */
@@ -27,6 +29,9 @@ const receiptHandle = z.string().min(1).max(256);
 const visibilityTimeoutMs = z.number().int().min(0).max(MAX_VISIBILITY_TIMEOUT_MS);
 const retentionMs = z.number().int().min(MIN_RETENTION_MS).max(MAX_RETENTION_MS);
 const maxReceives = z.number().int().min(1).max(MAX_RECEIVES_LIMIT);
+/** Proposed with receives while the cluster has no receipt key; the first one applied
+ *  becomes the key (receipts.ts). Never set by clients: the API adds it. */
+const receiptKey = z.string().regex(RECEIPT_KEY_PATTERN);
 
 /** Every command but `user.register` and `tick` is done by an authenticated user. */
 const acting = { user: name, idempotencyKey: idempotencyKey.optional() };
@@ -84,6 +89,7 @@ export const queueReceiveSchema = z.object({
   type: z.literal('queue.receive'), ...acting, queue: name,
   max: z.number().int().min(1).max(MAX_RECEIVE).optional(),
   visibilityTimeoutMs: visibilityTimeoutMs.optional(),
+  receiptKey: receiptKey.optional(),
 });
 export const queueAckSchema = z.object({
   type: z.literal('queue.ack'), ...acting, queue: name,
@@ -127,6 +133,7 @@ export const subscriptionReceiveSchema = z.object({
   type: z.literal('subscription.receive'), ...subRef,
   max: z.number().int().min(1).max(MAX_RECEIVE).optional(),
   visibilityTimeoutMs: visibilityTimeoutMs.optional(),
+  receiptKey: receiptKey.optional(),
 });
 export const subscriptionAckSchema = z.object({
   type: z.literal('subscription.ack'), ...subRef,
@@ -145,6 +152,10 @@ export const subscriptionVisibilitySchema = z.object({
 /** Proposed by the leader when idle so that expiries happen without traffic. */
 export const tickSchema = z.object({ type: z.literal('tick') });
 
+/** Proposed by a node when it becomes leader: its configured limits (limits.ts) are the
+ *  ones every replica enforces from this entry on. */
+export const clusterLimitsSchema = z.object({ type: z.literal('cluster.limits'), limits: limitsSchema });
+
 export const commandSchema = z.discriminatedUnion('type', [
   userRegisterSchema,
   queueCreateSchema, queueDeleteSchema, queuePurgeSchema, queueGrantSchema, queueRevokeSchema,
@@ -152,7 +163,7 @@ export const commandSchema = z.discriminatedUnion('type', [
   topicCreateSchema, topicDeleteSchema, topicGrantSchema, topicRevokeSchema, topicPublishSchema,
   subscriptionCreateSchema, subscriptionDeleteSchema, subscriptionReceiveSchema,
   subscriptionAckSchema, subscriptionNackSchema, subscriptionVisibilitySchema,
-  tickSchema,
+  tickSchema, clusterLimitsSchema,
 ]);
 
 export type Command = z.infer<typeof commandSchema>;

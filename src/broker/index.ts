@@ -2,3 +2,4 @@ export * from './commands.js';
 export * from './errors.js';
 export * from './results.js';
 export { Broker, type ApplyContext, type ReadyListener } from './broker.js';
+export { DEFAULT_LIMITS, resolveLimits, type BrokerLimits, type LimitName } from './limits.js';

@@ -17,6 +17,10 @@ export function storedAttributes(attrs: Record<string, string> | undefined): Rea
  * is the log index of the send and the message's position in that send's batch.
  */
 export class Message {
+  /** What the message counts for in queued-bytes limits: body plus attribute names and
+   *  values, in UTF-8. */
+  readonly bytes: number;
+
   constructor(
     readonly idIndex: number,
     readonly idPos: number,
@@ -28,7 +32,9 @@ export class Message {
     readonly seq: number,
     /** When it entered this queue; retention counts from here. */
     readonly enqueuedAt: number,
-  ) {}
+  ) {
+    this.bytes = messageBytes(body, attributes);
+  }
 
   get id(): string {
     return messageId(this.idIndex, this.idPos);
@@ -44,13 +50,11 @@ export function messageIdPrefix(index: number): string {
   return `${index.toString(36)}-`;
 }
 
-/** Unique per delivery: the log index of the receive and the position in its answer. */
-export function receiptHandle(index: number, pos: number): string {
-  return receiptPrefix(index) + pos.toString(36);
-}
-
-export function receiptPrefix(index: number): string {
-  return `${index.toString(36)}.`;
+/** Body plus attribute names and values, in UTF-8 bytes. */
+export function messageBytes(body: string, attributes: Readonly<Record<string, string>>): number {
+  let n = Buffer.byteLength(body, 'utf8');
+  for (const k in attributes) n += Buffer.byteLength(k, 'utf8') + Buffer.byteLength(attributes[k], 'utf8');
+  return n;
 }
 
 export const enum DeliveryState {

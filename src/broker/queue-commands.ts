@@ -6,7 +6,8 @@ import {
   type CommandOf, type SendMessage,
 } from './commands.js';
 import { BrokerError } from './errors.js';
-import { bodyTooLarge, iso } from './message.js';
+import { checkLimit } from './limits.js';
+import { NO_ATTRIBUTES, bodyTooLarge, iso, messageBytes } from './message.js';
 import { PERM_RECEIVE, PERM_SEND, Queue } from './queue.js';
 import type { QueueView, ReceivedView, SentView } from './results.js';
 import type { BrokerState } from './state.js';
@@ -21,6 +22,8 @@ export function createQueue(s: BrokerState, c: CommandOf<'queue.create'>): Queue
     ]);
   }
   const deadLetter = resolveDeadLetter(s, c.user, c.deadLetterQueue, c.maxReceives, 'maxReceives');
+  const usage = s.usage.of(c.user);
+  checkLimit(s.limits, 'queuesPerUser', usage.queues, 1, `user '${c.user}' owns ${usage.queues} queues`);
   const q = new Queue(s.rt, {
     uid: s.nextUid++,
     name: c.name,
@@ -30,7 +33,8 @@ export function createQueue(s: BrokerState, c: CommandOf<'queue.create'>): Queue
     maxReceives: c.maxReceives ?? null,
     deadLetter,
     retentionMs: c.retentionMs ?? DEFAULT_QUEUE_RETENTION_MS,
-  });
+  }, usage);
+  usage.queues++;
   s.queues.set(q.name, q);
   return queueView(q);
 }
@@ -39,6 +43,9 @@ export function deleteQueue(s: BrokerState, c: CommandOf<'queue.delete'>): null 
   const q = findQueue(s, c.queue);
   requireQueueOwner(q, c.user);
   q.discard();
+  const usage = s.usage.of(q.owner);
+  usage.queues--;
+  usage.grants -= q.grants.size;
   s.queues.delete(q.name);
   return null;
 }
@@ -58,15 +65,14 @@ export function grantQueue(
   let bits = 0;
   for (const p of c.permissions) bits |= p === 'send' ? PERM_SEND : PERM_RECEIVE;
   // PUT replaces the grant; an empty list leaves the user with nothing.
-  if (bits === 0) q.grants.delete(c.username);
-  else q.grants.set(c.username, bits);
+  setGrant(s, q.owner, q.grants, c.username, bits);
   return { username: c.username, permissions: queuePermissions(bits) };
 }
 
 export function revokeQueue(s: BrokerState, c: CommandOf<'queue.revoke'>): null {
   const q = findQueue(s, c.queue);
   requireQueueOwner(q, c.user);
-  q.grants.delete(c.username);
+  setGrant(s, q.owner, q.grants, c.username, 0);
   return null;
 }
 
@@ -77,6 +83,7 @@ export function sendToQueue(
   requireQueuePerm(q, c.user, PERM_SEND, 'send');
   checkBatch(c.messages, c.batch);
   q.trim();
+  checkQueueRoom(s, q, c.messages);
   const sent = q.send(c.messages, index);
   return c.batch ? { messages: sent } : sent[0];
 }
@@ -124,4 +131,32 @@ export function checkBatch(messages: readonly Pick<SendMessage, 'body'>[], batch
       ]);
     }
   }
+}
+
+/** Sets (bits > 0) or removes (0) `grantee`'s grant in `grants`, owned by `owner`,
+ *  counting it against the owner's grantsPerUser. */
+export function setGrant(s: BrokerState, owner: string, grants: Map<string, number>, grantee: string, bits: number): void {
+  const usage = s.usage.of(owner);
+  const had = grants.has(grantee);
+  if (bits === 0) {
+    if (had) usage.grants--;
+    grants.delete(grantee);
+    return;
+  }
+  if (!had) {
+    checkLimit(s.limits, 'grantsPerUser', usage.grants, 1, `user '${owner}' has given ${usage.grants} grants`);
+    usage.grants++;
+  }
+  grants.set(grantee, bits);
+}
+
+/** A send is refused whole when the queue or its owner would go past a limit; every
+ *  message of the batch counts, deduplicated ones included (decided before sending). */
+function checkQueueRoom(s: BrokerState, q: Queue, messages: readonly SendMessage[]): void {
+  let bytes = 0;
+  for (const m of messages) bytes += messageBytes(m.body, m.attributes ?? NO_ATTRIBUTES);
+  checkLimit(s.limits, 'messagesPerQueue', q.messageCount(), messages.length, `queue '${q.name}' holds ${q.messageCount()} messages`);
+  checkLimit(s.limits, 'queuedBytesPerQueue', q.bytes, bytes, `queue '${q.name}' holds ${q.bytes} bytes`);
+  const usage = s.usage.of(q.owner);
+  checkLimit(s.limits, 'queuedBytesPerUser', usage.queuedBytes, bytes, `the queues of user '${q.owner}' hold ${usage.queuedBytes} bytes`);
 }

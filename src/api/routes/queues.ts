@@ -1,6 +1,6 @@
 // The /v1/queues rows of docs/API.md (Queues).
 import type { ReceivedView } from '../../broker/index.js';
-import { commit, idempotencyField, unwrap, type ApiDeps } from '../deps.js';
+import { commit, idempotencyField, receiptKeyField, unwrap, type ApiDeps } from '../deps.js';
 import { receiveWithWait } from '../receive.js';
 import { defineRoute, type RouteSpec } from '../route.js';
 import {
@@ -182,6 +182,7 @@ export function queueRoutes(deps: ApiDeps): RouteSpec[] {
           propose: async (attempt) =>
             (await commit(deps, {
               type: 'queue.receive',
+              ...receiptKeyField(deps.broker),
               user,
               // The broker keeps the first (empty) answer under the key: a long poll's
               // later receives are new commands of their own.

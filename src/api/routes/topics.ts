@@ -1,7 +1,7 @@
 // The /v1/topics rows of docs/API.md (Topics and subscriptions): topics, grants, publishing and subscriptions.
 import { z } from 'zod';
 import type { ReceivedView } from '../../broker/index.js';
-import { commit, idempotencyField, unwrap, type ApiDeps } from '../deps.js';
+import { commit, idempotencyField, receiptKeyField, unwrap, type ApiDeps } from '../deps.js';
 import { receiveWithWait } from '../receive.js';
 import { defineRoute, type RouteSpec } from '../route.js';
 import {
@@ -230,6 +230,7 @@ export function topicRoutes(deps: ApiDeps): RouteSpec[] {
           propose: async (attempt) =>
             (await commit(deps, {
               type: 'subscription.receive',
+              ...receiptKeyField(deps.broker),
               user,
               // The broker keeps the first (empty) answer under the key: a long poll's
               // later receives are new commands of their own.
