@@ -97,28 +97,3 @@ export function iso(ms: number): string {
   }
   return lastIso;
 }
-
-/** UTF-8 length, counted only when the string could be over the limit. */
-export function utf8Length(s: string): number {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
-      const d = s.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) {
-        n += 4;
-        i++;
-      } else n += 3;
-    } else n += 3;
-  }
-  return n;
-}
-
-export function bodyTooLarge(body: string, maxBytes: number): boolean {
-  // Every UTF-16 unit encodes to at most 3 bytes: most bodies need no count at all.
-  if (body.length * 3 <= maxBytes) return false;
-  if (body.length > maxBytes) return true;
-  return utf8Length(body) > maxBytes;
-}
