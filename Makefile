@@ -20,6 +20,7 @@ node_modules/.installed: package-lock.json package.json
 
 build: install
 	npx tsc -p tsconfig.build.json
+	chmod +x dist/cli/main.js
 
 typecheck: install
 	npx tsc -p tsconfig.json --noEmit
