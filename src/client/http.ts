@@ -3,7 +3,7 @@
 // (8 concurrent POSTs of 1 KiB to a local node:http server, client process CPU per
 // request): fetch ~180-220 µs, undici request() ~27 µs, dispatch() ~17-20 µs; the
 // client shares the cores with the brokers it talks to, so the cheapest one is used.
-import { Agent, type Dispatcher } from 'undici';
+import { Agent } from 'undici';
 import { MomConnectionError, errorCode } from './errors.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -125,7 +125,7 @@ export class HttpTransport {
         this.agent.dispatch({
           origin: x.origin, path: x.path, method: x.method, headers: x.headers, body: x.body,
           idempotent: x.pipelined === true, headersTimeout: x.timeoutMs, bodyTimeout: x.timeoutMs,
-        }, handler as unknown as Dispatcher.DispatchHandler);
+        }, handler);
       } catch (err) {
         settle();
         reject(new MomConnectionError(errorCode(err) ?? 'UNKNOWN', x.origin, false, { cause: err }));
