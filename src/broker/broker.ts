@@ -9,6 +9,7 @@ import type {
   CommandResult, DepthRow, QueueView, SubscriptionView, TopicView, UserRecord,
 } from './results.js';
 import { StreamHash } from './hash.js';
+import { parseTarget } from './targets.js';
 import { captureState } from './snapshot-capture.js';
 import { encodeCapture, readSnapshot, writeSnapshot } from './snapshot.js';
 import { BrokerState } from './state.js';
@@ -149,12 +150,10 @@ export class Broker {
   /** Ready messages at a long-poll target (`queue:<name>` or `sub:<topic>/<sub>`),
    *  undefined if there is no such queue or subscription. O(1), unlike queueDepths(). */
   readyCount(target: string): number | undefined {
-    if (target.startsWith('queue:')) return this.state.queues.get(target.slice(6))?.stats().ready;
-    if (!target.startsWith('sub:')) return undefined;
-    const slash = target.indexOf('/');
-    if (slash < 0) return undefined;
-    const topic = this.state.topics.get(target.slice(4, slash));
-    return topic?.subscriptions.get(target.slice(slash + 1))?.stats().ready;
+    const at = parseTarget(target);
+    if (at === undefined) return undefined;
+    if ('queue' in at) return this.state.queues.get(at.queue)?.stats().ready;
+    return this.state.topics.get(at.topic)?.subscriptions.get(at.subscription)?.stats().ready;
   }
 
   queueDepths(): DepthRow[] {

@@ -4,6 +4,7 @@ import { Deque } from './deque.js';
 import { ExpiringMap } from './expiring-map.js';
 import { Delivery, Message, messageIdPrefix, storedAttributes } from './message.js';
 import type { SentView } from './results.js';
+import { queueTarget } from './targets.js';
 import type { DeadLetterRef, Runtime } from './runtime.js';
 
 /** docs/API.md, Queues: a deduplicationId is remembered for five minutes on its queue or topic. */
@@ -39,7 +40,7 @@ export class Queue extends Channel {
   readonly retentionMs: number;
 
   constructor(rt: Runtime, cfg: QueueConfig) {
-    super(rt, `queue:${cfg.name}`, cfg.visibilityTimeoutMs, cfg.maxReceives, cfg.deadLetter);
+    super(rt, queueTarget(cfg.name), cfg.visibilityTimeoutMs, cfg.maxReceives, cfg.deadLetter);
     this.uid = cfg.uid;
     this.name = cfg.name;
     this.owner = cfg.owner;
