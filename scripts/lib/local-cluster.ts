@@ -10,6 +10,7 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, 
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { ClusterStatus } from '../../src/client/types.js';
 
 export interface LocalClusterOptions {
   /** Number of nodes (ids n1..nN). */
@@ -50,16 +51,7 @@ export interface LocalNode {
   exited?: { code: number | null; signal: NodeJS.Signals | null };
 }
 
-export interface ClusterStatusBody {
-  nodeId: string;
-  role: string;
-  term: number;
-  leaderId: string | null;
-  leaderUrl: string | null;
-  commitIndex: number;
-  appliedIndex: number;
-  nodes: { id: string; httpUrl: string; role?: string; matchIndex?: number; lastContactMs?: number }[];
-}
+export type ClusterStatusBody = ClusterStatus;
 
 export interface ClusterSecrets {
   clusterId: string;

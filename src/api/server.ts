@@ -11,6 +11,7 @@ import { ForwardReplayer } from './forward/handler.js';
 import { LeaderGate } from './leader.js';
 import { ReadyWaiters } from './long-poll.js';
 import { ApiMetrics } from './metrics.js';
+import { parseHostPort } from '../node/address.js';
 import type { ApiConfig, ApiNode, Logger } from './ports.js';
 import { apiRoutes } from './routes/index.js';
 
@@ -31,12 +32,6 @@ export interface ApiServer {
 
 /** How long close() lets in-flight requests finish before cutting connections. */
 const CLOSE_GRACE_MS = 5_000;
-
-export function parseListen(listen: string): { host: string; port: number } {
-  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(listen);
-  if (!match) throw new Error(`bad listen address ${listen}; expected host:port`);
-  return { host: match[1] ?? (match[2] || '0.0.0.0'), port: Number(match[3]) };
-}
 
 async function jwtSecretOf(config: ApiConfig): Promise<string> {
   if (config.jwtSecret) return config.jwtSecret;
@@ -87,8 +82,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   server.keepAliveTimeout = 60_000;
   server.headersTimeout = 65_000;
   server.requestTimeout = 120_000;
-  const { host, port } = parseListen(config.httpListen);
-  const address = await listen(server, host, port);
+  const { host, port } = parseHostPort(config.httpListen);
+  const address = await listen(server, host || '0.0.0.0', port);
   replayer.attach(loopbackOrigin(address));
   node.setForwardHandler(replayer.handle);
   logger.info({ event: 'http_listening', port: address.port, leaderMode: config.leaderMode }, 'REST API listening');

@@ -16,6 +16,7 @@ import {
 } from '../../src/node/errors.js';
 import { createLogger } from '../../src/node/logger.js';
 import { RaftNode } from '../../src/node/raft-node.js';
+import { parseHostPort } from '../../src/node/address.js';
 import { encodePut, encodeTick, KvStateMachine } from './kv-state-machine.js';
 
 async function main(): Promise<void> {
@@ -37,8 +38,8 @@ async function main(): Promise<void> {
   const server = createServer((req, res) => {
     handle(node, kv, req, res).catch((err: Error) => send(res, 500, { error: 'internal', message: err.message }));
   });
-  const i = config.httpListen.lastIndexOf(':');
-  await new Promise<void>((resolve) => server.listen(Number(config.httpListen.slice(i + 1)), config.httpListen.slice(0, i), resolve));
+  const { host, port } = parseHostPort(config.httpListen);
+  await new Promise<void>((resolve) => server.listen(port, host, resolve));
 
   let stopping = false;
   const shutdown = async (signal: string) => {
