@@ -31,6 +31,13 @@ export default tseslint.config(
     },
   },
   {
+    // Product code and tools never depend on test code (test fixtures stay in test/).
+    files: ['src/**/*.ts', 'scripts/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: '(^|/)test/', message: 'src/ and scripts/ must not import from test/' }] }],
+    },
+  },
+  {
     // Tests read JSON answers as untyped values and assert on their fields.
     files: ['test/**/*.ts'],
     rules: {
