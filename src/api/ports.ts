@@ -34,8 +34,8 @@ export interface ApiConfig {
   /** host:port */
   httpListen: string;
   advertisedHttpUrl: string;
-  jwtSecret?: string;
-  jwtSecretFile?: string;
+  /** Read from its file, if configured so, by the config loader. */
+  jwtSecret: string;
   jwtTtlMs: number;
   leaderMode: 'redirect' | 'forward';
 }

@@ -1,5 +1,4 @@
 // startApiServer: the HTTP server of one node (docs/contracts.md).
-import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
@@ -33,12 +32,6 @@ export interface ApiServer {
 /** How long close() lets in-flight requests finish before cutting connections. */
 const CLOSE_GRACE_MS = 5_000;
 
-async function jwtSecretOf(config: ApiConfig): Promise<string> {
-  if (config.jwtSecret) return config.jwtSecret;
-  if (config.jwtSecretFile) return (await readFile(config.jwtSecretFile, 'utf8')).trim();
-  throw new Error('no JWT secret configured (jwtSecret or jwtSecretFile)');
-}
-
 /** The address to reach our own server on, for replaying forwarded requests. */
 function loopbackOrigin(address: AddressInfo): string {
   const host = address.address === '0.0.0.0' ? '127.0.0.1' : address.address === '::' ? '::1' : address.address;
@@ -62,7 +55,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const deps: ApiDeps = {
     node,
     broker,
-    tokens: new TokenService({ secret: await jwtSecretOf(config), clusterId: config.clusterId, ttlMs: config.jwtTtlMs }),
+    tokens: new TokenService({ secret: config.jwtSecret, clusterId: config.clusterId, ttlMs: config.jwtTtlMs }),
     logins: new LoginLimiter(opts.loginLimits),
     waiters,
     metrics: new ApiMetrics(registry, () => broker.queueDepths()),

@@ -106,10 +106,6 @@ export class Broker {
     return this.state.rt.now;
   }
 
-  lastAppliedIndex(): number {
-    return this.state.lastIndex;
-  }
-
   getUser(username: string): UserRecord | undefined {
     const passwordHash = this.state.users.get(username);
     return passwordHash === undefined ? undefined : { username, passwordHash };

@@ -142,10 +142,6 @@ export function parsePeers(text: string): unknown {
     });
 }
 
-export function formatPeers(peers: PeerConfig[]): string {
-  return peers.map((p) => `${p.id}@${p.grpcAddress}@${p.httpUrl}`).join(',');
-}
-
 function coerce(kind: Kind, text: string): unknown {
   switch (kind) {
     case 'string':
