@@ -3,8 +3,9 @@ import {
 } from './access.js';
 import { DEFAULT_TOPIC_RETENTION_MS, DEFAULT_VISIBILITY_TIMEOUT_MS, type CommandOf, type PublishMessage } from './commands.js';
 import { BrokerError } from './errors.js';
-import { checkLimit } from './limits.js';
-import { NO_ATTRIBUTES, iso, messageBytes } from './message.js';
+import { checkLimit } from './quotas.js';
+import { messageBytes } from './limits.js';
+import { iso } from './message.js';
 import { checkBatch, setGrant } from './queue-commands.js';
 import type { ReceivedView, SentView, SubscriptionView, TopicView } from './results.js';
 import type { BrokerState } from './state.js';
@@ -160,7 +161,7 @@ export function listOwnSubscriptions(s: BrokerState, user: string, topic: string
 function checkTopicRoom(s: BrokerState, t: Topic, messages: readonly PublishMessage[]): void {
   if (t.subscriptions.size === 0) return;
   let bytes = 0;
-  for (const m of messages) bytes += messageBytes(m.body, m.attributes ?? NO_ATTRIBUTES);
+  for (const m of messages) bytes += messageBytes(m);
   checkLimit(s.limits, 'messagesPerQueue', t.log.length, messages.length, `topic '${t.name}' retains ${t.log.length} messages`);
   checkLimit(s.limits, 'queuedBytesPerQueue', t.bytes, bytes, `topic '${t.name}' retains ${t.bytes} bytes`);
   const usage = s.usage.of(t.owner);

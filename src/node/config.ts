@@ -2,6 +2,7 @@ import { accessSync, constants, mkdirSync, readFileSync, rmSync, writeFileSync }
 import { createServer, isIP } from 'node:net';
 import { resolve as resolvePath, join } from 'node:path';
 import { z } from 'zod';
+import { parseHostPort } from './address.js';
 import { ConfigError, ListenError } from './errors.js';
 
 /** Secrets a development cluster may use; `production` refuses them, and so does a node
@@ -449,9 +450,7 @@ export async function checkListenAddresses(config: Pick<NodeConfig, 'httpListen'
     ['HTTP', config.httpListen],
     ['gRPC', config.grpcListen],
   ] as const) {
-    const i = addr.lastIndexOf(':');
-    const host = addr.slice(0, i).replace(/^\[|\]$/g, '');
-    const port = Number(addr.slice(i + 1));
+    const { host, port } = parseHostPort(addr);
     if (port === 0) continue;
     await new Promise<void>((resolve, reject) => {
       const srv = createServer();

@@ -711,6 +711,8 @@ export function conformanceSuite(getCluster: () => ClusterUnderTest): void {
       ['lone surrogate in a body', 'POST', `${q()}/messages`, { rawBody: '{"body":"\\ud800"}' }, 400, 'validation_failed'],
       ['request over 1 MiB', 'POST', `${q()}/messages`, { body: { body: big(1024 * 1024 + 10) } }, 413, 'payload_too_large'],
       ['message over 256 KiB', 'POST', `${q()}/messages`, { body: { body: big(256 * 1024 + 1) } }, 413, 'payload_too_large'],
+      ['body plus attributes over 256 KiB', 'POST', `${q()}/messages`, { body: { body: big(128 * 1024), attributes: { k: big(128 * 1024) } } }, 413, 'payload_too_large'],
+      ['101 attributes', 'POST', `${q()}/messages`, { body: { body: 'x', attributes: Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`a${i}`, 'v'])) } }, 400, 'validation_failed'],
       ['batch message over 256 KiB', 'POST', `${q()}/messages`, { body: { messages: [{ body: 'ok' }, { body: big(256 * 1024 + 1) }] } }, 413, 'payload_too_large'],
       ['batch of 101', 'POST', `${q()}/messages`, { body: { messages: Array.from({ length: 101 }, () => ({ body: 'x' })) } }, 400, 'validation_failed'],
       ['empty batch', 'POST', `${q()}/messages`, { body: { messages: [] } }, 400, 'validation_failed'],
