@@ -148,7 +148,10 @@ const envName = (field: string) => 'MOM_' + field.replace('.', '_').replace(/[A-
 function shownDefault(info: FieldInfo): string {
   if (info.defaultValue === undefined) return '';
   if (Array.isArray(info.defaultValue)) return info.defaultValue.length === 0 ? ' [default: none]' : ` [default: ${info.defaultValue.join(',')}]`;
-  if (typeof info.defaultValue === 'object' && info.defaultValue !== null) return '';
+  if (typeof info.defaultValue === 'object' && info.defaultValue !== null) {
+    const entries = Object.entries(info.defaultValue);
+    return entries.length === 0 ? ' [default: none]' : ` [default: ${entries.map(([k, v]) => `${k}=${String(v)}`).join(',')}]`;
+  }
   return ` [default: ${String(info.defaultValue)}]`;
 }
 
@@ -233,14 +236,6 @@ export function isCidr(text: string): boolean {
   return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
 }
 
-function hostOf(hostPortText: string): string {
-  return hostPortText.slice(0, hostPortText.lastIndexOf(':')).replace(/^\[|\]$/g, '');
-}
-
-function portOf(hostPortText: string): number {
-  return Number(hostPortText.slice(hostPortText.lastIndexOf(':') + 1));
-}
-
 /** Whether a listen host is reachable only from this machine. */
 export function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host) || /^::ffff:127\./i.test(host);
@@ -252,15 +247,15 @@ const sameUrl = (a: string, b: string): boolean => a.replace(/\/+$/, '') === b.r
  *  describe this node's listen ports and advertised URL, or the cluster is miswired. */
 function selfEntryProblems(self: PeerConfig, c: ParsedConfig, advertisedHttpUrl: string): string[] {
   const problems: string[] = [];
-  const grpcPort = portOf(c.grpcListen);
-  if (grpcPort !== 0 && portOf(self.grpcAddress) !== grpcPort) {
+  const grpcPort = parseHostPort(c.grpcListen).port;
+  if (grpcPort !== 0 && parseHostPort(self.grpcAddress).port !== grpcPort) {
     problems.push(`peers: this node's entry ${self.id} has gRPC address ${self.grpcAddress}, but grpcListen is ${c.grpcListen} (the ports differ)`);
   }
   if (c.advertisedHttpUrl !== undefined && !sameUrl(self.httpUrl, c.advertisedHttpUrl)) {
     problems.push(`peers: this node's entry ${self.id} has HTTP URL ${self.httpUrl}, but advertisedHttpUrl is ${c.advertisedHttpUrl}`);
   }
   // A URL without a port names a front (a proxy on 80/443); one with a port names us.
-  const httpPort = portOf(c.httpListen);
+  const httpPort = parseHostPort(c.httpListen).port;
   const advertisedPort = new URL(advertisedHttpUrl).port;
   if (httpPort !== 0 && advertisedPort !== '' && Number(advertisedPort) !== httpPort) {
     problems.push(`advertised HTTP URL ${advertisedHttpUrl} (from this node's peers entry or advertisedHttpUrl) does not use httpListen's port ${httpPort}`);
@@ -382,7 +377,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv | Record<strin
   const metricsToken = readSecret(c.metricsToken, c.metricsTokenFile, 'metricsToken', 16);
   const devSecrets = clusterToken === DEV_CLUSTER_TOKEN || jwtSecret === DEV_JWT_SECRET;
   if (c.production && devSecrets) problems.push('production refuses the development default secrets');
-  const exposed = [c.httpListen, c.grpcListen].filter((a) => !isLoopbackHost(hostOf(a)));
+  const exposed = [c.httpListen, c.grpcListen].filter((a) => !isLoopbackHost(parseHostPort(a).host));
   if (devSecrets && exposed.length > 0 && !c.insecureDev) {
     problems.push(
       `refusing the development secrets on the non-loopback address ${exposed.join(' and ')}: anyone who can reach it could mint tokens ` +
