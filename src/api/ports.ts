@@ -38,4 +38,10 @@ export interface ApiConfig {
   jwtSecret: string;
   jwtTtlMs: number;
   leaderMode: 'redirect' | 'forward';
+  /** CIDRs whose X-Forwarded-For is believed (default none). */
+  trustedProxies?: readonly string[];
+  /** Open HTTP connections at once (default 4096). */
+  maxConnections?: number;
+  /** Unlocks the per-queue series of /metrics; without it they are not served. */
+  metricsToken?: string;
 }

@@ -58,6 +58,13 @@ export const RegisterBody = z
   })
   .meta({ title: 'RegisterRequest' });
 
+/** What a follower in forward mode relays for a registration: the hash made where the
+ *  request arrived, never the password (docs/SECURITY.md). Accepted only on a forward. */
+export const RelayedRegisterBody = z.strictObject({
+  username: Name,
+  passwordHash: z.string().regex(/^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/).max(1024),
+});
+
 // Login checks only the shapes: any wrong name or password is 401, not 400.
 export const LoginBody = z
   .strictObject({
