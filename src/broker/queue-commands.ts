@@ -23,10 +23,7 @@ export function createQueue(s: BrokerState, c: CommandOf<'queue.create'>): Queue
   }
   const deadLetter = resolveDeadLetter(s, c.user, c.deadLetterQueue, c.maxReceives, 'maxReceives');
   const q = new Queue(s.rt, {
-    uid: s.nextUid++,
-    name: c.name,
-    owner: c.user,
-    createdAt: s.rt.now,
+    ...s.newIdentity(c.name, c.user),
     visibilityTimeoutMs: c.visibilityTimeoutMs ?? DEFAULT_VISIBILITY_TIMEOUT_MS,
     maxReceives: c.maxReceives ?? null,
     deadLetter,

@@ -57,10 +57,7 @@ export function* encodeCapture(cap: StateCapture, chunkBytes: number): Generator
   w.uint(cap.queues.length);
   for (const q of cap.queues) {
     const c = q.cfg;
-    w.uint(c.uid);
-    w.str(c.name);
-    w.str(c.owner);
-    w.f64(c.createdAt);
+    writeIdentity(w, c);
     w.uint(c.visibilityTimeoutMs);
     w.optUint(c.maxReceives);
     writeDeadLetter(w, c.deadLetter);
@@ -79,10 +76,7 @@ export function* encodeCapture(cap: StateCapture, chunkBytes: number): Generator
   w.uint(cap.topics.length);
   for (const t of cap.topics) {
     const c = t.cfg;
-    w.uint(c.uid);
-    w.str(c.name);
-    w.str(c.owner);
-    w.f64(c.createdAt);
+    writeIdentity(w, c);
     w.bool(c.public);
     w.uint(c.retentionMs);
     w.uint(t.baseSeq);
@@ -99,10 +93,7 @@ export function* encodeCapture(cap: StateCapture, chunkBytes: number): Generator
     w.uint(t.subscriptions.length);
     for (const sub of t.subscriptions) {
       const sc = sub.cfg;
-      w.uint(sc.uid);
-      w.str(sc.name);
-      w.str(sc.owner);
-      w.f64(sc.createdAt);
+      writeIdentity(w, sc);
       w.uint(sc.ackTimeoutMs);
       w.optUint(sc.maxDeliveries);
       writeDeadLetter(w, sc.deadLetter);
@@ -194,6 +185,19 @@ function readMessage(r: BinaryReader): Message {
   return new Message(idIndex, idPos, body, attributes, sentAt, seq, r.f64());
 }
 
+/** The identity of a queue, topic or subscription (BrokerState.newIdentity). */
+function writeIdentity(w: BinaryWriter, c: { uid: number; name: string; owner: string; createdAt: number }): void {
+  w.uint(c.uid);
+  w.str(c.name);
+  w.str(c.owner);
+  w.f64(c.createdAt);
+}
+
+function readIdentity(r: BinaryReader): { uid: number; name: string; owner: string; createdAt: number } {
+  // Object literal properties are evaluated in order: the fields read as written.
+  return { uid: r.uint(), name: r.str(), owner: r.str(), createdAt: r.f64() };
+}
+
 function writeDeadLetter(w: BinaryWriter, ref: DeadLetterRef | null): void {
   w.bool(ref !== null);
   if (ref !== null) {
@@ -281,10 +285,7 @@ function readDeliveries(r: BinaryReader, s: BrokerState, ch: Channel, msg: () =>
 
 function readQueue(r: BinaryReader, s: BrokerState): Queue {
   const q = new Queue(s.rt, {
-    uid: r.uint(),
-    name: r.str(),
-    owner: r.str(),
-    createdAt: r.f64(),
+    ...readIdentity(r),
     visibilityTimeoutMs: r.uint(),
     maxReceives: r.optUint(),
     deadLetter: readDeadLetter(r),
@@ -300,10 +301,7 @@ function readQueue(r: BinaryReader, s: BrokerState): Queue {
 
 function readTopic(r: BinaryReader, s: BrokerState): Topic {
   const t = new Topic(s.rt, {
-    uid: r.uint(),
-    name: r.str(),
-    owner: r.str(),
-    createdAt: r.f64(),
+    ...readIdentity(r),
     public: r.bool(),
     retentionMs: r.uint(),
   });
@@ -325,10 +323,7 @@ function readTopic(r: BinaryReader, s: BrokerState): Topic {
   };
   for (let n = r.uint(); n > 0; n--) {
     const sub = new Subscription(s.rt, t, {
-      uid: r.uint(),
-      name: r.str(),
-      owner: r.str(),
-      createdAt: r.f64(),
+      ...readIdentity(r),
       ackTimeoutMs: r.uint(),
       maxDeliveries: r.optUint(),
       deadLetter: readDeadLetter(r),

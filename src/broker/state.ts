@@ -27,4 +27,9 @@ export class BrokerState {
       if (q !== undefined && q.uid === ref.uid) q.enqueueDeadLetter(msg);
     };
   }
+
+  /** The identity a new queue, topic or subscription is created with. */
+  newIdentity(name: string, owner: string): { uid: number; name: string; owner: string; createdAt: number } {
+    return { uid: this.nextUid++, name, owner, createdAt: this.rt.now };
+  }
 }

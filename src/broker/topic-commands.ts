@@ -14,10 +14,7 @@ export function createTopic(s: BrokerState, c: CommandOf<'topic.create'>): Topic
   requireUser(s, c.user);
   if (s.topics.has(c.name)) throw new BrokerError('conflict', `topic '${c.name}' already exists`);
   const t = new Topic(s.rt, {
-    uid: s.nextUid++,
-    name: c.name,
-    owner: c.user,
-    createdAt: s.rt.now,
+    ...s.newIdentity(c.name, c.user),
     public: c.public ?? false,
     retentionMs: c.retentionMs ?? DEFAULT_TOPIC_RETENTION_MS,
   });
@@ -76,10 +73,7 @@ export function createSubscription(s: BrokerState, c: CommandOf<'subscription.cr
   }
   const deadLetter = resolveDeadLetter(s, c.user, c.deadLetterQueue, c.maxDeliveries, 'maxDeliveries');
   const sub = new Subscription(s.rt, t, {
-    uid: s.nextUid++,
-    name: c.name,
-    owner: c.user,
-    createdAt: s.rt.now,
+    ...s.newIdentity(c.name, c.user),
     ackTimeoutMs: c.ackTimeoutMs ?? DEFAULT_VISIBILITY_TIMEOUT_MS,
     maxDeliveries: c.maxDeliveries ?? null,
     deadLetter,
