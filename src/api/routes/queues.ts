@@ -1,19 +1,15 @@
 // The /v1/queues rows of docs/API.md (Queues).
 import { queueTarget } from '../../broker/index.js';
 import { commit, idempotencyField, unwrap, type ApiDeps } from '../deps.js';
-import { receiveWithWait } from '../receive.js';
 import { defineRoute, type RouteSpec } from '../route.js';
 import {
-  AckBody,
   CreateQueueBody,
   GrantParams,
-  NackBody,
   NameParams,
   QueueGrantBody,
-  ReceiveBody,
   SendBody,
-  VisibilityBody,
 } from '../schemas.js';
+import { leaseRoutes } from './leases.js';
 import { checkMessageSizes, parseSendBody } from './messages.js';
 
 export function queueRoutes(deps: ApiDeps): RouteSpec[] {
@@ -163,103 +159,19 @@ export function queueRoutes(deps: ApiDeps): RouteSpec[] {
         return { status: 201, body: value };
       },
     }),
-    defineRoute({
-      method: 'POST',
-      path: '/v1/queues/:name/receive',
-      operationId: 'receiveMessages',
-      summary: 'Lease up to `max` ready messages; waitMs > 0 long-polls until one is ready',
-      auth: true,
-      kind: 'write',
+    ...leaseRoutes(deps, {
+      kind: 'queue',
+      path: '/v1/queues/:name',
       params: NameParams,
-      body: ReceiveBody,
-      success: 200,
-      async handle({ user, params, body, idempotencyKey, signal }) {
-        const answer = await receiveWithWait(deps, {
-          target: queueTarget(params.name),
-          max: body.max,
-          waitMs: body.waitMs,
-          signal,
-          propose: async (attempt) =>
-            await commit(deps, {
-              type: 'queue.receive',
-              user,
-              // The broker keeps the first (empty) answer under the key: a long poll's
-              // later receives are new commands of their own.
-              ...(attempt === 0 ? idempotencyField(idempotencyKey) : {}),
-              queue: params.name,
-              max: body.max,
-              ...(body.visibilityTimeoutMs !== undefined && { visibilityTimeoutMs: body.visibilityTimeoutMs }),
-            }),
-        });
-        deps.metrics.received('queue', answer.messages.length);
-        return { status: 200, body: answer };
+      operationIds: { receive: 'receiveMessages', ack: 'ackMessages', nack: 'nackMessages', visibility: 'changeVisibility' },
+      summaries: {
+        receive: 'Lease up to `max` ready messages; waitMs > 0 long-polls until one is ready',
+        ack: 'Delete received messages by receipt handle; stale handles come back as unknown',
+        nack: 'Release received messages for redelivery, after delayMs',
+        visibility: "Change a received message's visibility timeout",
       },
-    }),
-    defineRoute({
-      method: 'POST',
-      path: '/v1/queues/:name/ack',
-      operationId: 'ackMessages',
-      summary: 'Delete received messages by receipt handle; stale handles come back as unknown',
-      auth: true,
-      kind: 'write',
-      params: NameParams,
-      body: AckBody,
-      success: 200,
-      async handle({ user, params, body, idempotencyKey }) {
-        const value = await commit(deps, {
-          type: 'queue.ack',
-          user,
-          ...idempotencyField(idempotencyKey),
-          queue: params.name,
-          receiptHandles: body.receiptHandles,
-        });
-        deps.metrics.acked('queue', value.acked);
-        return { status: 200, body: value };
-      },
-    }),
-    defineRoute({
-      method: 'POST',
-      path: '/v1/queues/:name/nack',
-      operationId: 'nackMessages',
-      summary: 'Release received messages for redelivery, after delayMs',
-      auth: true,
-      kind: 'write',
-      params: NameParams,
-      body: NackBody,
-      success: 200,
-      async handle({ user, params, body, idempotencyKey }) {
-        const value = await commit(deps, {
-          type: 'queue.nack',
-          user,
-          ...idempotencyField(idempotencyKey),
-          queue: params.name,
-          receiptHandles: body.receiptHandles,
-          delayMs: body.delayMs,
-        });
-        return { status: 200, body: value };
-      },
-    }),
-    defineRoute({
-      method: 'POST',
-      path: '/v1/queues/:name/visibility',
-      operationId: 'changeVisibility',
-      summary: "Change a received message's visibility timeout",
-      auth: true,
-      kind: 'write',
-      params: NameParams,
-      body: VisibilityBody,
-      success: 200,
-      async handle({ user, params, body, idempotencyKey }) {
-        const value = await commit(deps, {
-          type: 'queue.visibility',
-          user,
-          ...idempotencyField(idempotencyKey),
-          queue: params.name,
-          receiptHandle: body.receiptHandle,
-          visibilityTimeoutMs: body.visibilityTimeoutMs,
-        });
-        return { status: 200, body: value };
-      },
+      target: (params) => queueTarget(params.name),
+      ref: (params) => ({ queue: params.name }),
     }),
   ];
 }

@@ -2,21 +2,17 @@
 import { z } from 'zod';
 import { subscriptionTarget } from '../../broker/index.js';
 import { commit, idempotencyField, unwrap, type ApiDeps } from '../deps.js';
-import { receiveWithWait } from '../receive.js';
 import { defineRoute, type RouteSpec } from '../route.js';
 import {
-  AckBody,
   CreateSubscriptionBody,
   CreateTopicBody,
   GrantParams,
-  NackBody,
   NameParams,
   PublishBody,
-  ReceiveBody,
   SubscriptionParams,
   TopicGrantBody,
-  VisibilityBody,
 } from '../schemas.js';
+import { leaseRoutes } from './leases.js';
 import { checkMessageSizes, parsePublishBody } from './messages.js';
 
 /** docs/API.md lists a permissions body beside the DELETE too; accepted, and the whole grant goes. */
@@ -211,107 +207,19 @@ export function topicRoutes(deps: ApiDeps): RouteSpec[] {
         return { status: 204 };
       },
     }),
-    defineRoute({
-      method: 'POST',
-      path: '/v1/topics/:name/subscriptions/:sub/receive',
-      operationId: 'receiveSubscription',
-      summary: 'Lease up to `max` messages of a subscription; waitMs > 0 long-polls',
-      auth: true,
-      kind: 'write',
+    ...leaseRoutes(deps, {
+      kind: 'subscription',
+      path: '/v1/topics/:name/subscriptions/:sub',
       params: SubscriptionParams,
-      body: ReceiveBody,
-      success: 200,
-      async handle({ user, params, body, idempotencyKey, signal }) {
-        const answer = await receiveWithWait(deps, {
-          target: subscriptionTarget(params.name, params.sub),
-          max: body.max,
-          waitMs: body.waitMs,
-          signal,
-          propose: async (attempt) =>
-            await commit(deps, {
-              type: 'subscription.receive',
-              user,
-              // The broker keeps the first (empty) answer under the key: a long poll's
-              // later receives are new commands of their own.
-              ...(attempt === 0 ? idempotencyField(idempotencyKey) : {}),
-              topic: params.name,
-              subscription: params.sub,
-              max: body.max,
-              ...(body.visibilityTimeoutMs !== undefined && { visibilityTimeoutMs: body.visibilityTimeoutMs }),
-            }),
-        });
-        deps.metrics.received('subscription', answer.messages.length);
-        return { status: 200, body: answer };
+      operationIds: { receive: 'receiveSubscription', ack: 'ackSubscription', nack: 'nackSubscription', visibility: 'changeSubscriptionVisibility' },
+      summaries: {
+        receive: 'Lease up to `max` messages of a subscription; waitMs > 0 long-polls',
+        ack: 'Acknowledge received subscription messages by receipt handle',
+        nack: 'Release received subscription messages for redelivery, after delayMs',
+        visibility: "Change a received subscription message's ack deadline",
       },
-    }),
-    defineRoute({
-      method: 'POST',
-      path: '/v1/topics/:name/subscriptions/:sub/ack',
-      operationId: 'ackSubscription',
-      summary: 'Acknowledge received subscription messages by receipt handle',
-      auth: true,
-      kind: 'write',
-      params: SubscriptionParams,
-      body: AckBody,
-      success: 200,
-      async handle({ user, params, body, idempotencyKey }) {
-        const value = await commit(deps, {
-          type: 'subscription.ack',
-          user,
-          ...idempotencyField(idempotencyKey),
-          topic: params.name,
-          subscription: params.sub,
-          receiptHandles: body.receiptHandles,
-        });
-        deps.metrics.acked('subscription', value.acked);
-        return { status: 200, body: value };
-      },
-    }),
-    defineRoute({
-      method: 'POST',
-      path: '/v1/topics/:name/subscriptions/:sub/nack',
-      operationId: 'nackSubscription',
-      summary: 'Release received subscription messages for redelivery, after delayMs',
-      auth: true,
-      kind: 'write',
-      params: SubscriptionParams,
-      body: NackBody,
-      success: 200,
-      async handle({ user, params, body, idempotencyKey }) {
-        const value = await commit(deps, {
-          type: 'subscription.nack',
-          user,
-          ...idempotencyField(idempotencyKey),
-          topic: params.name,
-          subscription: params.sub,
-          receiptHandles: body.receiptHandles,
-          delayMs: body.delayMs,
-        });
-        return { status: 200, body: value };
-      },
-    }),
-    defineRoute({
-      method: 'POST',
-      path: '/v1/topics/:name/subscriptions/:sub/visibility',
-      operationId: 'changeSubscriptionVisibility',
-      summary: "Change a received subscription message's ack deadline",
-      auth: true,
-      kind: 'write',
-      params: SubscriptionParams,
-      body: VisibilityBody,
-      success: 200,
-      async handle({ user, params, body, idempotencyKey }) {
-        const value = await commit(deps, {
-          type: 'subscription.visibility',
-          user,
-          ...idempotencyField(idempotencyKey),
-          topic: params.name,
-          subscription: params.sub,
-          receiptHandle: body.receiptHandle,
-          visibilityTimeoutMs: body.visibilityTimeoutMs,
-        });
-        return { status: 200, body: value };
-      },
+      target: (params) => subscriptionTarget(params.name, params.sub),
+      ref: (params) => ({ topic: params.name, subscription: params.sub }),
     }),
   ];
 }
