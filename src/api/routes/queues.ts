@@ -4,13 +4,13 @@ import { commit, idempotencyField, unwrap, type ApiDeps } from '../deps.js';
 import { defineRoute, type RouteSpec } from '../route.js';
 import {
   CreateQueueBody,
-  GrantParams,
   NameParams,
   QueueGrantBody,
   SendBody,
 } from '../schemas.js';
 import { leaseRoutes } from './leases.js';
-import { checkMessageSizes, parseSendBody } from './messages.js';
+import { parseSendBody } from './messages.js';
+import { ownedRoutes } from './owned.js';
 
 export function queueRoutes(deps: ApiDeps): RouteSpec[] {
   return [
@@ -90,73 +90,20 @@ export function queueRoutes(deps: ApiDeps): RouteSpec[] {
         return { status: 200, body: value };
       },
     }),
-    defineRoute({
-      method: 'PUT',
-      path: '/v1/queues/:name/grants/:username',
-      operationId: 'grantQueue',
-      summary: 'Set what another user may do with a queue: send and/or receive (owner)',
-      auth: true,
-      kind: 'write',
-      params: GrantParams,
-      body: QueueGrantBody,
-      success: 200,
-      async handle({ user, params, body, idempotencyKey }) {
-        const value = await commit(deps, {
-          type: 'queue.grant',
-          user,
-          ...idempotencyField(idempotencyKey),
-          queue: params.name,
-          username: params.username,
-          permissions: [...new Set(body.permissions)],
-        });
-        return { status: 200, body: value };
+    ...ownedRoutes(deps, {
+      kind: 'queue',
+      path: '/v1/queues/:name',
+      grant: {
+        operationId: 'grantQueue',
+        summary: 'Set what another user may do with a queue: send and/or receive (owner)',
+        body: QueueGrantBody,
       },
-    }),
-    defineRoute({
-      method: 'DELETE',
-      path: '/v1/queues/:name/grants/:username',
-      operationId: 'revokeQueue',
-      summary: "Remove a user's grant on a queue (owner)",
-      auth: true,
-      kind: 'write',
-      params: GrantParams,
-      success: 204,
-      async handle({ user, params, idempotencyKey }) {
-        await commit(deps, {
-          type: 'queue.revoke',
-          user,
-          ...idempotencyField(idempotencyKey),
-          queue: params.name,
-          username: params.username,
-        });
-        return { status: 204 };
-      },
-    }),
-    defineRoute({
-      method: 'POST',
-      path: '/v1/queues/:name/messages',
-      operationId: 'sendMessages',
-      summary: 'Send one message, or a batch of up to 100 as {messages: [...]}',
-      auth: true,
-      kind: 'write',
-      params: NameParams,
-      body: SendBody,
-      parseBody: parseSendBody,
-      success: 201,
-      check: checkMessageSizes,
-      async handle({ user, params, body, idempotencyKey }) {
-        const batch = 'messages' in body;
-        const messages = batch ? body.messages : [body];
-        const value = await commit(deps, {
-          type: 'queue.send',
-          user,
-          ...idempotencyField(idempotencyKey),
-          queue: params.name,
-          messages,
-          batch,
-        });
-        deps.metrics.sent('queue', messages.length);
-        return { status: 201, body: value };
+      revoke: { operationId: 'revokeQueue', summary: "Remove a user's grant on a queue (owner)" },
+      send: {
+        operationId: 'sendMessages',
+        summary: 'Send one message, or a batch of up to 100 as {messages: [...]}',
+        body: SendBody,
+        parseBody: parseSendBody,
       },
     }),
     ...leaseRoutes(deps, {

@@ -6,14 +6,14 @@ import { defineRoute, type RouteSpec } from '../route.js';
 import {
   CreateSubscriptionBody,
   CreateTopicBody,
-  GrantParams,
   NameParams,
   PublishBody,
   SubscriptionParams,
   TopicGrantBody,
 } from '../schemas.js';
 import { leaseRoutes } from './leases.js';
-import { checkMessageSizes, parsePublishBody } from './messages.js';
+import { parsePublishBody } from './messages.js';
+import { ownedRoutes } from './owned.js';
 
 /** docs/API.md lists a permissions body beside the DELETE too; accepted, and the whole grant goes. */
 const RevokeTopicBody = z.strictObject({ permissions: TopicGrantBody.shape.permissions.optional() });
@@ -80,74 +80,20 @@ export function topicRoutes(deps: ApiDeps): RouteSpec[] {
         return { status: 204 };
       },
     }),
-    defineRoute({
-      method: 'PUT',
-      path: '/v1/topics/:name/grants/:username',
-      operationId: 'grantTopic',
-      summary: 'Set what another user may do with a topic: publish and/or subscribe (owner)',
-      auth: true,
-      kind: 'write',
-      params: GrantParams,
-      body: TopicGrantBody,
-      success: 200,
-      async handle({ user, params, body, idempotencyKey }) {
-        const value = await commit(deps, {
-          type: 'topic.grant',
-          user,
-          ...idempotencyField(idempotencyKey),
-          topic: params.name,
-          username: params.username,
-          permissions: [...new Set(body.permissions)],
-        });
-        return { status: 200, body: value };
+    ...ownedRoutes(deps, {
+      kind: 'topic',
+      path: '/v1/topics/:name',
+      grant: {
+        operationId: 'grantTopic',
+        summary: 'Set what another user may do with a topic: publish and/or subscribe (owner)',
+        body: TopicGrantBody,
       },
-    }),
-    defineRoute({
-      method: 'DELETE',
-      path: '/v1/topics/:name/grants/:username',
-      operationId: 'revokeTopic',
-      summary: "Remove a user's grant on a topic (owner)",
-      auth: true,
-      kind: 'write',
-      params: GrantParams,
-      body: RevokeTopicBody,
-      success: 204,
-      async handle({ user, params, idempotencyKey }) {
-        await commit(deps, {
-          type: 'topic.revoke',
-          user,
-          ...idempotencyField(idempotencyKey),
-          topic: params.name,
-          username: params.username,
-        });
-        return { status: 204 };
-      },
-    }),
-    defineRoute({
-      method: 'POST',
-      path: '/v1/topics/:name/messages',
-      operationId: 'publishMessages',
-      summary: 'Publish one message, or a batch of up to 100 as {messages: [...]}, to every subscription',
-      auth: true,
-      kind: 'write',
-      params: NameParams,
-      body: PublishBody,
-      parseBody: parsePublishBody,
-      success: 201,
-      check: checkMessageSizes,
-      async handle({ user, params, body, idempotencyKey }) {
-        const batch = 'messages' in body;
-        const messages = batch ? body.messages : [body];
-        const value = await commit(deps, {
-          type: 'topic.publish',
-          user,
-          ...idempotencyField(idempotencyKey),
-          topic: params.name,
-          messages,
-          batch,
-        });
-        deps.metrics.sent('topic', messages.length);
-        return { status: 201, body: value };
+      revoke: { operationId: 'revokeTopic', summary: "Remove a user's grant on a topic (owner)", body: RevokeTopicBody },
+      send: {
+        operationId: 'publishMessages',
+        summary: 'Publish one message, or a batch of up to 100 as {messages: [...]}, to every subscription',
+        body: PublishBody,
+        parseBody: parsePublishBody,
       },
     }),
     defineRoute({
