@@ -2,15 +2,16 @@
 import './runtime-tuning.js';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { startApiServer } from './api/server.js';
-import { Broker, encodeCommand } from './broker/index.js';
-import { startupConfig } from './node/startup.js';
-import { exitCodeFor } from './node/errors.js';
+import { Broker, encodeCommand, resolveLimits } from './broker/index.js';
+import { ConfigError, exitCodeFor } from './node/errors.js';
 import { RaftNode } from './node/raft-node.js';
+import { startupConfig } from './node/startup.js';
 
 async function main(): Promise<void> {
   const started = await startupConfig(process.argv.slice(2), process.env);
   if (started === undefined) return; // --help
   const { config, logger } = started;
+  const limits = brokerLimits(config.limits);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
 
@@ -21,6 +22,14 @@ async function main(): Promise<void> {
     logger,
     registry,
     idleTickCommand: () => encodeCommand({ type: 'tick' }),
+  });
+  // The leader's limits are the cluster's: each new leader proposes its own, and every
+  // replica enforces what the log says (src/broker/quotas.ts).
+  node.on('roleChange', (role: string) => {
+    if (role !== 'leader') return;
+    node.propose(encodeCommand({ type: 'cluster.limits', limits })).catch((err: unknown) => {
+      logger.warn({ event: 'limits_not_proposed', err: (err as Error).message }, 'limits not proposed (leadership lost?)');
+    });
   });
   node.on('fatal', (err: Error) => {
     logger.fatal({ event: 'fatal', err: err.message }, 'node cannot continue');
@@ -42,6 +51,14 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+function brokerLimits(overrides: Record<string, number>) {
+  try {
+    return resolveLimits(overrides);
+  } catch (err) {
+    throw new ConfigError([`limits: ${(err as Error).message}`]);
+  }
 }
 
 main().catch((err: unknown) => {

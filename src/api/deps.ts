@@ -1,5 +1,6 @@
 // What the route handlers share: the node, the broker's queries, auth and long polling,
 // and the one way a command reaches the log.
+import { randomBytes } from 'node:crypto';
 import type { Broker, Command, CommandResult, CommandValue } from '../broker/index.js';
 import { encodeCommand } from '../broker/index.js';
 import type { LoginLimiter, RegisterLimiter } from './auth/rate-limit.js';
@@ -21,6 +22,7 @@ export type ApiBroker = Pick<
   | 'queueDepths'
   | 'readyCount'
   | 'onMessagesReady'
+  | 'hasReceiptKey'
 >;
 
 export interface ApiDeps {
@@ -47,6 +49,16 @@ function isCommandResult(value: unknown): value is CommandResult {
 /** The command field for an optional Idempotency-Key (absent when the request had none). */
 export function idempotencyField(idempotencyKey: string | undefined): { idempotencyKey?: string } {
   return idempotencyKey !== undefined ? { idempotencyKey } : {};
+}
+
+/**
+ * The field a receive command carries while the cluster has no receipt key: a fresh
+ * random key candidate; the first one applied becomes the cluster's (src/broker README,
+ * Receipt handles). The node proposing is the leader, whose applied state precedes the
+ * new entry in the log: once it sees a key, every later receive is minted with it.
+ */
+export function receiptKeyField(broker: Pick<ApiBroker, 'hasReceiptKey'>): { receiptKey?: string } {
+  return broker.hasReceiptKey() ? {} : { receiptKey: randomBytes(32).toString('hex') };
 }
 
 /** Proposes a command and waits until it is committed and applied on this node. An

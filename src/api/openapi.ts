@@ -97,6 +97,7 @@ export function openApiDocument(specs: RouteSpec[]): Record<string, unknown> {
                           'not_found',
                           'conflict',
                           'payload_too_large',
+                          'quota_exceeded',
                           'rate_limited',
                           'no_leader',
                           'internal',

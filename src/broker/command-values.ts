@@ -29,6 +29,7 @@ type Values = {
   'subscription.nack': ReturnType<typeof T.nackSubscription>;
   'subscription.visibility': ReturnType<typeof T.subscriptionVisibility>;
   tick: null;
+  'cluster.limits': null;
 };
 
 export type CommandValue<C extends CommandType> = Values[C];

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { BrokerError } from './errors.js';
+import { limitsSchema } from './quotas.js';
+import { RECEIPT_KEY_PATTERN } from './receipts.js';
 import {
   IDEMPOTENCY_KEY_PATTERN, MAX_ATTRIBUTES, MAX_ATTRIBUTE_NAME_LENGTH, MAX_BATCH, MAX_DEDUPLICATION_ID_LENGTH,
   MAX_DELAY_MS, MAX_RECEIPT_HANDLE_LENGTH, MAX_RECEIVE, MAX_RECEIVES_LIMIT, MAX_RETENTION_MS,
@@ -34,6 +36,9 @@ export const attributesSchema = z.preprocess(
 const visibilityTimeoutMs = z.number().int().min(0).max(MAX_VISIBILITY_TIMEOUT_MS);
 const retentionMs = z.number().int().min(MIN_RETENTION_MS).max(MAX_RETENTION_MS);
 const maxReceives = z.number().int().min(1).max(MAX_RECEIVES_LIMIT);
+/** Proposed with receives while the cluster has no receipt key; the first one applied
+ *  becomes the key (receipts.ts). Never set by clients: the API adds it. */
+const receiptKey = z.string().regex(RECEIPT_KEY_PATTERN);
 
 /** Every command but `user.register` and `tick` is done by an authenticated user. */
 const acting = { user: name, idempotencyKey: idempotencyKey.optional() };
@@ -91,6 +96,7 @@ export const queueReceiveSchema = z.object({
   type: z.literal('queue.receive'), ...acting, queue: name,
   max: z.number().int().min(1).max(MAX_RECEIVE).optional(),
   visibilityTimeoutMs: visibilityTimeoutMs.optional(),
+  receiptKey: receiptKey.optional(),
 });
 export const queueAckSchema = z.object({
   type: z.literal('queue.ack'), ...acting, queue: name,
@@ -134,6 +140,7 @@ export const subscriptionReceiveSchema = z.object({
   type: z.literal('subscription.receive'), ...subRef,
   max: z.number().int().min(1).max(MAX_RECEIVE).optional(),
   visibilityTimeoutMs: visibilityTimeoutMs.optional(),
+  receiptKey: receiptKey.optional(),
 });
 export const subscriptionAckSchema = z.object({
   type: z.literal('subscription.ack'), ...subRef,
@@ -152,6 +159,10 @@ export const subscriptionVisibilitySchema = z.object({
 /** Proposed by the leader when idle so that expiries happen without traffic. */
 export const tickSchema = z.object({ type: z.literal('tick') });
 
+/** Proposed by a node when it becomes leader: its configured limits (quotas.ts) are the
+ *  ones every replica enforces from this entry on. */
+export const clusterLimitsSchema = z.object({ type: z.literal('cluster.limits'), limits: limitsSchema });
+
 export const commandSchema = z.discriminatedUnion('type', [
   userRegisterSchema,
   queueCreateSchema, queueDeleteSchema, queuePurgeSchema, queueGrantSchema, queueRevokeSchema,
@@ -159,7 +170,7 @@ export const commandSchema = z.discriminatedUnion('type', [
   topicCreateSchema, topicDeleteSchema, topicGrantSchema, topicRevokeSchema, topicPublishSchema,
   subscriptionCreateSchema, subscriptionDeleteSchema, subscriptionReceiveSchema,
   subscriptionAckSchema, subscriptionNackSchema, subscriptionVisibilitySchema,
-  tickSchema,
+  tickSchema, clusterLimitsSchema,
 ]);
 
 export type Command = z.infer<typeof commandSchema>;

@@ -1,4 +1,5 @@
 import type { HeapItem } from './heap.js';
+import { messageBytes } from './limits.js';
 
 /** Shared by every message without attributes, so none pays for an empty object. */
 export const NO_ATTRIBUTES: Readonly<Record<string, string>> = Object.freeze({});
@@ -17,6 +18,10 @@ export function storedAttributes(attrs: Record<string, string> | undefined): Rea
  * is the log index of the send and the message's position in that send's batch.
  */
 export class Message {
+  /** What the message counts for in queued-bytes limits: body plus attribute names and
+   *  values, in UTF-8. */
+  readonly bytes: number;
+
   constructor(
     readonly idIndex: number,
     readonly idPos: number,
@@ -28,7 +33,9 @@ export class Message {
     readonly seq: number,
     /** When it entered this queue; retention counts from here. */
     readonly enqueuedAt: number,
-  ) {}
+  ) {
+    this.bytes = messageBytes(this);
+  }
 
   get id(): string {
     return messageId(this.idIndex, this.idPos);
@@ -42,15 +49,6 @@ export function messageId(index: number, pos: number): string {
 /** The part of the ids of one send that all its messages share. */
 export function messageIdPrefix(index: number): string {
   return `${index.toString(36)}-`;
-}
-
-/** Unique per delivery: the log index of the receive and the position in its answer. */
-export function receiptHandle(index: number, pos: number): string {
-  return receiptPrefix(index) + pos.toString(36);
-}
-
-export function receiptPrefix(index: number): string {
-  return `${index.toString(36)}.`;
 }
 
 export const enum DeliveryState {

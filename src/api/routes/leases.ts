@@ -3,7 +3,7 @@
 // path names them and in the command types, which `Leased` says once for each.
 import type { z } from 'zod';
 import type { CommandOf } from '../../broker/index.js';
-import { commit, idempotencyField, type ApiDeps } from '../deps.js';
+import { commit, idempotencyField, receiptKeyField, type ApiDeps } from '../deps.js';
 import type { MessageKind } from '../metrics.js';
 import { receiveWithWait } from '../receive.js';
 import { defineRoute, type RouteSpec } from '../route.js';
@@ -51,6 +51,7 @@ export function leaseRoutes<P extends z.ZodType>(deps: ApiDeps, at: Leased<P>): 
           signal,
           propose: (attempt) =>
             commit(deps, leaseCommand(at, 'receive', params, {
+              ...receiptKeyField(deps.broker),
               user,
               // The broker keeps the first (empty) answer under the key: a long poll's
               // later receives are new commands of their own.
