@@ -31,15 +31,16 @@ interface Running {
   ours?: BenchCluster;
   oursLink?: BrokerLink;
   rabbit?: RabbitCluster;
+  /** Set by the first stop: a signal and main's finally share one. */
+  stopping?: Promise<void>;
 }
 
-async function stopAll(running: Running): Promise<void> {
-  await running.oursLink?.close().catch(() => undefined);
-  const ours = running.ours;
-  const rabbit = running.rabbit;
-  running.ours = undefined;
-  running.rabbit = undefined;
-  await Promise.all([ours?.shutdown(), rabbit?.stop()]);
+function stopAll(running: Running): Promise<void> {
+  running.stopping ??= (async () => {
+    await running.oursLink?.close().catch(() => undefined);
+    await Promise.all([running.ours?.shutdown(), running.rabbit?.stop()]);
+  })();
+  return running.stopping;
 }
 
 async function startOurs(options: CompareOptions, progress: Progress, running: Running): Promise<BenchContext> {
@@ -57,8 +58,10 @@ async function startOurs(options: CompareOptions, progress: Progress, running: R
 async function startRabbit(options: CompareOptions, scriptsDir: string, progress: Progress, running: Running, idlePids: () => Record<string, number | undefined>): Promise<AmqpSide> {
   progress.log('RabbitMQ: starting a fresh 3-node cluster (quorum queues) ...');
   const t0 = performance.now();
-  const cluster = await RabbitCluster.start({ scriptsDir, nodes: 3, amqpBase: options.amqpPortBase, distBase: options.distPortBase, log: (l) => progress.log(l) });
+  const cluster = await RabbitCluster.prepare({ scriptsDir, nodes: 3, amqpBase: options.amqpPortBase, distBase: options.distPortBase, log: (l) => progress.log(l) });
+  // Known before it boots, so a Ctrl-C during the start stops it too.
   running.rabbit = cluster;
+  await cluster.boot();
   await declareQueues(cluster.amqpUrl(cluster.nodes[0].id));
   const leaderId = await queueLeader(cluster, AMQP_QUEUES.pipelined);
   progress.log(`  RabbitMQ: 3 nodes up after ${formatDuration(performance.now() - t0)}; quorum queues led by ${leaderId}`);
@@ -76,12 +79,16 @@ async function main(): Promise<void> {
   }
   const progress = new Progress();
   const running: Running = {};
+  let interrupted = false;
   const onSignal = () => {
+    // A second Ctrl-C must not kill the bench before it has stopped RabbitMQ.
+    if (interrupted) return progress.log('still stopping both clusters ...');
+    interrupted = true;
     progress.log('interrupted: stopping both clusters ...');
     void stopAll(running).finally(() => process.exit(130));
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
 
   const startedAt = new Date();
   const t0 = performance.now();
@@ -92,6 +99,7 @@ async function main(): Promise<void> {
     const side = await startRabbit(options, scriptsDir, progress, running, () => serverPids(ctx.cluster));
     const rows = COMPARE_ROWS.filter((r) => options.rows.includes(r.id));
     for (const [rowIndex, row] of rows.entries()) {
+      if (interrupted) break;
       progress.log(`${row.id}. ${row.title} (${options.runs} run${options.runs > 1 ? 's' : ''} each, alternating)`);
       const ours: RunOutcome[] = [];
       const rabbit: RunOutcome[] = [];
@@ -104,6 +112,7 @@ async function main(): Promise<void> {
       }
       for (let run = 0; run < options.runs; run++) {
         for (const who of runOrder(rowIndex, run)) {
+          if (interrupted) break;
           const label = `run ${run + 1}/${options.runs} ${who === 'ours' ? 'this broker' : 'RabbitMQ'}`;
           try {
             if (who === 'ours' && oursFailed === undefined) {
@@ -124,9 +133,11 @@ async function main(): Promise<void> {
       raw.push({ row: row.id, ours, rabbit });
     }
   } finally {
-    progress.log('stopping both clusters ...');
+    if (!interrupted) progress.log('stopping both clusters ...');
     await stopAll(running);
   }
+  // Runs cut short by the signal measure nothing: no table (the signal handler exits 130).
+  if (interrupted) return;
 
   const m = machineInfo();
   const git = commitInfo();

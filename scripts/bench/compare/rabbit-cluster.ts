@@ -84,6 +84,8 @@ export class RabbitCluster {
   /** Every process of the cluster seen so far (refreshed while it runs), for the last-resort kill. */
   private readonly known = new Map<number, ProcInfo>();
   private readonly exitHook = () => this.killAllSync();
+  /** rabbitmqctl runs in progress: ended with the cluster. */
+  private readonly ctlChildren = new Set<ChildProcess>();
   private stopped = false;
 
   private constructor(private readonly opts: RabbitClusterOptions) {
@@ -124,20 +126,20 @@ export class RabbitCluster {
 
   /** Starts the nodes, clusters them and waits until all run. Cleans up if any step fails. */
   static async start(opts: RabbitClusterOptions): Promise<RabbitCluster> {
+    const cluster = await RabbitCluster.prepare(opts);
+    await cluster.boot();
+    return cluster;
+  }
+
+  /** Checks the ports and lays out the temp dir; boot() starts the nodes. */
+  static async prepare(opts: RabbitClusterOptions): Promise<RabbitCluster> {
     const ports = Array.from({ length: opts.nodes }, (_, i) => [opts.amqpBase + i, opts.distBase + i]).flat();
     const taken = [];
     for (const port of ports) if (await portTaken(port)) taken.push(port);
     if (taken.length > 0) {
       throw new Error(`ports ${taken.join(', ')} on 127.0.0.1 are in use: another RabbitMQ (the package's service? sudo systemctl stop rabbitmq-server) or another bench-compare is running`);
     }
-    const cluster = new RabbitCluster(opts);
-    try {
-      await cluster.boot();
-      return cluster;
-    } catch (err) {
-      await cluster.stop();
-      throw err;
-    }
+    return new RabbitCluster(opts);
   }
 
   amqpUrl(id: string): string {
@@ -158,14 +160,27 @@ export class RabbitCluster {
   /** rabbitmqctl against one node; rejects with its output on failure. */
   ctl(node: RabbitNode, args: string[], timeoutMs = 120_000): Promise<string> {
     return new Promise((resolve, reject) => {
-      execFile(join(this.opts.scriptsDir, 'rabbitmqctl'), ['-n', node.name, ...args], { env: this.env, timeout: timeoutMs, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
+      if (this.stopped) return reject(new Error(`RabbitMQ cluster stopped: rabbitmqctl ${args[0]} not run`));
+      const child = execFile(join(this.opts.scriptsDir, 'rabbitmqctl'), ['-n', node.name, ...args], { env: this.env, timeout: timeoutMs, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
+        this.ctlChildren.delete(child);
         if (err) reject(new Error(`rabbitmqctl -n ${node.name} ${args.join(' ')}: ${err.message}\n${stderr || stdout}`.trim()));
         else resolve(stdout);
       });
+      this.ctlChildren.add(child);
     });
   }
 
-  private async boot(): Promise<void> {
+  /** Starts and clusters the nodes; on failure stops whatever it started, then throws. */
+  async boot(): Promise<void> {
+    try {
+      await this.bootSteps();
+    } catch (err) {
+      await this.stop().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async bootSteps(): Promise<void> {
     await this.ensureEpmd();
     for (const n of this.nodes) this.spawnNode(n);
     this.opts.log(`  RabbitMQ: starting ${this.nodes.map((n) => `${n.name} (:${n.amqpPort})`).join(', ')} in ${this.root}`);
@@ -271,6 +286,7 @@ export class RabbitCluster {
   async stop(graceMs = 20_000): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    for (const child of this.ctlChildren) child.kill('SIGKILL');
     this.refreshKnown();
     for (const n of this.nodes) if (n.wrapperInfo !== undefined) signalIfRunning(n.wrapperInfo, 'SIGTERM');
     const nodeProcs = [...this.known.values()].filter((p) => p.pid !== this.epmd?.info?.pid);
@@ -293,6 +309,7 @@ export class RabbitCluster {
   /** Last resort when the process exits without stop(): kill -9 everything recorded, synchronously. */
   killAllSync(): void {
     if (this.stopped) return;
+    for (const child of this.ctlChildren) child.kill('SIGKILL');
     try {
       this.refreshKnown();
     } catch {
