@@ -10,7 +10,7 @@
 import '../src/runtime-tuning.js';
 import { BrokerLink } from './bench/client.js';
 import type { BenchCluster } from './bench/cluster.js';
-import { ensureQueue, serverPids, type BenchContext } from './bench/context.js';
+import { serverPids, type BenchContext } from './bench/context.js';
 import { launchBenchCluster } from './bench/local.js';
 import { commitInfo, machineInfo } from './bench/machine.js';
 import { parseOptions } from './bench/options.js';
