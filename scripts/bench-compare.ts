@@ -14,9 +14,10 @@ import { serverPids, type BenchContext } from './bench/context.js';
 import { launchBenchCluster } from './bench/local.js';
 import { commitInfo, machineInfo } from './bench/machine.js';
 import { parseOptions } from './bench/options.js';
-import { Progress } from './bench/progress.js';
+import { PrefixedProgress, Progress } from './bench/progress.js';
 import { timestampName } from './bench/report.js';
 import type { RunOutcome } from './bench/results.js';
+import { electionNotes, errorNotes } from './bench/scenario.js';
 import { prepareCluster, warmUp } from './bench/setup.js';
 import { formatDuration } from './bench/table.js';
 import { AMQP_QUEUES, amqpSendLoad, declareQueues, queueLeader, type AmqpSide } from './bench/compare/amqp-load.js';
@@ -49,7 +50,7 @@ async function startOurs(options: CompareOptions, progress: Progress, running: R
   running.ours = cluster;
   const link = new BrokerLink(cluster.nodeIds.map((id) => cluster.httpUrl(id)));
   running.oursLink = link;
-  const ctx: BenchContext = { options: oursOptions(parseOptions([], {}), options), cluster, link, progress };
+  const ctx: BenchContext = { options: oursOptions(parseOptions([], {}), options), cluster, link, progress: new PrefixedProgress('this broker: ') };
   await prepareCluster(ctx);
   await warmUp(ctx);
   return ctx;
@@ -65,7 +66,7 @@ async function startRabbit(options: CompareOptions, scriptsDir: string, progress
   await declareQueues(cluster.amqpUrl(cluster.nodes[0].id));
   const leaderId = await queueLeader(cluster, AMQP_QUEUES.pipelined);
   progress.log(`  RabbitMQ: 3 nodes up after ${formatDuration(performance.now() - t0)}; quorum queues led by ${leaderId}`);
-  const side: AmqpSide = { cluster, leaderId, progress, connections: options.amqpConnections, idlePids };
+  const side: AmqpSide = { cluster, leaderId, progress: new PrefixedProgress('RabbitMQ: '), connections: options.amqpConnections, idlePids };
   await amqpSendLoad(side, { queue: AMQP_QUEUES.warmup, perOp: 1, inFlight: 256, durationMs: options.warmupMs }, AMQP_BODY, 'warm-up');
   return side;
 }
@@ -113,7 +114,7 @@ async function main(): Promise<void> {
       for (let run = 0; run < options.runs; run++) {
         for (const who of runOrder(rowIndex, run)) {
           if (interrupted) break;
-          const label = `run ${run + 1}/${options.runs} ${who === 'ours' ? 'this broker' : 'RabbitMQ'}`;
+          const label = `run ${run + 1}/${options.runs}`;
           try {
             if (who === 'ours' && oursFailed === undefined) {
               // The idle RabbitMQ counts as "other" here, as this broker does in RabbitMQ's runs.
@@ -123,7 +124,7 @@ async function main(): Promise<void> {
             }
           } catch (err) {
             const message = err instanceof Error ? err.message : String(err);
-            progress.log(`  ${label} failed: ${message}`);
+            progress.log(`  ${who === 'ours' ? 'this broker' : 'RabbitMQ'}: ${label} failed: ${message}`);
             if (who === 'ours') oursFailed = message;
             else rabbitFailed = message;
           }
@@ -155,10 +156,15 @@ async function main(): Promise<void> {
     '',
     'CPU per message by hop (µs, runs summed; leader = the node leading when a run started; other = the rest of the machine, the idle system included):',
     hopsTable(results),
-    ...results.flatMap((r) => [
-      ...(r.ours.failed !== undefined ? [`note (${r.id}): this broker failed: ${r.ours.failed}`] : []),
-      ...(r.rabbit.failed !== undefined ? [`note (${r.id}): RabbitMQ failed: ${r.rabbit.failed}`] : []),
-    ]),
+    ...results.flatMap((r) => {
+      const runs = raw.find((x) => x.row === r.id);
+      return [
+        ...(r.ours.failed !== undefined ? [`note (${r.id}): this broker failed: ${r.ours.failed}`] : []),
+        ...(r.rabbit.failed !== undefined ? [`note (${r.id}): RabbitMQ failed: ${r.rabbit.failed}`] : []),
+        ...[...errorNotes(runs?.ours ?? []), ...electionNotes(runs?.ours ?? [])].map((n) => `note (${r.id}): this broker: ${n}`),
+        ...errorNotes(runs?.rabbit ?? []).map((n) => `note (${r.id}): RabbitMQ: ${n}`),
+      ];
+    }),
     '',
   ];
   mkdirSync(options.outDir, { recursive: true });
