@@ -82,6 +82,10 @@ describe('bench-compare options', () => {
   it('defaults to 3 runs of 5 s of all four rows', () => {
     const o = parseCompareOptions([], {});
     expect(o).toMatchObject({ runs: 3, durationMs: 5000, rows: [1, 2, 3, 4], drainMessages: 100_000, amqpPortBase: 5672, distPortBase: 25672, quick: false });
+    // RabbitMQ's publishers open as many connections as this broker's client unless told.
+    expect(o.amqpConnections).toBeUndefined();
+    expect(parseCompareOptions(['--amqp-connections', '8'], {}).amqpConnections).toBe(8);
+    expect(() => parseCompareOptions([], { BENCH_AMQP_CONNECTIONS: '-1' })).toThrow(/--amqp-connections/);
   });
 
   it('takes flags before the environment and checks them', () => {

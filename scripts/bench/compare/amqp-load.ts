@@ -2,6 +2,7 @@
 // scenarios, over AMQP 0-9-1 with amqplib, against quorum queues on the queue leader.
 // - sends: a publisher-confirm channel per connection; a send is done when its confirm
 //   arrives (a quorum queue confirms after a majority has the message in its fsynced WAL).
+//   As many connections as the broker's client opens for the same row (1, 64, 32).
 // - batches of 100: a worker publishes 100 messages at once and waits for all 100
 //   confirms; 32 such workers, the closest equivalent of 32 batch requests in flight.
 // - receive+ack: 16 consumers, each on its own connection with basic.qos prefetch 10;
@@ -20,8 +21,6 @@ export interface AmqpSide {
   /** The node that leads the queues (clients connect there, as the broker's go to its leader). */
   leaderId: string;
   progress: Progress;
-  /** Connections (one channel each) that publishers share. */
-  connections: number;
   /** The other system's processes, idle meanwhile: their CPU is kept in the JSON. */
   idlePids: () => Record<string, number | undefined>;
 }
@@ -30,9 +29,20 @@ export const AMQP_QUEUES = { sequential: 'bench-sequential', pipelined: 'bench-p
 
 const PUBLISH_OPTIONS = { persistent: true, contentType: 'text/plain' };
 
+/**
+ * An AMQP connection whose 'error' events are listened to: amqplib throws an unheard one,
+ * which would end the bench without stopping the clusters. The failure still reaches the
+ * load: publishes and consumes on a broken connection reject, and a drain stalls.
+ */
+async function openConnection(url: string): Promise<ChannelModel> {
+  const conn = await connect(url);
+  conn.on('error', () => undefined);
+  return conn;
+}
+
 /** Declares the quorum queues on `url` and empties them. */
 export async function declareQueues(url: string): Promise<void> {
-  const conn = await connect(url);
+  const conn = await openConnection(url);
   try {
     const ch = await conn.createChannel();
     for (const q of Object.values(AMQP_QUEUES)) {
@@ -46,7 +56,7 @@ export async function declareQueues(url: string): Promise<void> {
 }
 
 export async function purgeQueue(url: string, queue: string): Promise<void> {
-  const conn = await connect(url);
+  const conn = await openConnection(url);
   try {
     const ch = await conn.createChannel();
     await ch.purgeQueue(queue);
@@ -65,7 +75,7 @@ export class Publishers {
     const channels: ConfirmChannel[] = [];
     try {
       for (let i = 0; i < count; i++) {
-        const conn = await connect(url);
+        const conn = await openConnection(url);
         conns.push(conn);
         channels.push(await conn.createConfirmChannel());
       }
@@ -114,12 +124,14 @@ export interface AmqpSendLoad {
   /** Messages per operation: 1 (a send) or a batch whose confirms are awaited together. */
   perOp: number;
   inFlight: number;
+  /** AMQP connections (a confirm channel each) the workers share, at most one per worker. */
+  connections: number;
   durationMs: number;
 }
 
 export async function amqpSendLoad(side: AmqpSide, load: AmqpSendLoad, body: Buffer, label: string): Promise<RunOutcome> {
   const url = side.cluster.amqpUrl(side.leaderId);
-  const publishers = await Publishers.open(url, Math.min(side.connections, load.inFlight));
+  const publishers = await Publishers.open(url, Math.min(load.connections, load.inFlight));
   const state: LoadState = { startedAt: performance.now(), messages: 0, errors: 0 };
   const bar = side.progress.start(label, () => (performance.now() - state.startedAt) / load.durationMs,
     () => `${formatNumber((state.messages * 1000) / Math.max(1, performance.now() - state.startedAt))} msg/s`);
@@ -148,9 +160,9 @@ export async function amqpSendLoad(side: AmqpSide, load: AmqpSendLoad, body: Buf
   }
 }
 
-/** Queues exactly `messages` messages in batches of 100, 32 batches in flight (not measured). */
+/** Queues exactly `messages` messages in batches of 100, 32 batches in flight on 32 connections, as the broker's fill (not measured). */
 export async function amqpFill(side: AmqpSide, queue: string, messages: number, body: Buffer, label: string): Promise<number> {
-  const publishers = await Publishers.open(side.cluster.amqpUrl(side.leaderId), Math.min(side.connections, 32));
+  const publishers = await Publishers.open(side.cluster.amqpUrl(side.leaderId), 32);
   let claimed = 0;
   let sent = 0;
   const start = performance.now();
@@ -200,7 +212,7 @@ export async function amqpDrain(side: AmqpSide, drain: AmqpDrain, body: Buffer, 
     () => `${formatNumber((acked * 1000) / Math.max(1, performance.now() - start.at))} msg/s`);
   try {
     for (let i = 0; i < drain.consumers; i++) {
-      const conn = await connect(url);
+      const conn = await openConnection(url);
       const ch = await conn.createChannel();
       await ch.prefetch(drain.prefetch);
       consumers.push({ conn, ch });

@@ -12,8 +12,8 @@ export interface CompareOptions {
   rows: number[];
   /** Messages queued and drained in each run of row 3. */
   drainMessages: number;
-  /** AMQP connections (a confirm channel each) the RabbitMQ publishers share. */
-  amqpConnections: number;
+  /** AMQP connections of the RabbitMQ publishers in rows 2 and 4; default: as many as this broker's client opens there. */
+  amqpConnections?: number;
   /** AMQP port of RabbitMQ node 1 (nodes use it and the next two). */
   amqpPortBase: number;
   /** Erlang distribution port of RabbitMQ node 1. */
@@ -29,6 +29,10 @@ function positiveInt(name: string, text: string | undefined, fallback: number): 
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got "${text}"`);
   return n;
+}
+
+function optionalPositiveInt(name: string, text: string | undefined): number | undefined {
+  return text === undefined || text === '' ? undefined : positiveInt(name, text, 0);
 }
 
 function positiveNumber(name: string, text: string | undefined, fallback: number): number {
@@ -58,7 +62,7 @@ export function parseCompareOptions(argv: readonly string[], env: Record<string,
     warmupMs: quick ? 1500 : 3000,
     rows: rowsText === undefined ? [...COMPARE_ROW_IDS] : parseRows(rowsText),
     drainMessages: positiveInt('--drain', flagValue(argv, '--drain') ?? env.BENCH_DRAIN, quick ? 20_000 : 100_000),
-    amqpConnections: positiveInt('--amqp-connections', flagValue(argv, '--amqp-connections') ?? env.BENCH_AMQP_CONNECTIONS, 8),
+    amqpConnections: optionalPositiveInt('--amqp-connections', flagValue(argv, '--amqp-connections') ?? env.BENCH_AMQP_CONNECTIONS),
     amqpPortBase: positiveInt('--amqp-port', flagValue(argv, '--amqp-port') ?? env.BENCH_AMQP_PORT, 5672),
     distPortBase: positiveInt('--dist-port', flagValue(argv, '--dist-port') ?? env.BENCH_DIST_PORT, 25672),
     outDir: flagValue(argv, '--out') ?? env.BENCH_OUT ?? 'bench-results',

@@ -4,7 +4,7 @@ import type { BenchContext } from '../context.js';
 import type { RunOutcome } from '../results.js';
 import type { Scenario } from '../scenario.js';
 import { receiveAck } from '../scenarios/receive-ack.js';
-import { batchedSend100, pipelinedSend, sequentialSend } from '../scenarios/send-load.js';
+import { BATCHED_SHAPE, batchedSend100, pipelinedSend, pipelinedShape, sequentialSend } from '../scenarios/send-load.js';
 import { AMQP_QUEUES, amqpDrain, amqpSendLoad, type AmqpSide } from './amqp-load.js';
 import type { Latency } from './compare-table.js';
 import type { CompareOptions } from './options.js';
@@ -25,11 +25,11 @@ export interface CompareRow {
 export const COMPARE_ROWS: CompareRow[] = [
   {
     id: 1, title: 'send, 1 in flight', unit: 'sent', latency: ['p50', 'p99'], ours: sequentialSend,
-    rabbit: (side, o, label) => amqpSendLoad(side, { queue: AMQP_QUEUES.sequential, perOp: 1, inFlight: 1, durationMs: o.durationMs }, AMQP_BODY, label),
+    rabbit: (side, o, label) => amqpSendLoad(side, { queue: AMQP_QUEUES.sequential, perOp: 1, inFlight: 1, connections: 1, durationMs: o.durationMs }, AMQP_BODY, label),
   },
   {
     id: 2, title: 'send, 256 in flight', unit: 'sent', latency: ['p50', 'p99'], ours: pipelinedSend,
-    rabbit: (side, o, label) => amqpSendLoad(side, { queue: AMQP_QUEUES.pipelined, perOp: 1, inFlight: 256, durationMs: o.durationMs }, AMQP_BODY, label),
+    rabbit: (side, o, label) => amqpSendLoad(side, { queue: AMQP_QUEUES.pipelined, perOp: 1, inFlight: 256, connections: o.amqpConnections ?? pipelinedShape().connections, durationMs: o.durationMs }, AMQP_BODY, label),
   },
   {
     id: 3, title: 'receive+ack, max 10, 16 consumers', unit: 'drained', latency: [], ours: receiveAck,
@@ -37,7 +37,7 @@ export const COMPARE_ROWS: CompareRow[] = [
   },
   {
     id: 4, title: 'batches of 100, 32 in flight', unit: 'sent', latency: ['p50'], ours: batchedSend100,
-    rabbit: (side, o, label) => amqpSendLoad(side, { queue: AMQP_QUEUES.batched, perOp: 100, inFlight: 32, durationMs: o.durationMs }, AMQP_BODY, label),
+    rabbit: (side, o, label) => amqpSendLoad(side, { queue: AMQP_QUEUES.batched, perOp: 100, inFlight: 32, connections: o.amqpConnections ?? BATCHED_SHAPE.connections, durationMs: o.durationMs }, AMQP_BODY, label),
   },
 ];
 
