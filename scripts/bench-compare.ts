@@ -147,7 +147,7 @@ async function main(): Promise<void> {
     `bench-compare: ${m.cores} cores (${m.cpuModel}), Node ${m.node}, commit ${git.commit.slice(0, 10)}${git.dirty ? ' (src modified)' : ''}`,
     `3 nodes each on 127.0.0.1, 1 KiB messages, every send acknowledged after a majority fsync; medians of ${options.runs} run${options.runs > 1 ? 's' : ''} of ${formatDuration(options.durationMs)} (row 3: drain ${options.drainMessages.toLocaleString('en-US')})`,
     'this broker: REST over HTTP/1.1 keep-alive (undici) to the leader. RabbitMQ 3.10 quorum queues: amqplib to the queue leader,',
-    `publisher confirms over ${options.amqpConnections === undefined ? 'as many connections as this broker\'s client opens (1, 64, 32)' : `${options.amqpConnections} connections`}, consumers with basic.qos prefetch 10 acking what they hold.`,
+    `publisher confirms over ${options.amqpConnections === undefined ? '1, 8 and 32 connections (rows 1, 2, 4)' : `${options.amqpConnections} connections`}, consumers with basic.qos prefetch 10 acking what they hold.`,
     '',
     compareTable(results),
     '',

@@ -2,7 +2,8 @@
 // scenarios, over AMQP 0-9-1 with amqplib, against quorum queues on the queue leader.
 // - sends: a publisher-confirm channel per connection; a send is done when its confirm
 //   arrives (a quorum queue confirms after a majority has the message in its fsynced WAL).
-//   As many connections as the broker's client opens for the same row (1, 64, 32).
+//   Connections: 1 for one in flight, 8 for 256 in flight (rows.ts says why), one per
+//   batch worker (32) as the broker's client.
 // - batches of 100: a worker publishes 100 messages at once and waits for all 100
 //   confirms; 32 such workers, the closest equivalent of 32 batch requests in flight.
 // - receive+ack: 16 consumers, each on its own connection with basic.qos prefetch 10;

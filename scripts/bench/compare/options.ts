@@ -12,7 +12,7 @@ export interface CompareOptions {
   rows: number[];
   /** Messages queued and drained in each run of row 3. */
   drainMessages: number;
-  /** AMQP connections of the RabbitMQ publishers in rows 2 and 4; default: as many as this broker's client opens there. */
+  /** AMQP connections of the RabbitMQ publishers in rows 2 and 4; default 8 and 32 (see rows.ts). */
   amqpConnections?: number;
   /** AMQP port of RabbitMQ node 1 (nodes use it and the next two). */
   amqpPortBase: number;

@@ -62,7 +62,7 @@ function sendScenario(id: number, name: string, title: string, load: SendLoad, m
 }
 
 /** Connections x pipelining for 256 in flight; BENCH_CONNECTIONS changes the split. */
-export function pipelinedShape(): PoolShape {
+function pipelinedShape(): PoolShape {
   const connections = Number(process.env.BENCH_CONNECTIONS ?? 64);
   return { connections, pipelining: Math.max(1, Math.ceil(256 / connections)) };
 }
