@@ -20,7 +20,7 @@ import {
 import { RaftMetrics } from './metrics.js';
 import { ReadBarriers } from './read-barriers.js';
 import type { StateMachine } from './state-machine.js';
-import { LevelDbLogStore } from './storage/leveldb-log-store.js';
+import { DiskLogStore } from './storage/disk-log-store.js';
 import { Transport, type ForwardHandler } from './transport/transport.js';
 
 export interface RaftNodeOptions {
@@ -125,7 +125,7 @@ export class RaftNode extends EventEmitter {
   private constructor(
     private readonly opts: RaftNodeOptions,
     private readonly raw: RawNode,
-    private readonly store: LevelDbLogStore,
+    private readonly store: DiskLogStore,
     private transport: Transport | undefined,
     registry: Registry,
   ) {
@@ -145,8 +145,9 @@ export class RaftNode extends EventEmitter {
   static async start(opts: RaftNodeOptions): Promise<RaftNode> {
     const { config, logger, stateMachine } = opts;
     const voters = config.peers.map((p) => p.id);
-    const store = await LevelDbLogStore.open(join(config.dataDir, 'raft'), { nodeId: config.nodeId, conf: { voters } });
+    const store = await DiskLogStore.open(join(config.dataDir, 'raft'), { nodeId: config.nodeId, conf: { voters } });
     let node: RaftNode | undefined;
+    if (store.repairedTail) logger.warn({ ...store.repairedTail }, 'the raft log ended in a write a crash interrupted; cut it off (it was never acknowledged)');
     try {
       const snap = store.snapshot();
       if (snap.meta.index > 0) stateMachine.restore(snap.data);
@@ -254,7 +255,19 @@ export class RaftNode extends EventEmitter {
   }
 
   isReady(): boolean {
-    return !this.halted && this.leaderId !== '' && this.applied >= this.commitIndex;
+    if (this.halted || this.leaderId === '' || this.applied < this.commitIndex) return false;
+    return this.role !== 'leader' || this.committedInTerm();
+  }
+
+  /** A new leader knows how far the log is committed (and has applied it) only once an
+   *  entry of its own term has committed: until then its commit index may lag. */
+  private committedInTerm(): boolean {
+    const raft = this.raw.raft;
+    try {
+      return raft.log.term(raft.log.committed) === raft.term;
+    } catch {
+      return false;
+    }
   }
 
   async forward(payload: Uint8Array, timeoutMs: number, signal?: AbortSignal): Promise<Uint8Array> {
