@@ -10,6 +10,7 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, 
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { NODE_PROCESS_FLAGS } from '../../src/runtime-flags.js';
 
 export interface LocalClusterOptions {
   /** Number of nodes (ids n1..nN). */
@@ -162,7 +163,9 @@ export class LocalCluster extends EventEmitter {
     let fd: number | undefined;
     if (output === 'file') fd = openSync(n.logFile, 'a');
     const stdio = output === 'file' ? (['ignore', fd, fd] as const) : output === 'inherit' ? 'inherit' : 'ignore';
-    const [cmd, ...args] = n.argv;
+    const [cmd, ...rest] = n.argv;
+    // A node started as `node ...` gets the V8 flags every broker process needs.
+    const args = cmd === 'node' ? [...NODE_PROCESS_FLAGS, ...rest] : rest;
     const child = spawn(cmd === 'node' ? process.execPath : cmd, args, {
       cwd: this.opts.cwd ?? process.cwd(),
       env: { ...process.env, ...(this.opts.env?.(n.id) ?? {}) },
