@@ -23,6 +23,7 @@ import { ReadBarriers } from './read-barriers.js';
 import { Snapshotter } from './snapshotter.js';
 import type { StateMachine } from './state-machine.js';
 import { DiskLogStore } from './storage/disk-log-store.js';
+import { encodeRecords } from './storage/entry-records.js';
 import { Transport, type ForwardHandler } from './transport/transport.js';
 
 export interface RaftNodeOptions {
@@ -456,6 +457,9 @@ export class RaftNode extends EventEmitter {
     if (rd.hardState) this.noteTerm(rd.hardState.term);
     const leader = this.role === 'leader';
 
+    // The leader encodes its new entries once, as the log stores them: the same bytes
+    // go to its segment and to the followers, which write them as received.
+    if (leader && rd.entries.length > 0) encodeRecords(rd.entries);
     // The leader replicates while its own write is in flight; anyone else answers
     // only after the write (votes and acknowledgements must be durable first).
     if (leader && rd.messages.length > 0) this.transport!.send(rd.messages);

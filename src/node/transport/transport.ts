@@ -90,6 +90,7 @@ export class Transport {
       async send(frames: AsyncIterable<WireBatch>) {
         for await (const batch of frames) {
           authorize(batch.clusterId, batch.clusterToken, batch.from);
+          transport?.links.get(batch.from)?.notePeerAcceptsRecords(batch.acceptsEntryRecords === true);
           opts.onMessages(batch.messages);
         }
         return {};

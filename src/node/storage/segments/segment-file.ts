@@ -35,7 +35,7 @@ export function createSegment(dir: string, seq: number): Promise<SegmentFile> {
 }
 
 /** Writes all of `buf` at `position` (looping over short writes); durable on return (O_DSYNC). */
-export function writeAll(fd: number, buf: Buffer, position: number): Promise<void> {
+export function writeAll(fd: number, buf: Uint8Array, position: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const step = (done: number): void => {
       write(fd, buf, done, buf.length - done, position + done, (err, n) => {

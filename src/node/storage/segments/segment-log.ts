@@ -1,9 +1,10 @@
 // The write path of the entry log: records appended to segment files, one synced
 // write per save, and entries read back by (segment, offset).
 import type { Entry } from '../../../raft/types.js';
-import { decodeEntry } from '../codec.js';
+import { CorruptValueError, decodeEntry } from '../codec.js';
 import { closeSegment, createSegment, readAt, removeSegment, syncDir, writeAll, type SegmentFile } from './segment-file.js';
-import { RECORD_PREFIX_BYTES, recordBytes, segmentHeader, SEGMENT_HEADER_BYTES, writeRecord } from './segment-format.js';
+import { recordsOf, rememberRecord } from '../entry-records.js';
+import { RECORD_PREFIX_BYTES, recordBytes, segmentHeader, SEGMENT_HEADER_BYTES } from './segment-format.js';
 import { recoverSegments, type RecoveredSegments } from './segment-recovery.js';
 import type { SegmentIndex } from './segment-index.js';
 
@@ -18,6 +19,7 @@ export interface SegmentLogOptions {
  *
  * append() writes a whole batch as ONE write to the newest segment (opened O_DSYNC,
  * so the write returns once durable) and only then records where each entry lies.
+ * The bytes written are the entries' records as already encoded (entry-records.ts).
  * Entries that replace a suffix are simply appended again: the index points at the
  * newest copy, and recovery replays the files in order to the same answer. Whole
  * segments are deleted once the log no longer reaches into them.
@@ -62,8 +64,13 @@ export class SegmentLog {
   read(index: number): Entry {
     const seg = this.bySeq.get(this.index.seqOf(index));
     if (!seg) throw new Error(`entry ${index} lies in segment ${this.index.seqOf(index)}, which is not open`);
-    const e = decodeEntry(readAt(seg.fd, this.index.lengthOf(index), this.index.offsetOf(index)));
+    // The whole record, length prefix included: sent on to a follower as it is.
+    const length = this.index.lengthOf(index);
+    const record = readAt(seg.fd, RECORD_PREFIX_BYTES + length, this.index.offsetOf(index) - RECORD_PREFIX_BYTES);
+    if (record.readUInt32BE(0) !== length) throw new CorruptValueError(`the length of the record for entry ${index} changed on disk`);
+    const e = decodeEntry(record.subarray(RECORD_PREFIX_BYTES));
     if (e.index !== index) throw new Error(`the record for entry ${index} holds entry ${e.index}`);
+    rememberRecord(e, record);
     return e;
   }
 
@@ -74,16 +81,13 @@ export class SegmentLog {
    */
   async append(ents: Entry[]): Promise<void> {
     if (ents.length === 0) return;
-    let total = 0;
-    for (const e of ents) total += recordBytes(e);
     let seg = this.segments.at(-1);
     if (!seg || seg.size >= this.opts.segmentBytes) seg = await this.roll();
-    const buf = Buffer.allocUnsafe(total);
-    let at = 0;
-    for (const e of ents) at = writeRecord(buf, at, e);
+    // The records as the leader encoded them (and a follower received them), when known.
+    const buf = recordsOf(ents);
     const position = seg.size;
     await writeAll(seg.fd, buf, position);
-    seg.size += total;
+    seg.size += buf.length;
     this.index.truncateFrom(ents[0].index);
     let offset = position;
     for (const e of ents) {
