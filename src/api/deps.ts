@@ -2,7 +2,7 @@
 // and the one way a command reaches the log.
 import type { Broker, Command, CommandResult } from '../broker/index.js';
 import { encodeCommand } from '../broker/index.js';
-import type { LoginLimiter } from './auth/rate-limit.js';
+import type { LoginLimiter, RegisterLimiter } from './auth/rate-limit.js';
 import type { TokenService } from './auth/tokens.js';
 import { ApiError, fromBrokerError } from './errors.js';
 import type { ReadyWaiters } from './long-poll.js';
@@ -28,6 +28,7 @@ export interface ApiDeps {
   broker: ApiBroker;
   tokens: TokenService;
   logins: LoginLimiter;
+  registrations: RegisterLimiter;
   waiters: ReadyWaiters;
   metrics: ApiMetrics;
   logger: Logger;

@@ -41,8 +41,13 @@ export interface ApiConfig {
   /** host:port */
   httpListen: string;
   advertisedHttpUrl: string;
-  jwtSecret?: string;
-  jwtSecretFile?: string;
+  jwtSecret: string;
   jwtTtlMs: number;
   leaderMode: 'redirect' | 'forward';
+  /** CIDRs whose X-Forwarded-For is believed (default none). */
+  trustedProxies?: readonly string[];
+  /** Open HTTP connections at once (default 4096). */
+  maxConnections?: number;
+  /** Unlocks the per-queue series of /metrics; without it they are not served. */
+  metricsToken?: string;
 }

@@ -22,6 +22,7 @@ for (const mode of ['redirect', 'forward'] as const) {
       followerUrl: async () => cluster.followerUrls[0],
       jwtSecret: cluster.jwtSecret,
       clusterId: cluster.clusterId,
+      metricsToken: cluster.metricsToken,
     }));
   });
 }
@@ -31,8 +32,10 @@ describe('forwarding cannot be faked by clients', () => {
   beforeAll(async () => {
     // Small buckets that never refill during the test: no dependence on its speed.
     cluster = await startInProcessCluster('redirect', {
-      perUsername: { capacity: 100, refillEveryMs: 3_600_000 },
-      perAddress: { capacity: 5, refillEveryMs: 3_600_000 },
+      loginLimits: {
+        perUsername: { capacity: 100, refillEveryMs: 3_600_000 },
+        perAddress: { capacity: 5, refillEveryMs: 3_600_000 },
+      },
     });
   });
   afterAll(async () => {

@@ -134,7 +134,7 @@ function fromWireMessage(d: DecodedMessage): Message {
       throw new WireFormatError(`entry records: ${(err as Error).message}`);
     }
   } else {
-    entries = new Array(d.entries.length);
+    entries = new Array<Entry>(d.entries.length);
     for (let i = 0; i < d.entries.length; i++) {
       const e = d.entries[i];
       entries[i] = { term: e.term, index: e.index, type: e.type === 1 ? 'config' : 'normal', data: e.data ?? EMPTY };

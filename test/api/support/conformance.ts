@@ -1,4 +1,4 @@
-// The API conformance suite: every row and error of shared/API.md, over HTTP only.
+// The API conformance suite: every row and error of docs/API.md, over HTTP only.
 // One function, run against a cluster in redirect mode and one in forward mode (hono's
 // shared router suite is the model). Clients talk to a follower unless a test is about
 // the leader, so every write crosses the redirect or the forward path.
@@ -17,6 +17,8 @@ export interface ClusterUnderTest {
   clusterId: string;
   /** Real Raft nodes: /metrics must carry the node's Raft metrics too. */
   raftMetrics?: boolean;
+  /** The nodes' --metrics-token, which unlocks the per-queue series. */
+  metricsToken: string;
 }
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
@@ -74,7 +76,7 @@ export function conformanceSuite(getCluster: () => ClusterUnderTest): void {
       const leader = await cluster.leaderUrl();
       await as('alice', 'POST', '/v1/queues', { name: n('metered') });
       await as('alice', 'POST', `/v1/queues/${n('metered')}/messages`, { body: 'm' });
-      const res = await rawRequest(leader, 'GET', '/metrics');
+      const res = await rawRequest(leader, 'GET', '/metrics', { headers: { authorization: `Bearer ${cluster.metricsToken}` } });
       expectStatus(res, 200);
       expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
       expect(res.text).toMatch(/^mom_http_request_duration_seconds_bucket\{.*route="\/v1\/queues\/:name\/messages".*\} \d+/m);
@@ -96,7 +98,21 @@ export function conformanceSuite(getCluster: () => ClusterUnderTest): void {
       }
     });
 
-    test('GET /v1/cluster has API.md fields on every node, without auth', async () => {
+    test("GET /metrics names no tenant's queue without the metrics token; cluster series stay open", async () => {
+      const leader = await cluster.leaderUrl();
+      await as('alice', 'POST', '/v1/queues', { name: n('secret-name') });
+      const tries: Record<string, string>[] = [{}, { authorization: 'Bearer not-the-metrics-token' }, { authorization: `Bearer ${tokens.alice}` }];
+      for (const headers of tries) {
+        const res = await rawRequest(leader, 'GET', '/metrics', { headers });
+        expectStatus(res, 200);
+        expect(res.text).not.toContain(n('secret-name'));
+        expect(res.text).not.toMatch(/^mom_queue_messages\{/m);
+        expect(res.text).toMatch(/^mom_messages_sent_total\{kind="queue"\} \d+/m);
+        if (cluster.raftMetrics) expect(res.text).toMatch(/^mom_raft_term /m);
+      }
+    });
+
+    test('GET /v1/cluster has docs/API.md fields on every node, without auth', async () => {
       for (const url of cluster.urls) {
         const res = await rawRequest(url, 'GET', '/v1/cluster');
         expectStatus(res, 200);
@@ -150,6 +166,14 @@ export function conformanceSuite(getCluster: () => ClusterUnderTest): void {
       expect(Date.parse(res.json.expiresAt)).toBeGreaterThan(Date.now());
       expectError(await call('POST', '/v1/auth/login', { body: { username: n('alice'), password: 'wrong password' } }), 401, 'unauthorized');
       expectError(await call('POST', '/v1/auth/login', { body: { username: n('nobody'), password: PASSWORD } }), 401, 'unauthorized');
+    });
+
+    test('register and login bodies over 4 KiB are 413 unread; a big unauthenticated body elsewhere is 401 unread', async () => {
+      const big = { username: n('big'), password: 'p'.repeat(5_000) };
+      expectError(await call('POST', '/v1/auth/login', { body: big }), 413, 'payload_too_large');
+      expectError(await call('POST', '/v1/auth/register', { body: big }), 413, 'payload_too_large');
+      const leader = await cluster.leaderUrl();
+      expectError(await rawRequest(leader, 'POST', `/v1/queues/${n('any')}/messages`, { body: { body: 'x'.repeat(900_000) } }), 401, 'unauthorized');
     });
 
     test('a token works on every node (verified locally)', async () => {
@@ -207,7 +231,7 @@ export function conformanceSuite(getCluster: () => ClusterUnderTest): void {
       expectError(await as('alice', 'GET', `/v1/queues/${n('never-made')}`), 404, 'not_found');
     });
 
-    test('send, receive, ack: shapes of API.md; ready messages come in send order', async () => {
+    test('send, receive, ack: shapes of docs/API.md; ready messages come in send order', async () => {
       const q = n('flow');
       await as('alice', 'POST', '/v1/queues', { name: q });
       const one = await as('alice', 'POST', `/v1/queues/${q}/messages`, { body: 'm0', attributes: { k: 'v' } });
@@ -443,6 +467,28 @@ export function conformanceSuite(getCluster: () => ClusterUnderTest): void {
       const createKey = { 'Idempotency-Key': `create-${run}` };
       expectError(await as('alice', 'POST', '/v1/queues', { name: q }, createKey), 409, 'conflict');
       expectError(await as('alice', 'POST', '/v1/queues', { name: q }, createKey), 409, 'conflict');
+    });
+
+    test('Idempotency-Key: an unauthenticated register neither reads nor plants a user\'s record', async () => {
+      const q = n('idem-anon');
+      await as('alice', 'POST', '/v1/queues', { name: q });
+      await as('alice', 'POST', `/v1/queues/${q}/messages`, { body: 'private' });
+      const key = { 'Idempotency-Key': `anon-read-${run}` };
+      const received = await as('alice', 'POST', `/v1/queues/${q}/receive`, { max: 1 }, key);
+      expect(received.json.messages).toHaveLength(1);
+      // A stranger registering alice's name under alice's key gets the register answer
+      // (409: the name is taken), never alice's receive.
+      const stolen = await call('POST', '/v1/auth/register', { body: { username: n('alice'), password: PASSWORD }, headers: key });
+      expectError(stolen, 409, 'conflict');
+      expect(stolen.text).not.toContain('private');
+      // Registering with a key plants nothing that alice's own later write would hit.
+      const planted = { 'Idempotency-Key': `anon-plant-${run}` };
+      expectError(await call('POST', '/v1/auth/register', { body: { username: n('alice'), password: PASSWORD }, headers: planted }), 409, 'conflict');
+      expectStatus(await as('alice', 'POST', `/v1/queues/${q}/messages`, { body: 'mine' }, planted), 201);
+      // A fresh user registering with a key: 201, and the repeat is a plain 409.
+      const fresh = { 'Idempotency-Key': `anon-fresh-${run}` };
+      expectStatus(await call('POST', '/v1/auth/register', { body: { username: n('frank'), password: PASSWORD }, headers: fresh }), 201);
+      expectError(await call('POST', '/v1/auth/register', { body: { username: n('frank'), password: PASSWORD }, headers: fresh }), 409, 'conflict');
     });
 
     test('Idempotency-Key: reused on another route, the first answer comes back, status included', async () => {
