@@ -152,6 +152,20 @@ describe('DiskLogStore segments', () => {
     expect(existsSync(join(segDir(), old[0]))).toBe(false);
   });
 
+  test('a crash between the new term and its entries leaves a store that opens, with no commit index past the log', async () => {
+    const store = await open();
+    await store.save({ hardState: { term: 1, vote: 'n1', commit: 0 }, entries: [entry(1, 1)] });
+    // The records (new term and vote) reach LevelDB; the segment write never happens.
+    const internals = store as unknown as { segments: { append(): Promise<void> } };
+    internals.segments.append = () => Promise.reject(new Error('power lost'));
+    await expect(store.save({ hardState: { term: 2, vote: 'n2', commit: 4 }, entries: [entry(2, 2), entry(3, 2), entry(4, 2)] })).rejects.toThrow(/power lost/);
+    await store.close();
+    await reopened((s) => {
+      expect(s.lastIndex()).toBe(1);
+      expect(s.initialState().hardState).toEqual({ term: 2, vote: 'n2', commit: 1 });
+    });
+  });
+
   test('entries read from disk are checked: a flipped byte in an older record is an error, not data', async () => {
     await written(10, 256);
     const store = await open(256);
