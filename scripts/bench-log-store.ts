@@ -6,12 +6,14 @@
 // batch's encoded entries concatenated; written directly, as the store would).
 // Options: --seconds N per case (default 2), --bytes N per entry.
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ClassicLevel } from 'classic-level';
 import { DiskLogStore } from '../src/node/storage/disk-log-store.js';
 import { encodeEntry } from '../src/node/storage/codec.js';
 import type { Entry } from '../src/raft/types.js';
-import { makeTempDir, removeDir } from '../test/support/temp-dir.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -20,6 +22,8 @@ function arg(name: string, fallback: string): string {
 const SECONDS = Number(arg('seconds', '2'));
 const BYTES = Number(arg('bytes', '1024'));
 const BATCHES = [1, 22, 100];
+const makeTempDir = (prefix: string) => mkdtempSync(join(tmpdir(), prefix));
+const removeDir = (dir: string) => rmSync(dir, { recursive: true, force: true });
 const data = randomBytes(BYTES);
 
 interface Row {

@@ -4,6 +4,7 @@
 import Router from '@koa/router';
 import Koa, { type Context, type Next } from 'koa';
 import { ZodError, type z } from 'zod';
+import { IDEMPOTENCY_KEY_PATTERN } from '../broker/index.js';
 import { bearerToken } from './auth/tokens.js';
 import { MAX_REQUEST_BYTES, MAX_UNAUTHENTICATED_REQUEST_BYTES, parseJsonBody, readRawBody } from './body.js';
 import type { ApiDeps } from './deps.js';
@@ -13,7 +14,6 @@ import { ReplayedAnswer } from './replay.js';
 import type { Answer, RouteSpec } from './route.js';
 
 const EMPTY = new Uint8Array(0);
-const IDEMPOTENCY_KEY = /^[\x20-\x7E]{1,128}$/;
 
 export interface AppOptions {
   deps: ApiDeps;
@@ -45,7 +45,7 @@ function parseBody(spec: RouteSpec, json: unknown): unknown {
 
 function idempotencyKeyOf(header: string | string[] | undefined): string | undefined {
   if (header === undefined) return undefined;
-  if (typeof header === 'string' && IDEMPOTENCY_KEY.test(header)) return header;
+  if (typeof header === 'string' && IDEMPOTENCY_KEY_PATTERN.test(header)) return header;
   throw validationFailed([{ in: 'header', path: 'Idempotency-Key', message: 'must be 1..128 printable ASCII characters' }]);
 }
 

@@ -11,6 +11,7 @@ import { ForwardReplayer } from './forward/handler.js';
 import { LeaderGate } from './leader.js';
 import { ReadyWaiters } from './long-poll.js';
 import { ApiMetrics } from './metrics.js';
+import { parseHostPort } from '../node/address.js';
 import type { ApiConfig, ApiNode, Logger } from './ports.js';
 import { apiRoutes } from './routes/index.js';
 
@@ -43,12 +44,6 @@ export const DEFAULT_MAX_CONNECTIONS = 4096;
 /** An answer may take a long poll's waitMs plus this: above the 35 s a follower waits for
  *  a relayed request, so the deadline never cuts an answer still on its way. */
 export const ANSWER_MARGIN_MS = 40_000;
-
-export function parseListen(listen: string): { host: string; port: number } {
-  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(listen);
-  if (!match) throw new Error(`bad listen address ${listen}; expected host:port`);
-  return { host: match[1] ?? (match[2] || '0.0.0.0'), port: Number(match[3]) };
-}
 
 /** The address to reach our own server on, for replaying forwarded requests. */
 function loopbackOrigin(address: AddressInfo): string {
@@ -104,8 +99,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   server.headersTimeout = headersTimeout;
   server.requestTimeout = Math.max(server.headersTimeout, REQUEST_RECEIVE_TIMEOUT_MS);
   server.maxConnections = config.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
-  const { host, port } = parseListen(config.httpListen);
-  const address = await listen(server, host, port);
+  const { host, port } = parseHostPort(config.httpListen);
+  const address = await listen(server, host || '0.0.0.0', port);
   replayer.attach(loopbackOrigin(address));
   node.setForwardHandler(replayer.handle);
   logger.info({ event: 'http_listening', port: address.port, leaderMode: config.leaderMode }, 'REST API listening');

@@ -2,6 +2,7 @@ import { accessSync, constants, mkdirSync, readFileSync, rmSync, writeFileSync }
 import { createServer, isIP } from 'node:net';
 import { resolve as resolvePath, join } from 'node:path';
 import { z } from 'zod';
+import { parseHostPort } from './address.js';
 import { ConfigError, ListenError } from './errors.js';
 
 /** Secrets a development cluster may use; `production` refuses them, and so does a node
@@ -68,6 +69,8 @@ export const configSchema = z
     maxPendingProposals: z.number().int().min(1).default(10_000).describe('proposals queued before 503 overloaded'),
     idleTickMs: z.number().int().min(0).default(1000).describe('how often an idle leader proposes a clock tick'),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('log level'),
+    limits: z.record(z.string().regex(/^[A-Za-z]+$/, 'must be a limit name'), z.number().int().min(1)).default({})
+      .describe("per-user quotas over the broker's defaults (docs/SECURITY-limits.md); the leader's values are enforced"),
   })
   .strict();
 
@@ -88,8 +91,8 @@ export type NodeConfig = Omit<ParsedConfig, SecretSource | 'clusterToken' | 'jwt
   dataDir: string;
 };
 
-type Kind = 'string' | 'int' | 'bool' | 'peers' | 'list';
-const VALUE_HINT: Record<Kind, string> = { string: ' <string>', int: ' <int>', bool: '', peers: ' <peers>', list: ' <list>' };
+type Kind = 'string' | 'int' | 'bool' | 'peers' | 'list' | 'limits';
+const VALUE_HINT: Record<Kind, string> = { string: ' <string>', int: ' <int>', bool: '', peers: ' <peers>', list: ' <list>', limits: ' <limits>' };
 interface FieldInfo {
   kind: Kind;
   /** The schema under the optional/default layers (an object for nested fields). */
@@ -117,6 +120,7 @@ function fieldInfo(schema: z.ZodType): FieldInfo {
       def.type === 'number' ? 'int'
       : def.type === 'boolean' ? 'bool'
       : def.type === 'array' ? ((def.element as unknown as { _zod: { def: { type: string } } })._zod.def.type === 'object' ? 'peers' : 'list')
+      : def.type === 'record' ? 'limits'
       : 'string';
     const hint = def.type === 'enum' && entries ? ` <${Object.values(entries).join('|')}>` : VALUE_HINT[kind];
     return { kind, inner, hint, description, defaultValue };
@@ -144,6 +148,7 @@ const envName = (field: string) => 'MOM_' + field.replace('.', '_').replace(/[A-
 function shownDefault(info: FieldInfo): string {
   if (info.defaultValue === undefined) return '';
   if (Array.isArray(info.defaultValue)) return info.defaultValue.length === 0 ? ' [default: none]' : ` [default: ${info.defaultValue.join(',')}]`;
+  if (typeof info.defaultValue === 'object' && info.defaultValue !== null) return '';
   return ` [default: ${String(info.defaultValue)}]`;
 }
 
@@ -155,6 +160,7 @@ export const CONFIG_USAGE = [
   ...Object.entries(FIELDS).map(([f, info]) => `  ${(flagName(f) + info.hint).padEnd(34)} ${info.description}${shownDefault(info)} (${envName(f)})`),
   '',
   '  <peers> is id@grpcHost:port@httpUrl,... (or a JSON array of {id, grpcAddress, httpUrl}); <list> is comma-separated.',
+  '  <limits> is name=value,... e.g. queuesPerUser=100,messagesPerQueue=50000 (or a JSON object).',
 ].join('\n');
 
 /** Parses `--peers n1@127.0.0.1:9001@http://127.0.0.1:8001,n2@...` (or a JSON array). */
@@ -185,7 +191,23 @@ function coerce(kind: Kind, text: string): unknown {
       return parsePeers(text);
     case 'list':
       return text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    case 'limits':
+      return parseLimitFlags(text);
   }
+}
+
+/** Parses `--limits queuesPerUser=100,messagesPerQueue=50000` (or a JSON object). */
+export function parseLimitFlags(text: string): unknown {
+  const t = text.trim();
+  if (t.startsWith('{')) return JSON.parse(t);
+  const out: Record<string, unknown> = {};
+  for (const item of t.split(',')) {
+    if (item.trim() === '') continue;
+    const [name, value, ...rest] = item.split('=').map((x) => x.trim());
+    if (value === undefined || rest.length > 0) throw new Error(`limit "${item}" is not name=value`);
+    out[name] = coerce('int', value);
+  }
+  return out;
 }
 
 function setField(raw: Record<string, unknown>, field: string, value: unknown): void {
@@ -428,9 +450,7 @@ export async function checkListenAddresses(config: Pick<NodeConfig, 'httpListen'
     ['HTTP', config.httpListen],
     ['gRPC', config.grpcListen],
   ] as const) {
-    const i = addr.lastIndexOf(':');
-    const host = addr.slice(0, i).replace(/^\[|\]$/g, '');
-    const port = Number(addr.slice(i + 1));
+    const { host, port } = parseHostPort(addr);
     if (port === 0) continue;
     await new Promise<void>((resolve, reject) => {
       const srv = createServer();

@@ -3,14 +3,14 @@
 import { afterAll, beforeAll, describe } from '@jest/globals';
 import { expect, test } from '@jest/globals';
 import { rawRequest } from './support/client.js';
-import { conformanceSuite } from './support/conformance.js';
+import { CONFORMANCE_LIMITS, conformanceSuite } from './support/conformance.js';
 import { startInProcessCluster, type InProcessCluster } from './support/in-process.js';
 
 for (const mode of ['redirect', 'forward'] as const) {
   describe(`API conformance, in process, ${mode} mode`, () => {
     let cluster: InProcessCluster;
     beforeAll(async () => {
-      cluster = await startInProcessCluster(mode);
+      cluster = await startInProcessCluster(mode, { limits: CONFORMANCE_LIMITS });
     });
     afterAll(async () => {
       await cluster.close();

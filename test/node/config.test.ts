@@ -31,6 +31,15 @@ describe('loadConfig', () => {
     expect(c.dataDir).toBe(dir);
   });
 
+  test('--limits takes name=value pairs or a JSON object; the values must be positive integers', () => {
+    expect(loadConfig(['--data-dir', dir], {}).limits).toEqual({});
+    expect(loadConfig(['--data-dir', dir, '--limits', 'queuesPerUser=5, messagesPerQueue=10'], {}).limits)
+      .toEqual({ queuesPerUser: 5, messagesPerQueue: 10 });
+    expect(loadConfig(['--data-dir', dir], { MOM_LIMITS: '{"topicsPerUser": 3}' }).limits).toEqual({ topicsPerUser: 3 });
+    expect(problems(() => loadConfig(['--data-dir', dir, '--limits', 'queuesPerUser=0'], {})).join()).toMatch(/limits\.queuesPerUser/);
+    expect(problems(() => loadConfig(['--data-dir', dir, '--limits', 'queuesPerUser'], {})).join()).toMatch(/not name=value/);
+  });
+
   test('precedence: defaults < config file < MOM_* env < flags', () => {
     const file = join(dir, 'c.json');
     writeFileSync(file, JSON.stringify({ tickMs: 10, electionTicks: 20, snapshotEvery: 7, clusterId: 'from-file', dataDir: dir }));

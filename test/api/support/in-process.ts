@@ -5,7 +5,7 @@
 // cluster suite runs the same conformance tests against real Raft nodes.
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { Broker, encodeCommand } from '../../../src/broker/index.js';
+import { Broker, encodeCommand, resolveLimits } from '../../../src/broker/index.js';
 import type { ApiNode, NodeStatusView } from '../../../src/api/ports.js';
 import { startApiServer, type ApiServer, type ApiServerOptions } from '../../../src/api/server.js';
 import { NoLeaderError, NotLeaderError } from '../../../src/node/errors.js';
@@ -142,15 +142,18 @@ export interface InProcessCluster {
 export type InProcessOptions = Partial<Pick<ApiServerOptions, 'loginLimits' | 'registerLimits' | 'headersTimeoutMs' | 'answerMarginMs'>> & {
   trustedProxies?: string[];
   maxConnections?: number;
+  /** Per-user quotas, proposed first as a Raft leader proposes its --limits. */
+  limits?: Record<string, number>;
 };
 
 export async function startInProcessCluster(mode: 'redirect' | 'forward', opts: InProcessOptions = {}): Promise<InProcessCluster> {
   const broker = new Broker();
   const leader = new DirectLeader('n1', broker);
+  await leader.propose(encodeCommand({ type: 'cluster.limits', limits: resolveLimits(opts.limits ?? {}) }));
   const followers = [new DirectFollower('n2', leader), new DirectFollower('n3', leader)];
   const nodes: ApiNode[] = [leader, ...followers];
   const metricsToken = 'in-process-metrics-token-0123';
-  const { trustedProxies, maxConnections, ...serverOpts } = opts;
+  const { trustedProxies, maxConnections, limits: _limits, ...serverOpts } = opts;
   const jwtSecret = 'in-process-test-secret-0123456789abcdef';
   const clusterId = `test-${mode}`;
   const servers: ApiServer[] = [];
