@@ -1,13 +1,17 @@
 import { BinaryReader, BinaryWriter } from './binary.js';
+import { BrokerError } from './errors.js';
 
 /**
  * A compact binary form for the hot commands, queue.send and topic.publish: their
  * bodies are copied as UTF-8 instead of going through JSON.stringify/parse, which costs
  * several times more for kilobyte bodies. The first byte tells it apart from JSON
- * (which starts with '{'). Decoding yields the plain object; validation stays with the
- * zod schemas, so both encodings accept exactly the same commands.
+ * (which starts with '{') and says whether the command was validated before it was
+ * written (commands.ts, "validated once").
  */
-export const BINARY_TAG = 0x01;
+/** Written by earlier versions, before validation: decoded, then judged by the schema. */
+export const UNVALIDATED_SEND_TAG = 0x01;
+/** Written now, of commands the proposing node validated: decoded and applied as is. */
+export const VALIDATED_SEND_TAG = 0x02;
 const SEND = 1;
 const PUBLISH = 2;
 
@@ -33,8 +37,8 @@ interface WireSend {
   idempotencyKey?: unknown;
 }
 
-/** The binary form, or undefined when the command is not one this form carries
- *  exactly (then the caller uses JSON, and validation decides as usual). */
+/** The binary form (VALIDATED_SEND_TAG: the caller validated `c`), or undefined when
+ *  the command is not one this form carries exactly. */
 export function encodeSendBinary(c: WireSend): Uint8Array | undefined {
   const kind = c.type === 'queue.send' ? SEND : c.type === 'topic.publish' ? PUBLISH : 0;
   if (kind === 0) return undefined;
@@ -53,7 +57,7 @@ export function encodeSendBinary(c: WireSend): Uint8Array | undefined {
   }
   const w = scratch;
   w.reset();
-  w.u8(BINARY_TAG);
+  w.u8(VALIDATED_SEND_TAG);
   w.u8(kind);
   w.str(c.user);
   w.str(target);
@@ -82,11 +86,12 @@ export function encodeSendBinary(c: WireSend): Uint8Array | undefined {
   return out;
 }
 
-/** The plain command object of a binary entry (not yet validated). */
+/** The plain command object of a binary entry (either tag; the layout is the same). */
 export function decodeSendBinary(bytes: Uint8Array): unknown {
   const r = new BinaryReader(bytes);
   r.u8(); // tag
   const kind = r.u8();
+  if (kind !== SEND && kind !== PUBLISH) throw new BrokerError('validation_failed', `unknown binary command kind ${kind}`);
   const user = r.str();
   const target = r.str();
   const batch = r.bool();
@@ -110,7 +115,7 @@ export function decodeSendBinary(bytes: Uint8Array): unknown {
   }
   const c: WireSend = kind === SEND
     ? { type: 'queue.send', user, queue: target, messages, batch }
-    : { type: kind === PUBLISH ? 'topic.publish' : 'unknown', user, topic: target, messages, batch };
+    : { type: 'topic.publish', user, topic: target, messages, batch };
   if (idempotencyKey !== undefined) c.idempotencyKey = idempotencyKey;
   return c;
 }
