@@ -1,26 +1,52 @@
-// The Koa app: every route of the table runs the same pipeline — authenticate, read and
+// The API app: every route of the table runs the same pipeline — authenticate, read and
 // validate the request, then serve it here or through the leader — and every failure
-// becomes API.md's error body in errors.ts.
-import Router from '@koa/router';
-import Koa, { type Context, type Next } from 'koa';
+// becomes API.md's error body (errors.ts). One request is served by dispatch(), which
+// knows nothing of sockets: the HTTP server calls it through `listener`, and the
+// leader calls it directly for a request a follower relayed (serveForwarded), without
+// a second HTTP exchange over loopback.
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { parse as parseQueryString } from 'node:querystring';
 import { ZodError, type z } from 'zod';
 import { bearerToken } from './auth/tokens.js';
-import { parseJsonBody, readRawBody } from './body.js';
+import { checkBodySize, parseJsonBody, readRawBody } from './body.js';
 import type { ApiDeps } from './deps.js';
-import { ApiError, errorMiddleware, fromZodError, validationFailed, type FieldIssue } from './errors.js';
-import { FORWARD_CLIENT_HEADER, FORWARD_SECRET_HEADER, type LeaderGate } from './leader.js';
+import { ApiError, errorBody, fromZodError, toApiError, validationFailed, type FieldIssue } from './errors.js';
+import type { ForwardedRequest, ForwardedResponse } from './forward/codec.js';
+import type { LeaderGate } from './leader.js';
 import { ReplayedAnswer } from './replay.js';
-import type { Answer, RouteSpec } from './route.js';
+import type { Answer, RouteInput, RouteSpec } from './route.js';
+import { Router, type RouteMatch } from './router.js';
 
-const EMPTY = new Uint8Array(0);
+const EMPTY = Buffer.alloc(0);
 const IDEMPOTENCY_KEY = /^[\x20-\x7E]{1,128}$/;
+const JSON_TYPE = 'application/json; charset=utf-8';
+/** A signal for requests nobody can hang up on. */
+const NEVER = new AbortController().signal;
 
 export interface AppOptions {
   deps: ApiDeps;
   gate: LeaderGate;
   routes: RouteSpec[];
-  /** Whether a request carries this process's forward secret (see forward/handler.ts). */
-  isForwarded: (secretHeader: string | undefined) => boolean;
+}
+
+/** What dispatch() needs of a request, wherever it came from. */
+interface RequestHead {
+  method: string;
+  /** Path and query as received. */
+  url: string;
+  /** Names in lower case. */
+  headers: IncomingHttpHeaders;
+  clientAddress: string;
+  /** Relayed by a follower to this node, the leader: never redirect or forward again. */
+  forwarded: boolean;
+}
+
+/** An answer rendered once: JSON already stringified. */
+interface Reply {
+  status: number;
+  headers: Record<string, string> | undefined;
+  contentType: string | undefined;
+  body: string | Uint8Array | undefined;
 }
 
 function validate<T extends z.ZodType>(schema: T, value: unknown, where: FieldIssue['in']): z.output<T> {
@@ -45,23 +71,37 @@ function idempotencyKeyOf(header: string | string[] | undefined): string | undef
   throw validationFailed([{ in: 'header', path: 'Idempotency-Key', message: 'must be 1..128 printable ASCII characters' }]);
 }
 
-/** Aborts when the client closes the connection before the answer is written. Made
- *  only for the routes that read it (long polls): an AbortController per request was a
- *  measurable share of the leader's CPU under load. */
-function clientGone(ctx: Context): AbortSignal {
+/** The route handler's input. The abort signal is made only for the routes that read it
+ *  (long polls): an AbortController per request was a measurable share of the leader's
+ *  CPU under load. */
+class Input implements RouteInput<unknown, unknown, unknown> {
+  private abortSignal: AbortSignal | undefined;
+
+  constructor(
+    readonly user: string,
+    readonly params: unknown,
+    readonly query: unknown,
+    readonly body: unknown,
+    readonly idempotencyKey: string | undefined,
+    readonly clientAddress: string,
+    private readonly clientGone: () => AbortSignal,
+  ) {}
+
+  get signal(): AbortSignal {
+    return (this.abortSignal ??= this.clientGone());
+  }
+}
+
+/** Aborts when the client closes the connection before the answer is written. */
+function clientGoneSignal(req: IncomingMessage, res: ServerResponse): AbortSignal {
   const controller = new AbortController();
-  if (ctx.req.socket.destroyed) controller.abort(); // gone before anyone asked
+  if (req.socket.destroyed) controller.abort(); // gone before anyone asked
   else {
-    ctx.res.once('close', () => {
-      if (!ctx.res.writableFinished) controller.abort();
+    res.once('close', () => {
+      if (!res.writableFinished) controller.abort();
     });
   }
   return controller.signal;
-}
-
-function withLazySignal<T extends object>(input: T, ctx: Context): T & { readonly signal: AbortSignal } {
-  let signal: AbortSignal | undefined;
-  return Object.defineProperty(input, 'signal', { get: () => (signal ??= clientGone(ctx)), enumerable: true }) as T & { readonly signal: AbortSignal };
 }
 
 function replayedAnswer(err: unknown): Answer {
@@ -69,47 +109,147 @@ function replayedAnswer(err: unknown): Answer {
   throw err;
 }
 
-function writeAnswer(ctx: Context, answer: Answer): void {
-  ctx.status = answer.status;
-  for (const [name, value] of Object.entries(answer.headers ?? {})) ctx.set(name, value);
+function render(answer: Answer): Reply {
   if (answer.raw) {
-    ctx.type = answer.raw.contentType;
-    ctx.body = typeof answer.raw.bytes === 'string' ? answer.raw.bytes : Buffer.from(answer.raw.bytes);
-  } else if (answer.body !== undefined && answer.status !== 204) {
-    ctx.body = answer.body;
+    return { status: answer.status, headers: answer.headers, contentType: answer.raw.contentType, body: answer.raw.bytes };
   }
+  const hasBody = answer.body !== undefined && answer.status !== 204;
+  return {
+    status: answer.status,
+    headers: answer.headers,
+    contentType: hasBody ? JSON_TYPE : undefined,
+    body: hasBody ? JSON.stringify(answer.body) : undefined,
+  };
 }
 
-async function serveRoute(spec: RouteSpec, opts: AppOptions, ctx: Context): Promise<void> {
-  const { deps, gate } = opts;
-  const forwarded = opts.isForwarded(ctx.get(FORWARD_SECRET_HEADER) || undefined);
-  const clientAddress = forwarded
-    ? ctx.get(FORWARD_CLIENT_HEADER) || 'unknown'
-    : (ctx.req.socket.remoteAddress ?? 'unknown');
+function errorReply(err: ApiError): Reply {
+  return {
+    status: err.status,
+    headers: err.retryAfterSec !== undefined ? { 'retry-after': String(err.retryAfterSec) } : undefined,
+    contentType: JSON_TYPE,
+    body: JSON.stringify(errorBody(err)),
+  };
+}
 
-  const user = spec.auth ? await deps.tokens.verify(bearerToken(ctx.get('authorization') || undefined)) : '';
-  const hasBody = spec.method !== 'GET';
-  const raw = hasBody ? await readRawBody(ctx.req) : EMPTY;
-  const params = validate(spec.params, ctx.params ?? {}, 'params');
-  const query = validate(spec.query, { ...ctx.query }, 'query') as { consistency?: string };
-  const body = hasBody ? parseBody(spec, parseJsonBody(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength))) : {};
-  spec.check?.(body);
-  const idempotencyKey = idempotencyKeyOf(ctx.headers['idempotency-key']);
+function writeReply(res: ServerResponse, reply: Reply): void {
+  const headers: Record<string, string | number> = reply.headers !== undefined ? { ...reply.headers } : {};
+  const body = reply.status === 204 || reply.status === 304 ? undefined : reply.body;
+  if (body !== undefined) {
+    if (reply.contentType !== undefined) headers['content-type'] = reply.contentType;
+    headers['content-length'] = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+  }
+  res.writeHead(reply.status, headers);
+  res.end(body);
+}
 
-  const input = withLazySignal({ user, params, query, body, idempotencyKey, clientAddress }, ctx);
-  const appliedIndexHeader = (answer: Answer): Answer => ({
-    ...answer,
-    headers: { ...answer.headers, 'x-mom-applied-index': String(deps.node.status().appliedIndex) },
-  });
+/** Header values as the forward frame carries them (one string per name). */
+function flatHeaders(headers: Record<string, string>): IncomingHttpHeaders {
+  const out: IncomingHttpHeaders = {};
+  for (const name of Object.keys(headers)) out[name.toLowerCase()] = headers[name];
+  return out;
+}
 
-  let answer: Answer;
-  if (spec.kind === 'local') {
-    answer = await spec.handle(input);
-  } else if (spec.kind === 'read' && query.consistency === 'stale') {
-    answer = appliedIndexHeader(await spec.handle(input));
-  } else {
-    answer = await gate.run(
-      { method: ctx.method, url: ctx.originalUrl, headers: ctx.headers, clientAddress, rawBody: raw, forwarded, clientGone: () => input.signal },
+export class ApiApp {
+  private readonly router: Router;
+  /** Each route's query when the URL has none, validated once (routes do not change it). */
+  private readonly emptyQuery = new Map<RouteSpec, { ok: true; value: unknown } | { ok: false }>();
+
+  constructor(private readonly opts: AppOptions) {
+    this.router = new Router(opts.routes);
+    for (const spec of opts.routes) {
+      const parsed = spec.query.safeParse({});
+      this.emptyQuery.set(spec, parsed.success ? { ok: true, value: Object.freeze(parsed.data) } : { ok: false });
+    }
+  }
+
+  /** The node:http request listener. */
+  readonly listener = (req: IncomingMessage, res: ServerResponse): void => {
+    const head: RequestHead = {
+      method: req.method ?? 'GET',
+      url: req.url ?? '/',
+      headers: req.headers,
+      clientAddress: req.socket.remoteAddress ?? 'unknown',
+      forwarded: false,
+    };
+    void this.dispatch(head, () => readRawBody(req), () => clientGoneSignal(req, res)).then((reply) => writeReply(res, reply));
+  };
+
+  /** Serves a request a follower relayed to this node (the leader). `signal` aborts when
+   *  the follower's client went away. */
+  async serveForwarded(req: ForwardedRequest, signal: AbortSignal | undefined): Promise<ForwardedResponse> {
+    const head: RequestHead = { method: req.method, url: req.url, headers: flatHeaders(req.headers), clientAddress: req.clientAddress, forwarded: true };
+    const body = Buffer.from(req.body.buffer, req.body.byteOffset, req.body.byteLength);
+    const reply = await this.dispatch(head, () => Promise.resolve(checkBodySize(body)), () => signal ?? NEVER);
+    const headers: Record<string, string> = { ...reply.headers };
+    if (reply.contentType !== undefined) headers['content-type'] = reply.contentType;
+    const bytes = reply.body === undefined ? EMPTY : typeof reply.body === 'string' ? Buffer.from(reply.body, 'utf8') : reply.body;
+    return { status: reply.status, headers, body: bytes };
+  }
+
+  /** Never rejects: every failure is an error reply. */
+  private async dispatch(head: RequestHead, readBody: () => Promise<Buffer>, clientGone: () => AbortSignal): Promise<Reply> {
+    const started = performance.now();
+    const q = head.url.indexOf('?');
+    const path = q < 0 ? head.url : head.url.slice(0, q);
+    const match = this.router.match(head.method, path);
+    let reply: Reply;
+    try {
+      if (match === undefined) throw new ApiError('not_found', `no route for ${head.method} ${path}`);
+      reply = render(await this.serveRoute(match, head, q < 0 ? '' : head.url.slice(q + 1), readBody, clientGone));
+    } catch (err) {
+      const apiErr = toApiError(err);
+      if (apiErr.code === 'internal') {
+        this.opts.deps.logger.error({ err, method: head.method, path }, 'request failed');
+      }
+      reply = errorReply(apiErr);
+    }
+    this.opts.deps.metrics.observeRequest(head.method, match?.spec.path, reply.status, (performance.now() - started) / 1000);
+    return reply;
+  }
+
+  private query(spec: RouteSpec, queryString: string): unknown {
+    if (queryString === '') {
+      const known = this.emptyQuery.get(spec);
+      if (known?.ok) return known.value;
+    }
+    return validate(spec.query, { ...parseQueryString(queryString) }, 'query');
+  }
+
+  private async serveRoute(
+    match: RouteMatch,
+    head: RequestHead,
+    queryString: string,
+    readBody: () => Promise<Buffer>,
+    clientGone: () => AbortSignal,
+  ): Promise<Answer> {
+    const { deps, gate } = this.opts;
+    const { spec } = match;
+    const forwarded = head.forwarded;
+    const clientAddress = head.clientAddress;
+
+    let user = '';
+    if (spec.auth) {
+      const token = bearerToken(head.headers.authorization);
+      user = deps.tokens.cachedUser(token) ?? (await deps.tokens.verify(token));
+    }
+    const hasBody = spec.method !== 'GET';
+    const raw = hasBody ? await readBody() : EMPTY;
+    const params = validate(spec.params, match.params, 'params');
+    const query = this.query(spec, queryString) as { consistency?: string };
+    const body = hasBody ? parseBody(spec, parseJsonBody(raw)) : {};
+    spec.check?.(body);
+    const idempotencyKey = idempotencyKeyOf(head.headers['idempotency-key']);
+
+    const input = new Input(user, params, query, body, idempotencyKey, clientAddress, clientGone);
+    const appliedIndexHeader = (answer: Answer): Answer => ({
+      ...answer,
+      headers: { ...answer.headers, 'x-mom-applied-index': String(deps.node.status().appliedIndex) },
+    });
+
+    if (spec.kind === 'local') return spec.handle(input);
+    if (spec.kind === 'read' && query.consistency === 'stale') return appliedIndexHeader(await spec.handle(input));
+    return gate.run(
+      { method: head.method, url: head.url, headers: head.headers, clientAddress, rawBody: raw, forwarded, clientGone: () => input.signal },
       async () => {
         if (spec.kind !== 'read') return spec.handle(input).catch(replayedAnswer);
         await deps.node.readBarrier();
@@ -117,44 +257,8 @@ async function serveRoute(spec: RouteSpec, opts: AppOptions, ctx: Context): Prom
       },
     );
   }
-  writeAnswer(ctx, answer);
 }
 
-/** Records every request's duration under its route template (not the raw path, which
- *  would make one time series per queue name). */
-function durationMiddleware(deps: ApiDeps) {
-  return async function timeRequest(ctx: Context, next: Next): Promise<void> {
-    const started = performance.now();
-    try {
-      await next();
-    } finally {
-      const route = (ctx as Context & { _matchedRoute?: string | RegExp })._matchedRoute;
-      deps.metrics.httpDuration.observe(
-        { method: ctx.method, route: typeof route === 'string' ? route : 'unmatched', status: String(ctx.status) },
-        (performance.now() - started) / 1000,
-      );
-    }
-  };
-}
-
-async function notFound(ctx: Context, next: Next): Promise<void> {
-  await next();
-  if (ctx.body === undefined && ctx.status === 404) {
-    throw new ApiError('not_found', `no route for ${ctx.method} ${ctx.path}`);
-  }
-}
-
-export function buildApp(opts: AppOptions): Koa {
-  const app = new Koa();
-  // Errors are answered by errorMiddleware; Koa's own printing would duplicate them.
-  app.silent = true;
-  const router = new Router();
-  for (const spec of opts.routes) {
-    router.register(spec.path, [spec.method], (ctx: Context) => serveRoute(spec, opts, ctx));
-  }
-  app.use(durationMiddleware(opts.deps));
-  app.use(errorMiddleware(opts.deps.logger));
-  app.use(notFound);
-  app.use(router.routes());
-  return app;
+export function buildApp(opts: AppOptions): ApiApp {
+  return new ApiApp(opts);
 }

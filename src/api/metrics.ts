@@ -6,8 +6,12 @@ import type { DepthRow } from '../broker/index.js';
 
 export type MessageKind = 'queue' | 'topic' | 'subscription';
 
+/** A label set bound once (Histogram.labels), kept per method, route and status. */
+type Observe = (seconds: number) => void;
+
 export class ApiMetrics {
   readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
+  private readonly boundDurations = new Map<string, Map<string, Map<number, Observe>>>();
   private readonly sends: Counter<'kind'>;
   private readonly receives: Counter<'kind'>;
   private readonly acks: Counter<'kind'>;
@@ -53,6 +57,23 @@ export class ApiMetrics {
         }
       },
     });
+  }
+
+  /** Records a request's duration under its route template (`unmatched` without one;
+   *  never the raw path, which would make one time series per queue name). */
+  observeRequest(method: string, route: string | undefined, status: number, seconds: number): void {
+    const template = route ?? 'unmatched';
+    let byMethod = this.boundDurations.get(template);
+    if (byMethod === undefined) this.boundDurations.set(template, (byMethod = new Map()));
+    let byStatus = byMethod.get(method);
+    if (byStatus === undefined) byMethod.set(method, (byStatus = new Map()));
+    let observe = byStatus.get(status);
+    if (observe === undefined) {
+      const bound = this.httpDuration.labels({ method, route: template, status: String(status) });
+      observe = (value) => bound.observe(value);
+      byStatus.set(status, observe);
+    }
+    observe(seconds);
   }
 
   sent(kind: MessageKind, n: number): void {

@@ -7,7 +7,7 @@ import { buildApp } from './app.js';
 import { LoginLimiter, type LoginLimiterOptions } from './auth/rate-limit.js';
 import { TokenService } from './auth/tokens.js';
 import type { ApiBroker, ApiDeps } from './deps.js';
-import { ForwardReplayer } from './forward/handler.js';
+import { forwardHandler } from './forward/handler.js';
 import { LeaderGate } from './leader.js';
 import { ReadyWaiters } from './long-poll.js';
 import { ApiMetrics } from './metrics.js';
@@ -49,12 +49,6 @@ async function jwtSecretOf(config: ApiConfig): Promise<string> {
   throw new Error('no JWT secret configured (jwtSecret or jwtSecretFile)');
 }
 
-/** The address to reach our own server on, for replaying forwarded requests. */
-function loopbackOrigin(address: AddressInfo): string {
-  const host = address.address === '0.0.0.0' ? '127.0.0.1' : address.address === '::' ? '::1' : address.address;
-  return `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
-}
-
 function listen(server: Server, host: string, port: number): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -78,7 +72,6 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     metrics: new ApiMetrics(registry, () => broker.queueDepths()),
     logger,
   };
-  const replayer = new ForwardReplayer();
   const routes: RouteSpec[] = [];
   routes.push(
     ...healthRoutes(deps, registry, () => openApiDocument(routes)),
@@ -90,18 +83,16 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     deps,
     gate: new LeaderGate({ node, mode: config.leaderMode }),
     routes,
-    isForwarded: (secret) => replayer.isForwarded(secret),
   });
 
-  const server = createServer({ keepAlive: true }, app.callback());
+  const server = createServer({ keepAlive: true }, app.listener);
   // Long polls hold a request up to 20 s; idle keep-alive connections live a minute.
   server.keepAliveTimeout = 60_000;
   server.headersTimeout = 65_000;
   server.requestTimeout = 120_000;
   const { host, port } = parseListen(config.httpListen);
   const address = await listen(server, host, port);
-  replayer.attach(loopbackOrigin(address));
-  node.setForwardHandler(replayer.handle);
+  node.setForwardHandler(forwardHandler(app));
   logger.info({ event: 'http_listening', port: address.port, leaderMode: config.leaderMode }, 'REST API listening');
 
   let closing: Promise<void> | undefined;
@@ -118,7 +109,6 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       await closed;
       clearInterval(drain);
       clearTimeout(grace);
-      await replayer.close();
     })();
     return closing;
   };
