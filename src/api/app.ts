@@ -1,6 +1,6 @@
 // The API app: every route of the table runs the same pipeline — authenticate, read and
 // validate the request, then serve it here or through the leader — and every failure
-// becomes API.md's error body (errors.ts). One request is served by dispatch(), which
+// becomes docs/API.md's error body (Errors) in errors.ts. One request is served by dispatch(), which
 // knows nothing of sockets: the HTTP server calls it through `listener`, and the
 // leader calls it directly for a request a follower relayed (serveForwarded), without
 // a second HTTP exchange over loopback.
@@ -238,7 +238,10 @@ export class ApiApp {
     const query = this.query(spec, queryString) as { consistency?: string };
     const body = hasBody ? parseBody(spec, parseJsonBody(raw)) : {};
     spec.check?.(body);
-    const idempotencyKey = idempotencyKeyOf(head.headers['idempotency-key']);
+    // Idempotency records belong to the authenticated caller. Register and login act for
+    // nobody yet, so they ignore the header: a record they kept could be read or blocked
+    // by anyone who guessed another user's key.
+    const idempotencyKey = spec.auth ? idempotencyKeyOf(head.headers['idempotency-key']) : undefined;
 
     const input = new Input(user, params, query, body, idempotencyKey, clientAddress, clientGone);
     const appliedIndexHeader = (answer: Answer): Answer => ({

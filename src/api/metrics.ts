@@ -64,9 +64,9 @@ export class ApiMetrics {
   observeRequest(method: string, route: string | undefined, status: number, seconds: number): void {
     const template = route ?? 'unmatched';
     let byMethod = this.boundDurations.get(template);
-    if (byMethod === undefined) this.boundDurations.set(template, (byMethod = new Map()));
+    if (byMethod === undefined) this.boundDurations.set(template, (byMethod = new Map<string, Map<number, Observe>>()));
     let byStatus = byMethod.get(method);
-    if (byStatus === undefined) byMethod.set(method, (byStatus = new Map()));
+    if (byStatus === undefined) byMethod.set(method, (byStatus = new Map<number, Observe>()));
     let observe = byStatus.get(status);
     if (observe === undefined) {
       const bound = this.httpDuration.labels({ method, route: template, status: String(status) });
