@@ -1,10 +1,11 @@
-// The API app: every route of the table runs the same pipeline — authenticate, read and
+// The Koa app: every route of the table runs the same pipeline — authenticate, read and
 // validate the request, then serve it here or through the leader — and every failure
-// becomes docs/API.md's error body (Errors) in errors.ts. One request is served by dispatch(), which
-// knows nothing of sockets: the HTTP server calls it through `listener`, and the
-// leader calls it directly for a request a follower relayed (serveForwarded), without
-// a second HTTP exchange over loopback.
+// becomes docs/API.md's error body (Errors) in errors.ts. One request is served by
+// dispatch(), which knows nothing of sockets: the Koa app's one middleware calls it, and
+// the leader calls it directly for a request a follower relayed (serveForwarded),
+// without a second HTTP exchange over loopback. Koa writes the answer, rendered once.
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import Koa, { type Context } from 'koa';
 import { parse as parseQueryString } from 'node:querystring';
 import { ZodError, type z } from 'zod';
 import { bearerToken } from './auth/tokens.js';
@@ -131,15 +132,22 @@ function errorReply(err: ApiError): Reply {
   };
 }
 
-function writeReply(res: ServerResponse, reply: Reply): void {
-  const headers: Record<string, string | number> = reply.headers !== undefined ? { ...reply.headers } : {};
+function writeReply(ctx: Context, reply: Reply): void {
+  ctx.status = reply.status;
+  if (reply.headers !== undefined) for (const name of Object.keys(reply.headers)) ctx.set(name, reply.headers[name]);
   const body = reply.status === 204 || reply.status === 304 ? undefined : reply.body;
-  if (body !== undefined) {
-    if (reply.contentType !== undefined) headers['content-type'] = reply.contentType;
-    headers['content-length'] = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
-  }
-  res.writeHead(reply.status, headers);
-  res.end(body);
+  if (body === undefined) return;
+  // Set before the body, so Koa keeps it rather than guessing one.
+  if (reply.contentType !== undefined) ctx.set('Content-Type', reply.contentType);
+  ctx.body = typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+}
+
+/** Path and query of a request target (a fragment, which clients should not send, is dropped). */
+function splitUrl(url: string): { path: string; query: string } {
+  const hash = url.indexOf('#');
+  const target = hash < 0 ? url : url.slice(0, hash);
+  const q = target.indexOf('?');
+  return q < 0 ? { path: target, query: '' } : { path: target.slice(0, q), query: target.slice(q + 1) };
 }
 
 /** Header values as the forward frame carries them (one string per name). */
@@ -162,8 +170,17 @@ export class ApiApp {
     }
   }
 
-  /** The node:http request listener. */
-  readonly listener = (req: IncomingMessage, res: ServerResponse): void => {
+  /** The Koa app: one middleware, this app's dispatch. */
+  koa(): Koa {
+    const app = new Koa();
+    // Every failure is answered by dispatch(); Koa's own printing would duplicate it.
+    app.silent = true;
+    app.use((ctx) => this.serveKoa(ctx));
+    return app;
+  }
+
+  private async serveKoa(ctx: Context): Promise<void> {
+    const { req, res } = ctx;
     const head: RequestHead = {
       method: req.method ?? 'GET',
       url: req.url ?? '/',
@@ -171,8 +188,15 @@ export class ApiApp {
       clientAddress: req.socket.remoteAddress ?? 'unknown',
       forwarded: false,
     };
-    void this.dispatch(head, () => readRawBody(req), () => clientGoneSignal(req, res)).then((reply) => writeReply(res, reply));
-  };
+    const reply = await this.dispatch(head, () => readRawBody(req), () => clientGoneSignal(req, res));
+    try {
+      writeReply(ctx, reply);
+    } catch (err) {
+      // A header value Node refuses (the answer is ours, so our bug): a 500, not a crash.
+      this.opts.deps.logger.error({ err, method: head.method, url: head.url }, 'answer could not be written');
+      writeReply(ctx, errorReply(new ApiError('internal', 'internal error')));
+    }
+  }
 
   /** Serves a request a follower relayed to this node (the leader). `signal` aborts when
    *  the follower's client went away. */
@@ -189,13 +213,12 @@ export class ApiApp {
   /** Never rejects: every failure is an error reply. */
   private async dispatch(head: RequestHead, readBody: () => Promise<Buffer>, clientGone: () => AbortSignal): Promise<Reply> {
     const started = performance.now();
-    const q = head.url.indexOf('?');
-    const path = q < 0 ? head.url : head.url.slice(0, q);
+    const { path, query } = splitUrl(head.url);
     const match = this.router.match(head.method, path);
     let reply: Reply;
     try {
       if (match === undefined) throw new ApiError('not_found', `no route for ${head.method} ${path}`);
-      reply = render(await this.serveRoute(match, head, q < 0 ? '' : head.url.slice(q + 1), readBody, clientGone));
+      reply = render(await this.serveRoute(match, head, query, readBody, clientGone));
     } catch (err) {
       const apiErr = toApiError(err);
       if (apiErr.code === 'internal') {

@@ -74,7 +74,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     routes,
   });
 
-  const server = createServer({ keepAlive: true }, app.listener);
+  const server = createServer({ keepAlive: true }, app.koa().callback());
   // Long polls hold a request up to 20 s; idle keep-alive connections live a minute.
   server.keepAliveTimeout = 60_000;
   server.headersTimeout = 65_000;

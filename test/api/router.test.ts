@@ -47,4 +47,12 @@ describe('router', () => {
     expect(find('GET', '/v1/queues/a%2Eb')).toMatchObject({ params: { name: 'a.b' } });
     expect(find('GET', '/v1/queues/a%E0%A4%A')).toMatchObject({ params: { name: 'a%E0%A4%A' } });
   });
+
+  test('a decided path is remembered, and the memory stays bounded and right', () => {
+    expect(router.match('GET', '/v1/queues/orders')).toBe(router.match('GET', '/v1/queues/orders'));
+    for (let i = 0; i < 5000; i++) expect(find('GET', `/v1/queues/q${i}`)).toMatchObject({ params: { name: `q${i}` } });
+    expect(find('GET', '/v1/nothing')).toBeUndefined();
+    expect(find('GET', '/v1/nothing')).toBeUndefined();
+    expect(find('GET', `/v1/queues/${'a'.repeat(600)}`)).toMatchObject({ params: { name: 'a'.repeat(600) } });
+  });
 });
