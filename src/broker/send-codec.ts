@@ -1,4 +1,5 @@
 import { BinaryReader, BinaryWriter } from './binary.js';
+import type { Command } from './commands.js';
 import { BrokerError } from './errors.js';
 
 /**
@@ -37,24 +38,14 @@ interface WireSend {
   idempotencyKey?: unknown;
 }
 
-/** The binary form (VALIDATED_SEND_TAG: the caller validated `c`), or undefined when
- *  the command is not one this form carries exactly. */
-export function encodeSendBinary(c: WireSend): Uint8Array | undefined {
-  const kind = c.type === 'queue.send' ? SEND : c.type === 'topic.publish' ? PUBLISH : 0;
-  if (kind === 0) return undefined;
-  const target = kind === SEND ? c.queue : c.topic;
-  if (!isText(c.user) || !isText(target) || typeof c.batch !== 'boolean' || !Array.isArray(c.messages)) return undefined;
-  if (c.idempotencyKey !== undefined && !isText(c.idempotencyKey)) return undefined;
-  const messages = c.messages as WireMessage[];
-  for (const m of messages) {
-    if (m === null || typeof m !== 'object' || !isText(m.body)) return undefined;
-    if (m.delayMs !== undefined && !(Number.isSafeInteger(m.delayMs) && (m.delayMs as number) >= 0)) return undefined;
-    if (m.deduplicationId !== undefined && !isText(m.deduplicationId)) return undefined;
-    if (m.attributes !== undefined) {
-      if (m.attributes === null || typeof m.attributes !== 'object' || Array.isArray(m.attributes)) return undefined;
-      for (const [k, v] of Object.entries(m.attributes)) if (!isText(k) || !isText(v)) return undefined;
-    }
-  }
+/** The binary form (VALIDATED_SEND_TAG) of a send or publish the caller validated with
+ *  its schema (so every string is well-formed and every number a safe integer), or
+ *  undefined for any other command. */
+export function encodeSendBinary(c: Command): Uint8Array | undefined {
+  if (c.type !== 'queue.send' && c.type !== 'topic.publish') return undefined;
+  const kind = c.type === 'queue.send' ? SEND : PUBLISH;
+  const target = c.type === 'queue.send' ? c.queue : c.topic;
+  const messages: WireMessage[] = c.messages;
   const w = scratch;
   w.reset();
   w.u8(VALIDATED_SEND_TAG);
@@ -118,9 +109,4 @@ export function decodeSendBinary(bytes: Uint8Array): unknown {
     : { type: 'topic.publish', user, topic: target, messages, batch };
   if (idempotencyKey !== undefined) c.idempotencyKey = idempotencyKey;
   return c;
-}
-
-/** A string that survives UTF-8 unchanged (no lone surrogates). */
-function isText(s: unknown): s is string {
-  return typeof s === 'string' && (s as unknown as { isWellFormed(): boolean }).isWellFormed();
 }
