@@ -75,7 +75,7 @@ async function serveApi(mode: 'redirect' | 'forward', via: 'leader' | 'follower'
   const urls: Record<string, string> = {};
   let index = 0;
   let handler: Handler | undefined;
-  const view = (id: string, role: string) => ({
+  const view = (id: string, role: 'leader' | 'follower') => ({
     nodeId: id, role, term: 1, leaderId: 'n1', leaderUrl: urls.n1 ?? null, commitIndex: index, appliedIndex: index,
     nodes: Object.entries(urls).map(([nid, httpUrl]) => ({ id: nid, httpUrl })),
   });

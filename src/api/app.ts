@@ -8,8 +8,9 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import Koa, { type Context } from 'koa';
 import { parse as parseQueryString } from 'node:querystring';
 import { ZodError, type z } from 'zod';
+import { IDEMPOTENCY_KEY_PATTERN } from '../broker/index.js';
 import { bearerToken } from './auth/tokens.js';
-import { checkBodySize, parseJsonBody, readRawBody } from './body.js';
+import { MAX_REQUEST_BYTES, MAX_UNAUTHENTICATED_REQUEST_BYTES, checkBodySize, parseJsonBody, readRawBody } from './body.js';
 import type { ApiDeps } from './deps.js';
 import { ApiError, errorBody, fromZodError, toApiError, validationFailed, type FieldIssue } from './errors.js';
 import type { ForwardedRequest, ForwardedResponse } from './forward/codec.js';
@@ -19,7 +20,6 @@ import type { Answer, RouteInput, RouteSpec } from './route.js';
 import { Router, type RouteMatch } from './router.js';
 
 const EMPTY = Buffer.alloc(0);
-const IDEMPOTENCY_KEY = /^[\x20-\x7E]{1,128}$/;
 const JSON_TYPE = 'application/json; charset=utf-8';
 /** A signal for requests nobody can hang up on. */
 const NEVER = new AbortController().signal;
@@ -28,6 +28,10 @@ export interface AppOptions {
   deps: ApiDeps;
   gate: LeaderGate;
   routes: RouteSpec[];
+  /** The client's real address from the TCP peer and X-Forwarded-For (client-address.ts). */
+  clientAddress: (peer: string | undefined, forwardedFor: string | string[] | undefined) => string;
+  /** An answer may take the request's waitMs plus this long; then the connection is cut. */
+  answerMarginMs: number;
 }
 
 /** What dispatch() needs of a request, wherever it came from. */
@@ -40,6 +44,16 @@ interface RequestHead {
   clientAddress: string;
   /** Relayed by a follower to this node, the leader: never redirect or forward again. */
   forwarded: boolean;
+}
+
+/** How dispatch() reads the request and watches its client, wherever it came from. */
+interface Exchange {
+  /** The whole body, refused (413) past `limit` bytes. */
+  readBody(limit: number): Promise<Buffer>;
+  /** Aborts when the client goes away. */
+  clientGone(): AbortSignal;
+  /** The answer must be out within `ms`, else the connection is cut. */
+  answerDeadline(ms: number): void;
 }
 
 /** An answer rendered once: JSON already stringified. */
@@ -68,7 +82,7 @@ function parseBody(spec: RouteSpec, json: unknown): unknown {
 
 function idempotencyKeyOf(header: string | string[] | undefined): string | undefined {
   if (header === undefined) return undefined;
-  if (typeof header === 'string' && IDEMPOTENCY_KEY.test(header)) return header;
+  if (typeof header === 'string' && IDEMPOTENCY_KEY_PATTERN.test(header)) return header;
   throw validationFailed([{ in: 'header', path: 'Idempotency-Key', message: 'must be 1..128 printable ASCII characters' }]);
 }
 
@@ -85,6 +99,7 @@ class Input implements RouteInput<unknown, unknown, unknown> {
     readonly body: unknown,
     readonly idempotencyKey: string | undefined,
     readonly clientAddress: string,
+    readonly headers: Readonly<Record<string, string | string[] | undefined>>,
     private readonly clientGone: () => AbortSignal,
   ) {}
 
@@ -185,10 +200,16 @@ export class ApiApp {
       method: req.method ?? 'GET',
       url: req.url ?? '/',
       headers: req.headers,
-      clientAddress: req.socket.remoteAddress ?? 'unknown',
+      clientAddress: this.opts.clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for']),
       forwarded: false,
     };
-    const reply = await this.dispatch(head, () => readRawBody(req), () => clientGoneSignal(req, res));
+    const exchange: Exchange = {
+      readBody: (limit) => readRawBody(req, limit),
+      clientGone: () => clientGoneSignal(req, res),
+      // Node resets the socket's timeout once the answer is out.
+      answerDeadline: (ms) => req.socket.setTimeout(ms),
+    };
+    const reply = await this.dispatch(head, exchange);
     try {
       writeReply(ctx, reply);
     } catch (err) {
@@ -203,7 +224,13 @@ export class ApiApp {
   async serveForwarded(req: ForwardedRequest, signal: AbortSignal | undefined): Promise<ForwardedResponse> {
     const head: RequestHead = { method: req.method, url: req.url, headers: flatHeaders(req.headers), clientAddress: req.clientAddress, forwarded: true };
     const body = Buffer.from(req.body.buffer, req.body.byteOffset, req.body.byteLength);
-    const reply = await this.dispatch(head, () => Promise.resolve(checkBodySize(body)), () => signal ?? NEVER);
+    const exchange: Exchange = {
+      readBody: (limit) => Promise.resolve(checkBodySize(body, limit)),
+      clientGone: () => signal ?? NEVER,
+      // The follower's own connection and the Forward RPC's timeout bound the wait.
+      answerDeadline: () => undefined,
+    };
+    const reply = await this.dispatch(head, exchange);
     const headers: Record<string, string> = { ...reply.headers };
     if (reply.contentType !== undefined) headers['content-type'] = reply.contentType;
     const bytes = reply.body === undefined ? EMPTY : typeof reply.body === 'string' ? Buffer.from(reply.body, 'utf8') : reply.body;
@@ -211,14 +238,14 @@ export class ApiApp {
   }
 
   /** Never rejects: every failure is an error reply. */
-  private async dispatch(head: RequestHead, readBody: () => Promise<Buffer>, clientGone: () => AbortSignal): Promise<Reply> {
+  private async dispatch(head: RequestHead, exchange: Exchange): Promise<Reply> {
     const started = performance.now();
     const { path, query } = splitUrl(head.url);
     const match = this.router.match(head.method, path);
     let reply: Reply;
     try {
       if (match === undefined) throw new ApiError('not_found', `no route for ${head.method} ${path}`);
-      reply = render(await this.serveRoute(match, head, query, readBody, clientGone));
+      reply = render(await this.serveRoute(match, head, query, exchange));
     } catch (err) {
       const apiErr = toApiError(err);
       if (apiErr.code === 'internal') {
@@ -242,31 +269,40 @@ export class ApiApp {
     match: RouteMatch,
     head: RequestHead,
     queryString: string,
-    readBody: () => Promise<Buffer>,
-    clientGone: () => AbortSignal,
+    exchange: Exchange,
   ): Promise<Answer> {
     const { deps, gate } = this.opts;
     const { spec } = match;
     const forwarded = head.forwarded;
     const clientAddress = head.clientAddress;
 
+    // The token is checked before the body is read, and a route without one reads only a
+    // small body: a stranger's megabyte is refused unread (docs/SECURITY.md).
     let user = '';
     if (spec.auth) {
       const token = bearerToken(head.headers.authorization);
       user = deps.tokens.cachedUser(token) ?? (await deps.tokens.verify(token));
     }
     const hasBody = spec.method !== 'GET';
-    const raw = hasBody ? await readBody() : EMPTY;
+    const raw = hasBody ? await exchange.readBody(spec.auth ? MAX_REQUEST_BYTES : MAX_UNAUTHENTICATED_REQUEST_BYTES) : EMPTY;
     const params = validate(spec.params, match.params, 'params');
     const query = this.query(spec, queryString) as { consistency?: string };
-    const body = hasBody ? parseBody(spec, parseJsonBody(raw)) : {};
-    spec.check?.(body);
+    const json = hasBody ? parseJsonBody(raw) : {};
+    // A body relayed by a follower has the relayed shape (only a forward can carry it).
+    const relayed = forwarded && spec.relayedBody !== undefined;
+    const body = !hasBody ? {} : relayed ? validate(spec.relayedBody!, json, 'body') : parseBody(spec, json);
+    if (!relayed) spec.check?.(body);
     // Idempotency records belong to the authenticated caller. Register and login act for
     // nobody yet, so they ignore the header: a record they kept could be read or blocked
     // by anyone who guessed another user's key.
     const idempotencyKey = spec.auth ? idempotencyKeyOf(head.headers['idempotency-key']) : undefined;
 
-    const input = new Input(user, params, query, body, idempotencyKey, clientAddress, clientGone);
+    // The answer deadline: a long poll's own wait plus a margin, so no request holds a
+    // connection for ever.
+    const waitMs = (body as { waitMs?: unknown }).waitMs;
+    exchange.answerDeadline((typeof waitMs === 'number' ? waitMs : 0) + this.opts.answerMarginMs);
+
+    const input = new Input(user, params, query, body, idempotencyKey, clientAddress, head.headers, exchange.clientGone);
     const appliedIndexHeader = (answer: Answer): Answer => ({
       ...answer,
       headers: { ...answer.headers, 'x-mom-applied-index': String(deps.node.status().appliedIndex) },
@@ -275,7 +311,16 @@ export class ApiApp {
     if (spec.kind === 'local') return spec.handle(input);
     if (spec.kind === 'read' && query.consistency === 'stale') return appliedIndexHeader(await spec.handle(input));
     return gate.run(
-      { method: head.method, url: head.url, headers: head.headers, clientAddress, rawBody: raw, forwarded, clientGone: () => input.signal },
+      {
+        method: head.method,
+        url: head.url,
+        headers: head.headers,
+        clientAddress,
+        rawBody: raw,
+        forwarded,
+        clientGone: () => input.signal,
+        ...(spec.relay ? { relayBody: async () => Buffer.from(JSON.stringify(await spec.relay!(input))) } : {}),
+      },
       async () => {
         if (spec.kind !== 'read') return spec.handle(input).catch(replayedAnswer);
         await deps.node.readBarrier();

@@ -1,7 +1,9 @@
 // The API's Prometheus metrics, on the registry the node also registers Raft metrics on:
 // HTTP request duration by route and status, messages sent/received/acked, and the
 // ready/inflight/delayed depth of every queue and subscription (read at scrape time).
-import { Counter, Gauge, type Metric, type Registry } from 'prom-client';
+// The per-queue series name every tenant's queues, so they live on a registry of their
+// own that /metrics serves only with the metrics token (docs/SECURITY.md).
+import { Counter, Gauge, Registry, type Metric } from 'prom-client';
 import type { DepthRow } from '../broker/index.js';
 import { RequestDurations } from './request-durations.js';
 
@@ -31,9 +33,10 @@ export class ApiMetrics {
   private readonly sends: Record<MessageKind, number>;
   private readonly receives: Record<MessageKind, number>;
   private readonly acks: Record<MessageKind, number>;
+  /** Series labelled with queue and subscription names. */
+  readonly perQueue = new Registry();
 
   constructor(registry: Registry, depths: () => DepthRow[]) {
-    const registers = [registry];
     registry.registerMetric(this.durations as unknown as Metric);
     this.sends = kindCounter(registry, 'mom_messages_sent_total', 'Messages accepted by send (queue) or publish (topic) on this node');
     this.receives = kindCounter(registry, 'mom_messages_received_total', 'Messages delivered to receivers by this node');
@@ -42,7 +45,7 @@ export class ApiMetrics {
       name: 'mom_queue_messages',
       help: 'Messages per queue or subscription and state (ready, inflight, delayed), from the local applied state',
       labelNames: ['kind', 'target', 'state'],
-      registers,
+      registers: [this.perQueue],
       collect() {
         this.reset();
         for (const row of depths()) {
