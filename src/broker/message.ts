@@ -32,8 +32,10 @@ export class Message {
     readonly seq: number,
     /** When it entered this queue; retention counts from here. */
     readonly enqueuedAt: number,
+    /** messageBytes(body, attributes), when the caller already counted it. */
+    bytes = messageBytes(body, attributes),
   ) {
-    this.bytes = messageBytes(body, attributes);
+    this.bytes = bytes;
   }
 
   get id(): string {
