@@ -30,7 +30,7 @@ async function main(): Promise<void> {
     idleTickCommand: () => encodeCommand({ type: 'tick' }),
   });
   // The leader's limits are the cluster's: each new leader proposes its own, and every
-  // replica enforces what the log says (src/broker/limits.ts).
+  // replica enforces what the log says (src/broker/quotas.ts).
   node.on('roleChange', (role: string) => {
     if (role !== 'leader') return;
     node.propose(encodeCommand({ type: 'cluster.limits', limits })).catch((err: unknown) => {

@@ -10,8 +10,9 @@ import type {
 } from './results.js';
 import { StreamHash } from './hash.js';
 import type { ChannelAddress, StoredAnswer } from './idempotency.js';
-import type { BrokerLimits } from './limits.js';
+import type { BrokerLimits } from './quotas.js';
 import type { Channel } from './channel.js';
+import { parseTarget } from './targets.js';
 import { captureState } from './snapshot-capture.js';
 import { encodeCapture, readSnapshot, writeSnapshot } from './snapshot.js';
 import { BrokerState } from './state.js';
@@ -150,7 +151,7 @@ export class Broker {
     this.state = readSnapshot(image);
   }
 
-  /** The limits every replica enforces now (replicated: see limits.ts). */
+  /** The limits every replica enforces now (replicated: see quotas.ts). */
   limits(): BrokerLimits {
     return this.state.limits;
   }
@@ -181,10 +182,6 @@ export class Broker {
   /** Replicated time as of the last applied entry. */
   now(): number {
     return this.state.rt.now;
-  }
-
-  lastAppliedIndex(): number {
-    return this.state.lastIndex;
   }
 
   getUser(username: string): UserRecord | undefined {
@@ -227,12 +224,10 @@ export class Broker {
   /** Ready messages at a long-poll target (`queue:<name>` or `sub:<topic>/<sub>`),
    *  undefined if there is no such queue or subscription. O(1), unlike queueDepths(). */
   readyCount(target: string): number | undefined {
-    if (target.startsWith('queue:')) return this.state.queues.get(target.slice(6))?.stats().ready;
-    if (!target.startsWith('sub:')) return undefined;
-    const slash = target.indexOf('/');
-    if (slash < 0) return undefined;
-    const topic = this.state.topics.get(target.slice(4, slash));
-    return topic?.subscriptions.get(target.slice(slash + 1))?.stats().ready;
+    const at = parseTarget(target);
+    if (at === undefined) return undefined;
+    if ('queue' in at) return this.state.queues.get(at.queue)?.stats().ready;
+    return this.state.topics.get(at.topic)?.subscriptions.get(at.subscription)?.stats().ready;
   }
 
   queueDepths(): DepthRow[] {

@@ -5,7 +5,7 @@ export type BrokerErrorCode =
   | 'forbidden'
   | 'conflict'
   | 'payload_too_large'
-  /** A per-user limit (limits.ts) would be exceeded; nothing was changed. */
+  /** A per-user quota (quotas.ts) would be exceeded; nothing was changed. */
   | 'quota_exceeded';
 
 export interface BrokerErrorBody {

@@ -32,7 +32,7 @@ interface OwnerBook {
   bytes: number;
 }
 
-/** Per-owner ceilings (limits.ts): past either, the owner's oldest records go. */
+/** Per-owner ceilings (quotas.ts): past either, the owner's oldest records go. */
 export interface CacheBounds {
   records: number;
   bytes: number;

@@ -2,12 +2,13 @@ import {
   findQueue, requireQueueOwner, requireQueuePerm, requireUser, resolveDeadLetter,
 } from './access.js';
 import {
-  DEFAULT_QUEUE_RETENTION_MS, DEFAULT_VISIBILITY_TIMEOUT_MS, MAX_BODY_BYTES,
+  DEFAULT_QUEUE_RETENTION_MS, DEFAULT_VISIBILITY_TIMEOUT_MS, MAX_MESSAGE_BYTES,
   type CommandOf, type SendMessage,
 } from './commands.js';
 import { BrokerError } from './errors.js';
-import { checkLimit } from './limits.js';
-import { NO_ATTRIBUTES, bodyTooLarge, iso, messageBytes } from './message.js';
+import { checkLimit } from './quotas.js';
+import { messageBytes, messageTooLarge } from './limits.js';
+import { iso } from './message.js';
 import { PERM_RECEIVE, PERM_SEND, Queue } from './queue.js';
 import type { QueueView, ReceivedView, SentView } from './results.js';
 import type { BrokerState } from './state.js';
@@ -118,16 +119,16 @@ export function queueVisibility(s: BrokerState, c: CommandOf<'queue.visibility'>
 }
 
 /** Whole-batch checks before anything is enqueued: a batch is applied all or nothing. */
-export function checkBatch(messages: readonly Pick<SendMessage, 'body'>[], batch: boolean): void {
+export function checkBatch(messages: readonly Pick<SendMessage, 'body' | 'attributes'>[], batch: boolean): void {
   if (!batch && messages.length !== 1) {
     throw new BrokerError('validation_failed', 'a single send carries exactly one message', [
       { path: 'messages', message: 'expected one message' },
     ]);
   }
   for (let i = 0; i < messages.length; i++) {
-    if (bodyTooLarge(messages[i].body, MAX_BODY_BYTES)) {
-      throw new BrokerError('payload_too_large', `message body over ${MAX_BODY_BYTES} bytes`, [
-        { path: batch ? `messages.${i}.body` : 'body', message: 'too large' },
+    if (messageTooLarge(messages[i])) {
+      throw new BrokerError('payload_too_large', `message over ${MAX_MESSAGE_BYTES} bytes (body plus attribute names and values)`, [
+        { path: batch ? `messages.${i}` : '', message: 'too large' },
       ]);
     }
   }
@@ -165,7 +166,7 @@ function checkQueueRoom(s: BrokerState, q: Queue, messages: readonly SendMessage
 
 export function messageSizes(messages: readonly Pick<SendMessage, 'body' | 'attributes'>[]): number[] {
   const sizes = new Array<number>(messages.length);
-  for (let i = 0; i < messages.length; i++) sizes[i] = messageBytes(messages[i].body, messages[i].attributes ?? NO_ATTRIBUTES);
+  for (let i = 0; i < messages.length; i++) sizes[i] = messageBytes(messages[i]);
   return sizes;
 }
 

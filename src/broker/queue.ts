@@ -4,6 +4,7 @@ import { Deque } from './deque.js';
 import { ExpiringMap } from './expiring-map.js';
 import { Delivery, Message, messageIdPrefix, storedAttributes } from './message.js';
 import type { SentView } from './results.js';
+import { queueTarget } from './targets.js';
 import type { DeadLetterRef, Runtime } from './runtime.js';
 import type { UserUsage } from './usage.js';
 
@@ -47,7 +48,7 @@ export class Queue extends Channel {
     /** The owner's usage: stored bytes are counted there too. */
     private readonly usage: UserUsage,
   ) {
-    super(rt, `queue:${cfg.name}`, cfg.visibilityTimeoutMs, cfg.maxReceives, cfg.deadLetter);
+    super(rt, queueTarget(cfg.name), cfg.visibilityTimeoutMs, cfg.maxReceives, cfg.deadLetter);
     this.uid = cfg.uid;
     this.name = cfg.name;
     this.owner = cfg.owner;

@@ -2,7 +2,7 @@ import type { Channel } from './channel.js';
 import type { Message } from './message.js';
 import type { QueueConfig } from './queue.js';
 import type { StoredAnswer } from './idempotency.js';
-import type { BrokerLimits } from './limits.js';
+import type { BrokerLimits } from './quotas.js';
 import type { DeadLetterRef } from './runtime.js';
 import type { BrokerState } from './state.js';
 import type { SubscriptionConfig, TopicConfig } from './topic.js';

@@ -1,3 +1,4 @@
+import { concatBytes } from '../bytes.js';
 import { BinaryReader, BinaryWriter } from './binary.js';
 import type { Channel } from './channel.js';
 import { captureState, type DeliveriesCapture, type StateCapture } from './snapshot-capture.js';
@@ -5,7 +6,7 @@ import { BrokerError } from './errors.js';
 import { Delivery, DeliveryState, Message, NO_ATTRIBUTES, storedAttributes } from './message.js';
 import { Queue } from './queue.js';
 import type { ChannelAddress, StoredAnswer } from './idempotency.js';
-import { limitsSchema } from './limits.js';
+import { limitsSchema } from './quotas.js';
 import type { CommandResult } from './results.js';
 import type { DeadLetterRef } from './runtime.js';
 import { BrokerState } from './state.js';
@@ -25,7 +26,7 @@ const VERSION = 2;
 export function writeSnapshot(s: BrokerState): Uint8Array {
   const cap = captureState(s);
   const chunks = [...encodeCapture(cap, Infinity)];
-  return chunks.length === 1 ? chunks[0] : concat(chunks);
+  return concatBytes(chunks);
 }
 
 /**
@@ -135,18 +136,6 @@ function estimateSize(cap: StateCapture): number {
     t.detached.forEach(add);
   }
   return Math.min(2 ** 31, bytes);
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const c of chunks) n += c.length;
-  const out = new Uint8Array(n);
-  let pos = 0;
-  for (const c of chunks) {
-    out.set(c, pos);
-    pos += c.length;
-  }
-  return out;
 }
 
 export function readSnapshot(image: Uint8Array): BrokerState {

@@ -1,5 +1,5 @@
 import { IdempotencyCache } from './idempotency.js';
-import { DEFAULT_LIMITS, type BrokerLimits } from './limits.js';
+import { DEFAULT_LIMITS, type BrokerLimits } from './quotas.js';
 import type { Queue } from './queue.js';
 import { Runtime } from './runtime.js';
 import type { Topic } from './topic.js';

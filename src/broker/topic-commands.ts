@@ -3,7 +3,7 @@ import {
 } from './access.js';
 import { DEFAULT_TOPIC_RETENTION_MS, DEFAULT_VISIBILITY_TIMEOUT_MS, type CommandOf, type PublishMessage } from './commands.js';
 import { BrokerError } from './errors.js';
-import { checkLimit } from './limits.js';
+import { checkLimit } from './quotas.js';
 import { iso } from './message.js';
 import { checkBatch, messageSizes, setGrant } from './queue-commands.js';
 import type { ReceivedView, SentView, SubscriptionView, TopicView } from './results.js';

@@ -5,6 +5,7 @@ import { ExpiringMap } from './expiring-map.js';
 import { Message, messageIdPrefix, storedAttributes } from './message.js';
 import { DEDUP_WINDOW_MS } from './queue.js';
 import type { SentView } from './results.js';
+import { subscriptionTarget } from './targets.js';
 import type { DeadLetterRef, Runtime } from './runtime.js';
 import type { UserUsage } from './usage.js';
 
@@ -143,7 +144,7 @@ export class Subscription extends Channel {
     readonly topic: Topic,
     readonly cfg: SubscriptionConfig,
   ) {
-    super(rt, `sub:${topic.name}/${cfg.name}`, cfg.ackTimeoutMs, cfg.maxDeliveries, cfg.deadLetter);
+    super(rt, subscriptionTarget(topic.name, cfg.name), cfg.ackTimeoutMs, cfg.maxDeliveries, cfg.deadLetter);
     this.cursor = topic.nextSeq;
   }
 

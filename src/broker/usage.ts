@@ -1,4 +1,4 @@
-/** What one user holds, counted against the limits (limits.ts). Not snapshotted:
+/** What one user holds, counted against the quotas (quotas.ts). Not snapshotted:
  *  restore recounts it from the state it rebuilt (BrokerState.recountUsage). */
 export class UserUsage {
   queues = 0;

@@ -10,10 +10,12 @@ import { CONFORMANCE_LIMITS, conformanceSuite } from './support/conformance.js';
 
 requireFreshBuild();
 
+const METRICS_TOKEN = 'cluster-test-metrics-token';
+
 async function startCluster(mode: 'redirect' | 'forward', args: string[] = []): Promise<LocalCluster> {
   const cluster = await LocalCluster.start({
     nodes: 3,
-    extraArgs: () => ['--leader-mode', mode, '--log-level', 'warn', ...args],
+    extraArgs: () => ['--leader-mode', mode, '--log-level', 'warn', '--metrics-token', METRICS_TOKEN, ...args],
   });
   await cluster.waitForLeader();
   await cluster.waitReady();
@@ -36,6 +38,7 @@ function clusterUnderTest(cluster: () => LocalCluster, mode: 'redirect' | 'forwa
       jwtSecret: readFileSync(c.secrets.jwtSecretFile, 'utf8').trim(),
       clusterId: c.secrets.clusterId,
       raftMetrics: true,
+      metricsToken: METRICS_TOKEN,
     };
   };
 }

@@ -10,7 +10,7 @@ for (const mode of ['redirect', 'forward'] as const) {
   describe(`API conformance, in process, ${mode} mode`, () => {
     let cluster: InProcessCluster;
     beforeAll(async () => {
-      cluster = await startInProcessCluster(mode, undefined, CONFORMANCE_LIMITS);
+      cluster = await startInProcessCluster(mode, { limits: CONFORMANCE_LIMITS });
     });
     afterAll(async () => {
       await cluster.close();
@@ -22,6 +22,7 @@ for (const mode of ['redirect', 'forward'] as const) {
       followerUrl: async () => cluster.followerUrls[0],
       jwtSecret: cluster.jwtSecret,
       clusterId: cluster.clusterId,
+      metricsToken: cluster.metricsToken,
     }));
   });
 }
@@ -31,8 +32,10 @@ describe('forwarding cannot be faked by clients', () => {
   beforeAll(async () => {
     // Small buckets that never refill during the test: no dependence on its speed.
     cluster = await startInProcessCluster('redirect', {
-      perUsername: { capacity: 100, refillEveryMs: 3_600_000 },
-      perAddress: { capacity: 5, refillEveryMs: 3_600_000 },
+      loginLimits: {
+        perUsername: { capacity: 100, refillEveryMs: 3_600_000 },
+        perAddress: { capacity: 5, refillEveryMs: 3_600_000 },
+      },
     });
   });
   afterAll(async () => {

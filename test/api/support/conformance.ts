@@ -17,6 +17,8 @@ export interface ClusterUnderTest {
   clusterId: string;
   /** Real Raft nodes: /metrics must carry the node's Raft metrics too. */
   raftMetrics?: boolean;
+  /** The nodes' --metrics-token, which unlocks the per-queue series. */
+  metricsToken: string;
 }
 
 /** Per-user limits every cluster under test runs with (node flag --limits): small enough
@@ -83,7 +85,7 @@ export function conformanceSuite(getCluster: () => ClusterUnderTest): void {
       const leader = await cluster.leaderUrl();
       await as('alice', 'POST', '/v1/queues', { name: n('metered') });
       await as('alice', 'POST', `/v1/queues/${n('metered')}/messages`, { body: 'm' });
-      const res = await rawRequest(leader, 'GET', '/metrics');
+      const res = await rawRequest(leader, 'GET', '/metrics', { headers: { authorization: `Bearer ${cluster.metricsToken}` } });
       expectStatus(res, 200);
       expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
       expect(res.text).toMatch(/^mom_http_request_duration_seconds_bucket\{.*route="\/v1\/queues\/:name\/messages".*\} \d+/m);
@@ -102,6 +104,20 @@ export function conformanceSuite(getCluster: () => ClusterUnderTest): void {
         ]) {
           expect(res.text).toMatch(new RegExp(`^${name}(\\{.*\\})? `, 'm'));
         }
+      }
+    });
+
+    test("GET /metrics names no tenant's queue without the metrics token; cluster series stay open", async () => {
+      const leader = await cluster.leaderUrl();
+      await as('alice', 'POST', '/v1/queues', { name: n('secret-name') });
+      const tries: Record<string, string>[] = [{}, { authorization: 'Bearer not-the-metrics-token' }, { authorization: `Bearer ${tokens.alice}` }];
+      for (const headers of tries) {
+        const res = await rawRequest(leader, 'GET', '/metrics', { headers });
+        expectStatus(res, 200);
+        expect(res.text).not.toContain(n('secret-name'));
+        expect(res.text).not.toMatch(/^mom_queue_messages\{/m);
+        expect(res.text).toMatch(/^mom_messages_sent_total\{kind="queue"\} \d+/m);
+        if (cluster.raftMetrics) expect(res.text).toMatch(/^mom_raft_term /m);
       }
     });
 
@@ -159,6 +175,14 @@ export function conformanceSuite(getCluster: () => ClusterUnderTest): void {
       expect(Date.parse(res.json.expiresAt)).toBeGreaterThan(Date.now());
       expectError(await call('POST', '/v1/auth/login', { body: { username: n('alice'), password: 'wrong password' } }), 401, 'unauthorized');
       expectError(await call('POST', '/v1/auth/login', { body: { username: n('nobody'), password: PASSWORD } }), 401, 'unauthorized');
+    });
+
+    test('register and login bodies over 4 KiB are 413 unread; a big unauthenticated body elsewhere is 401 unread', async () => {
+      const big = { username: n('big'), password: 'p'.repeat(5_000) };
+      expectError(await call('POST', '/v1/auth/login', { body: big }), 413, 'payload_too_large');
+      expectError(await call('POST', '/v1/auth/register', { body: big }), 413, 'payload_too_large');
+      const leader = await cluster.leaderUrl();
+      expectError(await rawRequest(leader, 'POST', `/v1/queues/${n('any')}/messages`, { body: { body: 'x'.repeat(900_000) } }), 401, 'unauthorized');
     });
 
     test('a token works on every node (verified locally)', async () => {
@@ -687,6 +711,8 @@ export function conformanceSuite(getCluster: () => ClusterUnderTest): void {
       ['lone surrogate in a body', 'POST', `${q()}/messages`, { rawBody: '{"body":"\\ud800"}' }, 400, 'validation_failed'],
       ['request over 1 MiB', 'POST', `${q()}/messages`, { body: { body: big(1024 * 1024 + 10) } }, 413, 'payload_too_large'],
       ['message over 256 KiB', 'POST', `${q()}/messages`, { body: { body: big(256 * 1024 + 1) } }, 413, 'payload_too_large'],
+      ['body plus attributes over 256 KiB', 'POST', `${q()}/messages`, { body: { body: big(128 * 1024), attributes: { k: big(128 * 1024) } } }, 413, 'payload_too_large'],
+      ['101 attributes', 'POST', `${q()}/messages`, { body: { body: 'x', attributes: Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`a${i}`, 'v'])) } }, 400, 'validation_failed'],
       ['batch message over 256 KiB', 'POST', `${q()}/messages`, { body: { messages: [{ body: 'ok' }, { body: big(256 * 1024 + 1) }] } }, 413, 'payload_too_large'],
       ['batch of 101', 'POST', `${q()}/messages`, { body: { messages: Array.from({ length: 101 }, () => ({ body: 'x' })) } }, 400, 'validation_failed'],
       ['empty batch', 'POST', `${q()}/messages`, { body: { messages: [] } }, 400, 'validation_failed'],
