@@ -70,7 +70,7 @@ export const configSchema = z
     idleTickMs: z.number().int().min(0).default(1000).describe('how often an idle leader proposes a clock tick'),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('log level'),
     limits: z.record(z.string().regex(/^[A-Za-z]+$/, 'must be a limit name'), z.number().int().min(1)).default({})
-      .describe("per-user quotas over the broker's defaults (docs/SECURITY-limits.md); the leader's values are enforced"),
+      .describe("per-user quotas over the broker's defaults (docs/SECURITY.md, Per-user quotas); the leader's values are enforced"),
   })
   .strict();
 
