@@ -34,34 +34,11 @@ export function isWellFormed(s: string): boolean {
   return (s as unknown as { isWellFormed(): boolean }).isWellFormed();
 }
 
-const SHORT_STRING = 64;
-const lengthEncoder = new TextEncoder();
-/** Grows to the longest string counted (at most 3 bytes per unit of a 256 KiB body). */
-let lengthScratch = new Uint8Array(3 * 1024);
-
-/** UTF-8 length of a string. Short strings are counted here; longer ones are encoded
- *  into a reused buffer, which the engine does many times faster than a loop over the
- *  characters (the count was half of applying a 1 KiB send). Both count a lone
- *  surrogate as 3 bytes (U+FFFD, as TextEncoder writes it). */
+/** UTF-8 length of a string, without encoding it. Buffer.byteLength is native: ~25-45 ns
+ *  for 1 KiB against ~1.2-1.6 µs for a charCodeAt loop, and every stored message is
+ *  counted (quotas). A lone surrogate counts 3 bytes, as its U+FFFD replacement. */
 function utf8Length(s: string): number {
-  if (s.length > SHORT_STRING) {
-    if (lengthScratch.length < s.length * 3) lengthScratch = new Uint8Array(s.length * 3);
-    return lengthEncoder.encodeInto(s, lengthScratch).written;
-  }
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
-      const d = s.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) {
-        n += 4;
-        i++;
-      } else n += 3;
-    } else n += 3;
-  }
-  return n;
+  return Buffer.byteLength(s, 'utf8');
 }
 
 /** What one message counts toward MAX_MESSAGE_BYTES: its body plus every attribute name
