@@ -3,6 +3,7 @@
 import { ZodError } from 'zod';
 import {
   ForwardError,
+  InsufficientStorageError,
   NoLeaderError,
   NodeStoppedError,
   NotLeaderError,
@@ -22,6 +23,7 @@ export type ApiErrorCode =
   | 'quota_exceeded'
   | 'rate_limited'
   | 'no_leader'
+  | 'insufficient_storage'
   | 'internal';
 
 export const STATUS_OF: Record<ApiErrorCode, number> = {
@@ -36,12 +38,18 @@ export const STATUS_OF: Record<ApiErrorCode, number> = {
   quota_exceeded: 403,
   rate_limited: 429,
   no_leader: 503,
+  /** The leader's disk is below --min-free-disk-bytes: sends and publishes are refused,
+   *  everything else is served (docs/DESIGN.md, Disk-space alarm). */
+  insufficient_storage: 507,
   internal: 500,
 };
 
 /** Seconds a client should wait before retrying when no leader is known: an election
  *  normally settles within 1-2 s. */
 export const NO_LEADER_RETRY_AFTER_SEC = 1;
+/** Seconds to wait when the leader's pending writes are at their limit: a group commit
+ *  drains them within milliseconds to a second. */
+export const OVERLOADED_RETRY_AFTER_SEC = 1;
 
 export class ApiError extends Error {
   override readonly name = 'ApiError';
@@ -123,7 +131,20 @@ export function fromNodeError(err: Error): ApiError | undefined {
     );
   }
   if (err instanceof OverloadedError) {
-    return new ApiError('rate_limited', 'too many pending writes on the leader; retry shortly', undefined, 1);
+    // The leader as a whole is saturated, not this client: 503 (as for storage_failed),
+    // and the write was certainly not proposed.
+    return new ApiError(
+      'no_leader',
+      'the leader has too many writes waiting to commit; retry shortly',
+      { reason: 'overloaded' },
+      OVERLOADED_RETRY_AFTER_SEC,
+    );
+  }
+  if (err instanceof InsufficientStorageError) {
+    return new ApiError(
+      'insufficient_storage',
+      "the leader's disk is nearly full: new messages are refused until space is freed; receives and acks still work",
+    );
   }
   return undefined;
 }

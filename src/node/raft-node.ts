@@ -7,18 +7,18 @@ import { Registry } from 'prom-client';
 import { RawNode } from '../raft/raw-node.js';
 import type { Entry, Message, RaftConfig, Ready, Role } from '../raft/types.js';
 import type { NodeConfig } from './config.js';
+import { DiskSpaceAlarm, type FreeSpaceProbe } from './disk-space.js';
 import { decodeEnvelope } from './envelope.js';
 import {
   ForwardError,
   NoLeaderError,
   NodeStoppedError,
   NotLeaderError,
-  OverloadedError,
   ProposalOutcomeUnknownError,
   StorageFailedError,
 } from './errors.js';
 import { RaftMetrics } from './metrics.js';
-import { Proposals } from './proposals.js';
+import { Proposals, overloadedBy, type PendingLimits } from './proposals.js';
 import { ReadBarriers } from './read-barriers.js';
 import { Snapshotter } from './snapshotter.js';
 import type { StateMachine } from './state-machine.js';
@@ -36,6 +36,10 @@ export interface RaftNodeOptions {
   idleTickCommand?: () => Uint8Array;
   /** Overrides config.idleTickMs. */
   idleTickMs?: number;
+  /** Reads the data dir's free space (default fs.statfs); tests simulate a full disk. */
+  freeSpaceProbe?: FreeSpaceProbe;
+  /** How often the disk-space alarm checks (default DISK_CHECK_INTERVAL_MS). */
+  diskCheckIntervalMs?: number;
 }
 
 export interface NodeStatus {
@@ -76,6 +80,7 @@ export class RaftNode extends EventEmitter {
   private stepWhileWritingQueued = false;
   private lastSlowWriteLogMs = 0;
   private readonly proposals: Proposals;
+  private readonly pendingLimits: PendingLimits;
   private readonly reads = new ReadBarriers();
 
   private role: Role = 'follower';
@@ -94,6 +99,7 @@ export class RaftNode extends EventEmitter {
   private tickTimer: NodeJS.Timeout | undefined;
   private forwardHandler: ForwardHandler | undefined;
   private readonly snapshotter: Snapshotter;
+  private readonly disk: DiskSpaceAlarm;
 
   private constructor(
     private readonly opts: RaftNodeOptions,
@@ -106,6 +112,7 @@ export class RaftNode extends EventEmitter {
     this.id = opts.config.nodeId;
     this.metrics = new RaftMetrics(registry);
     this.proposals = new Proposals(this.metrics);
+    this.pendingLimits = { maxCount: opts.config.maxPendingProposals, maxBytes: opts.config.maxPendingProposalBytes };
     this.snapshotter = new Snapshotter({
       config: opts.config,
       store,
@@ -115,6 +122,13 @@ export class RaftNode extends EventEmitter {
       term: () => this.term,
       halted: () => this.halted,
       fatal: (err) => this.fatal(err),
+    });
+    this.disk = new DiskSpaceAlarm({
+      dir: opts.config.dataDir,
+      minFreeBytes: opts.config.minFreeDiskBytes,
+      logger: opts.logger,
+      ...(opts.diskCheckIntervalMs !== undefined ? { intervalMs: opts.diskCheckIntervalMs } : {}),
+      ...(opts.freeSpaceProbe ? { probe: opts.freeSpaceProbe } : {}),
     });
     this.httpUrlOf = new Map(opts.config.peers.map((p) => [p.id, p.httpUrl]));
     const st = raw.status();
@@ -171,10 +185,12 @@ export class RaftNode extends EventEmitter {
         { term: self.term, commit: self.commitIndex, applied: self.applied, lastIndex: store.lastIndex(), grpc: config.grpcListen },
         'raft node started',
       );
+      await self.disk.start();
       self.tickTimer = setInterval(() => self.onTick(), config.tickMs);
       self.loopDone = self.loop();
       return self;
     } catch (err) {
+      node?.disk.stop();
       if (node?.transport) await node.transport.close().catch(() => {});
       await store.close().catch(() => {});
       throw err;
@@ -186,15 +202,21 @@ export class RaftNode extends EventEmitter {
   propose(command: Uint8Array): Promise<unknown> {
     const refused = this.refusal();
     if (refused) return Promise.reject(refused);
-    const pending = this.proposals.pending;
-    if (pending >= this.opts.config.maxPendingProposals) {
+    const overloaded = overloadedBy({ count: this.proposals.pending, bytes: this.proposals.pendingBytes }, command.length, this.pendingLimits);
+    if (overloaded) {
       this.metrics.proposals.inc({ outcome: 'overloaded' });
-      return Promise.reject(new OverloadedError(pending));
+      return Promise.reject(overloaded);
     }
     const committed = this.proposals.enqueue(command);
     this.lastProposalMs = Date.now();
     this.kick();
     return committed;
+  }
+
+  /** Why new messages (sends, publishes) must be refused right now: this node's disk is
+   *  below --min-free-disk-bytes. Everything else (receives, acks, deletes) goes on. */
+  storageRefusal(): Error | undefined {
+    return this.disk.refusal();
   }
 
   readBarrier(): Promise<void> {
@@ -312,6 +334,7 @@ export class RaftNode extends EventEmitter {
   async stop(graceMs = 2000): Promise<void> {
     if (this.stopped) return this.loopDone;
     this.stopped = true;
+    this.disk.stop();
     // Accepted proposals get a moment to commit (their callers get real answers);
     // whatever is left after that fails with NodeStoppedError.
     const deadline = Date.now() + graceMs;
