@@ -131,10 +131,11 @@ export function fromNodeError(err: Error): ApiError | undefined {
     );
   }
   if (err instanceof OverloadedError) {
-    // The leader as a whole is saturated, not this client: 503 (as for storage_failed),
-    // and the write was certainly not proposed.
+    // Too many writes waiting on the leader: 429 with Retry-After, as this API has always
+    // answered it (a leader is known, so no_leader would mislead a client); the write was
+    // certainly not proposed.
     return new ApiError(
-      'no_leader',
+      'rate_limited',
       'the leader has too many writes waiting to commit; retry shortly',
       { reason: 'overloaded' },
       OVERLOADED_RETRY_AFTER_SEC,

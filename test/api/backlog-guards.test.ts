@@ -1,5 +1,5 @@
 // Memory and disk guards seen through the API (docs/DESIGN.md, Bounded memory and
-// Disk-space alarm): an overloaded leader answers 503 with Retry-After; a leader whose disk
+// Disk-space alarm): an overloaded leader answers 429 with Retry-After; a leader whose disk
 // is below --min-free-disk-bytes refuses sends and publishes with 507 while receives, acks
 // and everything else keep working, and accepts sends again once space is back.
 import { afterEach, describe, expect, test } from '@jest/globals';
@@ -22,7 +22,7 @@ async function userWithQueue(c: InProcessCluster): Promise<string> {
 }
 
 describe('pending-proposal byte limit', () => {
-  test('a send beyond the leader\'s pending bytes is answered 503 with Retry-After', async () => {
+  test('a send beyond the leader\'s pending bytes is answered 429 with Retry-After', async () => {
     const c = (cluster = await startInProcessCluster('redirect', { answerMarginMs: 300 }));
     const token = await userWithQueue(c);
     c.leader.pendingLimits = { maxCount: 100, maxBytes: 4096 };
@@ -31,9 +31,9 @@ describe('pending-proposal byte limit', () => {
     for (let i = 0; i < 500 && c.leader.pending.count === 0; i++) await new Promise((r) => setTimeout(r, 10));
     expect(c.leader.pending.count).toBe(1);
     const res = await rawRequest(c.leaderUrl, 'POST', '/v1/queues/q/messages', { token, body: { body: 'b'.repeat(3000) } });
-    expect(res.status).toBe(503);
+    expect(res.status).toBe(429);
     expect(res.headers.get('retry-after')).toBe('1');
-    expect(res.json.error).toMatchObject({ code: 'no_leader', details: { reason: 'overloaded' } });
+    expect(res.json.error).toMatchObject({ code: 'rate_limited', details: { reason: 'overloaded' } });
     expect(c.leader.pending.count).toBe(1);
     await first;
   }, 20_000);
