@@ -90,6 +90,7 @@ async function serveApi(mode: 'redirect' | 'forward', via: 'leader' | 'follower'
     async readBarrier() {},
     status: () => view('n1', 'leader'),
     isReady: () => true,
+    storageRefusal: () => undefined,
     forward: () => Promise.reject(new Error('the leader does not forward')),
     setForwardHandler(h) { handler = h; },
   };
@@ -100,6 +101,7 @@ async function serveApi(mode: 'redirect' | 'forward', via: 'leader' | 'follower'
     readBarrier: () => Promise.reject(new NotLeaderError('n1', urls.n1)),
     status: () => view('n2', 'follower'),
     isReady: () => true,
+    storageRefusal: () => undefined,
     forward: (payload, _timeoutMs, signal) => handler!(payload, signal),
     setForwardHandler() {},
   };

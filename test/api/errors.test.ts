@@ -38,8 +38,8 @@ describe('error table', () => {
     [new ForwardError('relay broke'), 503, 'no_leader'],
     [new NodeStoppedError(), 503, 'no_leader'],
     [new StorageFailedError('fsync failed'), 503, 'no_leader'],
-    [new OverloadedError(5000), 503, 'no_leader'],
-    [new OverloadedError(3, 70_000_000, 'bytes'), 503, 'no_leader'],
+    [new OverloadedError(5000), 429, 'rate_limited'],
+    [new OverloadedError(3, 70_000_000, 'bytes'), 429, 'rate_limited'],
   ])('node error %p -> %d %s with Retry-After', (err, status, code) => {
     const mapped = toApiError(err);
     expect(mapped.status).toBe(status);
