@@ -23,13 +23,13 @@ export interface AppOptions {
   isForwarded: (secretHeader: string | undefined) => boolean;
 }
 
-function validate<T extends z.ZodType>(schema: T, value: unknown, where: FieldIssue['in']): z.output<T> {
+export function validate<T extends z.ZodType>(schema: T, value: unknown, where: FieldIssue['in']): z.output<T> {
   const parsed = schema.safeParse(value);
   if (!parsed.success) throw fromZodError(parsed.error, where);
   return parsed.data;
 }
 
-function parseBody(spec: RouteSpec, json: unknown): unknown {
+export function parseBody(spec: RouteSpec, json: unknown): unknown {
   if (!spec.parseBody) return validate(spec.body, json, 'body');
   try {
     return spec.parseBody(json);
@@ -39,7 +39,7 @@ function parseBody(spec: RouteSpec, json: unknown): unknown {
   }
 }
 
-function idempotencyKeyOf(header: string | string[] | undefined): string | undefined {
+export function idempotencyKeyOf(header: string | string[] | undefined): string | undefined {
   if (header === undefined) return undefined;
   if (typeof header === 'string' && IDEMPOTENCY_KEY.test(header)) return header;
   throw validationFailed([{ in: 'header', path: 'Idempotency-Key', message: 'must be 1..128 printable ASCII characters' }]);
@@ -64,7 +64,7 @@ function withLazySignal<T extends object>(input: T, ctx: Context): T & { readonl
   return Object.defineProperty(input, 'signal', { get: () => (signal ??= clientGone(ctx)), enumerable: true }) as T & { readonly signal: AbortSignal };
 }
 
-function replayedAnswer(err: unknown): Answer {
+export function replayedAnswer(err: unknown): Answer {
   if (err instanceof ReplayedAnswer) return err.answer;
   throw err;
 }

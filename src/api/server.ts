@@ -18,6 +18,7 @@ import { healthRoutes } from './routes/health.js';
 import { queueRoutes } from './routes/queues.js';
 import { topicRoutes } from './routes/topics.js';
 import { userRoutes } from './routes/users.js';
+import { attachStream, type StreamSettings } from './stream/server.js';
 
 export interface ApiServerOptions {
   config: ApiConfig;
@@ -27,6 +28,8 @@ export interface ApiServerOptions {
   registry: Registry;
   /** Tests tune login throttling; production uses the defaults. */
   loginLimits?: LoginLimiterOptions;
+  /** Tests tune the stream's limits and timers (docs/STREAM.md); production uses the defaults. */
+  stream?: Partial<StreamSettings>;
 }
 
 export interface ApiServer {
@@ -98,6 +101,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   server.keepAliveTimeout = 60_000;
   server.headersTimeout = 65_000;
   server.requestTimeout = 120_000;
+  // GET /v1/stream upgrades to a WebSocket on the same port.
+  const stream = attachStream(server, { deps, routes, settings: opts.stream });
   const { host, port } = parseListen(config.httpListen);
   const address = await listen(server, host, port);
   replayer.attach(loopbackOrigin(address));
@@ -108,6 +113,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const close = (): Promise<void> => {
     closing ??= (async () => {
       stopListening();
+      stream.close();
       waiters.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Busy keep-alive connections would otherwise carry new requests for the whole

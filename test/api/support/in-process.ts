@@ -9,6 +9,7 @@ import { Broker, encodeCommand } from '../../../src/broker/index.js';
 import type { ApiNode, NodeStatusView } from '../../../src/api/ports.js';
 import type { LoginLimiterOptions } from '../../../src/api/auth/rate-limit.js';
 import { startApiServer, type ApiServer } from '../../../src/api/server.js';
+import type { StreamSettings } from '../../../src/api/stream/server.js';
 import { NoLeaderError, NotLeaderError } from '../../../src/node/errors.js';
 
 interface Member {
@@ -127,7 +128,11 @@ export interface InProcessCluster {
   close(): Promise<void>;
 }
 
-export async function startInProcessCluster(mode: 'redirect' | 'forward', loginLimits?: LoginLimiterOptions): Promise<InProcessCluster> {
+export async function startInProcessCluster(
+  mode: 'redirect' | 'forward',
+  loginLimits?: LoginLimiterOptions,
+  stream?: Partial<StreamSettings>,
+): Promise<InProcessCluster> {
   const broker = new Broker();
   const leader = new DirectLeader('n1', broker);
   const nodes: ApiNode[] = [leader, new DirectFollower('n2', leader), new DirectFollower('n3', leader)];
@@ -151,6 +156,7 @@ export async function startInProcessCluster(mode: 'redirect' | 'forward', loginL
         logger: pino({ level: 'silent' }),
         registry: new Registry(),
         loginLimits,
+        stream,
       }),
     );
   }
