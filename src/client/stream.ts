@@ -30,10 +30,15 @@ export interface StreamClientOptions {
   token: string | (() => string | Promise<string>);
   /** Requests sent and not yet answered; send() waits for room beyond it. Default 256. */
   maxUnconfirmed?: number;
-  /** Give every send and publish an Idempotency-Key when the caller has none, so a resend
-   *  after a reconnect is not applied twice. Default true. (Each key is kept by the broker
-   *  for its idempotency window.) */
-  idempotencyKeys?: boolean;
+  /** What keeps a send or publish resent after a reconnect from being applied twice,
+   *  when the caller gave no key of its own:
+   *  - 'deduplicationId' (default): each message without one gets a generated
+   *    deduplicationId; a resent message that was already applied is answered with its
+   *    first id and `deduplicated: true`. The server commits such frames in batches.
+   *  - 'idempotencyKey': each frame gets a generated Idempotency-Key (the first answer is
+   *    replayed), at one log entry per frame.
+   *  - 'none': a resend may store a message twice. */
+  resendGuard?: 'deduplicationId' | 'idempotencyKey' | 'none';
   /** Give up when no leader could be reached for this long. Default 60 s. */
   reconnectDeadlineMs?: number;
   /** Acks and nacks of one target made in the same turn of the event loop go out as one
@@ -169,10 +174,22 @@ export class StreamClient {
 
   private async write(op: 'send' | 'publish', where: Record<string, string>, message: MessageInput | MessageInput[], key: string | undefined): Promise<SentView | SentView[]> {
     const batch = Array.isArray(message);
-    const idempotencyKey = key ?? (this.opts.idempotencyKeys === false ? undefined : `${this.keyPrefix}.${this.nextId}`);
+    const guard = this.opts.resendGuard ?? 'deduplicationId';
+    const idempotencyKey = key ?? (guard === 'idempotencyKey' ? this.generatedKey() : undefined);
+    if (key === undefined && guard === 'deduplicationId') {
+      const withId = (m: MessageInput): MessageInput => (m.deduplicationId !== undefined ? m : { ...m, deduplicationId: this.generatedKey() });
+      message = Array.isArray(message) ? message.map(withId) : withId(message);
+    }
     const frame = { op, ...where, ...(idempotencyKey !== undefined && { idempotencyKey }), ...(batch ? { messages: message } : { message }) };
     const body = await this.request(frame, true);
     return batch ? (body as { messages: SentView[] }).messages : (body as SentView);
+  }
+
+  private keySeq = 0;
+
+  /** Unique to this client: a random prefix and a counter. */
+  private generatedKey(): string {
+    return `${this.keyPrefix}.${++this.keySeq}`;
   }
 
   ack(target: StreamTarget, receiptHandles: string[]): Promise<AckAnswer> {
@@ -196,8 +213,11 @@ export class StreamClient {
     return consumer;
   }
 
-  /** Closes the stream; unanswered requests fail with StreamClosedError. */
-  async close(): Promise<void> {
+  /** Closes the stream after the requests made so far are answered (or drainMs passed);
+   *  any still unanswered then fail with StreamClosedError. */
+  async close(drainMs = 5_000): Promise<void> {
+    const deadline = Date.now() + drainMs;
+    while (this.pending.size > 0 && !this.closedError && Date.now() < deadline) await sleep(5);
     const ws = this.ws;
     this.fail(new StreamClosedError(CLOSE.normal, 'closed by the client'));
     if (ws && ws.readyState !== WebSocket.CLOSED) {

@@ -7,6 +7,8 @@ import type { ReceivedView } from '../../broker/index.js';
 import { NoLeaderError, NodeStoppedError, NotLeaderError, ProposalOutcomeUnknownError, StorageFailedError } from '../../node/errors.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError, errorBody, toApiError } from '../errors.js';
+import type { Answer } from '../route.js';
+import { SendCoalescer, partOf } from './coalesce.js';
 import { Consumer, type ConsumerHost } from './consumer.js';
 import { FrameError, badRequest, checkFields, readFrame, requiredString, targetOf, type Frame } from './frames.js';
 import { routeCallOf, type Caller, type RouteTable } from './operations.js';
@@ -61,10 +63,12 @@ export class StreamConnection implements ConsumerHost {
   private outbox: string[] = [];
   private flushScheduled = false;
   private drainWaiters: Array<() => void> = [];
+  private readonly noSignal = new AbortController().signal;
   /** Frames read while maxUnconfirmed requests were in flight: at most what one socket
    *  read held when reading paused (ws still emits the rest of a chunk), served in order. */
   private readonly backlog: string[] = [];
   readonly routes: RouteTable;
+  private readonly coalescer: SendCoalescer;
 
   constructor(
     private readonly ws: WebSocket,
@@ -75,6 +79,7 @@ export class StreamConnection implements ConsumerHost {
     private readonly onClosed: (conn: StreamConnection) => void,
   ) {
     this.routes = ctx.routes;
+    this.coalescer = new SendCoalescer(ctx.routes, () => this.caller(this.noSignal));
     ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
     ws.on('close', () => this.cleanUp());
     ws.on('error', () => this.cleanUp());
@@ -243,11 +248,10 @@ export class StreamConnection implements ConsumerHost {
     return { user: this.user!, clientAddress: this.clientAddress, signal };
   }
 
-  private readonly noSignal = new AbortController().signal;
-
   /** send, publish, ack, nack, extend: the REST route's answer, as ok or error. */
   private request(frame: Frame, id: RequestId): void {
     const call = routeCallOf(frame);
+    const prepared = this.routes.prepare(call);
     this.inFlight++;
     this.updateReading();
     const settled = (): void => {
@@ -256,16 +260,16 @@ export class StreamConnection implements ConsumerHost {
       this.drainBacklog();
       this.updateReading();
     };
-    this.routes.run(call, this.caller(this.noSignal)).then(
-      (answer) => {
-        settled();
-        this.answer(id, answer.status, answer.body);
-      },
-      (err: unknown) => {
-        settled();
-        this.fail(id, err);
-      },
-    );
+    const done = (err: unknown, answer?: Answer): void => {
+      settled();
+      if (answer) this.answer(id, answer.status, answer.body);
+      else this.fail(id, err);
+    };
+    if ((frame.op === 'send' || frame.op === 'publish') && prepared.idempotencyKey === undefined) {
+      this.coalescer.add(partOf(prepared, done));
+      return;
+    }
+    this.routes.serve(prepared, this.caller(this.noSignal)).then((answer) => done(undefined, answer), done);
   }
 
   private releaseHandles(handles: unknown): void {

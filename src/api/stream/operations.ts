@@ -84,6 +84,14 @@ export function receiveCallOf(target: StreamTarget, max: number, visibilityTimeo
   };
 }
 
+/** A call checked by its route's schemas: what the route's handler takes. */
+export interface Prepared {
+  spec: RouteSpec;
+  params: unknown;
+  body: unknown;
+  idempotencyKey: string | undefined;
+}
+
 /** The REST routes by operationId, run as the app runs them on the leader. */
 export class RouteTable {
   private readonly byId = new Map<string, RouteSpec>();
@@ -93,7 +101,7 @@ export class RouteTable {
   }
 
   /** Validates a call with its route's schemas (throws validation_failed and 413 as REST does). */
-  prepare(call: RouteCall): { spec: RouteSpec; params: unknown; body: unknown; idempotencyKey: string | undefined } {
+  prepare(call: RouteCall): Prepared {
     const spec = this.byId.get(call.operationId);
     if (!spec) throw new Error(`no route ${call.operationId}`);
     const params = validate(spec.params, call.params, 'params');
@@ -105,7 +113,12 @@ export class RouteTable {
   /** Serves a call on this node (the leader); an answer replayed under an
    *  Idempotency-Key is returned as the first command's answer, as REST does. */
   async run(call: RouteCall, caller: Caller): Promise<Answer> {
-    const { spec, params, body, idempotencyKey } = this.prepare(call);
+    return this.serve(this.prepare(call), caller);
+  }
+
+  /** Serves a call prepare() checked (or several merged, see coalesce.ts). */
+  serve(prepared: Prepared, caller: Caller): Promise<Answer> {
+    const { spec, params, body, idempotencyKey } = prepared;
     return spec
       .handle({ user: caller.user, params, query: {}, body, idempotencyKey, clientAddress: caller.clientAddress, signal: caller.signal })
       .catch(replayedAnswer);
