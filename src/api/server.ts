@@ -89,9 +89,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     ...queueRoutes(deps),
     ...topicRoutes(deps),
   );
+  const gate = new LeaderGate({ node, mode: config.leaderMode });
   const app = buildApp({
     deps,
-    gate: new LeaderGate({ node, mode: config.leaderMode }),
+    gate,
     routes,
     isForwarded: (secret) => replayer.isForwarded(secret),
   });
@@ -102,7 +103,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   server.headersTimeout = 65_000;
   server.requestTimeout = 120_000;
   // GET /v1/stream upgrades to a WebSocket on the same port.
-  const stream = attachStream(server, { deps, routes, settings: opts.stream });
+  const stream = attachStream(server, { deps, routes, gate, settings: opts.stream });
   const { host, port } = parseListen(config.httpListen);
   const address = await listen(server, host, port);
   replayer.attach(loopbackOrigin(address));

@@ -390,8 +390,8 @@ export class StreamClient {
   // ---- connecting ------------------------------------------------------------------
 
   /** Opens a stream (again) and resends every pending request and consumer. */
-  private reconnect(isRetry: boolean): Promise<void> {
-    this.connecting ??= this.openStream(isRetry).finally(() => {
+  private reconnect(isRetry: boolean, afterMs = 0): Promise<void> {
+    this.connecting ??= (afterMs > 0 ? sleep(afterMs) : Promise.resolve()).then(() => this.openStream(isRetry)).finally(() => {
       this.connecting = undefined;
     });
     return this.connecting;
@@ -485,6 +485,7 @@ export class StreamClient {
   private adopt(ws: WebSocket): void {
     ws.removeAllListeners();
     this.ws = ws;
+    this.connectedAt = Date.now();
     ws.on('message', (data) => this.onFrame(data.toString()));
     ws.on('error', () => undefined); // 'close' follows
     ws.on('close', (code, reason) => this.onClose(ws, code, reason.toString()));
@@ -510,8 +511,13 @@ export class StreamClient {
       return;
     }
     if (code === CLOSE.leaderChanged && reason) this.leaderHint = reason;
-    void this.reconnect(true).catch(() => undefined);
+    // A stream that closes soon after opening (an election still going on): back off.
+    this.churnDelayMs = Date.now() - this.connectedAt < 1_000 ? Math.min(Math.max(25, this.churnDelayMs * 2), 1_000) : 0;
+    void this.reconnect(true, this.churnDelayMs).catch(() => undefined);
   }
+
+  private connectedAt = 0;
+  private churnDelayMs = 0;
 
   private fail(err: StreamClosedError): void {
     if (this.closedError) return;

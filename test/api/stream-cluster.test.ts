@@ -1,9 +1,11 @@
-// The stream against three real node processes (dist/main.js): a StreamClient keeps 256
-// sends unconfirmed while the leader is killed; it reconnects to the new leader and
-// resends what was unconfirmed. Then a stream consumer drains the queue: every confirmed
-// send is there exactly once, under the id its confirm named. Also: a follower's 307 and
-// the stream on the node that leads afterwards, in forward mode (the upgrade redirects in
-// both leader modes; docs/STREAM.md).
+// The stream against three real node processes (dist/main.js): a StreamClient that
+// starts on a follower keeps 256 sends unconfirmed while the leader is killed, and
+// resends what was unconfirmed after reconnecting. Redirect mode: the follower's 307
+// took it to the leader, whose death drops the stream; it reconnects to the new leader.
+// Forward mode: the follower keeps the stream and relays each request to the leader;
+// the relayed requests fail with the leader, the stream closes with leaderChanged and
+// the client reconnects (to that follower again). Then a stream consumer drains the
+// queue: every confirmed send is there exactly once, under the id its confirm named.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { existsSync } from 'node:fs';
 import { LocalCluster } from '../../scripts/lib/local-cluster.js';
@@ -16,12 +18,12 @@ if (!built) process.stderr.write('test/api/stream-cluster.test.ts: dist/main.js 
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-describeBuilt('stream: leader killed during 256 unconfirmed sends', () => {
+for (const mode of ['redirect', 'forward'] as const) describeBuilt(`stream, ${mode} mode: leader killed during 256 unconfirmed sends`, () => {
   let cluster: LocalCluster;
   let urls: string[];
   let token: string;
   beforeAll(async () => {
-    cluster = await LocalCluster.start({ nodes: 3, extraArgs: () => ['--leader-mode', 'forward', '--log-level', 'warn'] });
+    cluster = await LocalCluster.start({ nodes: 3, extraArgs: () => ['--leader-mode', mode, '--log-level', 'warn'] });
     await cluster.waitForLeader();
     await cluster.waitReady();
     urls = cluster.nodes.map((n) => n.httpUrl);
@@ -42,7 +44,7 @@ describeBuilt('stream: leader killed during 256 unconfirmed sends', () => {
     const leader = await cluster.waitForLeader();
     const follower = cluster.nodes.find((n) => n.id !== leader)!;
     const client = await StreamClient.connect({ urls: [follower.httpUrl, ...urls], token, maxUnconfirmed: inFlight });
-    expect(client.node).toBe(leader);
+    expect(client.node).toBe(mode === 'redirect' ? leader : follower.id);
 
     const confirmed = new Map<string, string>();
     let next = 0;
@@ -61,6 +63,7 @@ describeBuilt('stream: leader killed during 256 unconfirmed sends', () => {
     expect(confirmed.size).toBe(total);
     expect(client.reconnects).toBeGreaterThanOrEqual(1);
     expect(client.node).not.toBe(leader);
+    if (mode === 'forward') expect(client.node).toBe(follower.id);
 
     // Drain with a stream consumer; acks go through the same stream.
     const seen = new Map<string, number>();
@@ -74,8 +77,7 @@ describeBuilt('stream: leader killed during 256 unconfirmed sends', () => {
       if (seen.size === total) break;
     }
     expect((await Promise.all(acks)).every(Boolean)).toBe(true);
-    const newLeader = cluster.node(client.node!).httpUrl;
-    const stats = await request(newLeader, 'GET', '/v1/queues/burst', { token });
+    const stats = await request(cluster.node(client.node!).httpUrl, 'GET', '/v1/queues/burst', { token });
     // A duplicate would still be in the queue (ready) or have been seen twice.
     const duplicated = [...seen.entries()].filter(([, n]) => n > 1);
     expect({ duplicated, wrongIds, distinct: seen.size, stats: stats.json.stats }).toEqual({
@@ -87,3 +89,4 @@ describeBuilt('stream: leader killed during 256 unconfirmed sends', () => {
     await client.close();
   }, 120_000);
 });
+

@@ -27,9 +27,13 @@ export interface ConnectionContext {
   deps: ApiDeps;
   routes: RouteTable;
   settings: StreamSettings;
+  /** Forward mode: requests reach the leader through this node, whoever leads. */
+  relaying: boolean;
 }
 
+/** A verified token and what it says. */
 export interface Claims {
+  token: string;
   username: string;
   expiresAtMs: number;
 }
@@ -54,6 +58,7 @@ const BACKOFF_MS = 50;
 
 export class StreamConnection implements ConsumerHost {
   private user: string | undefined;
+  private token = '';
   private inFlight = 0;
   private closed = false;
   private readonly consumers = new Map<RequestId, Consumer>();
@@ -63,7 +68,10 @@ export class StreamConnection implements ConsumerHost {
   private outbox: string[] = [];
   private flushScheduled = false;
   private drainWaiters: Array<() => void> = [];
-  private readonly noSignal = new AbortController().signal;
+  /** Aborted when the stream ends: relayed requests and long polls of its consumers stop. */
+  private readonly gone = new AbortController();
+  /** Who led when the stream opened (forward mode closes it when that changes). */
+  readonly leaderAtAccept: string | null;
   /** Frames read while maxUnconfirmed requests were in flight: at most what one socket
    *  read held when reading paused (ws still emits the rest of a chunk), served in order. */
   private readonly backlog: string[] = [];
@@ -79,7 +87,8 @@ export class StreamConnection implements ConsumerHost {
     private readonly onClosed: (conn: StreamConnection) => void,
   ) {
     this.routes = ctx.routes;
-    this.coalescer = new SendCoalescer(ctx.routes, () => this.caller(this.noSignal));
+    this.leaderAtAccept = ctx.deps.node.leadership().leaderId;
+    this.coalescer = new SendCoalescer(ctx.routes, () => this.caller(this.gone.signal));
     ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
     ws.on('close', () => this.cleanUp());
     ws.on('error', () => this.cleanUp());
@@ -107,6 +116,7 @@ export class StreamConnection implements ConsumerHost {
   private cleanUp(): void {
     if (this.closed) return;
     this.closed = true;
+    this.gone.abort();
     clearTimeout(this.authTimer);
     for (const consumer of this.consumers.values()) consumer.cancel();
     this.consumers.clear();
@@ -152,9 +162,15 @@ export class StreamConnection implements ConsumerHost {
     this.push({ op: 'error', id, status: apiErr.status, error: errorBody(apiErr).error });
   }
 
-  /** This node cannot commit any more: every unanswered request is for the client to
-   *  resend to the new leader (with its Idempotency-Key, so nothing is applied twice). */
+  /** The leader changed under requests in flight: every unanswered request is for the
+   *  client to resend (guarded by its key or deduplicationId, so nothing is applied
+   *  twice). In redirect mode the reason names the new leader when known; in forward
+   *  mode it is empty: the client reconnects to any node, which relays. */
   leaderLost(err?: unknown): void {
+    if (this.ctx.relaying) {
+      this.close(CLOSE.leaderChanged, '');
+      return;
+    }
     const url = err instanceof NotLeaderError ? (err.leaderHttpUrl ?? '') : (this.ctx.deps.node.leadership().leaderUrl ?? '');
     this.close(CLOSE.leaderChanged, url);
   }
@@ -245,7 +261,7 @@ export class StreamConnection implements ConsumerHost {
   }
 
   caller(signal: AbortSignal): Caller {
-    return { user: this.user!, clientAddress: this.clientAddress, signal };
+    return { user: this.user!, token: this.token, clientAddress: this.clientAddress, signal };
   }
 
   /** send, publish, ack, nack, extend: the REST route's answer, as ok or error. */
@@ -269,7 +285,7 @@ export class StreamConnection implements ConsumerHost {
       this.coalescer.add(partOf(prepared, done));
       return;
     }
-    this.routes.serve(prepared, this.caller(this.noSignal)).then((answer) => done(undefined, answer), done);
+    this.routes.serve(prepared, this.caller(this.gone.signal)).then((answer) => done(undefined, answer), done);
   }
 
   private releaseHandles(handles: unknown): void {
@@ -344,7 +360,8 @@ export class StreamConnection implements ConsumerHost {
     let claims: Claims;
     try {
       checkFields(frame);
-      claims = await this.ctx.deps.tokens.verifyClaims(requiredString(frame.fields, 'token'));
+      const token = requiredString(frame.fields, 'token');
+      claims = { ...(await this.ctx.deps.tokens.verifyClaims(token)), token };
     } catch (err) {
       if (this.user === undefined) this.close(CLOSE.unauthorized, toApiError(err).message);
       else if (frame.id !== undefined) this.fail(frame.id, err);
@@ -360,6 +377,7 @@ export class StreamConnection implements ConsumerHost {
   private authenticated(claims: Claims, id: RequestId | undefined): void {
     if (this.closed) return;
     this.user = claims.username;
+    this.token = claims.token;
     const { settings } = this.ctx;
     this.armExpiry(claims);
     this.push({

@@ -3,7 +3,10 @@
 // its Idempotency-Key rule and its handler, which builds and commits the broker command.
 // Nothing is validated twice or differently here.
 import { idempotencyKeyOf, parseBody, replayedAnswer, validate } from '../app.js';
+import { ApiError, STATUS_OF, type ApiErrorCode } from '../errors.js';
+import type { LeaderBoundRequest, LeaderGate } from '../leader.js';
 import type { Answer, RouteSpec } from '../route.js';
+import { NotLeaderError } from '../../node/errors.js';
 import { badRequest, optionalString, requiredString, targetOf, type Frame } from './frames.js';
 import type { StreamTarget } from './protocol.js';
 
@@ -17,6 +20,8 @@ export interface RouteCall {
 
 export interface Caller {
   user: string;
+  /** The stream's token, sent with a request this node relays to the leader. */
+  token: string;
   clientAddress: string;
   signal: AbortSignal;
 }
@@ -96,7 +101,12 @@ export interface Prepared {
 export class RouteTable {
   private readonly byId = new Map<string, RouteSpec>();
 
-  constructor(routes: readonly RouteSpec[]) {
+  /** @param gate where a request is served: here on the leader; on a follower in forward
+   *  mode, relayed to the leader as the REST request it stands for. */
+  constructor(
+    routes: readonly RouteSpec[],
+    private readonly gate: LeaderGate,
+  ) {
     for (const route of routes) this.byId.set(route.operationId, route);
   }
 
@@ -116,11 +126,62 @@ export class RouteTable {
     return this.serve(this.prepare(call), caller);
   }
 
-  /** Serves a call prepare() checked (or several merged, see coalesce.ts). */
-  serve(prepared: Prepared, caller: Caller): Promise<Answer> {
+  /** Serves a call prepare() checked (or several merged, see coalesce.ts). An error
+   *  answer of a relayed request is thrown as the ApiError the leader answered. */
+  async serve(prepared: Prepared, caller: Caller): Promise<Answer> {
     const { spec, params, body, idempotencyKey } = prepared;
-    return spec
-      .handle({ user: caller.user, params, query: {}, body, idempotencyKey, clientAddress: caller.clientAddress, signal: caller.signal })
-      .catch(replayedAnswer);
+    const answer = await this.gate.run(relayable(prepared, caller), () =>
+      spec
+        .handle({ user: caller.user, params, query: {}, body, idempotencyKey, clientAddress: caller.clientAddress, signal: caller.signal })
+        .catch(replayedAnswer),
+    );
+    if (answer.status === 307) {
+      // Redirect mode, and this node stopped leading: nothing was proposed.
+      const leader = (answer.body as { leader: { id: string; url: string } }).leader;
+      throw new NotLeaderError(leader.id, leader.url);
+    }
+    return answer.raw ? relayedAnswer(answer) : answer;
   }
+}
+
+/** The REST request of a call, built only if the gate relays it (the leader serves the
+ *  call directly and never reads these fields). */
+function relayable(prepared: Prepared, caller: Caller): LeaderBoundRequest {
+  const { spec, params, body, idempotencyKey } = prepared;
+  return {
+    method: spec.method,
+    get url() {
+      return spec.path.replace(/:(\w+)/g, (_, name: string) => encodeURIComponent((params as Record<string, string>)[name]));
+    },
+    get headers() {
+      return {
+        authorization: `Bearer ${caller.token}`,
+        'content-type': 'application/json',
+        ...(idempotencyKey !== undefined && { 'idempotency-key': idempotencyKey }),
+      };
+    },
+    get rawBody() {
+      return Buffer.from(JSON.stringify(body));
+    },
+    clientAddress: caller.clientAddress,
+    forwarded: false,
+    clientGone: () => caller.signal,
+  };
+}
+
+const isErrorCode = (code: unknown): code is ApiErrorCode => typeof code === 'string' && Object.prototype.hasOwnProperty.call(STATUS_OF, code);
+
+/** The leader's answer to a relayed request, as the route's own answer or error. A 307
+ *  (leadership moved on the way) counts as no_leader: the stream closes with
+ *  leaderChanged and the client resends. */
+function relayedAnswer(answer: Answer): Answer {
+  const raw = answer.raw!;
+  const text = typeof raw.bytes === 'string' ? raw.bytes : Buffer.from(raw.bytes).toString('utf8');
+  const json = text === '' ? undefined : (JSON.parse(text) as unknown);
+  if (answer.status < 300) return { status: answer.status, body: json };
+  const error = (json as { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined)?.error;
+  if (answer.status < 400 || !error || !isErrorCode(error.code)) {
+    throw new ApiError('no_leader', `the leader answered ${answer.status}`, { outcome: 'unknown' });
+  }
+  throw new ApiError(error.code, String(error.message), error.details ?? undefined);
 }

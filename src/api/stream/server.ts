@@ -1,9 +1,11 @@
 // GET /v1/stream on the node's HTTP port: the upgrade is answered here, before any
 // WebSocket exists, with REST's answers where it cannot go on (404 for another path,
-// 307 to the leader from a follower in either leader mode, 503 without a leader, 401
-// for a refused Authorization header); then every connection is a StreamConnection.
-// Streams are served by the leader only; when this node stops leading, every stream
-// closes with leaderChanged (docs/STREAM.md).
+// 401 for a refused Authorization header; in redirect mode a follower's 307 to the
+// leader or 503 without one); then every connection is a StreamConnection.
+// Redirect mode: streams belong to the leader, and when this node stops leading every
+// stream closes with leaderChanged. Forward mode: any node keeps its streams and relays
+// each request to the leader over the Forward RPC, as it relays REST requests
+// (docs/STREAM.md).
 import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
@@ -11,6 +13,7 @@ import { WebSocketServer } from 'ws';
 import { bearerToken } from '../auth/tokens.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError, NO_LEADER_RETRY_AFTER_SEC, errorBody, toApiError } from '../errors.js';
+import type { LeaderGate } from '../leader.js';
 import type { RouteSpec } from '../route.js';
 import { StreamConnection, type Claims, type StreamSettings } from './connection.js';
 import { RouteTable } from './operations.js';
@@ -21,6 +24,8 @@ export type { StreamSettings };
 export interface StreamServerOptions {
   deps: ApiDeps;
   routes: readonly RouteSpec[];
+  /** The app's leader gate: its mode decides what a follower does with a stream. */
+  gate: LeaderGate;
   settings?: Partial<StreamSettings>;
 }
 
@@ -66,7 +71,8 @@ function refuseWith(socket: Duplex, err: ApiError): void {
 export function attachStream(server: Server, opts: StreamServerOptions): StreamServer {
   const { deps } = opts;
   const settings = defaultStreamSettings(opts.settings);
-  const routes = new RouteTable(opts.routes);
+  const routes = new RouteTable(opts.routes, opts.gate);
+  const relaying = opts.gate.mode === 'forward';
   const wss = new WebSocketServer({ noServer: true, maxPayload: STREAM_LIMITS.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
   const open = new Set<StreamConnection>();
   let watch: NodeJS.Timeout | undefined;
@@ -80,17 +86,25 @@ export function attachStream(server: Server, opts: StreamServerOptions): StreamS
     }
   };
 
+  // A leader change closes every stream (leaderChanged) and the clients resend what was
+  // unconfirmed. Redirect mode: when this node stops leading. Forward mode: when the
+  // leader this node relays to changes (a relay to a dead leader would otherwise hang
+  // until its timeout).
   const watchLeadership = (): void => {
     watch ??= setInterval(() => {
-      if (deps.node.leadership().role === 'leader') return;
-      for (const conn of [...open]) conn.leaderLost();
+      const leadership = deps.node.leadership();
+      for (const conn of [...open]) {
+        const moved = relaying ? leadership.leaderId !== conn.leaderAtAccept : leadership.role !== 'leader';
+        if (moved) conn.leaderLost();
+      }
     }, LEADERSHIP_CHECK_MS);
   };
 
   const leaderElsewhere = (req: IncomingMessage, socket: Duplex): boolean => {
     const leadership = deps.node.leadership();
     if (leadership.role === 'leader') return false;
-    const url = leadership.leaderId && leadership.leaderId !== deps.node.id
+    if (relaying && leadership.leaderId) return false;
+    const url = !relaying && leadership.leaderId && leadership.leaderId !== deps.node.id
       ? (leadership.leaderUrl ?? deps.node.status().nodes.find((n) => n.id === leadership.leaderId)?.httpUrl)
       : undefined;
     if (!url) {
@@ -119,14 +133,15 @@ export function attachStream(server: Server, opts: StreamServerOptions): StreamS
       const header = req.headers.authorization;
       if (header !== undefined) {
         try {
-          claims = await deps.tokens.verifyClaims(bearerToken(header));
+          const token = bearerToken(header);
+          claims = { ...(await deps.tokens.verifyClaims(token)), token };
         } catch (err) {
           refuseWith(socket, toApiError(err));
           return;
         }
       }
       wss.handleUpgrade(req, socket, head, (ws) => {
-        const conn = new StreamConnection(ws, socket as Socket, { deps, routes, settings }, req.socket.remoteAddress ?? 'unknown', claims, onClosed);
+        const conn = new StreamConnection(ws, socket as Socket, { deps, routes, settings, relaying }, req.socket.remoteAddress ?? 'unknown', claims, onClosed);
         if (conn.isClosed) return;
         open.add(conn);
         watchLeadership();
