@@ -10,7 +10,9 @@ import type { ApiNode, NodeStatusView } from '../../src/api/ports.js';
 import { startApiServer, type ApiServer } from '../../src/api/server.js';
 import { NotLeaderError, ProposalOutcomeUnknownError } from '../../src/node/errors.js';
 import { StreamClient, StreamRequestError, type Delivery } from '../../src/client/stream.js';
+import { CLOSE } from '../../src/api/stream/protocol.js';
 import { rawRequest } from './support/client.js';
+import { RawStream } from './support/raw-stream.js';
 
 interface Held {
   command: Uint8Array;
@@ -23,6 +25,8 @@ class SteeredNode implements ApiNode {
   leaderId = 'a';
   hold = false;
   readonly held: Held[] = [];
+  /** The most proposals held at once. */
+  maxHeld = 0;
   private static index = 0;
   /** As RaftNode does: a tick entry once a lease or delay fell due (leases expire). */
   private readonly clock = setInterval(() => {
@@ -50,7 +54,12 @@ class SteeredNode implements ApiNode {
 
   async propose(command: Uint8Array): Promise<unknown> {
     if (!this.leading) throw new NotLeaderError(this.leaderId, this.urls.get(this.leaderId) ?? null);
-    if (this.hold) return new Promise((resolve, reject) => this.held.push({ command, resolve, reject }));
+    if (this.hold) {
+      return new Promise((resolve, reject) => {
+        this.held.push({ command, resolve, reject });
+        this.maxHeld = Math.max(this.maxHeld, this.held.length);
+      });
+    }
     await new Promise((resolve) => setImmediate(resolve));
     return this.apply(command);
   }
@@ -228,4 +237,95 @@ describe('StreamClient', () => {
     const consumer = client.consume({ queue: 'missing-queue' });
     await expect(consumer.started).rejects.toMatchObject({ status: 404, code: 'not_found' });
   });
+});
+
+describe('the server side of flow control and leader changes', () => {
+  test('redirect mode: a node that stops leading closes its streams 4503 naming the new leader', async () => {
+    const s = await RawStream.open(urls.get('a')!, token);
+    await s.next((f) => f.op === 'ready');
+    lead('b');
+    expect(await s.waitClosed()).toEqual({ code: CLOSE.leaderChanged, reason: urls.get('b') });
+  });
+
+  test('at most maxUnconfirmed requests in flight: the server stops reading, and serves the rest as answers come', async () => {
+    const own = new Map<string, string>();
+    const node = new SteeredNode('c', broker, own);
+    node.leaderId = 'c';
+    const server = await startApiServer({
+      config: { nodeId: 'c', clusterId: 'steered', httpListen: '127.0.0.1:0', advertisedHttpUrl: '', jwtSecret: 'steered-secret-0123456789abcdef', jwtTtlMs: 3_600_000, leaderMode: 'redirect' },
+      node,
+      broker,
+      logger: pino({ level: 'silent' }),
+      registry: new Registry(),
+      stream: { maxUnconfirmed: 4 },
+    });
+    own.set('c', `http://127.0.0.1:${server.port}`);
+    try {
+      node.hold = true;
+      const s = await RawStream.open(own.get('c')!, token);
+      await s.next((f) => f.op === 'ready');
+      // Keyed: one proposal per frame. All 20 are written at once.
+      for (let i = 0; i < 20; i++) s.send({ op: 'send', id: i, queue: 'c-basic', idempotencyKey: `flow-${i}`, message: { body: `f-${i}` } });
+      while (node.held.length < 4) await new Promise((r) => setTimeout(r, 5));
+      // Release one at a time: each answer lets exactly one more request in.
+      for (let answered = 0; answered < 20; answered++) {
+        while (node.held.length === 0) await new Promise((r) => setTimeout(r, 5));
+        const h = node.held.shift()!;
+        h.resolve(node.apply(h.command));
+        await s.answer(answered);
+      }
+      expect(node.maxHeld).toBe(4);
+      s.close();
+    } finally {
+      node.stop();
+      await server.close();
+    }
+    expect((await drain('c-basic')).length).toBe(20);
+  });
+
+  test('a client that stops reading: deliveries stop at maxBufferedBytes, not at the prefetch', async () => {
+    const own = new Map<string, string>();
+    const node = new SteeredNode('d', broker, own);
+    node.leaderId = 'd';
+    const server = await startApiServer({
+      config: { nodeId: 'd', clusterId: 'steered', httpListen: '127.0.0.1:0', advertisedHttpUrl: '', jwtSecret: 'steered-secret-0123456789abcdef', jwtTtlMs: 3_600_000, leaderMode: 'redirect' },
+      node,
+      broker,
+      logger: pino({ level: 'silent' }),
+      registry: new Registry(),
+      stream: { maxBufferedBytes: 64 * 1024, maxPrefetch: 100_000 },
+    });
+    own.set('d', `http://127.0.0.1:${server.port}`);
+    expect((await rest('POST', '/v1/queues', { name: 'c-slow' })).status).toBe(201);
+    // 4,000 messages of 16 KiB: 64 MB, far more than loopback socket buffers hold.
+    const body = 'z'.repeat(16 * 1024);
+    for (let i = 0; i < 40; i++) {
+      expect((await rest('POST', '/v1/queues/c-slow/messages', { messages: Array.from({ length: 50 }, () => ({ body })) })).status).toBe(201);
+      expect((await rest('POST', '/v1/queues/c-slow/messages', { messages: Array.from({ length: 50 }, () => ({ body })) })).status).toBe(201);
+    }
+    try {
+      const s = await RawStream.open(own.get('d')!, token);
+      await s.next((f) => f.op === 'ready');
+      s.send({ op: 'consume', id: 'slow', queue: 'c-slow', prefetch: 4_000 });
+      await s.answer('slow');
+      // Stop reading: the kernel buffers fill, then the server's own send buffer.
+      s.ws.pause();
+      const leased = async () => (await rest('GET', '/v1/queues/c-slow')).json.stats.inflight as number;
+      let before = -1;
+      let now = await leased();
+      while (now !== before) {
+        await new Promise((r) => setTimeout(r, 300));
+        before = now;
+        now = await leased();
+      }
+      expect(now).toBeLessThan(4_000);
+      // Reading again: the rest comes.
+      s.ws.resume();
+      await s.waitDelivered('slow', 4_000, 30_000);
+      s.close();
+    } finally {
+      node.stop();
+      await server.close();
+    }
+  }, 60_000);
 });
