@@ -125,6 +125,17 @@ describe('send and publish', () => {
     expect((many as { body: { messages: unknown[] } }).body.messages).toHaveLength(2);
   });
 
+  test('on the leader, frames are committed in the order they came, keyed or not', async () => {
+    expect((await rest('POST', '/v1/queues', { name: 's-order' })).status).toBe(201);
+    const s = await open();
+    s.send({ op: 'send', id: 1, queue: 's-order', message: { body: 'o1' } });
+    s.send({ op: 'send', id: 2, queue: 's-order', idempotencyKey: 'o-k', message: { body: 'o2' } });
+    s.send({ op: 'send', id: 3, queue: 's-order', message: { body: 'o3' } });
+    for (const id of [1, 2, 3]) await s.answer(id);
+    const got = await rest('POST', '/v1/queues/s-order/receive', { max: 10 });
+    expect(got.json.messages.map((m: { body: string }) => m.body)).toEqual(['o1', 'o2', 'o3']);
+  });
+
   test('an Idempotency-Key repeated: the first answer, and one message in the queue', async () => {
     const s = await open();
     s.send({ op: 'send', id: 1, queue: 's-idem', idempotencyKey: 'k-1', message: { body: 'once' } });
@@ -290,5 +301,41 @@ describe('any node', () => {
 
   test('another path on the upgrade is 404', async () => {
     await expect(RawStream.open(cluster.leaderUrl.replace(/$/, '/v1'), token)).rejects.toMatchObject({ status: 404 });
+  });
+});
+
+describe('forward mode: a follower keeps the stream and relays to the leader', () => {
+  let fwd: InProcessCluster;
+  let fwdToken: string;
+  beforeAll(async () => {
+    fwd = await startInProcessCluster('forward');
+    const user = { username: 'relayed', password: 'relayed-password' };
+    expect((await rawRequest(fwd.leaderUrl, 'POST', '/v1/auth/register', { body: user })).status).toBe(201);
+    fwdToken = (await rawRequest(fwd.leaderUrl, 'POST', '/v1/auth/login', { body: user })).json.token;
+    expect((await rawRequest(fwd.leaderUrl, 'POST', '/v1/queues', { token: fwdToken, body: { name: 'relay' } })).status).toBe(201);
+  });
+  afterAll(async () => {
+    await fwd.close();
+  });
+
+  test('send, consume, ack and errors through a follower', async () => {
+    const s = await RawStream.open(fwd.followerUrls[0], fwdToken);
+    opened.push(s);
+    expect(await s.next((f) => f.op === 'ready')).toMatchObject({ node: 'n2' });
+    s.send({ op: 'consume', id: 'c', queue: 'relay', prefetch: 10 });
+    await s.answer('c');
+    s.send({ op: 'send', id: 1, queue: 'relay', message: { body: 'r1' } });
+    s.send({ op: 'send', id: 2, queue: 'relay', idempotencyKey: 'rk', messages: [{ body: 'r2' }, { body: 'r3' }] });
+    s.send({ op: 'send', id: 3, queue: 'missing', message: { body: 'x' } });
+    expect(await s.answer(1)).toMatchObject({ op: 'ok', status: 201, body: { deduplicated: false } });
+    expect(await s.answer(2)).toMatchObject({ op: 'ok', status: 201 });
+    expect(await s.answer(3)).toMatchObject({ op: 'error', status: 404, error: { code: 'not_found' } });
+    const got = await s.waitDelivered('c', 3);
+    // Relayed requests in flight together may reach the leader in any order (docs/STREAM.md).
+    expect(got.map((m) => m.body).sort()).toEqual(['r1', 'r2', 'r3']);
+    s.send({ op: 'ack', id: 'a', queue: 'relay', receiptHandles: got.map((m) => m.receiptHandle) });
+    expect(await s.answer('a')).toMatchObject({ op: 'ok', body: { acked: 3 } });
+    const stats = await rawRequest(fwd.leaderUrl, 'GET', '/v1/queues/relay', { token: fwdToken });
+    expect(stats.json.stats).toEqual({ ready: 0, inflight: 0, delayed: 0 });
   });
 });

@@ -44,11 +44,15 @@ export class SendCoalescer {
     group.push(part);
     if (!this.scheduled) {
       this.scheduled = true;
-      queueMicrotask(() => this.flush());
+      queueMicrotask(() => {
+        if (this.scheduled) this.flush();
+      });
     }
   }
 
-  private flush(): void {
+  /** Commits what was gathered now: before a request that is not coalesced, so that the
+   *  requests of a connection reach the log in the order their frames came. */
+  flush(): void {
     this.scheduled = false;
     const groups = this.groups;
     this.groups = new Map();

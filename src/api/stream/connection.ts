@@ -285,6 +285,7 @@ export class StreamConnection implements ConsumerHost {
       this.coalescer.add(partOf(prepared, done));
       return;
     }
+    this.coalescer.flush();
     this.routes.serve(prepared, this.caller(this.gone.signal)).then((answer) => done(undefined, answer), done);
   }
 
