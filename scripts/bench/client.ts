@@ -17,7 +17,7 @@ export class HttpStatusError extends Error {
   }
 }
 
-/** GET /v1/cluster (API.md). */
+/** GET /v1/cluster (docs/API.md, Health and cluster). */
 export interface ClusterView {
   nodeId: string;
   role: string;
@@ -76,7 +76,7 @@ function dispatchText(dispatcher: Dispatcher, origin: string, method: Dispatcher
       onError(error: Error) {
         reject(error);
       },
-    } as Dispatcher.DispatchHandler);
+    });
   });
 }
 

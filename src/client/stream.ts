@@ -235,11 +235,11 @@ export class StreamClient {
   // ---- requests ----------------------------------------------------------------------
 
   private async request(fields: Record<string, unknown>, counted: boolean): Promise<unknown> {
-    if (this.closedError) throw this.closedError;
+    this.throwIfClosed();
     if (counted) {
       while (this.unconfirmed >= this.maxUnconfirmed) {
         await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
-        if (this.closedError) throw this.closedError;
+        this.throwIfClosed();
       }
       this.unconfirmed++;
     }
@@ -250,6 +250,10 @@ export class StreamClient {
       this.pending.set(id, entry);
       this.sendText(entry.text);
     });
+  }
+
+  private throwIfClosed(): void {
+    if (this.closedError) throw this.closedError;
   }
 
   private settle(entry: Pending): void {
@@ -412,9 +416,8 @@ export class StreamClient {
     const deadline = Date.now() + (this.opts.reconnectDeadlineMs ?? 60_000);
     let delay = 25;
     let turn = 0;
-    let lastProblem = 'no node answered';
     for (;;) {
-      if (this.closedError) throw this.closedError;
+      this.throwIfClosed();
       const base = this.leaderHint ?? this.opts.urls[turn++ % this.opts.urls.length];
       this.leaderHint = undefined;
       const attempt = await this.attempt(base);
@@ -431,9 +434,8 @@ export class StreamClient {
         this.leaderHint = attempt.redirect;
         continue;
       }
-      lastProblem = attempt.retry;
       if (Date.now() > deadline) {
-        const err = new StreamClosedError(CLOSE.leaderChanged, `no leader reachable: ${lastProblem}`);
+        const err = new StreamClosedError(CLOSE.leaderChanged, `no leader reachable: ${attempt.retry}`);
         this.fail(err);
         throw err;
       }

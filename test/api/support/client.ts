@@ -1,5 +1,5 @@
 // A small HTTP client for the API tests: raw requests (no redirect following) and a
-// "user" client that follows 307s re-sending its Authorization header, as API.md tells
+// "user" client that follows 307s re-sending its Authorization header, as docs/API.md tells
 // client code to, and retries 503 no_leader while an election settles.
 import { randomUUID } from 'node:crypto';
 
