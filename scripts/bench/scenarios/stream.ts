@@ -35,6 +35,7 @@ async function runStreamSend(ctx: BenchContext, queue: string, inFlight: number,
         },
       }, state);
       return {
+        messages: result.messages,
         values: { rate: result.rate, p50: result.latency.p50, p99: result.latency.p99 },
         detail: { messages: result.messages, errors: result.errors, errorSamples: result.errorSamples, elapsedMs: result.elapsedMs, latencyMs: result.latency, reconnects: client.reconnects },
       };
@@ -111,6 +112,7 @@ export const streamConsume: Scenario = {
         await Promise.all(acks);
         const elapsedMs = performance.now() - t0;
         return {
+          messages: acked,
           values: { rate: (acked * 1000) / elapsedMs },
           detail: { acked, stale, received, elapsedMs, fillMs, reconnects: client.reconnects },
         };
