@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { SignJWT } from 'jose';
 import { CLOSE } from '../../src/api/stream/protocol.js';
+import { StreamClient } from '../../src/client/stream.js';
 import { rawRequest } from './support/client.js';
 import { startInProcessCluster, type InProcessCluster } from './support/in-process.js';
 import { RawStream } from './support/raw-stream.js';
@@ -104,6 +105,20 @@ describe('authentication', () => {
     s.send({ op: 'send', id: 2, queue: 's-send', message: { body: 'renewed' } });
     expect(await s.answer(2)).toMatchObject({ op: 'ok', status: 201 });
     expect(s.closed).toBeUndefined();
+  });
+
+  test('StreamClient: a token provider is asked again at auth_expired and the stream goes on', async () => {
+    const tokens = [await shortToken('streamer', 1_000), token];
+    let asked = 0;
+    const client = await StreamClient.connect({ urls: [cluster.leaderUrl], token: () => tokens[Math.min(asked++, 1)] });
+    try {
+      while (asked < 2) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, GRACE_MS * 2));
+      expect(await client.send('s-send', { body: 'after renewal' })).toMatchObject({ deduplicated: false });
+      expect(client.reconnects).toBe(0);
+    } finally {
+      await client.close();
+    }
   });
 
   test("another user's token does not take over a stream", async () => {
