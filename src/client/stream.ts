@@ -7,6 +7,8 @@
 // unless the caller gave one), so nothing is applied twice; consumers start again, and
 // what was leased to the old connection comes back when its lease ends.
 import { randomBytes } from 'node:crypto';
+import { connect as netConnect, isIP, type NetConnectOpts, type Socket } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import WebSocket from 'ws';
 import type { SentView } from '../broker/results.js';
 import {
@@ -126,6 +128,10 @@ type Attempt = { ws: WebSocket } | { redirect: string } | { retry: string } | { 
 
 export class StreamClient {
   private ws: WebSocket | undefined;
+  /** The socket under `ws`, corked while a turn's frames are written. */
+  private socket: Socket | undefined;
+  private outbox: string[] = [];
+  private flushScheduled = false;
   private nextId = 1;
   private readonly keyPrefix = randomBytes(9).toString('base64url');
   private readonly pending = new Map<RequestId, Pending>();
@@ -263,10 +269,26 @@ export class StreamClient {
     this.roomWaiters.shift()?.();
   }
 
-  /** Writes now if the stream is open; otherwise the frame goes out after reconnecting
-   *  (every pending request and consumer is sent again then). */
+  /** Writes if the stream is open, with the other frames of this turn of the event loop
+   *  in one socket write; otherwise the frame goes out after reconnecting (every pending
+   *  request and consumer is sent again then). */
   private sendText(text: string): void {
-    if (this.live && this.ws?.readyState === WebSocket.OPEN) this.ws.send(text);
+    if (!this.live) return;
+    this.outbox.push(text);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const frames = this.outbox;
+    this.outbox = [];
+    const ws = this.ws;
+    if (!this.live || !ws || ws.readyState !== WebSocket.OPEN) return;
+    this.socket?.cork();
+    for (const text of frames) ws.send(text);
+    this.socket?.uncork();
   }
 
   // ---- acks in batches -------------------------------------------------------------
@@ -404,11 +426,13 @@ export class StreamClient {
   /** On a new socket: consumers first, then requests in the order they were made; from
    *  then on (same synchronous turn) new frames go out directly. */
   private resume(ws: WebSocket): void {
+    this.socket?.cork();
     for (const consumer of [...this.consumers.values()]) {
       if (consumer.isCancelled) this.consumers.delete(consumer.id); // its end will not come
       else ws.send(consumer.frameText());
     }
     for (const entry of this.pending.values()) ws.send(entry.text);
+    this.socket?.uncork();
     this.live = true;
   }
 
@@ -459,7 +483,16 @@ export class StreamClient {
         if (!('ws' in a)) ws.terminate();
         resolve(a);
       };
-      const ws = new WebSocket(streamUrl(base), { headers: { authorization: `Bearer ${token}` }, perMessageDeflate: false });
+      let socket: Socket | undefined;
+      const ws = new WebSocket(streamUrl(base), {
+        headers: { authorization: `Bearer ${token}` },
+        perMessageDeflate: false,
+        // As ws connects by itself, keeping the socket to cork (see flush()).
+        createConnection: ((options: NetConnectOpts & ConnectionOptions & { socketPath?: string }) => {
+          socket = openSocket(options, streamUrl(base).startsWith('wss:'));
+          return socket;
+        }) as typeof netConnect,
+      });
       const timer = setTimeout(() => finish({ retry: `${base}: no answer in 5 s` }), 5_000);
       ws.once('unexpected-response', (_req, res) => {
         const location = res.headers.location;
@@ -474,6 +507,7 @@ export class StreamClient {
         const frame = JSON.parse(data.toString()) as ServerFrame;
         if (frame.op === 'ready') {
           this.node = frame.node;
+          this.socket = socket;
           finish({ ws });
         } else finish({ retry: `${base}: unexpected first frame ${frame.op}` });
       });
@@ -502,7 +536,9 @@ export class StreamClient {
   private onClose(ws: WebSocket, code: number, reason: string): void {
     if (this.ws !== ws || this.closedError) return;
     this.ws = undefined;
+    this.socket = undefined;
     this.live = false;
+    this.outbox = [];
     if (code === CLOSE.unauthorized && typeof this.opts.token !== 'string') {
       // A fresh token from the provider may do; another refusal is fatal.
       void this.reconnect(true).catch(() => undefined);
@@ -532,6 +568,13 @@ export class StreamClient {
     this.consumers.clear();
     for (const wake of this.roomWaiters.splice(0)) wake();
   }
+}
+
+/** What ws's own connect does, for ws:// and wss:// (see ws/lib/websocket.js). */
+function openSocket(options: NetConnectOpts & ConnectionOptions & { socketPath?: string }, secure: boolean): Socket {
+  if (!secure) return netConnect({ ...options, path: options.socketPath } as NetConnectOpts);
+  const servername = options.servername || options.servername === '' ? options.servername : isIP(options.host ?? '') ? '' : options.host;
+  return tlsConnect({ ...options, path: undefined, servername } as ConnectionOptions);
 }
 
 function errorOf(status: number, error: ErrorBody): StreamRequestError {
