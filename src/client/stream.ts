@@ -46,6 +46,10 @@ export interface StreamClientOptions {
   /** Acks and nacks of one target made in the same turn of the event loop go out as one
    *  request (up to 100 handles). Default true. */
   batchAcks?: boolean;
+  /** A stream that shows no sign of life (no frame, no pong to our pings) for this long
+   *  is dropped and opened again: a node that hangs (paused, partitioned from the
+   *  client) never closes it. Default 10 s. */
+  heartbeatMs?: number;
 }
 
 /** A request the broker answered with an error (API.md's code, status and details). */
@@ -522,14 +526,29 @@ export class StreamClient {
     ws.removeAllListeners();
     this.ws = ws;
     this.connectedAt = Date.now();
-    ws.on('message', (data) => this.onFrame(data.toString()));
-    ws.on('error', () => undefined); // 'close' follows
-    ws.on('close', (code, reason) => this.onClose(ws, code, reason.toString()));
     if (ws.readyState !== WebSocket.OPEN) {
       // Closed between its `ready` and now: the close event was already spent.
+      ws.on('error', () => undefined);
       this.onClose(ws, 1006, '');
       return;
     }
+    let lastSign = Date.now();
+    const heartbeatMs = this.opts.heartbeatMs ?? 10_000;
+    const heartbeat = setInterval(() => {
+      if (Date.now() - lastSign > heartbeatMs) ws.terminate(); // 'close' (1006) follows
+      else if (ws.readyState === WebSocket.OPEN) ws.ping();
+    }, heartbeatMs / 4);
+    heartbeat.unref();
+    ws.on('message', (data) => {
+      lastSign = Date.now();
+      this.onFrame(data.toString());
+    });
+    ws.on('pong', () => (lastSign = Date.now()));
+    ws.on('error', () => undefined); // 'close' follows
+    ws.on('close', (code, reason) => {
+      clearInterval(heartbeat);
+      this.onClose(ws, code, reason.toString());
+    });
     this.resume(ws);
   }
 

@@ -3,7 +3,9 @@
 // leader change with requests in flight is staged exactly (some of them applied before
 // the change, none confirmed), and the client must resume without a duplicate.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
+import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
+import { WebSocketServer } from 'ws';
 import { Registry } from 'prom-client';
 import { Broker, encodeCommand } from '../../src/broker/index.js';
 import type { ApiNode, NodeStatusView } from '../../src/api/ports.js';
@@ -230,6 +232,34 @@ describe('StreamClient', () => {
     expect(client.node).toBe('b');
     expect(await Promise.all(again.map((d) => d.ack()))).toEqual([true, true]);
     expect(await first[0].ack()).toBe(false); // its lease ended: a stale handle
+  });
+
+  test('a stream that goes silent (no frames, no pongs) is dropped and its requests resent elsewhere', async () => {
+    // A node that accepts the stream, says ready, then hangs; later connections are cut.
+    const hung = new WebSocketServer({ port: 0, host: '127.0.0.1', autoPong: false });
+    let accepted = 0;
+    hung.on('connection', (ws) => {
+      if (accepted++ > 0) {
+        ws.terminate();
+        return;
+      }
+      ws.send(JSON.stringify({ op: 'ready', user: 'client', node: 'hung', expiresAt: new Date(Date.now() + 60_000).toISOString(), limits: {} }));
+    });
+    await new Promise((resolve) => hung.once('listening', resolve));
+    try {
+      const hungUrl = `http://127.0.0.1:${(hung.address() as AddressInfo).port}`;
+      const client = await StreamClient.connect({ urls: [hungUrl, urls.get('a')!], token, heartbeatMs: 400 });
+      clients.push(client);
+      expect(client.node).toBe('hung');
+      const sent = await client.send('c-basic', { body: 'after the silence' });
+      expect(sent).toMatchObject({ deduplicated: false });
+      expect(client.node).toBe('a');
+      expect(client.reconnects).toBe(1);
+      expect(await drain('c-basic')).toEqual(['after the silence']);
+    } finally {
+      for (const ws of hung.clients) ws.terminate();
+      await new Promise((resolve) => hung.close(resolve));
+    }
   });
 
   test('a refused consumer rejects its iterator with the REST error', async () => {
