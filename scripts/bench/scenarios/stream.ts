@@ -52,6 +52,7 @@ async function runStreamSend(ctx: BenchContext, queue: string, inFlight: number,
 export const streamSequential: Scenario = {
   id: 10,
   name: 'streamSequential',
+  cpuUnit: 'sent',
   title: 'stream send, 1 in flight',
   metrics: [
     { key: 'rate', label: 'msgs/s', unit: 'msg/s' },
@@ -66,6 +67,7 @@ export const streamSequential: Scenario = {
 export const streamSend: Scenario = {
   id: 11,
   name: 'streamSend',
+  cpuUnit: 'sent',
   title: 'stream send, 256 unconfirmed in flight, one connection',
   metrics: [
     { key: 'rate', label: 'msgs/s', unit: 'msg/s', ref: 'streamSend.rate' },
@@ -83,6 +85,7 @@ const PREFETCH = 256;
 export const streamConsume: Scenario = {
   id: 12,
   name: 'streamConsume',
+  cpuUnit: 'drained',
   title: (ctx) => `stream consume: drain ${formatCount(ctx.options.drainMessages)}, prefetch ${PREFETCH}, ack each`,
   metrics: [{ key: 'rate', label: 'msgs/s', unit: 'msg/s', ref: 'streamConsume.rate' }],
   config: (ctx) => ({ queue: DRAIN_QUEUE, messages: ctx.options.drainMessages, prefetch: PREFETCH, bodyBytes: BODY_1KIB.length }),
