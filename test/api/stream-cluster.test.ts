@@ -7,18 +7,16 @@
 // the client reconnects (to that follower again). Then a stream consumer drains the
 // queue: every confirmed send is there exactly once, under the id its confirm named.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { existsSync } from 'node:fs';
 import { LocalCluster } from '../../scripts/lib/local-cluster.js';
 import { StreamClient } from '../../src/client/stream.js';
+import { requireFreshBuild } from '../support/built-dist.js';
 import { request } from './support/client.js';
 
-const built = existsSync('dist/main.js');
-const describeBuilt = built ? describe : describe.skip;
-if (!built) process.stderr.write('test/api/stream-cluster.test.ts: dist/main.js missing (run make build); skipped\n');
+requireFreshBuild();
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-for (const mode of ['redirect', 'forward'] as const) describeBuilt(`stream, ${mode} mode: leader killed during 256 unconfirmed sends`, () => {
+for (const mode of ['redirect', 'forward'] as const) describe(`stream, ${mode} mode: leader killed during 256 unconfirmed sends`, () => {
   let cluster: LocalCluster;
   let urls: string[];
   let token: string;
