@@ -59,7 +59,7 @@ bench: build
 	$(TSX) scripts/bench.ts
 
 chaos: build
-	$(TSX) scripts/chaos.ts --nodes $(NODES) --seed $(SEED) --duration $(DURATION)
+	$(TSX) scripts/chaos.ts --nodes $(NODES) --seed $(SEED) --duration $(DURATION) $(if $(WORKLOAD),--workload $(WORKLOAD))
 
 clean:
 	rm -rf dist coverage
