@@ -20,6 +20,7 @@ node_modules/.installed: package-lock.json package.json
 
 build: install
 	npx tsc -p tsconfig.build.json
+	chmod +x dist/cli/main.js
 
 # src, test and scripts; then the AWS app, which has its own package.json and tsconfig.
 typecheck: install aws-install

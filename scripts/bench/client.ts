@@ -3,6 +3,7 @@
 // connections, so redirects do not distort the figures. A 307 is still followed, with
 // the Authorization header re-sent, and counted.
 import { Agent, Pool, type Dispatcher } from 'undici';
+import type { ClusterStatus } from '../../src/client/types.js';
 
 export interface Reply {
   status: number;
@@ -18,15 +19,7 @@ export class HttpStatusError extends Error {
 }
 
 /** GET /v1/cluster (docs/API.md, Health and cluster). */
-export interface ClusterView {
-  nodeId: string;
-  role: string;
-  term: number;
-  leaderId: string | null;
-  leaderUrl: string | null;
-  commitIndex: number;
-  appliedIndex: number;
-}
+export type ClusterView = ClusterStatus;
 
 const MAX_REDIRECTS = 3;
 

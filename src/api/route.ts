@@ -26,6 +26,8 @@ export interface RouteInput<P, Q, B> {
   clientAddress: string;
   /** Aborted when the client goes away (ends long polls early). */
   signal: AbortSignal;
+  /** The request's headers, lower-case names (for the routes that read one). */
+  headers: Readonly<Record<string, string | string[] | undefined>>;
 }
 
 export interface Answer {
@@ -55,10 +57,15 @@ export interface RouteSpec {
   parseBody?: (json: unknown) => unknown;
   /** Checks beyond the schema (sizes that are 413 rather than 400). */
   check?: (body: unknown) => void;
+  /** Forward mode: the body a follower relays to the leader instead of the client's
+   *  (register sends the password's hash, so the plaintext stops where it arrived). */
+  relay?: (input: RouteInput<unknown, unknown, unknown>) => Promise<unknown>;
+  /** The schema of a body that arrives relayed by a follower (with `relay`). */
+  relayedBody?: z.ZodType;
   handle(input: RouteInput<unknown, unknown, unknown>): Promise<Answer>;
 }
 
-interface RouteDef<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType> {
+interface RouteDef<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType, R extends z.ZodType> {
   method: HttpMethod;
   path: string;
   operationId: string;
@@ -71,7 +78,9 @@ interface RouteDef<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType
   success: number;
   parseBody?: (json: unknown) => z.output<B>;
   check?: (body: z.output<B>) => void;
-  handle(input: RouteInput<z.output<P>, z.output<Q>, z.output<B>>): Promise<Answer>;
+  relay?: (input: RouteInput<z.output<P>, z.output<Q>, z.output<B>>) => Promise<z.output<R>>;
+  relayedBody?: R;
+  handle(input: RouteInput<z.output<P>, z.output<Q>, z.output<B> | z.output<R>>): Promise<Answer>;
 }
 
 const NoParams = z.strictObject({});
@@ -81,13 +90,15 @@ export function defineRoute<
   P extends z.ZodType = typeof NoParams,
   Q extends z.ZodType = typeof WriteQuery,
   B extends z.ZodType = typeof EmptyBody,
->(def: RouteDef<P, Q, B>): RouteSpec {
+  R extends z.ZodType = B,
+>(def: RouteDef<P, Q, B, R>): RouteSpec {
   return {
     ...def,
     params: def.params ?? NoParams,
     query: def.query ?? (def.kind === 'read' ? ReadQuery : WriteQuery),
     body: def.body ?? EmptyBody,
     check: def.check as RouteSpec['check'],
+    relay: def.relay as RouteSpec['relay'],
     handle: def.handle,
   };
 }

@@ -4,7 +4,9 @@ import { Deque } from './deque.js';
 import { ExpiringMap } from './expiring-map.js';
 import { Delivery, Message, messageIdPrefix, storedAttributes } from './message.js';
 import type { SentView } from './results.js';
+import { queueTarget } from './targets.js';
 import type { DeadLetterRef, Runtime } from './runtime.js';
+import type { UserUsage } from './usage.js';
 
 /** docs/API.md, Queues: a deduplicationId is remembered for five minutes on its queue or topic. */
 export const DEDUP_WINDOW_MS = 5 * 60_000;
@@ -37,9 +39,16 @@ export class Queue extends Channel {
   readonly owner: string;
   readonly createdAt: number;
   readonly retentionMs: number;
+  /** Bytes of the messages stored here, in any state (Message.bytes). */
+  bytes = 0;
 
-  constructor(rt: Runtime, cfg: QueueConfig) {
-    super(rt, `queue:${cfg.name}`, cfg.visibilityTimeoutMs, cfg.maxReceives, cfg.deadLetter);
+  constructor(
+    rt: Runtime,
+    cfg: QueueConfig,
+    /** The owner's usage: stored bytes are counted there too. */
+    private readonly usage: UserUsage,
+  ) {
+    super(rt, queueTarget(cfg.name), cfg.visibilityTimeoutMs, cfg.maxReceives, cfg.deadLetter);
     this.uid = cfg.uid;
     this.name = cfg.name;
     this.owner = cfg.owner;
@@ -72,6 +81,7 @@ export class Queue extends Channel {
       }
       const attrs = storedAttributes(m.attributes);
       const msg = new Message(index, pos, m.body, attrs, now, this.nextSeq++, now);
+      this.store(msg);
       if (m.delayMs !== undefined && m.delayMs > 0) {
         this.addDelayed(new Delivery(msg, this, 0), now + m.delayMs);
       } else {
@@ -88,8 +98,42 @@ export class Queue extends Channel {
    *  its id, body, attributes and sentAt; its retention starts now. */
   enqueueDeadLetter(msg: Message): void {
     const now = this.rt.now;
-    this.fresh.push(new Message(msg.idIndex, msg.idPos, msg.body, msg.attributes, msg.sentAt, this.nextSeq++, now));
+    const moved = new Message(msg.idIndex, msg.idPos, msg.body, msg.attributes, msg.sentAt, this.nextSeq++, now);
+    this.store(moved);
+    this.fresh.push(moved);
     this.rt.markReady(this.target);
+  }
+
+  /** Messages stored here in any state. */
+  messageCount(): number {
+    const st = this.stats();
+    return st.ready + st.inflight + st.delayed;
+  }
+
+  /** Counts the bytes of every stored message again (after a restore). */
+  recount(): void {
+    let n = 0;
+    for (const m of this.fresh) n += m.bytes;
+    for (const d of this.returned.values()) n += d.msg.bytes;
+    for (const d of this.inflight.values()) n += d.msg.bytes;
+    for (const d of this.delayed) n += d.msg.bytes;
+    this.bytes = n;
+    this.usage.queuedBytes += n;
+  }
+
+  private store(msg: Message): void {
+    this.bytes += msg.bytes;
+    this.usage.queuedBytes += msg.bytes;
+  }
+
+  protected override onLeave(msg: Message): void {
+    this.bytes -= msg.bytes;
+    this.usage.queuedBytes -= msg.bytes;
+  }
+
+  protected override onDropAll(): void {
+    this.usage.queuedBytes -= this.bytes;
+    this.bytes = 0;
   }
 
   /** Drops messages past retention from the head of the FIFO, and old dedup ids. */
@@ -99,6 +143,7 @@ export class Queue extends Channel {
       const head = this.fresh.peek();
       if (head === undefined || now - head.enqueuedAt < this.retentionMs) break;
       this.fresh.shift();
+      this.onLeave(head);
     }
     this.trimReturned();
     this.dedup.expire(now);

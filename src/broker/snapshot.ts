@@ -1,9 +1,12 @@
+import { concatBytes } from '../bytes.js';
 import { BinaryReader, BinaryWriter } from './binary.js';
 import type { Channel } from './channel.js';
 import { captureState, type DeliveriesCapture, type StateCapture } from './snapshot-capture.js';
 import { BrokerError } from './errors.js';
 import { Delivery, DeliveryState, Message, NO_ATTRIBUTES, storedAttributes } from './message.js';
 import { Queue } from './queue.js';
+import type { ChannelAddress, StoredAnswer } from './idempotency.js';
+import { limitsSchema } from './quotas.js';
 import type { CommandResult } from './results.js';
 import type { DeadLetterRef } from './runtime.js';
 import { BrokerState } from './state.js';
@@ -15,13 +18,15 @@ import { Subscription, Topic } from './topic.js';
  * reproduces), so equal states give equal bytes and stateHash can hash the image.
  */
 const MAGIC = 0x4d4f4d42; // "MOMB"
-const VERSION = 1;
+/** 2: receipt key and limits; idempotency records with their owner, receives by
+ *  reference. Version 1 images still restore (readIdempotencyV1). */
+const VERSION = 2;
 
 /** The whole image at once (what StateMachine.snapshot() returns). */
 export function writeSnapshot(s: BrokerState): Uint8Array {
   const cap = captureState(s);
   const chunks = [...encodeCapture(cap, Infinity)];
-  return chunks.length === 1 ? chunks[0] : concat(chunks);
+  return concatBytes(chunks);
 }
 
 /**
@@ -38,6 +43,8 @@ export function* encodeCapture(cap: StateCapture, chunkBytes: number): Generator
   w.uint(cap.timerSeq);
   w.uint(cap.nextUid);
   w.uint(cap.lastIndex);
+  w.str(cap.receiptKey);
+  w.str(JSON.stringify(cap.limits));
 
   w.uint(cap.users.length);
   for (const [name, hash] of cap.users) {
@@ -46,10 +53,11 @@ export function* encodeCapture(cap: StateCapture, chunkBytes: number): Generator
   }
 
   w.uint(cap.idempotency.length);
-  for (const [key, result, at] of cap.idempotency) {
+  for (const [owner, key, answer, at] of cap.idempotency) {
+    w.str(owner);
     w.str(key);
-    w.str(JSON.stringify(result));
     w.f64(at);
+    writeAnswer(w, answer);
     if (full()) yield w.take();
   }
 
@@ -130,21 +138,11 @@ function estimateSize(cap: StateCapture): number {
   return Math.min(2 ** 31, bytes);
 }
 
-function concat(chunks: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const c of chunks) n += c.length;
-  const out = new Uint8Array(n);
-  let pos = 0;
-  for (const c of chunks) {
-    out.set(c, pos);
-    pos += c.length;
-  }
-  return out;
-}
-
 export function readSnapshot(image: Uint8Array): BrokerState {
   const r = new BinaryReader(image);
-  if (r.uint() !== MAGIC || r.u8() !== VERSION) {
+  const magic = r.uint();
+  const version = r.u8();
+  if (magic !== MAGIC || (version !== 1 && version !== VERSION)) {
     throw new BrokerError('validation_failed', 'not a broker snapshot of a known version');
   }
   const s = new BrokerState();
@@ -152,12 +150,21 @@ export function readSnapshot(image: Uint8Array): BrokerState {
   s.rt.timerSeq = r.uint();
   s.nextUid = r.uint();
   s.lastIndex = r.uint();
+  if (version >= 2) {
+    const key = r.str();
+    if (key !== '') s.rt.installReceiptKey(key);
+    s.limits = limitsSchema.parse(JSON.parse(r.str()));
+  }
 
   for (let n = r.uint(); n > 0; n--) s.users.set(r.str(), r.str());
-  for (let n = r.uint(); n > 0; n--) {
-    const key = r.str();
-    const result = JSON.parse(r.str()) as CommandResult;
-    s.idempotency.load(key, result, r.f64());
+  if (version === 1) readIdempotencyV1(r, s);
+  else {
+    for (let n = r.uint(); n > 0; n--) {
+      const owner = r.str();
+      const key = r.str();
+      const at = r.f64();
+      s.idempotency.load(owner, key, readAnswer(r), at);
+    }
   }
   for (let n = r.uint(); n > 0; n--) {
     const q = readQueue(r, s);
@@ -168,7 +175,65 @@ export function readSnapshot(image: Uint8Array): BrokerState {
     s.topics.set(t.name, t);
   }
   if (!r.done) throw new BrokerError('validation_failed', 'trailing bytes after the snapshot image');
+  s.recountUsage();
   return s;
+}
+
+const ANSWER_RESULT = 0;
+const ANSWER_RECEIVE = 1;
+
+/** A receive answer by reference costs its receipts, never its bodies. */
+function writeAnswer(w: BinaryWriter, a: StoredAnswer): void {
+  if (a.kind === 'result') {
+    w.u8(ANSWER_RESULT);
+    w.str(a.replayOf);
+    w.str(JSON.stringify(a.result));
+    return;
+  }
+  w.u8(ANSWER_RECEIVE);
+  w.str(a.replayOf);
+  const f = a.from;
+  w.bool(f.kind === 'queue');
+  if (f.kind === 'queue') w.str(f.queue);
+  else {
+    w.str(f.topic);
+    w.str(f.subscription);
+  }
+  w.uint(f.uid);
+  w.uint(a.receipts.length);
+  for (const receipt of a.receipts) w.str(receipt);
+}
+
+function readAnswer(r: BinaryReader): StoredAnswer {
+  const kind = r.u8();
+  const replayOf = r.str() as StoredAnswer['replayOf'];
+  if (kind === ANSWER_RESULT) return { kind: 'result', replayOf, result: JSON.parse(r.str()) as CommandResult };
+  if (kind !== ANSWER_RECEIVE) throw new BrokerError('validation_failed', `unknown idempotency answer kind ${kind}`);
+  const from: ChannelAddress = r.bool()
+    ? { kind: 'queue', queue: r.str(), uid: 0 }
+    : { kind: 'sub', topic: r.str(), subscription: r.str(), uid: 0 };
+  from.uid = r.uint();
+  const receipts: string[] = [];
+  for (let n = r.uint(); n > 0; n--) receipts.push(r.str());
+  return { kind: 'receive', replayOf, from, receipts };
+}
+
+/**
+ * Version 1 kept `${owner}\n${key}` -> the whole result, replayOf inside. Such records
+ * are restored whole (receives with their bodies too) and expire within the ten-minute
+ * window; images written from then on are version 2. Registers' records are dropped.
+ */
+function readIdempotencyV1(r: BinaryReader, s: BrokerState): void {
+  for (let n = r.uint(); n > 0; n--) {
+    const slot = r.str();
+    const { replayOf, ...result } = JSON.parse(r.str()) as CommandResult & { replayOf: StoredAnswer['replayOf'] };
+    const at = r.f64();
+    // A register's record sat in the space of the user it named, where an anonymous
+    // caller could plant it; registers keep no records now, so it is dropped.
+    if (replayOf === 'user.register') continue;
+    const cut = slot.indexOf('\n');
+    s.idempotency.load(slot.slice(0, cut), slot.slice(cut + 1), { kind: 'result', replayOf, result }, at);
+  }
 }
 
 function writeMessage(w: BinaryWriter, m: Message): void {
@@ -291,16 +356,19 @@ function readDeliveries(r: BinaryReader, s: BrokerState, ch: Channel, msg: () =>
 }
 
 function readQueue(r: BinaryReader, s: BrokerState): Queue {
+  const uid = r.uint();
+  const name = r.str();
+  const owner = r.str();
   const q = new Queue(s.rt, {
-    uid: r.uint(),
-    name: r.str(),
-    owner: r.str(),
+    uid,
+    name,
+    owner,
     createdAt: r.f64(),
     visibilityTimeoutMs: r.uint(),
     maxReceives: r.optUint(),
     deadLetter: readDeadLetter(r),
     retentionMs: r.uint(),
-  });
+  }, s.usage.of(owner));
   q.nextSeq = r.uint();
   readGrants(r, q.grants);
   readDedup(r, q.dedup);
@@ -310,14 +378,17 @@ function readQueue(r: BinaryReader, s: BrokerState): Queue {
 }
 
 function readTopic(r: BinaryReader, s: BrokerState): Topic {
+  const uid = r.uint();
+  const name = r.str();
+  const owner = r.str();
   const t = new Topic(s.rt, {
-    uid: r.uint(),
-    name: r.str(),
-    owner: r.str(),
+    uid,
+    name,
+    owner,
     createdAt: r.f64(),
     public: r.bool(),
     retentionMs: r.uint(),
-  });
+  }, s.usage.of(owner));
   t.baseSeq = r.uint();
   t.nextSeq = r.uint();
   readGrants(r, t.grants);

@@ -69,7 +69,7 @@ class SteeredNode implements ApiNode {
   async readBarrier(): Promise<void> {}
 
   leadership() {
-    return { role: this.leading ? 'leader' : 'follower', leaderId: this.leaderId, leaderUrl: this.urls.get(this.leaderId) ?? null };
+    return { role: this.leading ? ('leader' as const) : ('follower' as const), leaderId: this.leaderId, leaderUrl: this.urls.get(this.leaderId) ?? null };
   }
 
   status(): NodeStatusView {

@@ -46,7 +46,7 @@ async function shortToken(username: string, inMs: number): Promise<string> {
 }
 
 beforeAll(async () => {
-  cluster = await startInProcessCluster('redirect', undefined, { authGraceMs: GRACE_MS });
+  cluster = await startInProcessCluster('redirect', { stream: { authGraceMs: GRACE_MS } });
   token = await login('streamer');
   otherToken = await login('stranger');
   for (const name of ['s-send', 's-idem', 's-consume', 's-credit', 's-nack', 's-cancel', 's-errors']) {

@@ -1,10 +1,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { NODE_IDS, type NodePlacement } from '../lib/cluster-layout.js';
 import { nodeConfig } from '../lib/host/node-config.js';
+import { freePort } from '../../../scripts/lib/free-port.js';
 
 // `make aws-smoke`: the release tarball exactly as the nodes get it, run as a three-node
 // cluster on 127.0.0.1 with the config the AWS nodes get (forward mode, production,
@@ -12,17 +12,6 @@ import { nodeConfig } from '../lib/host/node-config.js';
 // /v1/cluster and a write sent to a follower (forwarded to the leader).
 
 const tarball = resolve(process.argv[2] ?? 'build/release.tar.gz');
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolvePort(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -58,6 +47,9 @@ async function main(): Promise<void> {
         dataDir: join(work, `data-${node.nodeId}`),
         jwtSecretFile: join(work, 'jwt-secret'),
         clusterTokenFile: join(work, 'cluster-token'),
+        // Plain gRPC on loopback: the certificates are issued on the AWS hosts at boot
+        // (test/node-tls.test.ts covers them).
+        tls: undefined,
         logLevel: 'warn',
       };
       const file = join(work, `${node.nodeId}.json`);

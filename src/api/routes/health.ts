@@ -1,13 +1,30 @@
 // Health, readiness, metrics, cluster status and the OpenAPI document: served by the
 // node that is asked, without auth.
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Registry } from 'prom-client';
 import type { ApiDeps } from '../deps.js';
 import { ApiError, NO_LEADER_RETRY_AFTER_SEC } from '../errors.js';
 import { defineRoute, type RouteSpec } from '../route.js';
 import { ReadQuery } from '../schemas.js';
 
+const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
-export function healthRoutes(deps: ApiDeps, registry: Registry, openApi: () => unknown): RouteSpec[] {
+/** Whether `Authorization: Bearer <token>` carries the metrics token (constant time). */
+function hasMetricsToken(header: string | string[] | undefined, token: string | undefined): boolean {
+  if (token === undefined || typeof header !== 'string') return false;
+  const match = /^Bearer +(\S+) *$/i.exec(header);
+  return match !== null && timingSafeEqual(digest(match[1]), digest(token));
+}
+
+export interface MetricsSources {
+  /** Cluster and node series: open to anyone (health checks, dashboards). */
+  registry: Registry;
+  /** Series that name queues: only with `token`; never without one. */
+  perQueue: Registry;
+  token?: string;
+}
+
+export function healthRoutes(deps: ApiDeps, metrics: MetricsSources, openApi: () => unknown): RouteSpec[] {
   return [
     defineRoute({
       method: 'GET',
@@ -41,12 +58,14 @@ export function healthRoutes(deps: ApiDeps, registry: Registry, openApi: () => u
       method: 'GET',
       path: '/metrics',
       operationId: 'metrics',
-      summary: 'Prometheus text format',
+      summary: 'Prometheus text format; per-queue series only with Authorization: Bearer <metrics token>',
       auth: false,
       kind: 'local',
-            success: 200,
-      async handle() {
-        return { status: 200, raw: { contentType: registry.contentType, bytes: await registry.metrics() } };
+      success: 200,
+      async handle({ headers }) {
+        let text = await metrics.registry.metrics();
+        if (hasMetricsToken(headers.authorization, metrics.token)) text += await metrics.perQueue.metrics();
+        return { status: 200, raw: { contentType: metrics.registry.contentType, bytes: text } };
       },
     }),
     defineRoute({

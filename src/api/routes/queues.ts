@@ -1,6 +1,6 @@
 // The /v1/queues rows of docs/API.md (Queues).
-import type { ReceivedView } from '../../broker/index.js';
-import { commit, idempotencyField, unwrap, type ApiDeps } from '../deps.js';
+import { queueTarget } from '../../broker/index.js';
+import { commit, idempotencyField, receiptKeyField, unwrap, type ApiDeps } from '../deps.js';
 import { receiveWithWait } from '../receive.js';
 import { defineRoute, type RouteSpec } from '../route.js';
 import {
@@ -175,13 +175,14 @@ export function queueRoutes(deps: ApiDeps): RouteSpec[] {
       success: 200,
       async handle({ user, params, body, idempotencyKey, signal }) {
         const answer = await receiveWithWait(deps, {
-          target: `queue:${params.name}`,
+          target: queueTarget(params.name),
           max: body.max,
           waitMs: body.waitMs,
           signal,
           propose: async (attempt) =>
-            (await commit(deps, {
+            await commit(deps, {
               type: 'queue.receive',
+              ...receiptKeyField(deps.broker),
               user,
               // The broker keeps the first (empty) answer under the key: a long poll's
               // later receives are new commands of their own.
@@ -189,7 +190,7 @@ export function queueRoutes(deps: ApiDeps): RouteSpec[] {
               queue: params.name,
               max: body.max,
               ...(body.visibilityTimeoutMs !== undefined && { visibilityTimeoutMs: body.visibilityTimeoutMs }),
-            })) as { messages: ReceivedView[] },
+            }),
         });
         deps.metrics.received('queue', answer.messages.length);
         return { status: 200, body: answer };
@@ -206,13 +207,13 @@ export function queueRoutes(deps: ApiDeps): RouteSpec[] {
       body: AckBody,
       success: 200,
       async handle({ user, params, body, idempotencyKey }) {
-        const value = (await commit(deps, {
+        const value = await commit(deps, {
           type: 'queue.ack',
           user,
           ...idempotencyField(idempotencyKey),
           queue: params.name,
           receiptHandles: body.receiptHandles,
-        })) as { acked: number };
+        });
         deps.metrics.acked('queue', value.acked);
         return { status: 200, body: value };
       },

@@ -1,7 +1,7 @@
 // The /v1/topics rows of docs/API.md (Topics and subscriptions): topics, grants, publishing and subscriptions.
 import { z } from 'zod';
-import type { ReceivedView } from '../../broker/index.js';
-import { commit, idempotencyField, unwrap, type ApiDeps } from '../deps.js';
+import { subscriptionTarget } from '../../broker/index.js';
+import { commit, idempotencyField, receiptKeyField, unwrap, type ApiDeps } from '../deps.js';
 import { receiveWithWait } from '../receive.js';
 import { defineRoute, type RouteSpec } from '../route.js';
 import {
@@ -223,13 +223,14 @@ export function topicRoutes(deps: ApiDeps): RouteSpec[] {
       success: 200,
       async handle({ user, params, body, idempotencyKey, signal }) {
         const answer = await receiveWithWait(deps, {
-          target: `sub:${params.name}/${params.sub}`,
+          target: subscriptionTarget(params.name, params.sub),
           max: body.max,
           waitMs: body.waitMs,
           signal,
           propose: async (attempt) =>
-            (await commit(deps, {
+            await commit(deps, {
               type: 'subscription.receive',
+              ...receiptKeyField(deps.broker),
               user,
               // The broker keeps the first (empty) answer under the key: a long poll's
               // later receives are new commands of their own.
@@ -238,7 +239,7 @@ export function topicRoutes(deps: ApiDeps): RouteSpec[] {
               subscription: params.sub,
               max: body.max,
               ...(body.visibilityTimeoutMs !== undefined && { visibilityTimeoutMs: body.visibilityTimeoutMs }),
-            })) as { messages: ReceivedView[] },
+            }),
         });
         deps.metrics.received('subscription', answer.messages.length);
         return { status: 200, body: answer };
@@ -255,14 +256,14 @@ export function topicRoutes(deps: ApiDeps): RouteSpec[] {
       body: AckBody,
       success: 200,
       async handle({ user, params, body, idempotencyKey }) {
-        const value = (await commit(deps, {
+        const value = await commit(deps, {
           type: 'subscription.ack',
           user,
           ...idempotencyField(idempotencyKey),
           topic: params.name,
           subscription: params.sub,
           receiptHandles: body.receiptHandles,
-        })) as { acked: number };
+        });
         deps.metrics.acked('subscription', value.acked);
         return { status: 200, body: value };
       },

@@ -89,6 +89,9 @@ export function receiveCallOf(target: StreamTarget, max: number, visibilityTimeo
   };
 }
 
+/** The routes a stream serves read no header. */
+const NO_HEADERS: Readonly<Record<string, string | undefined>> = Object.freeze({});
+
 /** A call checked by its route's schemas: what the route's handler takes. */
 export interface Prepared {
   spec: RouteSpec;
@@ -132,7 +135,7 @@ export class RouteTable {
     const { spec, params, body, idempotencyKey } = prepared;
     const answer = await this.gate.run(relayable(prepared, caller), () =>
       spec
-        .handle({ user: caller.user, params, query: {}, body, idempotencyKey, clientAddress: caller.clientAddress, signal: caller.signal })
+        .handle({ user: caller.user, params, query: {}, body, idempotencyKey, clientAddress: caller.clientAddress, signal: caller.signal, headers: NO_HEADERS })
         .catch(replayedAnswer),
     );
     if (answer.status === 307) {

@@ -26,6 +26,8 @@ export interface StreamServerOptions {
   routes: readonly RouteSpec[];
   /** The app's leader gate: its mode decides what a follower does with a stream. */
   gate: LeaderGate;
+  /** The client's address from the peer and X-Forwarded-For, as the app resolves it. */
+  clientAddress: (peer: string | undefined, forwardedFor: string | string[] | undefined) => string;
   settings?: Partial<StreamSettings>;
 }
 
@@ -141,7 +143,7 @@ export function attachStream(server: Server, opts: StreamServerOptions): StreamS
         }
       }
       wss.handleUpgrade(req, socket, head, (ws) => {
-        const conn = new StreamConnection(ws, socket as Socket, { deps, routes, settings, relaying }, req.socket.remoteAddress ?? 'unknown', claims, onClosed);
+        const conn = new StreamConnection(ws, socket as Socket, { deps, routes, settings, relaying }, opts.clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for']), claims, onClosed);
         if (conn.isClosed) return;
         open.add(conn);
         watchLeadership();

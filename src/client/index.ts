@@ -1,0 +1,13 @@
+// The client library's public surface (package export "./client"); docs/CLIENT.md.
+export { MomClient, type MomClientOptions } from './client.js';
+export { RestClient, type RestOptions, type RestRequest, type Answer } from './rest.js';
+export { HttpTransport, type Exchange, type HttpMethod, type PoolShape, type Reply } from './http.js';
+export { Endpoints } from './endpoints.js';
+export { QueueClient } from './queues.js';
+export { TopicClient, SubscriptionClient } from './topics.js';
+export { Inbox, type CallOptions } from './inbox.js';
+export { type ConsumeOptions, type Delivery } from './consume.js';
+export { SendBatcher, type BatchOptions, type BatchSender } from './batcher.js';
+export { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
+export { MomApiError, MomConnectionError, MomRetriesExhaustedError, type MomErrorCode } from './errors.js';
+export type * from './types.js';
