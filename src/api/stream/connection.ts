@@ -109,6 +109,8 @@ export class StreamConnection implements ConsumerHost {
     this.flush();
     this.ws.close(code, reasonOf(reason));
     this.cleanUp();
+    // The closing handshake reads the client's close frame (frames before it are ignored).
+    if (this.ws.isPaused) this.ws.resume();
     // A client that does not answer the close handshake is cut off.
     setTimeout(() => this.ws.terminate(), 2_000).unref();
   }
