@@ -202,16 +202,23 @@ export class StreamClient {
     return `${this.keyPrefix}.${++this.keySeq}`;
   }
 
+  /** An ack, nack or extend resent after a reconnect must answer as the first did (an
+   *  ack applied before the break would otherwise come back `unknown`): each carries a
+   *  generated Idempotency-Key unless resendGuard is 'none'. */
+  private settleKey(): { idempotencyKey?: string } {
+    return this.opts.resendGuard === 'none' ? {} : { idempotencyKey: this.generatedKey() };
+  }
+
   ack(target: StreamTarget, receiptHandles: string[]): Promise<AckAnswer> {
-    return this.request({ op: 'ack', ...target, receiptHandles }, true) as Promise<AckAnswer>;
+    return this.request({ op: 'ack', ...target, receiptHandles, ...this.settleKey() }, true) as Promise<AckAnswer>;
   }
 
   nack(target: StreamTarget, receiptHandles: string[], delayMs = 0): Promise<NackAnswer> {
-    return this.request({ op: 'nack', ...target, receiptHandles, delayMs }, true) as Promise<NackAnswer>;
+    return this.request({ op: 'nack', ...target, receiptHandles, delayMs, ...this.settleKey() }, true) as Promise<NackAnswer>;
   }
 
   async extend(target: StreamTarget, receiptHandle: string, visibilityTimeoutMs: number): Promise<void> {
-    await this.request({ op: 'extend', ...target, receiptHandle, visibilityTimeoutMs }, true);
+    await this.request({ op: 'extend', ...target, receiptHandle, visibilityTimeoutMs, ...this.settleKey() }, true);
   }
 
   /** Messages of a queue or subscription as they become ready; ack or nack each one. */

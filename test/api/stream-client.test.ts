@@ -145,7 +145,7 @@ beforeAll(async () => {
   const user = { username: 'client', password: 'client-password' };
   expect((await rest('POST', '/v1/auth/register', user)).status).toBe(201);
   token = (await rest('POST', '/v1/auth/login', user)).json.token;
-  for (const name of ['c-basic', 'c-resume', 'c-consume', 'c-redeliver']) expect((await rest('POST', '/v1/queues', { name })).status).toBe(201);
+  for (const name of ['c-basic', 'c-resume', 'c-consume', 'c-redeliver', 'c-ack']) expect((await rest('POST', '/v1/queues', { name })).status).toBe(201);
 });
 
 afterEach(async () => {
@@ -232,6 +232,23 @@ describe('StreamClient', () => {
     expect(client.node).toBe('b');
     expect(await Promise.all(again.map((d) => d.ack()))).toEqual([true, true]);
     expect(await first[0].ack()).toBe(false); // its lease ended: a stale handle
+  });
+
+  test('an ack applied just before a leader change still answers acked after its resend', async () => {
+    const client = await connect();
+    await client.send('c-ack', { body: 'ack me' });
+    const it = client.consume({ queue: 'c-ack' }, { prefetch: 1 })[Symbol.asyncIterator]();
+    const d: Delivery = (await it.next()).value;
+    nodes.a.hold = true;
+    const acked = d.ack();
+    while (nodes.a.held.length === 0) await new Promise((r) => setTimeout(r, 5));
+    const [held] = nodes.a.held.splice(0);
+    nodes.a.apply(held.command);
+    lead('b');
+    held.reject(new ProposalOutcomeUnknownError());
+    expect(await acked).toBe(true);
+    expect(client.node).toBe('b');
+    expect((await rest('GET', '/v1/queues/c-ack')).json.stats).toEqual({ ready: 0, inflight: 0, delayed: 0 });
   });
 
   test('a stream that goes silent (no frames, no pongs) is dropped and its requests resent elsewhere', async () => {
