@@ -148,7 +148,10 @@ const envName = (field: string) => 'MOM_' + field.replace('.', '_').replace(/[A-
 function shownDefault(info: FieldInfo): string {
   if (info.defaultValue === undefined) return '';
   if (Array.isArray(info.defaultValue)) return info.defaultValue.length === 0 ? ' [default: none]' : ` [default: ${info.defaultValue.join(',')}]`;
-  if (typeof info.defaultValue === 'object' && info.defaultValue !== null) return '';
+  if (typeof info.defaultValue === 'object' && info.defaultValue !== null) {
+    const entries = Object.entries(info.defaultValue);
+    return entries.length === 0 ? ' [default: none]' : ` [default: ${entries.map(([k, v]) => `${k}=${String(v)}`).join(',')}]`;
+  }
   return ` [default: ${String(info.defaultValue)}]`;
 }
 
