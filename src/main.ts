@@ -3,21 +3,15 @@ import './runtime-tuning.js';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { startApiServer } from './api/server.js';
 import { Broker, encodeCommand, resolveLimits } from './broker/index.js';
-import { CONFIG_USAGE, checkListenAddresses, loadConfig } from './node/config.js';
 import { ConfigError, exitCodeFor } from './node/errors.js';
-import { createLogger } from './node/logger.js';
 import { RaftNode } from './node/raft-node.js';
+import { startupConfig } from './node/startup.js';
 
 async function main(): Promise<void> {
-  const argv = process.argv.slice(2);
-  if (argv.includes('--help')) {
-    process.stdout.write(CONFIG_USAGE + '\n');
-    return;
-  }
-  const config = loadConfig(argv, process.env);
+  const started = await startupConfig(process.argv.slice(2), process.env);
+  if (started === undefined) return; // --help
+  const { config, logger } = started;
   const limits = brokerLimits(config.limits);
-  await checkListenAddresses(config);
-  const logger = createLogger(config.nodeId, config.logLevel);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
 

@@ -3,7 +3,7 @@
 // behind a tiny HTTP API that mirrors the real one's health and cluster routes. Run: node --import tsx scripts/kv/node-main.ts <node flags>
 import '../../src/runtime-tuning.js';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { checkListenAddresses, loadConfig, CONFIG_USAGE } from '../../src/node/config.js';
+import { startupConfig } from '../../src/node/startup.js';
 import {
   exitCodeFor,
   NoLeaderError,
@@ -13,20 +13,14 @@ import {
   ProposalOutcomeUnknownError,
   StorageFailedError,
 } from '../../src/node/errors.js';
-import { createLogger } from '../../src/node/logger.js';
 import { RaftNode } from '../../src/node/raft-node.js';
 import { parseHostPort } from '../../src/node/address.js';
 import { encodePut, encodeTick, KvStateMachine } from './state-machine.js';
 
 async function main(): Promise<void> {
-  const argv = process.argv.slice(2);
-  if (argv.includes('--help')) {
-    process.stdout.write(CONFIG_USAGE + '\n');
-    return;
-  }
-  const config = loadConfig(argv, process.env);
-  await checkListenAddresses(config);
-  const logger = createLogger(config.nodeId, config.logLevel);
+  const started = await startupConfig(process.argv.slice(2), process.env);
+  if (started === undefined) return; // --help
+  const { config, logger } = started;
   const kv = new KvStateMachine({ trackOrder: process.env.MOM_KV_TRACK_ORDER === '1' });
   const node = await RaftNode.start({ config, stateMachine: kv, logger, idleTickCommand: encodeTick });
   node.on('fatal', (err: Error) => {

@@ -34,7 +34,7 @@ export const STATUS_OF: Record<ApiErrorCode, number> = {
   not_found: 404,
   conflict: 409,
   payload_too_large: 413,
-  /** A per-user limit (docs/SECURITY-limits.md); `details` names it and its value. */
+  /** A per-user limit (docs/SECURITY.md, Per-user limits); `details` names it and its value. */
   quota_exceeded: 403,
   rate_limited: 429,
   no_leader: 503,

@@ -39,7 +39,8 @@ export interface Answer {
   raw?: { contentType: string; bytes: Uint8Array | string };
 }
 
-export interface RouteSpec {
+/** What a route is, apart from its schemas and handler (the docs read these too). */
+interface RouteHead {
   method: HttpMethod;
   /** Koa-router path, `:name` params. */
   path: string;
@@ -47,12 +48,15 @@ export interface RouteSpec {
   summary: string;
   auth: boolean;
   kind: RouteKind;
+  /** The statuses this route answers on success (for the docs). */
+  success: number;
+}
+
+export interface RouteSpec extends RouteHead {
   params: z.ZodType;
   query: z.ZodType;
   /** What the body must look like, for validation and the docs. */
   body: z.ZodType;
-  /** The statuses this route answers on success (for the docs). */
-  success: number;
   /** Parses the JSON body when `body.parse` would give poor errors (unions). */
   parseBody?: (json: unknown) => unknown;
   /** Checks beyond the schema (sizes that are 413 rather than 400). */
@@ -65,17 +69,10 @@ export interface RouteSpec {
   handle(input: RouteInput<unknown, unknown, unknown>): Promise<Answer>;
 }
 
-interface RouteDef<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType, R extends z.ZodType> {
-  method: HttpMethod;
-  path: string;
-  operationId: string;
-  summary: string;
-  auth: boolean;
-  kind: RouteKind;
+interface RouteDef<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType, R extends z.ZodType> extends RouteHead {
   params?: P;
   query?: Q;
   body?: B;
-  success: number;
   parseBody?: (json: unknown) => z.output<B>;
   check?: (body: z.output<B>) => void;
   relay?: (input: RouteInput<z.output<P>, z.output<Q>, z.output<B>>) => Promise<z.output<R>>;

@@ -102,25 +102,23 @@ export abstract class Channel implements ChannelRef {
   }
 
   ack(handles: readonly string[]): { acked: number; unknown: string[] } {
-    let acked = 0;
-    const unknown: string[] = [];
-    for (const h of handles) {
-      const d = this.inflight.get(h);
-      if (d === undefined) {
-        unknown.push(h);
-        continue;
-      }
-      this.inflight.delete(h);
-      this.rt.timers.remove(d);
+    const { ended, unknown } = this.endLeases(handles, (d, handle) => {
+      this.inflight.delete(handle);
       d.receipt = null;
       this.onLeave(d.msg);
-      acked++;
-    }
-    return { acked, unknown };
+    });
+    return { acked: ended, unknown };
   }
 
   nack(handles: readonly string[], delayMs: number): { released: number; unknown: string[] } {
-    let released = 0;
+    const { ended, unknown } = this.endLeases(handles, (d) => this.endLease(d, delayMs));
+    return { released: ended, unknown };
+  }
+
+  /** Ends the lease of each live receipt (off the timer heap, then `end`); stale or
+   *  made-up handles come back as unknown. */
+  private endLeases(handles: readonly string[], end: (d: Delivery, handle: string) => void): { ended: number; unknown: string[] } {
+    let ended = 0;
     const unknown: string[] = [];
     for (const h of handles) {
       const d = this.inflight.get(h);
@@ -129,10 +127,10 @@ export abstract class Channel implements ChannelRef {
         continue;
       }
       this.rt.timers.remove(d);
-      this.endLease(d, delayMs);
-      released++;
+      end(d, h);
+      ended++;
     }
-    return { released, unknown };
+    return { ended, unknown };
   }
 
   /** New lease end for a live receipt, counted from now; undefined if the receipt is stale. */

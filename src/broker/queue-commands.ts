@@ -26,10 +26,7 @@ export function createQueue(s: BrokerState, c: CommandOf<'queue.create'>): Queue
   const usage = s.usage.of(c.user);
   checkLimit(s.limits, 'queuesPerUser', usage.queues, 1, `user '${c.user}' owns ${usage.queues} queues`);
   const q = new Queue(s.rt, {
-    uid: s.nextUid++,
-    name: c.name,
-    owner: c.user,
-    createdAt: s.rt.now,
+    ...s.newIdentity(c.name, c.user),
     visibilityTimeoutMs: c.visibilityTimeoutMs ?? DEFAULT_VISIBILITY_TIMEOUT_MS,
     maxReceives: c.maxReceives ?? null,
     deadLetter,

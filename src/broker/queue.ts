@@ -11,6 +11,16 @@ import type { UserUsage } from './usage.js';
 /** docs/API.md, Queues: a deduplicationId is remembered for five minutes on its queue or topic. */
 export const DEDUP_WINDOW_MS = 5 * 60_000;
 
+/** A sent message's answer: the id first sent under its deduplicationId within the
+ *  window (deduplicated), else its own id, which then claims the deduplicationId. */
+export function claimSent(dedup: ExpiringMap<string>, deduplicationId: string | undefined, id: string, now: number): SentView {
+  if (deduplicationId !== undefined) {
+    const first = dedup.claim(deduplicationId, id, now);
+    if (first !== undefined) return { id: first, deduplicated: true };
+  }
+  return { id, deduplicated: false };
+}
+
 export const PERM_SEND = 1;
 export const PERM_RECEIVE = 2;
 
@@ -72,13 +82,7 @@ export class Queue extends Channel {
     let ready = false;
     for (let pos = 0; pos < messages.length; pos++) {
       const m = messages[pos];
-      if (m.deduplicationId !== undefined) {
-        const first = this.dedup.claim(m.deduplicationId, idPrefix + pos.toString(36), now);
-        if (first !== undefined) {
-          out[pos] = { id: first, deduplicated: true };
-          continue;
-        }
-      }
+      if ((out[pos] = claimSent(this.dedup, m.deduplicationId, idPrefix + pos.toString(36), now)).deduplicated) continue;
       const attrs = storedAttributes(m.attributes);
       const msg = new Message(index, pos, m.body, attrs, now, this.nextSeq++, now);
       this.store(msg);
@@ -88,7 +92,6 @@ export class Queue extends Channel {
         this.fresh.push(msg);
         ready = true;
       }
-      out[pos] = { id: idPrefix + pos.toString(36), deduplicated: false };
     }
     if (ready) this.rt.markReady(this.target);
     return out;

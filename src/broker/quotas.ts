@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { BrokerError } from './errors.js';
 
 /**
- * Per-user limits (docs/SECURITY-limits.md). They are replicated state: the leader
+ * Per-user limits (docs/SECURITY.md, Per-user limits). They are replicated state: the leader
  * proposes its configured values as a `cluster.limits` command, so every replica
  * enforces the same numbers whatever its own flags say; until the first such command is
  * applied, the defaults below (identical in every build) hold.

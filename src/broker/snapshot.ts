@@ -64,10 +64,7 @@ export function* encodeCapture(cap: StateCapture, chunkBytes: number): Generator
   w.uint(cap.queues.length);
   for (const q of cap.queues) {
     const c = q.cfg;
-    w.uint(c.uid);
-    w.str(c.name);
-    w.str(c.owner);
-    w.f64(c.createdAt);
+    writeIdentity(w, c);
     w.uint(c.visibilityTimeoutMs);
     w.optUint(c.maxReceives);
     writeDeadLetter(w, c.deadLetter);
@@ -86,10 +83,7 @@ export function* encodeCapture(cap: StateCapture, chunkBytes: number): Generator
   w.uint(cap.topics.length);
   for (const t of cap.topics) {
     const c = t.cfg;
-    w.uint(c.uid);
-    w.str(c.name);
-    w.str(c.owner);
-    w.f64(c.createdAt);
+    writeIdentity(w, c);
     w.bool(c.public);
     w.uint(c.retentionMs);
     w.uint(t.baseSeq);
@@ -106,10 +100,7 @@ export function* encodeCapture(cap: StateCapture, chunkBytes: number): Generator
     w.uint(t.subscriptions.length);
     for (const sub of t.subscriptions) {
       const sc = sub.cfg;
-      w.uint(sc.uid);
-      w.str(sc.name);
-      w.str(sc.owner);
-      w.f64(sc.createdAt);
+      writeIdentity(w, sc);
       w.uint(sc.ackTimeoutMs);
       w.optUint(sc.maxDeliveries);
       writeDeadLetter(w, sc.deadLetter);
@@ -270,6 +261,19 @@ function readMessage(r: BinaryReader): Message {
   return new Message(idIndex, idPos, body, attributes, sentAt, seq, r.f64());
 }
 
+/** The identity of a queue, topic or subscription (BrokerState.newIdentity). */
+function writeIdentity(w: BinaryWriter, c: { uid: number; name: string; owner: string; createdAt: number }): void {
+  w.uint(c.uid);
+  w.str(c.name);
+  w.str(c.owner);
+  w.f64(c.createdAt);
+}
+
+function readIdentity(r: BinaryReader): { uid: number; name: string; owner: string; createdAt: number } {
+  // Object literal properties are evaluated in order: the fields read as written.
+  return { uid: r.uint(), name: r.str(), owner: r.str(), createdAt: r.f64() };
+}
+
 function writeDeadLetter(w: BinaryWriter, ref: DeadLetterRef | null): void {
   w.bool(ref !== null);
   if (ref !== null) {
@@ -356,19 +360,14 @@ function readDeliveries(r: BinaryReader, s: BrokerState, ch: Channel, msg: () =>
 }
 
 function readQueue(r: BinaryReader, s: BrokerState): Queue {
-  const uid = r.uint();
-  const name = r.str();
-  const owner = r.str();
+  const identity = readIdentity(r);
   const q = new Queue(s.rt, {
-    uid,
-    name,
-    owner,
-    createdAt: r.f64(),
+    ...identity,
     visibilityTimeoutMs: r.uint(),
     maxReceives: r.optUint(),
     deadLetter: readDeadLetter(r),
     retentionMs: r.uint(),
-  }, s.usage.of(owner));
+  }, s.usage.of(identity.owner));
   q.nextSeq = r.uint();
   readGrants(r, q.grants);
   readDedup(r, q.dedup);
@@ -378,17 +377,12 @@ function readQueue(r: BinaryReader, s: BrokerState): Queue {
 }
 
 function readTopic(r: BinaryReader, s: BrokerState): Topic {
-  const uid = r.uint();
-  const name = r.str();
-  const owner = r.str();
+  const identity = readIdentity(r);
   const t = new Topic(s.rt, {
-    uid,
-    name,
-    owner,
-    createdAt: r.f64(),
+    ...identity,
     public: r.bool(),
     retentionMs: r.uint(),
-  }, s.usage.of(owner));
+  }, s.usage.of(identity.owner));
   t.baseSeq = r.uint();
   t.nextSeq = r.uint();
   readGrants(r, t.grants);
@@ -407,10 +401,7 @@ function readTopic(r: BinaryReader, s: BrokerState): Topic {
   };
   for (let n = r.uint(); n > 0; n--) {
     const sub = new Subscription(s.rt, t, {
-      uid: r.uint(),
-      name: r.str(),
-      owner: r.str(),
-      createdAt: r.f64(),
+      ...readIdentity(r),
       ackTimeoutMs: r.uint(),
       maxDeliveries: r.optUint(),
       deadLetter: readDeadLetter(r),

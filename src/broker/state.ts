@@ -31,6 +31,11 @@ export class BrokerState {
     };
   }
 
+  /** The identity a new queue, topic or subscription is created with. */
+  newIdentity(name: string, owner: string): { uid: number; name: string; owner: string; createdAt: number } {
+    return { uid: this.nextUid++, name, owner, createdAt: this.rt.now };
+  }
+
   /** Counts every user's holdings from the state (after a restore). The recounts add
    *  to the zeroed usage objects the queues and topics already hold. */
   recountUsage(): void {

@@ -19,10 +19,7 @@ export function createTopic(s: BrokerState, c: CommandOf<'topic.create'>): Topic
   checkLimit(s.limits, 'topicsPerUser', usage.topics, 1, `user '${c.user}' owns ${usage.topics} topics`);
   usage.topics++;
   const t = new Topic(s.rt, {
-    uid: s.nextUid++,
-    name: c.name,
-    owner: c.user,
-    createdAt: s.rt.now,
+    ...s.newIdentity(c.name, c.user),
     public: c.public ?? false,
     retentionMs: c.retentionMs ?? DEFAULT_TOPIC_RETENTION_MS,
   }, usage);
@@ -92,10 +89,7 @@ export function createSubscription(s: BrokerState, c: CommandOf<'subscription.cr
   checkLimit(s.limits, 'subscriptionsPerUser', usage.subscriptions, 1, `user '${c.user}' owns ${usage.subscriptions} subscriptions`);
   usage.subscriptions++;
   const sub = new Subscription(s.rt, t, {
-    uid: s.nextUid++,
-    name: c.name,
-    owner: c.user,
-    createdAt: s.rt.now,
+    ...s.newIdentity(c.name, c.user),
     ackTimeoutMs: c.ackTimeoutMs ?? DEFAULT_VISIBILITY_TIMEOUT_MS,
     maxDeliveries: c.maxDeliveries ?? null,
     deadLetter,

@@ -3,7 +3,7 @@ import type { PublishMessage } from './commands.js';
 import { Deque } from './deque.js';
 import { ExpiringMap } from './expiring-map.js';
 import { Message, messageIdPrefix, storedAttributes } from './message.js';
-import { DEDUP_WINDOW_MS } from './queue.js';
+import { claimSent, DEDUP_WINDOW_MS } from './queue.js';
 import type { SentView } from './results.js';
 import { subscriptionTarget } from './targets.js';
 import type { DeadLetterRef, Runtime } from './runtime.js';
@@ -59,13 +59,7 @@ export class Topic {
     const idPrefix = messageIdPrefix(index);
     for (let pos = 0; pos < messages.length; pos++) {
       const m = messages[pos];
-      if (m.deduplicationId !== undefined) {
-        const first = this.dedup.claim(m.deduplicationId, idPrefix + pos.toString(36), now);
-        if (first !== undefined) {
-          out[pos] = { id: first, deduplicated: true };
-          continue;
-        }
-      }
+      if ((out[pos] = claimSent(this.dedup, m.deduplicationId, idPrefix + pos.toString(36), now)).deduplicated) continue;
       const attrs = storedAttributes(m.attributes);
       const seq = this.nextSeq++;
       // With no subscription nobody will ever read it: publish succeeds, nothing is kept.
@@ -75,7 +69,6 @@ export class Topic {
         this.bytes += msg.bytes;
         this.usage.queuedBytes += msg.bytes;
       } else this.baseSeq = this.nextSeq;
-      out[pos] = { id: idPrefix + pos.toString(36), deduplicated: false };
     }
     if (stored) for (const sub of this.subscriptions.values()) this.rt.markReady(sub.target);
     return out;

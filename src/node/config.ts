@@ -9,7 +9,7 @@ import { ConfigError, ListenError } from './errors.js';
  *  listening beyond loopback unless `insecureDev` is set (docs/SECURITY.md). */
 export const DEV_CLUSTER_TOKEN = 'dev-cluster-token-change-me';
 export const DEV_JWT_SECRET = 'dev-jwt-secret-change-me-never-use-it-in-production';
-/** HS256 keys shorter than the hash output are guessable offline from one token. */
+/** RFC 7518 (3.2): an HS256 key must be at least as long as the hash output. */
 export const MIN_JWT_SECRET_BYTES = 32;
 const MIN_TOKEN_CHARS = 8;
 
@@ -70,7 +70,7 @@ export const configSchema = z
     idleTickMs: z.number().int().min(0).default(1000).describe('how often an idle leader proposes a clock tick'),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('log level'),
     limits: z.record(z.string().regex(/^[A-Za-z]+$/, 'must be a limit name'), z.number().int().min(1)).default({})
-      .describe("per-user quotas over the broker's defaults (docs/SECURITY-limits.md); the leader's values are enforced"),
+      .describe("per-user quotas over the broker's defaults (docs/SECURITY.md, Per-user limits); the leader's values are enforced"),
   })
   .strict();
 
@@ -236,14 +236,6 @@ export function isCidr(text: string): boolean {
   return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
 }
 
-function hostOf(hostPortText: string): string {
-  return hostPortText.slice(0, hostPortText.lastIndexOf(':')).replace(/^\[|\]$/g, '');
-}
-
-function portOf(hostPortText: string): number {
-  return Number(hostPortText.slice(hostPortText.lastIndexOf(':') + 1));
-}
-
 /** Whether a listen host is reachable only from this machine. */
 export function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host) || /^::ffff:127\./i.test(host);
@@ -255,15 +247,15 @@ const sameUrl = (a: string, b: string): boolean => a.replace(/\/+$/, '') === b.r
  *  describe this node's listen ports and advertised URL, or the cluster is miswired. */
 function selfEntryProblems(self: PeerConfig, c: ParsedConfig, advertisedHttpUrl: string): string[] {
   const problems: string[] = [];
-  const grpcPort = portOf(c.grpcListen);
-  if (grpcPort !== 0 && portOf(self.grpcAddress) !== grpcPort) {
+  const grpcPort = parseHostPort(c.grpcListen).port;
+  if (grpcPort !== 0 && parseHostPort(self.grpcAddress).port !== grpcPort) {
     problems.push(`peers: this node's entry ${self.id} has gRPC address ${self.grpcAddress}, but grpcListen is ${c.grpcListen} (the ports differ)`);
   }
   if (c.advertisedHttpUrl !== undefined && !sameUrl(self.httpUrl, c.advertisedHttpUrl)) {
     problems.push(`peers: this node's entry ${self.id} has HTTP URL ${self.httpUrl}, but advertisedHttpUrl is ${c.advertisedHttpUrl}`);
   }
   // A URL without a port names a front (a proxy on 80/443); one with a port names us.
-  const httpPort = portOf(c.httpListen);
+  const httpPort = parseHostPort(c.httpListen).port;
   const advertisedPort = new URL(advertisedHttpUrl).port;
   if (httpPort !== 0 && advertisedPort !== '' && Number(advertisedPort) !== httpPort) {
     problems.push(`advertised HTTP URL ${advertisedHttpUrl} (from this node's peers entry or advertisedHttpUrl) does not use httpListen's port ${httpPort}`);
@@ -385,7 +377,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv | Record<strin
   const metricsToken = readSecret(c.metricsToken, c.metricsTokenFile, 'metricsToken', 16);
   const devSecrets = clusterToken === DEV_CLUSTER_TOKEN || jwtSecret === DEV_JWT_SECRET;
   if (c.production && devSecrets) problems.push('production refuses the development default secrets');
-  const exposed = [c.httpListen, c.grpcListen].filter((a) => !isLoopbackHost(hostOf(a)));
+  const exposed = [c.httpListen, c.grpcListen].filter((a) => !isLoopbackHost(parseHostPort(a).host));
   if (devSecrets && exposed.length > 0 && !c.insecureDev) {
     problems.push(
       `refusing the development secrets on the non-loopback address ${exposed.join(' and ')}: anyone who can reach it could mint tokens ` +

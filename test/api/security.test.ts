@@ -105,6 +105,10 @@ describe('the HTTP server refuses cheaply', () => {
     const res = await rawConnection(port, 'GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ');
     expect(res.data).toMatch(/^HTTP\/1\.1 408/);
     expect(res.closedAfterMs).toBeLessThan(5_000);
+    // A connection that sends nothing at all does not hold its slot either.
+    const silent = await rawConnection(port, '');
+    expect(silent.data).toMatch(/^HTTP\/1\.1 408/);
+    expect(silent.closedAfterMs).toBeLessThan(5_000);
   });
 
   test('an answer that takes longer than waitMs plus the margin cuts the connection', async () => {

@@ -1,19 +1,17 @@
 // Health, readiness, metrics, cluster status and the OpenAPI document: served by the
 // node that is asked, without auth.
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Registry } from 'prom-client';
+import { matchesSecret, secretDigest } from '../../node/secret-compare.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError, NO_LEADER_RETRY_AFTER_SEC } from '../errors.js';
 import { defineRoute, type RouteSpec } from '../route.js';
 import { ReadQuery } from '../schemas.js';
 
-const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
-
 /** Whether `Authorization: Bearer <token>` carries the metrics token (constant time). */
-function hasMetricsToken(header: string | string[] | undefined, token: string | undefined): boolean {
-  if (token === undefined || typeof header !== 'string') return false;
+function hasMetricsToken(header: string | string[] | undefined, tokenDigest: Buffer | undefined): boolean {
+  if (tokenDigest === undefined || typeof header !== 'string') return false;
   const match = /^Bearer +(\S+) *$/i.exec(header);
-  return match !== null && timingSafeEqual(digest(match[1]), digest(token));
+  return match !== null && matchesSecret(match[1], tokenDigest);
 }
 
 export interface MetricsSources {
@@ -25,6 +23,7 @@ export interface MetricsSources {
 }
 
 export function healthRoutes(deps: ApiDeps, metrics: MetricsSources, openApi: () => unknown): RouteSpec[] {
+  const metricsTokenDigest = metrics.token === undefined ? undefined : secretDigest(metrics.token);
   return [
     defineRoute({
       method: 'GET',
@@ -64,7 +63,7 @@ export function healthRoutes(deps: ApiDeps, metrics: MetricsSources, openApi: ()
       success: 200,
       async handle({ headers }) {
         let text = await metrics.registry.metrics();
-        if (hasMetricsToken(headers.authorization, metrics.token)) text += await metrics.perQueue.metrics();
+        if (hasMetricsToken(headers.authorization, metricsTokenDigest)) text += await metrics.perQueue.metrics();
         return { status: 200, raw: { contentType: metrics.registry.contentType, bytes: text } };
       },
     }),

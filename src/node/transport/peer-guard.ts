@@ -3,8 +3,8 @@
 // reads those fields alone (skipping the Raft messages or forwarded request undecoded)
 // and compares them in constant time, so a stranger's large frame is refused before
 // any of it is decoded (docs/SECURITY.md).
-import { createHash, timingSafeEqual } from 'node:crypto';
 import protobuf from 'protobufjs';
+import { matchesSecret, secretDigest } from '../secret-compare.js';
 
 export interface Credentials {
   clusterId: string;
@@ -40,8 +40,6 @@ export function peekCredentials(bytes: Uint8Array): Credentials {
   return out;
 }
 
-const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
-
 export class PeerGuard {
   private readonly clusterId: Buffer;
   private readonly clusterToken: Buffer;
@@ -51,14 +49,14 @@ export class PeerGuard {
     clusterToken: string,
     private readonly knownPeers: ReadonlySet<string>,
   ) {
-    this.clusterId = digest(clusterId);
-    this.clusterToken = digest(clusterToken);
+    this.clusterId = secretDigest(clusterId);
+    this.clusterToken = secretDigest(clusterToken);
   }
 
   /** Constant time in the secrets: both digests are always compared. */
   admits(c: Credentials): boolean {
-    const idOk = timingSafeEqual(digest(c.clusterId), this.clusterId);
-    const tokenOk = timingSafeEqual(digest(c.clusterToken), this.clusterToken);
+    const idOk = matchesSecret(c.clusterId, this.clusterId);
+    const tokenOk = matchesSecret(c.clusterToken, this.clusterToken);
     return idOk && tokenOk && this.knownPeers.has(c.from);
   }
 
