@@ -1,8 +1,6 @@
 // The one place where anything that can go wrong becomes docs/API.md's error table (Errors):
 // {"error": {"code", "message", "details"}} with its status and, for 429/503, Retry-After.
-import type { Context, Next } from 'koa';
 import { ZodError } from 'zod';
-import type { Logger } from 'pino';
 import {
   ForwardError,
   NoLeaderError,
@@ -142,27 +140,4 @@ export function toApiError(err: unknown): ApiError {
 
 export function errorBody(err: ApiError): { error: { code: string; message: string; details: unknown } } {
   return { error: { code: err.code, message: err.message, details: err.details ?? null } };
-}
-
-/** Writes an ApiError onto the Koa response. */
-export function sendError(ctx: Context, err: ApiError): void {
-  ctx.status = err.status;
-  ctx.body = errorBody(err);
-  if (err.retryAfterSec !== undefined) ctx.set('Retry-After', String(err.retryAfterSec));
-}
-
-/** Outermost middleware: whatever escapes a route becomes an error body; stacks only go
- *  to the log, never to the client. */
-export function errorMiddleware(logger: Logger) {
-  return async function handleErrors(ctx: Context, next: Next): Promise<void> {
-    try {
-      await next();
-    } catch (err) {
-      const apiErr = toApiError(err);
-      if (apiErr.code === 'internal') {
-        logger.error({ err, method: ctx.method, path: ctx.path }, 'request failed');
-      }
-      sendError(ctx, apiErr);
-    }
-  };
 }
