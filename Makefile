@@ -72,7 +72,7 @@ bench-compare: build
 	$(TSX) scripts/bench-compare.ts
 
 chaos: build
-	$(TSX) scripts/chaos.ts --nodes $(NODES) --seed $(SEED) --duration $(DURATION)
+	$(TSX) scripts/chaos.ts --nodes $(NODES) --seed $(SEED) --duration $(DURATION) $(if $(WORKLOAD),--workload $(WORKLOAD))
 
 clean:
 	rm -rf dist coverage

@@ -2,7 +2,9 @@
 // machine, in one invocation. Both clusters run 3 nodes on 127.0.0.1 with 1 KiB messages,
 // every send acknowledged after a majority fsync. Rows (see scripts/bench/compare/rows.ts):
 // 1 send, 1 in flight; 2 send, 256 in flight; 3 receive+ack (max 10, 16 consumers);
-// 4 batches of 100, 32 in flight. Each row runs --runs times on each system, the two
+// 4 batches of 100, 32 in flight; 5-7 the stream (docs/STREAM.md): send with 1 and 256 in
+// flight on one WebSocket, consume with prefetch 256 (RabbitMQ: one consumer, basic.qos
+// 256). Each row runs --runs times on each system, the two
 // alternating (the first system changes from run to run); the table shows medians, the
 // ratio and the server and client CPU per message. RabbitMQ comes from Debian's
 // rabbitmq-server package; without it this prints how to install it and exits 2.

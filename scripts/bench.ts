@@ -24,10 +24,11 @@ import { memory } from './bench/scenarios/memory.js';
 import { receiveAck } from './bench/scenarios/receive-ack.js';
 import { recovery } from './bench/scenarios/recovery.js';
 import { batchedSend10, batchedSend100, pipelinedSend, sequentialSend } from './bench/scenarios/send-load.js';
+import { streamConsume, streamSend, streamSequential } from './bench/scenarios/stream.js';
 import { prepareCluster, warmUp } from './bench/setup.js';
 
 /** Scenarios sharing the first cluster, in order. */
-const SHARED: Scenario[] = [sequentialSend, pipelinedSend, batchedSend10, batchedSend100, receiveAck, endToEnd, fanout, failover];
+const SHARED: Scenario[] = [sequentialSend, pipelinedSend, batchedSend10, batchedSend100, receiveAck, endToEnd, fanout, failover, streamSequential, streamSend, streamConsume];
 /** Heavy scenarios, each on a fresh cluster of its own so earlier load does not blur them. */
 const ISOLATED: Scenario[] = [memory, recovery];
 

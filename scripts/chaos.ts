@@ -8,10 +8,11 @@ import { startLocalChaosCluster } from './chaos/local-cluster-adapter.js';
 import { formatSummary } from './chaos/report.js';
 import { runChaos } from './chaos/run.js';
 
-const USAGE = `usage: chaos.ts [--nodes 3|5] [--seed n] [--duration seconds] [--out dir] [--keep-data] [--main dist/main.js] [--mode redirect|forward]
+const USAGE = `usage: chaos.ts [--nodes 3|5] [--seed n] [--duration seconds] [--out dir] [--keep-data] [--main dist/main.js] [--mode redirect|forward] [--workload rest|stream]
   Starts its own cluster (node processes from dist/main.js) on free loopback ports,
   injects faults fixed by the seed under live traffic, then checks that nothing
-  acknowledged was lost. Results: <out>/<timestamp>-seed<n>-n<nodes>.json (+ .history.jsonl).`;
+  acknowledged was lost. --workload stream: producers and consumers use the
+  WebSocket stream (docs/STREAM.md) instead of REST. Results: <out>/<timestamp>-seed<n>-n<nodes>.json (+ .history.jsonl).`;
 
 class UsageError extends Error {}
 
@@ -25,6 +26,7 @@ async function main(): Promise<number> {
       'keep-data': { type: 'boolean', default: false },
       main: { type: 'string', default: 'dist/main.js' },
       mode: { type: 'string', default: 'redirect' },
+      workload: { type: 'string', default: 'rest' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -36,6 +38,8 @@ async function main(): Promise<number> {
   if (!Number.isInteger(seed)) throw new UsageError(`--seed must be an integer, got ${values.seed}`);
   const leaderMode = values.mode;
   if (leaderMode !== 'redirect' && leaderMode !== 'forward') throw new UsageError(`--mode must be redirect or forward, got ${leaderMode}`);
+  const transport = values.workload;
+  if (transport !== 'rest' && transport !== 'stream') throw new UsageError(`--workload must be rest or stream, got ${transport}`);
   if (!existsSync(resolve(values.main))) throw new UsageError(`${values.main} does not exist: run make build (make chaos does)`);
   if (!Number.isFinite(duration) || duration < 10) throw new UsageError(`--duration must be at least 10 seconds, got ${values.duration}`);
 
@@ -43,11 +47,11 @@ async function main(): Promise<number> {
   process.once('SIGINT', () => { console.log('interrupted: stopping faults, then healing and checking'); abort.abort(); });
   const started = Date.now();
   const log = (line: string): void => console.log(line);
-  log(`chaos: ${nodes} nodes, seed ${seed}, ${duration} s of faults, ${leaderMode} mode`);
+  log(`chaos: ${nodes} nodes, seed ${seed}, ${duration} s of faults, ${leaderMode} mode, ${transport} workload`);
   const report = await runChaos({
     nodes, seed, durationMs: duration * 1000, outDir: resolve(values.out),
     startCluster: (opts) => startLocalChaosCluster({ ...opts, keepData: values['keep-data'], mainJs: resolve(values.main), leaderMode, log }),
-    log, abort: abort.signal, leaderMode,
+    log, abort: abort.signal, leaderMode, transport,
   });
   console.log('');
   console.log(formatSummary(report));

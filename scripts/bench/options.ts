@@ -54,6 +54,9 @@ const QUICK: Durations = {
   failoverAfterMs: 6000,
 };
 
+/** The stream scenarios (scripts/bench/scenarios/stream.ts), run with --stream. */
+export const STREAM_SCENARIOS = [10, 11, 12];
+
 /** Scenarios 8 and 9 fill a million entries/messages: only with BENCH=all or --all. */
 export const HEAVY_SCENARIOS = [8, 9];
 const DEFAULT_SCENARIOS = [1, 2, 3, 4, 5, 6, 7];
@@ -72,7 +75,7 @@ export function truthy(v: string | undefined): boolean {
 function parseList(text: string): number[] {
   return text.split(',').map((s) => s.trim()).filter((s) => s !== '').map((s) => {
     const n = Number(s);
-    if (!Number.isInteger(n) || n < 1 || n > 9) throw new Error(`unknown scenario "${s}" (1..9)`);
+    if (!Number.isInteger(n) || n < 1 || n > 12) throw new Error(`unknown scenario "${s}" (1..12)`);
     return n;
   });
 }
@@ -82,6 +85,8 @@ export function parseOptions(argv: readonly string[], env: Record<string, string
   const all = argv.includes('--all') || env.BENCH === 'all';
   const only = flagValue(argv, '--only') ?? env.BENCH_ONLY;
   const scenarios = new Set(only !== undefined ? parseList(only) : all ? [...DEFAULT_SCENARIOS, ...HEAVY_SCENARIOS] : DEFAULT_SCENARIOS);
+  // --stream (or BENCH_STREAM=1): also the WebSocket stream scenarios 10-12.
+  if (argv.includes('--stream') || truthy(env.BENCH_STREAM)) for (const id of STREAM_SCENARIOS) scenarios.add(id);
   const runsText = flagValue(argv, '--runs') ?? env.BENCH_RUNS;
   const runs = runsText !== undefined ? Number(runsText) : quick ? 1 : 3;
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer, got "${runsText}"`);

@@ -18,6 +18,7 @@ import { runScenario } from './scenario.js';
 import { nodeIdOf } from './scenarios/cluster-wait.js';
 import { receiveAck } from './scenarios/receive-ack.js';
 import { pipelinedSend, sequentialSend } from './scenarios/send-load.js';
+import { streamConsume, streamSend } from './scenarios/stream.js';
 import { prepareCluster, warmUp } from './setup.js';
 import { formatTable } from './table.js';
 
@@ -33,7 +34,7 @@ export async function runProfile(options: BenchOptions, progress: Progress, clus
   const ctx: BenchContext = { options: { ...options, runs: 1 }, cluster, link, progress };
   let leaderPid: number | undefined;
   let leaderId: string;
-  const chosen = { '1': sequentialSend, '4': receiveAck }[process.env.PROFILE_SCENARIO ?? ''] ?? pipelinedSend;
+  const chosen = { '1': sequentialSend, '4': receiveAck, '11': streamSend, '12': streamConsume }[process.env.PROFILE_SCENARIO ?? ''] ?? pipelinedSend;
   // Only the samples taken while the scenario ran: V8 stamps them with the same monotonic
   // clock as process.hrtime here, so start-up and shutdown stay out of the figures.
   const window: ProfileWindow = { fromUs: 0, toUs: Number.MAX_SAFE_INTEGER };

@@ -19,6 +19,8 @@ export const REFERENCES: Record<string, Reference> = {
   'pipelined.rate': { target: { kind: 'min', value: 15_000 }, peers: 'RabbitMQ ~9,000, NATS ~6,400-9,300, etcd ~2,000-2,900' },
   'batched100.rate': { target: { kind: 'min', value: 100_000 } },
   'receiveAck.rate': { target: { kind: 'min', value: 20_000 }, peers: 'RabbitMQ ~12,000, NATS ~10,800' },
+  'streamSend.rate': { target: { kind: 'min', value: 24_000 }, peers: 'RabbitMQ QQ ~16,000 confirmed' },
+  'streamConsume.rate': { target: { kind: 'min', value: 32_000 }, peers: 'RabbitMQ ~21,000' },
   'failover.firstAck': { target: { kind: 'max', value: 1500 } },
   'recovery.ready': { target: { kind: 'max', value: 5000 } },
   'memory.overhead': { target: { kind: 'max', value: 2048 } },

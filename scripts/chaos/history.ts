@@ -15,13 +15,15 @@ export class HistoryRecorder {
   private nextOpId = 1;
   private readonly out: WriteStream | undefined;
 
-  constructor(private readonly clock: () => number, path?: string) {
+  constructor(readonly clock: () => number, path?: string) {
     this.out = path === undefined ? undefined : createWriteStream(path, { flags: 'w' });
   }
 
-  invoke<F extends OpFunction>(process: string, f: F, value: Payload<F>): number {
+  /** `at`: when the operation is known to have started, if before now (a stream
+   *  consumer's deliveries were all leased after the consumer started). */
+  invoke<F extends OpFunction>(process: string, f: F, value: Payload<F>, at?: number): number {
     const opId = this.nextOpId++;
-    this.push({ process, type: 'invoke', f, opId, time: this.clock(), value } as HistoryOp);
+    this.push({ process, type: 'invoke', f, opId, time: at ?? this.clock(), value } as HistoryOp);
     return opId;
   }
 

@@ -38,12 +38,15 @@ export interface ChaosOptions {
   keepDataOnFailure?: boolean;
   /** Recorded in the report only (the cluster starter applies it). */
   leaderMode?: string;
+  /** How the workload's producers and consumers talk to the cluster (default rest). */
+  transport?: 'rest' | 'stream';
 }
 
 export interface ChaosReport {
   seed: number;
   /** How followers handled writes, when the runner knows it. */
   leaderMode?: string;
+  transport?: string;
   nodes: number;
   durationMs: number;
   startedAt: string;
@@ -101,7 +104,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     if (notReadyAtStart.length > 0) throw new Error(`nodes never became ready: ${notReadyAtStart.join(', ')}`);
     log(`cluster up: ${ids.map((id) => `${id}=${urls.get(id)}`).join(' ')}`);
 
-    const workload = new Workload({ client, history, random: workloadRandom.next, producers: opts.producers });
+    const workload = new Workload({ client, history, random: workloadRandom.next, producers: opts.producers, transport: opts.transport, urls: [...urls.values()] });
     await workload.setup(Date.now() + 60_000);
     const trafficStartMs = clock();
     workload.startTraffic();
@@ -155,7 +158,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     }
 
     const report: ChaosReport = {
-      seed: opts.seed, ...(opts.leaderMode !== undefined && { leaderMode: opts.leaderMode }), nodes: opts.nodes, durationMs: opts.durationMs,
+      seed: opts.seed, ...(opts.leaderMode !== undefined && { leaderMode: opts.leaderMode }), ...(opts.transport !== undefined && { transport: opts.transport }), nodes: opts.nodes, durationMs: opts.durationMs,
       startedAt: new Date(t0).toISOString(), finishedAt: new Date().toISOString(),
       valid: violations.length === 0, violations,
       plan, faults: faults.records, faultCounts, failover, missingFaultKinds, notReadyAfterHeal,

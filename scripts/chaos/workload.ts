@@ -4,6 +4,7 @@
 // "crash" (skip the ack) so leases expire and messages come back.
 import type { AttemptOutcome, BrokerHttpClient, CallOptions } from './http-client.js';
 import type { HistoryRecorder } from './history.js';
+import { StreamTraffic } from './stream-traffic.js';
 import {
   queueTarget, subTarget,
   type DeliveredMessage, type OpFunction, type OpValue, type Target,
@@ -21,6 +22,11 @@ export interface WorkloadOptions {
   skipAckProbability?: number;
   /** Request timeout for one attempt (long polls get their wait on top). */
   attemptTimeoutMs?: number;
+  /** Producers and consumers over REST (default) or over the stream (stream-traffic.ts;
+   *  setup, drain checks and residual reads stay on REST). */
+  transport?: 'rest' | 'stream';
+  /** The nodes' base URLs (the stream transport connects itself). */
+  urls?: readonly string[];
 }
 
 interface ConsumerSpec { process: string; target: Target; path: string }
@@ -45,6 +51,7 @@ export class Workload {
   private readonly producerLoops: Promise<void>[] = [];
   private readonly consumerLoops: Promise<void>[] = [];
   private readonly lastDeliveryAt = new Map<Target, number>();
+  private streamTraffic: StreamTraffic | undefined;
 
   constructor(private readonly opts: WorkloadOptions) {
     this.queues = Array.from({ length: opts.queues ?? 2 }, (_, i) => `orders-${i}`);
@@ -99,8 +106,33 @@ export class Workload {
   startTraffic(): void {
     this.producersRunning = true;
     this.consumersRunning = true;
+    if (this.opts.transport === 'stream') {
+      this.startStreamTraffic();
+      return;
+    }
     for (let i = 0; i < this.producerCount; i++) this.producerLoops.push(this.produce(`producer-${i}`));
     for (const c of this.consumers()) this.consumerLoops.push(this.consume(c));
+  }
+
+  private startStreamTraffic(): void {
+    const traffic = new StreamTraffic({
+      urls: this.opts.urls ?? [],
+      history: this.opts.history,
+      random: this.opts.random,
+      token: () => this.token,
+      queues: this.queues,
+      topic: TOPIC,
+      subscriptions: SUBSCRIPTIONS,
+      producers: this.producerCount,
+      skipAckProbability: () => (this.draining ? 0 : this.skipAck),
+      producing: () => this.producersRunning,
+      consuming: () => this.consumersRunning,
+      delivered: (target) => this.lastDeliveryAt.set(target, Date.now()),
+    });
+    this.streamTraffic = traffic;
+    const started = traffic.start();
+    this.producerLoops.push(started.then(async () => void (await Promise.all(traffic.producerLoops))));
+    this.consumerLoops.push(started.then(async () => void (await Promise.all(traffic.consumerLoops))));
   }
 
   /** Stops producing; an attempt in flight finishes (its outcome may stay unknown). */
@@ -132,6 +164,7 @@ export class Workload {
     const quietTargets = quiet();
     this.consumersRunning = false;
     await Promise.all(this.consumerLoops);
+    await this.streamTraffic?.close();
     return { drained: emptyPerLeader || quietTargets === this.targets.length, quietTargets, emptyPerLeader };
   }
 

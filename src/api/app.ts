@@ -64,13 +64,13 @@ interface Reply {
   body: string | Uint8Array | undefined;
 }
 
-function validate<T extends z.ZodType>(schema: T, value: unknown, where: FieldIssue['in']): z.output<T> {
+export function validate<T extends z.ZodType>(schema: T, value: unknown, where: FieldIssue['in']): z.output<T> {
   const parsed = schema.safeParse(value);
   if (!parsed.success) throw fromZodError(parsed.error, where);
   return parsed.data;
 }
 
-function parseBody(spec: RouteSpec, json: unknown): unknown {
+export function parseBody(spec: RouteSpec, json: unknown): unknown {
   if (!spec.parseBody) return validate(spec.body, json, 'body');
   try {
     return spec.parseBody(json);
@@ -80,7 +80,7 @@ function parseBody(spec: RouteSpec, json: unknown): unknown {
   }
 }
 
-function idempotencyKeyOf(header: string | string[] | undefined): string | undefined {
+export function idempotencyKeyOf(header: string | string[] | undefined): string | undefined {
   if (header === undefined) return undefined;
   if (typeof header === 'string' && IDEMPOTENCY_KEY_PATTERN.test(header)) return header;
   throw validationFailed([{ in: 'header', path: 'Idempotency-Key', message: 'must be 1..128 printable ASCII characters' }]);
@@ -120,7 +120,7 @@ function clientGoneSignal(req: IncomingMessage, res: ServerResponse): AbortSigna
   return controller.signal;
 }
 
-function replayedAnswer(err: unknown): Answer {
+export function replayedAnswer(err: unknown): Answer {
   if (err instanceof ReplayedAnswer) return err.answer;
   throw err;
 }

@@ -14,6 +14,7 @@ import { ApiMetrics } from './metrics.js';
 import { parseHostPort } from '../node/address.js';
 import type { ApiConfig, ApiNode, Logger } from './ports.js';
 import { apiRoutes } from './routes/index.js';
+import { attachStream, type StreamSettings } from './stream/server.js';
 
 export interface ApiServerOptions {
   config: ApiConfig;
@@ -27,6 +28,8 @@ export interface ApiServerOptions {
   /** Tests shorten the deadlines. */
   headersTimeoutMs?: number;
   answerMarginMs?: number;
+  /** Tests tune the stream's limits and timers (docs/STREAM.md); production uses the defaults. */
+  stream?: Partial<StreamSettings>;
 }
 
 export interface ApiServer {
@@ -72,9 +75,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   };
   const clientAddresses = new ClientAddressResolver(config.trustedProxies ?? []);
   const routes = apiRoutes(deps, { registry, perQueue: metrics.perQueue, token: config.metricsToken });
+  const gate = new LeaderGate({ node, mode: config.leaderMode });
   const app = buildApp({
     deps,
-    gate: new LeaderGate({ node, mode: config.leaderMode }),
+    gate,
     routes,
     clientAddress: (peer, forwardedFor) => clientAddresses.resolve(peer, forwardedFor),
     answerMarginMs: opts.answerMarginMs ?? ANSWER_MARGIN_MS,
@@ -91,6 +95,14 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   server.headersTimeout = headersTimeout;
   server.requestTimeout = Math.max(server.headersTimeout, REQUEST_RECEIVE_TIMEOUT_MS);
   server.maxConnections = config.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  // GET /v1/stream upgrades to a WebSocket on the same port.
+  const stream = attachStream(server, {
+    deps,
+    routes,
+    gate,
+    settings: opts.stream,
+    clientAddress: (peer, forwardedFor) => clientAddresses.resolve(peer, forwardedFor),
+  });
   const { host, port } = parseHostPort(config.httpListen);
   const address = await listen(server, host || '0.0.0.0', port);
   node.setForwardHandler(forwardHandler(app));
@@ -100,6 +112,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const close = (): Promise<void> => {
     closing ??= (async () => {
       stopListening();
+      stream.close();
       waiters.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Busy keep-alive connections would otherwise carry new requests for the whole

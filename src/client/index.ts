@@ -11,3 +11,15 @@ export { SendBatcher, type BatchOptions, type BatchSender } from './batcher.js';
 export { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 export { MomApiError, MomConnectionError, MomRetriesExhaustedError, type MomErrorCode } from './errors.js';
 export type * from './types.js';
+export {
+  StreamClient,
+  StreamConsumer,
+  StreamRequestError,
+  StreamClosedError,
+  type StreamClientOptions,
+  type StreamTarget,
+  type ConsumeOptions as StreamConsumeOptions,
+  type Delivery as StreamDelivery,
+  type AckAnswer,
+  type NackAnswer,
+} from './stream.js';

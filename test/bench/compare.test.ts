@@ -79,9 +79,9 @@ describe('bench-compare figures', () => {
 });
 
 describe('bench-compare options', () => {
-  it('defaults to 3 runs of 5 s of all four rows', () => {
+  it('defaults to 3 runs of 5 s of all seven rows (5-7: the stream)', () => {
     const o = parseCompareOptions([], {});
-    expect(o).toMatchObject({ runs: 3, durationMs: 5000, rows: [1, 2, 3, 4], drainMessages: 100_000, amqpPortBase: 5672, distPortBase: 25672, quick: false });
+    expect(o).toMatchObject({ runs: 3, durationMs: 5000, rows: [1, 2, 3, 4, 5, 6, 7], drainMessages: 100_000, amqpPortBase: 5672, distPortBase: 25672, quick: false });
     // RabbitMQ's publishers open as many connections as this broker's client unless told.
     expect(o.amqpConnections).toBeUndefined();
     expect(parseCompareOptions(['--amqp-connections', '8'], {}).amqpConnections).toBe(8);
@@ -94,7 +94,7 @@ describe('bench-compare options', () => {
     expect(parseCompareOptions([], { BENCH_ROWS: '4', BENCH_DURATION: '1' })).toMatchObject({ rows: [4], durationMs: 1000 });
     expect(() => parseCompareOptions(['--runs', '0'], {})).toThrow(/--runs must be a positive integer/);
     expect(() => parseCompareOptions(['--duration', 'x'], {})).toThrow(/--duration/);
-    expect(() => parseRows('1,7')).toThrow(/unknown row "7"/);
+    expect(() => parseRows('1,8')).toThrow(/unknown row "8"/);
     expect(() => parseRows(',')).toThrow(/no rows/);
   });
 

@@ -22,7 +22,8 @@ describe('bench options', () => {
     expect([...parseOptions(['--all'], {}).scenarios]).toContain(9);
     expect([...parseOptions(['--only', '2,7'], {}).scenarios]).toEqual([2, 7]);
     expect([...parseOptions(['--only=9'], {}).scenarios]).toEqual([9]);
-    expect(() => parseOptions(['--only', '12'], {})).toThrow(/unknown scenario/);
+    expect(() => parseOptions(['--only', '13'], {})).toThrow(/unknown scenario/);
+    expect([...parseOptions(['--stream'], {}).scenarios]).toEqual([1, 2, 3, 4, 5, 6, 7, 10, 11, 12]);
     expect(() => parseOptions(['--runs', '0'], {})).toThrow(/positive integer/);
   });
 });

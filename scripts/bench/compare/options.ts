@@ -5,7 +5,7 @@ export interface CompareOptions {
   quick: boolean;
   /** Runs of each row on each system; the table shows medians. */
   runs: number;
-  /** Length of each timed run (rows 1, 2 and 4). */
+  /** Length of each timed run (rows 1, 2, 4, 5 and 6). */
   durationMs: number;
   warmupMs: number;
   /** Rows to run, from COMPARE_ROW_IDS. */
@@ -22,7 +22,7 @@ export interface CompareOptions {
 }
 
 /** 1: send, 1 in flight; 2: send, 256 in flight; 3: receive+ack; 4: batches of 100. */
-export const COMPARE_ROW_IDS = [1, 2, 3, 4];
+export const COMPARE_ROW_IDS = [1, 2, 3, 4, 5, 6, 7];
 
 function positiveInt(name: string, text: string | undefined, fallback: number): number {
   if (text === undefined || text === '') return fallback;

@@ -5,6 +5,7 @@ import type { RunOutcome } from '../results.js';
 import type { Scenario } from '../scenario.js';
 import { receiveAck } from '../scenarios/receive-ack.js';
 import { BATCHED_SHAPE, batchedSend100, pipelinedSend, sequentialSend } from '../scenarios/send-load.js';
+import { streamConsume, streamSend, streamSequential } from '../scenarios/stream.js';
 import { AMQP_QUEUES, amqpDrain, amqpSendLoad, type AmqpSide } from './amqp-load.js';
 import type { Latency } from './compare-table.js';
 import type { CompareOptions } from './options.js';
@@ -47,6 +48,20 @@ export const COMPARE_ROWS: CompareRow[] = [
   {
     id: 4, title: 'batches of 100, 32 in flight', unit: 'sent', latency: ['p50'], ours: batchedSend100,
     rabbit: (side, o, label) => amqpSendLoad(side, { queue: AMQP_QUEUES.batched, perOp: 100, inFlight: 32, connections: o.amqpConnections ?? BATCHED_SHAPE.connections, durationMs: o.durationMs }, AMQP_BODY, label),
+  },
+  // The stream (docs/STREAM.md) beside the same AMQP loads: one WebSocket against AMQP
+  // at its best (rows 1 and 2's connections), and one consumer with prefetch 256.
+  {
+    id: 5, title: 'stream send, 1 in flight', unit: 'sent', latency: ['p50', 'p99'], ours: streamSequential,
+    rabbit: (side, o, label) => amqpSendLoad(side, { queue: AMQP_QUEUES.sequential, perOp: 1, inFlight: 1, connections: 1, durationMs: o.durationMs }, AMQP_BODY, label),
+  },
+  {
+    id: 6, title: 'stream send, 256 in flight', unit: 'sent', latency: ['p50', 'p99'], ours: streamSend,
+    rabbit: (side, o, label) => amqpSendLoad(side, { queue: AMQP_QUEUES.pipelined, perOp: 1, inFlight: 256, connections: o.amqpConnections ?? AMQP_PIPELINED_CONNECTIONS, durationMs: o.durationMs }, AMQP_BODY, label),
+  },
+  {
+    id: 7, title: 'stream consume, prefetch 256, ack each', unit: 'drained', latency: [], ours: streamConsume,
+    rabbit: (side, o, label) => amqpDrain(side, { queue: AMQP_QUEUES.drain, messages: o.drainMessages, consumers: 1, prefetch: 256, stallMs: 30_000 }, AMQP_BODY, label),
   },
 ];
 

@@ -56,10 +56,15 @@ export class TokenService {
 
   /** The username a token stands for; 401 unauthorized for anything else. */
   async verify(token: string): Promise<string> {
+    return (await this.verifyClaims(token)).username;
+  }
+
+  /** verify(), with the token's expiry (a stream ends when its token runs out). */
+  async verifyClaims(token: string): Promise<{ username: string; expiresAtMs: number }> {
     const nowMs = this.now();
     const cached = this.verified.get(token);
     if (cached) {
-      if (cached.expiresAtMs > nowMs) return cached.username;
+      if (cached.expiresAtMs > nowMs) return cached;
       this.verified.delete(token);
       throw new ApiError('unauthorized', 'token expired');
     }
@@ -87,8 +92,9 @@ export class TokenService {
       const oldest = this.verified.keys().next().value;
       if (oldest !== undefined) this.verified.delete(oldest);
     }
-    this.verified.set(token, { username, expiresAtMs });
-    return username;
+    const claims = { username, expiresAtMs };
+    this.verified.set(token, claims);
+    return claims;
   }
 }
 

@@ -170,7 +170,7 @@ export interface InProcessCluster {
 }
 
 /** Server options a test may set; the config fields go to every node's ApiConfig. */
-export type InProcessOptions = Partial<Pick<ApiServerOptions, 'loginLimits' | 'registerLimits' | 'headersTimeoutMs' | 'answerMarginMs'>> & {
+export type InProcessOptions = Partial<Pick<ApiServerOptions, 'loginLimits' | 'registerLimits' | 'headersTimeoutMs' | 'answerMarginMs' | 'stream'>> & {
   trustedProxies?: string[];
   maxConnections?: number;
   /** Per-user quotas, proposed first as a Raft leader proposes its --limits. */

@@ -1,0 +1,378 @@
+// The StreamClient against two in-process API servers sharing one broker, whose nodes
+// the test makes leader or follower at will, and whose proposals it can hold: so a
+// leader change with requests in flight is staged exactly (some of them applied before
+// the change, none confirmed), and the client must resume without a duplicate.
+import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
+import type { AddressInfo } from 'node:net';
+import { pino } from 'pino';
+import { WebSocketServer } from 'ws';
+import { Registry } from 'prom-client';
+import { Broker, encodeCommand } from '../../src/broker/index.js';
+import type { ApiNode, NodeStatusView } from '../../src/api/ports.js';
+import { startApiServer, type ApiServer } from '../../src/api/server.js';
+import { NotLeaderError, ProposalOutcomeUnknownError } from '../../src/node/errors.js';
+import { StreamClient, StreamRequestError, type Delivery } from '../../src/client/stream.js';
+import { CLOSE } from '../../src/api/stream/protocol.js';
+import { rawRequest } from './support/client.js';
+import { RawStream } from './support/raw-stream.js';
+
+interface Held {
+  command: Uint8Array;
+  resolve(value: unknown): void;
+  reject(err: Error): void;
+}
+
+/** A node the test steers: leader or not, proposals applied at once or held. */
+class SteeredNode implements ApiNode {
+  leaderId = 'a';
+  hold = false;
+  readonly held: Held[] = [];
+  /** The most proposals held at once. */
+  maxHeld = 0;
+  private static index = 0;
+  /** As RaftNode does: a tick entry once a lease or delay fell due (leases expire). */
+  private readonly clock = setInterval(() => {
+    const due = this.broker.nextDueAt();
+    if (this.leading && !this.hold && due !== undefined && due <= Date.now()) this.apply(encodeCommand({ type: 'tick' }));
+  }, 20);
+
+  constructor(
+    readonly id: string,
+    private readonly broker: Broker,
+    private readonly urls: Map<string, string>,
+  ) {}
+
+  stop(): void {
+    clearInterval(this.clock);
+  }
+
+  private get leading(): boolean {
+    return this.leaderId === this.id;
+  }
+
+  apply(command: Uint8Array): unknown {
+    return this.broker.apply(command, { index: ++SteeredNode.index, term: 1, time: Date.now() });
+  }
+
+  async propose(command: Uint8Array): Promise<unknown> {
+    if (!this.leading) throw new NotLeaderError(this.leaderId, this.urls.get(this.leaderId) ?? null);
+    if (this.hold) {
+      return new Promise((resolve, reject) => {
+        this.held.push({ command, resolve, reject });
+        this.maxHeld = Math.max(this.maxHeld, this.held.length);
+      });
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    return this.apply(command);
+  }
+
+  async readBarrier(): Promise<void> {}
+
+  leadership() {
+    return { role: this.leading ? ('leader' as const) : ('follower' as const), leaderId: this.leaderId, leaderUrl: this.urls.get(this.leaderId) ?? null };
+  }
+
+  status(): NodeStatusView {
+    return {
+      nodeId: this.id,
+      role: this.leadership().role,
+      term: 1,
+      leaderId: this.leaderId,
+      leaderUrl: this.urls.get(this.leaderId) ?? null,
+      commitIndex: 0,
+      appliedIndex: 0,
+      nodes: [...this.urls].map(([id, httpUrl]) => ({ id, httpUrl })),
+    };
+  }
+
+  isReady(): boolean {
+    return true;
+  }
+
+  async forward(): Promise<Uint8Array> {
+    throw new Error('not used');
+  }
+
+  setForwardHandler(): void {}
+}
+
+const broker = new Broker();
+const urls = new Map<string, string>();
+const nodes = { a: new SteeredNode('a', broker, urls), b: new SteeredNode('b', broker, urls) };
+const servers: ApiServer[] = [];
+let token: string;
+const clients: StreamClient[] = [];
+
+function lead(id: 'a' | 'b'): void {
+  nodes.a.leaderId = id;
+  nodes.b.leaderId = id;
+}
+
+async function connect(extra: Partial<Parameters<typeof StreamClient.connect>[0]> = {}): Promise<StreamClient> {
+  const client = await StreamClient.connect({ urls: [...urls.values()], token, ...extra });
+  clients.push(client);
+  return client;
+}
+
+async function rest(method: string, path: string, body?: unknown) {
+  return rawRequest(urls.get(nodes.a.leaderId)!, method, path, { token, body });
+}
+
+/** Every message of a queue, received and acked over REST. */
+async function drain(queue: string): Promise<string[]> {
+  const bodies: string[] = [];
+  for (;;) {
+    const got = await rest('POST', `/v1/queues/${queue}/receive`, { max: 100 });
+    const messages: Array<{ body: string; receiptHandle: string }> = got.json.messages;
+    if (messages.length === 0) return bodies;
+    bodies.push(...messages.map((m) => m.body));
+    await rest('POST', `/v1/queues/${queue}/ack`, { receiptHandles: messages.map((m) => m.receiptHandle) });
+  }
+}
+
+beforeAll(async () => {
+  for (const node of [nodes.a, nodes.b]) {
+    const server = await startApiServer({
+      config: { nodeId: node.id, clusterId: 'steered', httpListen: '127.0.0.1:0', advertisedHttpUrl: '', jwtSecret: 'steered-secret-0123456789abcdef', jwtTtlMs: 3_600_000, leaderMode: 'redirect' },
+      node,
+      broker,
+      logger: pino({ level: 'silent' }),
+      registry: new Registry(),
+    });
+    servers.push(server);
+    urls.set(node.id, `http://127.0.0.1:${server.port}`);
+  }
+  const user = { username: 'client', password: 'client-password' };
+  expect((await rest('POST', '/v1/auth/register', user)).status).toBe(201);
+  token = (await rest('POST', '/v1/auth/login', user)).json.token;
+  for (const name of ['c-basic', 'c-resume', 'c-consume', 'c-redeliver', 'c-ack']) expect((await rest('POST', '/v1/queues', { name })).status).toBe(201);
+});
+
+afterEach(async () => {
+  for (const c of clients.splice(0)) await c.close(0);
+  lead('a');
+  nodes.a.hold = false;
+});
+
+afterAll(async () => {
+  nodes.a.stop();
+  nodes.b.stop();
+  await Promise.all(servers.map((s) => s.close()));
+});
+
+describe('StreamClient', () => {
+  test('finds the leader through a follower, sends one and many, and reports errors typed', async () => {
+    const client = await StreamClient.connect({ urls: [urls.get('b')!], token });
+    clients.push(client);
+    expect(client.node).toBe('a');
+    const one = await client.send('c-basic', { body: 'one' });
+    expect(one).toMatchObject({ deduplicated: false });
+    const many = await client.send('c-basic', [{ body: 'two' }, { body: 'three' }]);
+    expect(many).toHaveLength(2);
+    const err = await client.send('no-such-queue', { body: 'x' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StreamRequestError);
+    expect(err).toMatchObject({ status: 404, code: 'not_found' });
+    expect((await drain('c-basic')).sort()).toEqual(['one', 'three', 'two']);
+  });
+
+  test('a leader change with sends in flight: resumed on the new leader, each message stored once', async () => {
+    const client = await connect({ maxUnconfirmed: 64 });
+    nodes.a.hold = true;
+    const bodies = Array.from({ length: 40 }, (_, i) => `r-${i}`);
+    const confirms = bodies.map((body) => client.send('c-resume', { body }));
+    // Wait until the leader holds every proposal (coalesced into batch commands).
+    while (nodes.a.held.length === 0) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 50));
+    // Half of what is held commits; leadership moves before any of it is confirmed.
+    const held = nodes.a.held.splice(0);
+    const applied = held.slice(0, Math.ceil(held.length / 2));
+    for (const h of applied) nodes.a.apply(h.command);
+    lead('b');
+    for (const h of held) h.reject(new ProposalOutcomeUnknownError());
+    const sent = await Promise.all(confirms);
+    expect(client.node).toBe('b');
+    expect(client.reconnects).toBeGreaterThanOrEqual(1);
+    expect(sent.some((s) => s.deduplicated)).toBe(true); // some were applied before the change
+    const stored = await drain('c-resume');
+    expect(stored.sort()).toEqual([...bodies].sort());
+    // Each confirm names the id the stored message has.
+    expect(new Set(sent.map((s) => s.id)).size).toBe(bodies.length);
+  });
+
+  test('consume as an async iterator: prefetch bounds what is unacked, acks let more in', async () => {
+    const client = await connect();
+    const bodies = Array.from({ length: 30 }, (_, i) => ({ body: `m-${i}` }));
+    await client.send('c-consume', bodies);
+    const consumer = client.consume({ queue: 'c-consume' }, { prefetch: 4 });
+    await consumer.started;
+    const got: string[] = [];
+    const acks: Array<Promise<boolean>> = [];
+    for await (const d of consumer) {
+      got.push(d.body);
+      acks.push(d.ack());
+      if (got.length === 30) break;
+    }
+    expect(await Promise.all(acks)).toEqual(Array(30).fill(true));
+    expect(got).toEqual(bodies.map((b) => b.body));
+    expect((await rest('GET', '/v1/queues/c-consume')).json.stats).toEqual({ ready: 0, inflight: 0, delayed: 0 });
+  });
+
+  test('a consumer resumes on the new leader; what the old stream leased comes back after its lease', async () => {
+    const client = await connect();
+    await client.send('c-redeliver', [{ body: 'x1' }, { body: 'x2' }]);
+    const consumer = client.consume({ queue: 'c-redeliver' }, { prefetch: 10, visibilityTimeoutMs: 300 });
+    const it = consumer[Symbol.asyncIterator]();
+    const first: Delivery[] = [(await it.next()).value, (await it.next()).value];
+    expect(first.map((d) => d.body)).toEqual(['x1', 'x2']);
+    // Leadership moves; the deliveries are not acked: their leases run out, and the
+    // consumer, now on b, gets them again.
+    lead('b');
+    const again: Delivery[] = [(await it.next()).value, (await it.next()).value];
+    expect(again.map((d) => [d.body, d.receiveCount])).toEqual([['x1', 2], ['x2', 2]]);
+    expect(client.node).toBe('b');
+    expect(await Promise.all(again.map((d) => d.ack()))).toEqual([true, true]);
+    expect(await first[0].ack()).toBe(false); // its lease ended: a stale handle
+  });
+
+  test('an ack applied just before a leader change still answers acked after its resend', async () => {
+    const client = await connect();
+    await client.send('c-ack', { body: 'ack me' });
+    const it = client.consume({ queue: 'c-ack' }, { prefetch: 1 })[Symbol.asyncIterator]();
+    const d: Delivery = (await it.next()).value;
+    nodes.a.hold = true;
+    const acked = d.ack();
+    while (nodes.a.held.length === 0) await new Promise((r) => setTimeout(r, 5));
+    const [held] = nodes.a.held.splice(0);
+    nodes.a.apply(held.command);
+    lead('b');
+    held.reject(new ProposalOutcomeUnknownError());
+    expect(await acked).toBe(true);
+    expect(client.node).toBe('b');
+    expect((await rest('GET', '/v1/queues/c-ack')).json.stats).toEqual({ ready: 0, inflight: 0, delayed: 0 });
+  });
+
+  test('a stream that goes silent (no frames, no pongs) is dropped and its requests resent elsewhere', async () => {
+    // A node that accepts the stream, says ready, then hangs; later connections are cut.
+    const hung = new WebSocketServer({ port: 0, host: '127.0.0.1', autoPong: false });
+    let accepted = 0;
+    hung.on('connection', (ws) => {
+      if (accepted++ > 0) {
+        ws.terminate();
+        return;
+      }
+      ws.send(JSON.stringify({ op: 'ready', user: 'client', node: 'hung', expiresAt: new Date(Date.now() + 60_000).toISOString(), limits: {} }));
+    });
+    await new Promise((resolve) => hung.once('listening', resolve));
+    try {
+      const hungUrl = `http://127.0.0.1:${(hung.address() as AddressInfo).port}`;
+      const client = await StreamClient.connect({ urls: [hungUrl, urls.get('a')!], token, heartbeatMs: 400 });
+      clients.push(client);
+      expect(client.node).toBe('hung');
+      const sent = await client.send('c-basic', { body: 'after the silence' });
+      expect(sent).toMatchObject({ deduplicated: false });
+      expect(client.node).toBe('a');
+      expect(client.reconnects).toBe(1);
+      expect(await drain('c-basic')).toEqual(['after the silence']);
+    } finally {
+      for (const ws of hung.clients) ws.terminate();
+      await new Promise((resolve) => hung.close(resolve));
+    }
+  });
+
+  test('a refused consumer rejects its iterator with the REST error', async () => {
+    const client = await connect();
+    const consumer = client.consume({ queue: 'missing-queue' });
+    await expect(consumer.started).rejects.toMatchObject({ status: 404, code: 'not_found' });
+  });
+});
+
+describe('the server side of flow control and leader changes', () => {
+  test('redirect mode: a node that stops leading closes its streams 4503 naming the new leader', async () => {
+    const s = await RawStream.open(urls.get('a')!, token);
+    await s.next((f) => f.op === 'ready');
+    lead('b');
+    expect(await s.waitClosed()).toEqual({ code: CLOSE.leaderChanged, reason: urls.get('b') });
+  });
+
+  test('at most maxUnconfirmed requests in flight: the server stops reading, and serves the rest as answers come', async () => {
+    const own = new Map<string, string>();
+    const node = new SteeredNode('c', broker, own);
+    node.leaderId = 'c';
+    const server = await startApiServer({
+      config: { nodeId: 'c', clusterId: 'steered', httpListen: '127.0.0.1:0', advertisedHttpUrl: '', jwtSecret: 'steered-secret-0123456789abcdef', jwtTtlMs: 3_600_000, leaderMode: 'redirect' },
+      node,
+      broker,
+      logger: pino({ level: 'silent' }),
+      registry: new Registry(),
+      stream: { maxUnconfirmed: 4 },
+    });
+    own.set('c', `http://127.0.0.1:${server.port}`);
+    try {
+      node.hold = true;
+      const s = await RawStream.open(own.get('c')!, token);
+      await s.next((f) => f.op === 'ready');
+      // Keyed: one proposal per frame. All 20 are written at once.
+      for (let i = 0; i < 20; i++) s.send({ op: 'send', id: i, queue: 'c-basic', idempotencyKey: `flow-${i}`, message: { body: `f-${i}` } });
+      while (node.held.length < 4) await new Promise((r) => setTimeout(r, 5));
+      // Release one at a time: each answer lets exactly one more request in.
+      for (let answered = 0; answered < 20; answered++) {
+        while (node.held.length === 0) await new Promise((r) => setTimeout(r, 5));
+        const h = node.held.shift()!;
+        h.resolve(node.apply(h.command));
+        await s.answer(answered);
+      }
+      expect(node.maxHeld).toBe(4);
+      s.close();
+    } finally {
+      node.stop();
+      await server.close();
+    }
+    expect((await drain('c-basic')).length).toBe(20);
+  });
+
+  test('a client that stops reading: deliveries stop at maxBufferedBytes, not at the prefetch', async () => {
+    const own = new Map<string, string>();
+    const node = new SteeredNode('d', broker, own);
+    node.leaderId = 'd';
+    const server = await startApiServer({
+      config: { nodeId: 'd', clusterId: 'steered', httpListen: '127.0.0.1:0', advertisedHttpUrl: '', jwtSecret: 'steered-secret-0123456789abcdef', jwtTtlMs: 3_600_000, leaderMode: 'redirect' },
+      node,
+      broker,
+      logger: pino({ level: 'silent' }),
+      registry: new Registry(),
+      stream: { maxBufferedBytes: 64 * 1024, maxPrefetch: 100_000 },
+    });
+    own.set('d', `http://127.0.0.1:${server.port}`);
+    expect((await rest('POST', '/v1/queues', { name: 'c-slow' })).status).toBe(201);
+    // 4,000 messages of 16 KiB: 64 MB, far more than loopback socket buffers hold.
+    const body = 'z'.repeat(16 * 1024);
+    for (let i = 0; i < 40; i++) {
+      expect((await rest('POST', '/v1/queues/c-slow/messages', { messages: Array.from({ length: 50 }, () => ({ body })) })).status).toBe(201);
+      expect((await rest('POST', '/v1/queues/c-slow/messages', { messages: Array.from({ length: 50 }, () => ({ body })) })).status).toBe(201);
+    }
+    try {
+      const s = await RawStream.open(own.get('d')!, token);
+      await s.next((f) => f.op === 'ready');
+      s.send({ op: 'consume', id: 'slow', queue: 'c-slow', prefetch: 4_000 });
+      await s.answer('slow');
+      // Stop reading: the kernel buffers fill, then the server's own send buffer.
+      s.ws.pause();
+      const leased = async () => (await rest('GET', '/v1/queues/c-slow')).json.stats.inflight as number;
+      let before = -1;
+      let now = await leased();
+      while (now !== before) {
+        await new Promise((r) => setTimeout(r, 300));
+        before = now;
+        now = await leased();
+      }
+      expect(now).toBeLessThan(4_000);
+      // Reading again: the rest comes.
+      s.ws.resume();
+      await s.waitDelivered('slow', 4_000, 30_000);
+      s.close();
+    } finally {
+      node.stop();
+      await server.close();
+    }
+  }, 60_000);
+});
