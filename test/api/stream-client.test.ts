@@ -68,6 +68,10 @@ class SteeredNode implements ApiNode {
 
   async readBarrier(): Promise<void> {}
 
+  storageRefusal(): Error | undefined {
+    return undefined;
+  }
+
   leadership() {
     return { role: this.leading ? ('leader' as const) : ('follower' as const), leaderId: this.leaderId, leaderUrl: this.urls.get(this.leaderId) ?? null };
   }
