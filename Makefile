@@ -9,7 +9,7 @@ JEST := node --experimental-vm-modules --no-warnings node_modules/jest/bin/jest.
 TSX := node --import tsx --no-warnings
 
 .PHONY: install build typecheck lint test test-unit sim cluster cluster-clean \
-        bench bench-compare bench-raft bench-node bench-broker bench-log-store chaos clean
+        bench bench-compare bench-raft bench-node bench-broker bench-api bench-log-store chaos clean
 
 install: node_modules/.installed
 
@@ -58,6 +58,10 @@ bench-log-store: install
 
 bench-broker: install
 	node --expose-gc --import tsx --no-warnings scripts/bench-broker.ts
+
+# The REST layer alone (no Raft): server CPU per request against a bare Node server.
+bench-api: build
+	$(TSX) scripts/bench-api.ts $(BENCH_API_ARGS)
 
 bench: build
 	$(TSX) scripts/bench.ts

@@ -51,6 +51,8 @@ class Driver {
   setup(): void {
     this.cmd({ type: 'user.register', username: 'bench', passwordHash: 'x' });
     this.cmd({ type: 'queue.create', user: 'bench', name: 'q', visibilityTimeoutMs: 3_600_000 });
+    // As in a cluster, receipts are minted from the receipt key (src/broker/README.md).
+    this.cmd({ type: 'queue.receive', user: 'bench', queue: 'q', receiptKey: '5a'.repeat(32) });
   }
 }
 

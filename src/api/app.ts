@@ -1,30 +1,67 @@
 // The Koa app: every route of the table runs the same pipeline — authenticate, read and
 // validate the request, then serve it here or through the leader — and every failure
-// becomes docs/API.md's error body (Errors) in errors.ts.
-import Router from '@koa/router';
-import Koa, { type Context, type Next } from 'koa';
+// becomes docs/API.md's error body (Errors) in errors.ts. One request is served by
+// dispatch(), which knows nothing of sockets: the Koa app's one middleware calls it, and
+// the leader calls it directly for a request a follower relayed (serveForwarded),
+// without a second HTTP exchange over loopback. Koa writes the answer, rendered once.
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import Koa, { type Context } from 'koa';
+import { parse as parseQueryString } from 'node:querystring';
 import { ZodError, type z } from 'zod';
 import { IDEMPOTENCY_KEY_PATTERN } from '../broker/index.js';
 import { bearerToken } from './auth/tokens.js';
-import { MAX_REQUEST_BYTES, MAX_UNAUTHENTICATED_REQUEST_BYTES, parseJsonBody, readRawBody } from './body.js';
+import { MAX_REQUEST_BYTES, MAX_UNAUTHENTICATED_REQUEST_BYTES, checkBodySize, parseJsonBody, readRawBody } from './body.js';
 import type { ApiDeps } from './deps.js';
-import { ApiError, errorMiddleware, fromZodError, validationFailed, type FieldIssue } from './errors.js';
-import { FORWARD_CLIENT_HEADER, FORWARD_SECRET_HEADER, type LeaderGate } from './leader.js';
+import { ApiError, errorBody, fromZodError, toApiError, validationFailed, type FieldIssue } from './errors.js';
+import type { ForwardedRequest, ForwardedResponse } from './forward/codec.js';
+import type { LeaderGate } from './leader.js';
 import { ReplayedAnswer } from './replay.js';
-import type { Answer, RouteSpec } from './route.js';
+import type { Answer, RouteInput, RouteSpec } from './route.js';
+import { Router, type RouteMatch } from './router.js';
 
-const EMPTY = new Uint8Array(0);
+const EMPTY = Buffer.alloc(0);
+const JSON_TYPE = 'application/json; charset=utf-8';
+/** A signal for requests nobody can hang up on. */
+const NEVER = new AbortController().signal;
 
 export interface AppOptions {
   deps: ApiDeps;
   gate: LeaderGate;
   routes: RouteSpec[];
-  /** Whether a request carries this process's forward secret (see forward/handler.ts). */
-  isForwarded: (secretHeader: string | undefined) => boolean;
   /** The client's real address from the TCP peer and X-Forwarded-For (client-address.ts). */
   clientAddress: (peer: string | undefined, forwardedFor: string | string[] | undefined) => string;
   /** An answer may take the request's waitMs plus this long; then the connection is cut. */
   answerMarginMs: number;
+}
+
+/** What dispatch() needs of a request, wherever it came from. */
+interface RequestHead {
+  method: string;
+  /** Path and query as received. */
+  url: string;
+  /** Names in lower case. */
+  headers: IncomingHttpHeaders;
+  clientAddress: string;
+  /** Relayed by a follower to this node, the leader: never redirect or forward again. */
+  forwarded: boolean;
+}
+
+/** How dispatch() reads the request and watches its client, wherever it came from. */
+interface Exchange {
+  /** The whole body, refused (413) past `limit` bytes. */
+  readBody(limit: number): Promise<Buffer>;
+  /** Aborts when the client goes away. */
+  clientGone(): AbortSignal;
+  /** The answer must be out within `ms`, else the connection is cut. */
+  answerDeadline(ms: number): void;
+}
+
+/** An answer rendered once: JSON already stringified. */
+interface Reply {
+  status: number;
+  headers: Record<string, string> | undefined;
+  contentType: string | undefined;
+  body: string | Uint8Array | undefined;
 }
 
 function validate<T extends z.ZodType>(schema: T, value: unknown, where: FieldIssue['in']): z.output<T> {
@@ -49,23 +86,38 @@ function idempotencyKeyOf(header: string | string[] | undefined): string | undef
   throw validationFailed([{ in: 'header', path: 'Idempotency-Key', message: 'must be 1..128 printable ASCII characters' }]);
 }
 
-/** Aborts when the client closes the connection before the answer is written. Made
- *  only for the routes that read it (long polls): an AbortController per request was a
- *  measurable share of the leader's CPU under load. */
-function clientGone(ctx: Context): AbortSignal {
+/** The route handler's input. The abort signal is made only for the routes that read it
+ *  (long polls): an AbortController per request was a measurable share of the leader's
+ *  CPU under load. */
+class Input implements RouteInput<unknown, unknown, unknown> {
+  private abortSignal: AbortSignal | undefined;
+
+  constructor(
+    readonly user: string,
+    readonly params: unknown,
+    readonly query: unknown,
+    readonly body: unknown,
+    readonly idempotencyKey: string | undefined,
+    readonly clientAddress: string,
+    readonly headers: Readonly<Record<string, string | string[] | undefined>>,
+    private readonly clientGone: () => AbortSignal,
+  ) {}
+
+  get signal(): AbortSignal {
+    return (this.abortSignal ??= this.clientGone());
+  }
+}
+
+/** Aborts when the client closes the connection before the answer is written. */
+function clientGoneSignal(req: IncomingMessage, res: ServerResponse): AbortSignal {
   const controller = new AbortController();
-  if (ctx.req.socket.destroyed) controller.abort(); // gone before anyone asked
+  if (req.socket.destroyed) controller.abort(); // gone before anyone asked
   else {
-    ctx.res.once('close', () => {
-      if (!ctx.res.writableFinished) controller.abort();
+    res.once('close', () => {
+      if (!res.writableFinished) controller.abort();
     });
   }
   return controller.signal;
-}
-
-function withLazySignal<T extends object>(input: T, ctx: Context): T & { readonly signal: AbortSignal } {
-  let signal: AbortSignal | undefined;
-  return Object.defineProperty(input, 'signal', { get: () => (signal ??= clientGone(ctx)), enumerable: true }) as T & { readonly signal: AbortSignal };
 }
 
 function replayedAnswer(err: unknown): Answer {
@@ -73,62 +125,196 @@ function replayedAnswer(err: unknown): Answer {
   throw err;
 }
 
-function writeAnswer(ctx: Context, answer: Answer): void {
-  ctx.status = answer.status;
-  for (const [name, value] of Object.entries(answer.headers ?? {})) ctx.set(name, value);
+function render(answer: Answer): Reply {
   if (answer.raw) {
-    ctx.type = answer.raw.contentType;
-    ctx.body = typeof answer.raw.bytes === 'string' ? answer.raw.bytes : Buffer.from(answer.raw.bytes);
-  } else if (answer.body !== undefined && answer.status !== 204) {
-    ctx.body = answer.body;
+    return { status: answer.status, headers: answer.headers, contentType: answer.raw.contentType, body: answer.raw.bytes };
   }
+  const hasBody = answer.body !== undefined && answer.status !== 204;
+  return {
+    status: answer.status,
+    headers: answer.headers,
+    contentType: hasBody ? JSON_TYPE : undefined,
+    body: hasBody ? JSON.stringify(answer.body) : undefined,
+  };
 }
 
-async function serveRoute(spec: RouteSpec, opts: AppOptions, ctx: Context): Promise<void> {
-  const { deps, gate } = opts;
-  const forwarded = opts.isForwarded(ctx.get(FORWARD_SECRET_HEADER) || undefined);
-  const clientAddress = forwarded
-    ? ctx.get(FORWARD_CLIENT_HEADER) || 'unknown'
-    : opts.clientAddress(ctx.req.socket.remoteAddress, ctx.headers['x-forwarded-for']);
+function errorReply(err: ApiError): Reply {
+  return {
+    status: err.status,
+    headers: err.retryAfterSec !== undefined ? { 'retry-after': String(err.retryAfterSec) } : undefined,
+    contentType: JSON_TYPE,
+    body: JSON.stringify(errorBody(err)),
+  };
+}
 
-  // The token is checked before the body is read, and a route without one reads only a
-  // small body: a stranger's megabyte is refused unread (docs/SECURITY.md).
-  const user = spec.auth ? await deps.tokens.verify(bearerToken(ctx.get('authorization') || undefined)) : '';
-  const hasBody = spec.method !== 'GET';
-  const raw = hasBody ? await readRawBody(ctx.req, spec.auth ? MAX_REQUEST_BYTES : MAX_UNAUTHENTICATED_REQUEST_BYTES) : EMPTY;
-  const params = validate(spec.params, ctx.params ?? {}, 'params');
-  const query = validate(spec.query, { ...ctx.query }, 'query') as { consistency?: string };
-  const json = hasBody ? parseJsonBody(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)) : {};
-  // A body relayed by a follower has the relayed shape (only a forward can carry it).
-  const body = !hasBody ? {} : forwarded && spec.relayedBody ? validate(spec.relayedBody, json, 'body') : parseBody(spec, json);
-  if (!(forwarded && spec.relayedBody)) spec.check?.(body);
-  // Idempotency records belong to the authenticated caller. Register and login act for
-  // nobody yet, so they ignore the header: a record they kept could be read or blocked
-  // by anyone who guessed another user's key.
-  const idempotencyKey = spec.auth ? idempotencyKeyOf(ctx.headers['idempotency-key']) : undefined;
+function writeReply(ctx: Context, reply: Reply): void {
+  ctx.status = reply.status;
+  if (reply.headers !== undefined) for (const name of Object.keys(reply.headers)) ctx.set(name, reply.headers[name]);
+  const body = reply.status === 204 || reply.status === 304 ? undefined : reply.body;
+  if (body === undefined) return;
+  // Set before the body, so Koa keeps it rather than guessing one.
+  if (reply.contentType !== undefined) ctx.set('Content-Type', reply.contentType);
+  ctx.body = typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+}
 
-  // The answer deadline: a long poll's own wait plus a margin, so no request holds a
-  // connection for ever. Node resets the socket's timeout once the answer is out.
-  const waitMs = (body as { waitMs?: unknown }).waitMs;
-  ctx.req.socket.setTimeout((typeof waitMs === 'number' ? waitMs : 0) + opts.answerMarginMs);
+/** Path and query of a request target (a fragment, which clients should not send, is dropped). */
+function splitUrl(url: string): { path: string; query: string } {
+  const hash = url.indexOf('#');
+  const target = hash < 0 ? url : url.slice(0, hash);
+  const q = target.indexOf('?');
+  return q < 0 ? { path: target, query: '' } : { path: target.slice(0, q), query: target.slice(q + 1) };
+}
 
-  const input = withLazySignal({ user, params, query, body, idempotencyKey, clientAddress, headers: ctx.headers }, ctx);
-  const appliedIndexHeader = (answer: Answer): Answer => ({
-    ...answer,
-    headers: { ...answer.headers, 'x-mom-applied-index': String(deps.node.status().appliedIndex) },
-  });
+/** Header values as the forward frame carries them (one string per name). */
+function flatHeaders(headers: Record<string, string>): IncomingHttpHeaders {
+  const out: IncomingHttpHeaders = {};
+  for (const name of Object.keys(headers)) out[name.toLowerCase()] = headers[name];
+  return out;
+}
 
-  let answer: Answer;
-  if (spec.kind === 'local') {
-    answer = await spec.handle(input);
-  } else if (spec.kind === 'read' && query.consistency === 'stale') {
-    answer = appliedIndexHeader(await spec.handle(input));
-  } else {
-    answer = await gate.run(
+export class ApiApp {
+  private readonly router: Router;
+  /** Each route's query when the URL has none, validated once (routes do not change it). */
+  private readonly emptyQuery = new Map<RouteSpec, { ok: true; value: unknown } | { ok: false }>();
+
+  constructor(private readonly opts: AppOptions) {
+    this.router = new Router(opts.routes);
+    for (const spec of opts.routes) {
+      const parsed = spec.query.safeParse({});
+      this.emptyQuery.set(spec, parsed.success ? { ok: true, value: Object.freeze(parsed.data) } : { ok: false });
+    }
+  }
+
+  /** The Koa app: one middleware, this app's dispatch. */
+  koa(): Koa {
+    const app = new Koa();
+    // Every failure is answered by dispatch(); Koa's own printing would duplicate it.
+    app.silent = true;
+    app.use((ctx) => this.serveKoa(ctx));
+    return app;
+  }
+
+  private async serveKoa(ctx: Context): Promise<void> {
+    const { req, res } = ctx;
+    const head: RequestHead = {
+      method: req.method ?? 'GET',
+      url: req.url ?? '/',
+      headers: req.headers,
+      clientAddress: this.opts.clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for']),
+      forwarded: false,
+    };
+    const exchange: Exchange = {
+      readBody: (limit) => readRawBody(req, limit),
+      clientGone: () => clientGoneSignal(req, res),
+      // Node resets the socket's timeout once the answer is out.
+      answerDeadline: (ms) => req.socket.setTimeout(ms),
+    };
+    const reply = await this.dispatch(head, exchange);
+    try {
+      writeReply(ctx, reply);
+    } catch (err) {
+      // A header value Node refuses (the answer is ours, so our bug): a 500, not a crash.
+      this.opts.deps.logger.error({ err, method: head.method, url: head.url }, 'answer could not be written');
+      writeReply(ctx, errorReply(new ApiError('internal', 'internal error')));
+    }
+  }
+
+  /** Serves a request a follower relayed to this node (the leader). `signal` aborts when
+   *  the follower's client went away. */
+  async serveForwarded(req: ForwardedRequest, signal: AbortSignal | undefined): Promise<ForwardedResponse> {
+    const head: RequestHead = { method: req.method, url: req.url, headers: flatHeaders(req.headers), clientAddress: req.clientAddress, forwarded: true };
+    const body = Buffer.from(req.body.buffer, req.body.byteOffset, req.body.byteLength);
+    const exchange: Exchange = {
+      readBody: (limit) => Promise.resolve(checkBodySize(body, limit)),
+      clientGone: () => signal ?? NEVER,
+      // The follower's own connection and the Forward RPC's timeout bound the wait.
+      answerDeadline: () => undefined,
+    };
+    const reply = await this.dispatch(head, exchange);
+    const headers: Record<string, string> = { ...reply.headers };
+    if (reply.contentType !== undefined) headers['content-type'] = reply.contentType;
+    const bytes = reply.body === undefined ? EMPTY : typeof reply.body === 'string' ? Buffer.from(reply.body, 'utf8') : reply.body;
+    return { status: reply.status, headers, body: bytes };
+  }
+
+  /** Never rejects: every failure is an error reply. */
+  private async dispatch(head: RequestHead, exchange: Exchange): Promise<Reply> {
+    const started = performance.now();
+    const { path, query } = splitUrl(head.url);
+    const match = this.router.match(head.method, path);
+    let reply: Reply;
+    try {
+      if (match === undefined) throw new ApiError('not_found', `no route for ${head.method} ${path}`);
+      reply = render(await this.serveRoute(match, head, query, exchange));
+    } catch (err) {
+      const apiErr = toApiError(err);
+      if (apiErr.code === 'internal') {
+        this.opts.deps.logger.error({ err, method: head.method, path }, 'request failed');
+      }
+      reply = errorReply(apiErr);
+    }
+    this.opts.deps.metrics.observeRequest(head.method, match?.spec.path, reply.status, (performance.now() - started) / 1000);
+    return reply;
+  }
+
+  private query(spec: RouteSpec, queryString: string): unknown {
+    if (queryString === '') {
+      const known = this.emptyQuery.get(spec);
+      if (known?.ok) return known.value;
+    }
+    return validate(spec.query, { ...parseQueryString(queryString) }, 'query');
+  }
+
+  private async serveRoute(
+    match: RouteMatch,
+    head: RequestHead,
+    queryString: string,
+    exchange: Exchange,
+  ): Promise<Answer> {
+    const { deps, gate } = this.opts;
+    const { spec } = match;
+    const forwarded = head.forwarded;
+    const clientAddress = head.clientAddress;
+
+    // The token is checked before the body is read, and a route without one reads only a
+    // small body: a stranger's megabyte is refused unread (docs/SECURITY.md).
+    let user = '';
+    if (spec.auth) {
+      const token = bearerToken(head.headers.authorization);
+      user = deps.tokens.cachedUser(token) ?? (await deps.tokens.verify(token));
+    }
+    const hasBody = spec.method !== 'GET';
+    const raw = hasBody ? await exchange.readBody(spec.auth ? MAX_REQUEST_BYTES : MAX_UNAUTHENTICATED_REQUEST_BYTES) : EMPTY;
+    const params = validate(spec.params, match.params, 'params');
+    const query = this.query(spec, queryString) as { consistency?: string };
+    const json = hasBody ? parseJsonBody(raw) : {};
+    // A body relayed by a follower has the relayed shape (only a forward can carry it).
+    const relayed = forwarded && spec.relayedBody !== undefined;
+    const body = !hasBody ? {} : relayed ? validate(spec.relayedBody!, json, 'body') : parseBody(spec, json);
+    if (!relayed) spec.check?.(body);
+    // Idempotency records belong to the authenticated caller. Register and login act for
+    // nobody yet, so they ignore the header: a record they kept could be read or blocked
+    // by anyone who guessed another user's key.
+    const idempotencyKey = spec.auth ? idempotencyKeyOf(head.headers['idempotency-key']) : undefined;
+
+    // The answer deadline: a long poll's own wait plus a margin, so no request holds a
+    // connection for ever.
+    const waitMs = (body as { waitMs?: unknown }).waitMs;
+    exchange.answerDeadline((typeof waitMs === 'number' ? waitMs : 0) + this.opts.answerMarginMs);
+
+    const input = new Input(user, params, query, body, idempotencyKey, clientAddress, head.headers, exchange.clientGone);
+    const appliedIndexHeader = (answer: Answer): Answer => ({
+      ...answer,
+      headers: { ...answer.headers, 'x-mom-applied-index': String(deps.node.status().appliedIndex) },
+    });
+
+    if (spec.kind === 'local') return spec.handle(input);
+    if (spec.kind === 'read' && query.consistency === 'stale') return appliedIndexHeader(await spec.handle(input));
+    return gate.run(
       {
-        method: ctx.method,
-        url: ctx.originalUrl,
-        headers: ctx.headers,
+        method: head.method,
+        url: head.url,
+        headers: head.headers,
         clientAddress,
         rawBody: raw,
         forwarded,
@@ -142,44 +328,8 @@ async function serveRoute(spec: RouteSpec, opts: AppOptions, ctx: Context): Prom
       },
     );
   }
-  writeAnswer(ctx, answer);
 }
 
-/** Records every request's duration under its route template (not the raw path, which
- *  would make one time series per queue name). */
-function durationMiddleware(deps: ApiDeps) {
-  return async function timeRequest(ctx: Context, next: Next): Promise<void> {
-    const started = performance.now();
-    try {
-      await next();
-    } finally {
-      const route = (ctx as Context & { _matchedRoute?: string | RegExp })._matchedRoute;
-      deps.metrics.httpDuration.observe(
-        { method: ctx.method, route: typeof route === 'string' ? route : 'unmatched', status: String(ctx.status) },
-        (performance.now() - started) / 1000,
-      );
-    }
-  };
-}
-
-async function notFound(ctx: Context, next: Next): Promise<void> {
-  await next();
-  if (ctx.body === undefined && ctx.status === 404) {
-    throw new ApiError('not_found', `no route for ${ctx.method} ${ctx.path}`);
-  }
-}
-
-export function buildApp(opts: AppOptions): Koa {
-  const app = new Koa();
-  // Errors are answered by errorMiddleware; Koa's own printing would duplicate them.
-  app.silent = true;
-  const router = new Router();
-  for (const spec of opts.routes) {
-    router.register(spec.path, [spec.method], (ctx: Context) => serveRoute(spec, opts, ctx));
-  }
-  app.use(durationMiddleware(opts.deps));
-  app.use(errorMiddleware(opts.deps.logger));
-  app.use(notFound);
-  app.use(router.routes());
-  return app;
+export function buildApp(opts: AppOptions): ApiApp {
+  return new ApiApp(opts);
 }

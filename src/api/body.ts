@@ -14,6 +14,12 @@ function tooLarge(limit: number): ApiError {
   return new ApiError('payload_too_large', `request body is larger than ${limit} bytes`, { limitBytes: limit });
 }
 
+/** A body that arrived whole (a relayed request), held to the same limit. */
+export function checkBodySize(body: Buffer, limit = MAX_REQUEST_BYTES): Buffer {
+  if (body.length > limit) throw tooLarge(limit);
+  return body;
+}
+
 /** Reads the whole body, failing with 413 as soon as it passes `limit` bytes. */
 export async function readRawBody(req: IncomingMessage, limit = MAX_REQUEST_BYTES): Promise<Buffer> {
   const declared = req.headers['content-length'];

@@ -1,10 +1,9 @@
 // The one place where anything that can go wrong becomes docs/API.md's error table (Errors):
 // {"error": {"code", "message", "details"}} with its status and, for 429/503, Retry-After.
-import type { Context, Next } from 'koa';
 import { ZodError } from 'zod';
-import type { Logger } from 'pino';
 import {
   ForwardError,
+  InsufficientStorageError,
   NoLeaderError,
   NodeStoppedError,
   NotLeaderError,
@@ -24,6 +23,7 @@ export type ApiErrorCode =
   | 'quota_exceeded'
   | 'rate_limited'
   | 'no_leader'
+  | 'insufficient_storage'
   | 'internal';
 
 export const STATUS_OF: Record<ApiErrorCode, number> = {
@@ -38,12 +38,18 @@ export const STATUS_OF: Record<ApiErrorCode, number> = {
   quota_exceeded: 403,
   rate_limited: 429,
   no_leader: 503,
+  /** The leader's disk is below --min-free-disk-bytes: sends and publishes are refused,
+   *  everything else is served (docs/DESIGN.md, Disk-space alarm). */
+  insufficient_storage: 507,
   internal: 500,
 };
 
 /** Seconds a client should wait before retrying when no leader is known: an election
  *  normally settles within 1-2 s. */
 export const NO_LEADER_RETRY_AFTER_SEC = 1;
+/** Seconds to wait when the leader's pending writes are at their limit: a group commit
+ *  drains them within milliseconds to a second. */
+export const OVERLOADED_RETRY_AFTER_SEC = 1;
 
 export class ApiError extends Error {
   override readonly name = 'ApiError';
@@ -125,7 +131,21 @@ export function fromNodeError(err: Error): ApiError | undefined {
     );
   }
   if (err instanceof OverloadedError) {
-    return new ApiError('rate_limited', 'too many pending writes on the leader; retry shortly', undefined, 1);
+    // Too many writes waiting on the leader: 429 with Retry-After, as this API has always
+    // answered it (a leader is known, so no_leader would mislead a client); the write was
+    // certainly not proposed.
+    return new ApiError(
+      'rate_limited',
+      'the leader has too many writes waiting to commit; retry shortly',
+      { reason: 'overloaded' },
+      OVERLOADED_RETRY_AFTER_SEC,
+    );
+  }
+  if (err instanceof InsufficientStorageError) {
+    return new ApiError(
+      'insufficient_storage',
+      "the leader's disk is nearly full: new messages are refused until space is freed; receives and acks still work",
+    );
   }
   return undefined;
 }
@@ -142,27 +162,4 @@ export function toApiError(err: unknown): ApiError {
 
 export function errorBody(err: ApiError): { error: { code: string; message: string; details: unknown } } {
   return { error: { code: err.code, message: err.message, details: err.details ?? null } };
-}
-
-/** Writes an ApiError onto the Koa response. */
-export function sendError(ctx: Context, err: ApiError): void {
-  ctx.status = err.status;
-  ctx.body = errorBody(err);
-  if (err.retryAfterSec !== undefined) ctx.set('Retry-After', String(err.retryAfterSec));
-}
-
-/** Outermost middleware: whatever escapes a route becomes an error body; stacks only go
- *  to the log, never to the client. */
-export function errorMiddleware(logger: Logger) {
-  return async function handleErrors(ctx: Context, next: Next): Promise<void> {
-    try {
-      await next();
-    } catch (err) {
-      const apiErr = toApiError(err);
-      if (apiErr.code === 'internal') {
-        logger.error({ err, method: ctx.method, path: ctx.path }, 'request failed');
-      }
-      sendError(ctx, apiErr);
-    }
-  };
 }

@@ -9,12 +9,6 @@ import type { Answer } from './route.js';
 
 export type LeaderMode = 'redirect' | 'forward';
 
-/** Set by the leader's forward handler on the loopback request it makes for a follower;
- *  the value is a per-process secret so that clients cannot pose as a forward. */
-export const FORWARD_SECRET_HEADER = 'x-mom-forward-secret';
-/** The original client's address on a forwarded request. */
-export const FORWARD_CLIENT_HEADER = 'x-mom-forwarded-for';
-
 /** Headers that describe one connection, not the request. */
 const HOP_BY_HOP = new Set([
   'connection',
@@ -27,8 +21,6 @@ const HOP_BY_HOP = new Set([
   'host',
   'content-length',
   'expect',
-  FORWARD_SECRET_HEADER,
-  FORWARD_CLIENT_HEADER,
 ]);
 
 export interface LeaderBoundRequest {

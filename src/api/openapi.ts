@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { IDEMPOTENCY_KEY_PATTERN } from '../broker/index.js';
 import type { RouteSpec } from './route.js';
+import { STATUS_OF } from './errors.js';
 import { EmptyBody } from './schemas.js';
 
 type JsonSchema = Record<string, unknown>;
@@ -89,19 +90,7 @@ export function openApiDocument(specs: RouteSpec[]): Record<string, unknown> {
                     properties: {
                       code: {
                         type: 'string',
-                        enum: [
-                          'validation_failed',
-                          'invalid_json',
-                          'unauthorized',
-                          'forbidden',
-                          'not_found',
-                          'conflict',
-                          'payload_too_large',
-                          'quota_exceeded',
-                          'rate_limited',
-                          'no_leader',
-                          'internal',
-                        ],
+                        enum: Object.keys(STATUS_OF),
                       },
                       message: { type: 'string' },
                       details: {},

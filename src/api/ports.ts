@@ -20,6 +20,8 @@ export interface ApiNode {
   leadership(): LeadershipView;
   propose(command: Uint8Array): Promise<unknown>;
   readBarrier(): Promise<void>;
+  /** Why new messages must be refused right now (this node's disk is nearly full), if so. */
+  storageRefusal(): Error | undefined;
   status(): NodeStatusView;
   isReady(): boolean;
   /** Relays a request to the leader; `signal` cancels it there too (the client left). */

@@ -7,7 +7,7 @@ import { LoginLimiter, RegisterLimiter, type BucketPolicy, type LoginLimiterOpti
 import { TokenService } from './auth/tokens.js';
 import { ClientAddressResolver } from './client-address.js';
 import type { ApiBroker, ApiDeps } from './deps.js';
-import { ForwardReplayer } from './forward/handler.js';
+import { forwardHandler } from './forward/handler.js';
 import { LeaderGate } from './leader.js';
 import { ReadyWaiters } from './long-poll.js';
 import { ApiMetrics } from './metrics.js';
@@ -45,12 +45,6 @@ export const DEFAULT_MAX_CONNECTIONS = 4096;
  *  a relayed request, so the deadline never cuts an answer still on its way. */
 export const ANSWER_MARGIN_MS = 40_000;
 
-/** The address to reach our own server on, for replaying forwarded requests. */
-function loopbackOrigin(address: AddressInfo): string {
-  const host = address.address === '0.0.0.0' ? '127.0.0.1' : address.address === '::' ? '::1' : address.address;
-  return `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
-}
-
 function listen(server: Server, host: string, port: number): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -77,13 +71,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     logger,
   };
   const clientAddresses = new ClientAddressResolver(config.trustedProxies ?? []);
-  const replayer = new ForwardReplayer();
   const routes = apiRoutes(deps, { registry, perQueue: metrics.perQueue, token: config.metricsToken });
   const app = buildApp({
     deps,
     gate: new LeaderGate({ node, mode: config.leaderMode }),
     routes,
-    isForwarded: (secret) => replayer.isForwarded(secret),
     clientAddress: (peer, forwardedFor) => clientAddresses.resolve(peer, forwardedFor),
     answerMarginMs: opts.answerMarginMs ?? ANSWER_MARGIN_MS,
   });
@@ -91,7 +83,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const headersTimeout = opts.headersTimeoutMs ?? HEADERS_TIMEOUT_MS;
   // Node checks the header and request deadlines on this interval (30 s by default,
   // which would let a slow client hold a connection three times longer than meant).
-  const server = createServer({ keepAlive: true, connectionsCheckingInterval: Math.min(1_000, headersTimeout) }, app.callback());
+  const server = createServer({ keepAlive: true, connectionsCheckingInterval: Math.min(1_000, headersTimeout) }, app.koa().callback());
   // Idle keep-alive connections live a minute. Receiving a request has its own deadlines
   // (Node answers 408 past them); answering one is bounded by the route (a long poll
   // by its waitMs, see receive.ts). Beyond maxConnections, new sockets are closed at once.
@@ -101,8 +93,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   server.maxConnections = config.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
   const { host, port } = parseHostPort(config.httpListen);
   const address = await listen(server, host || '0.0.0.0', port);
-  replayer.attach(loopbackOrigin(address));
-  node.setForwardHandler(replayer.handle);
+  node.setForwardHandler(forwardHandler(app));
   logger.info({ event: 'http_listening', port: address.port, leaderMode: config.leaderMode }, 'REST API listening');
 
   let closing: Promise<void> | undefined;
@@ -119,7 +110,6 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       await closed;
       clearInterval(drain);
       clearTimeout(grace);
-      await replayer.close();
     })();
     return closing;
   };

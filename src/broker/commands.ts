@@ -7,7 +7,7 @@ import {
   MAX_DELAY_MS, MAX_RECEIPT_HANDLE_LENGTH, MAX_RECEIVE, MAX_RECEIVES_LIMIT, MAX_RETENTION_MS,
   MAX_VISIBILITY_TIMEOUT_MS, MIN_RETENTION_MS, NAME_PATTERN, isWellFormed,
 } from './limits.js';
-import { BINARY_TAG, decodeSendBinary, encodeSendBinary } from './send-codec.js';
+import { UNVALIDATED_SEND_TAG, VALIDATED_SEND_TAG, decodeSendBinary, encodeSendBinary } from './send-codec.js';
 
 export * from './limits.js';
 
@@ -181,17 +181,49 @@ export type CommandOf<T extends CommandType> = Extract<Command, { type: T }>;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
-/** Encoded once, by the proposing node, into the log entry's payload: sends and
- *  publishes in a compact binary form (send-codec.ts), everything else as JSON. */
+/** A JSON command the proposing node validated: the byte, then the JSON. */
+const VALIDATED_JSON_TAG = 0x03;
+
+/**
+ * Validated once, encoded once, by the proposing node, into the log entry's payload:
+ * sends and publishes in a compact binary form (send-codec.ts), everything else as
+ * JSON, both behind a first byte that says "validated". Every replica then decodes
+ * such an entry without the schema (decodeCommand). A command that fails validation is
+ * written as plain JSON, so that apply refuses it as validation_failed on every
+ * replica, as before.
+ */
 export function encodeCommand(command: Command): Uint8Array {
-  return encodeSendBinary(command) ?? encoder.encode(JSON.stringify(command));
+  const parsed = commandSchema.safeParse(command);
+  if (!parsed.success) return encoder.encode(JSON.stringify(command));
+  const valid = parsed.data;
+  const binary = encodeSendBinary(valid);
+  if (binary !== undefined) return binary;
+  const json = encoder.encode(JSON.stringify(valid));
+  const out = new Uint8Array(json.length + 1);
+  out[0] = VALIDATED_JSON_TAG;
+  out.set(json, 1);
+  return out;
 }
 
-/** Parses and validates a log entry's payload; throws BrokerError(validation_failed). */
+/**
+ * A log entry's payload as a command; throws BrokerError(validation_failed). Entries
+ * the proposer validated (the tags above) are trusted; plain JSON and the older
+ * unvalidated binary form (logs written by earlier versions) go through the schema.
+ */
 export function decodeCommand(bytes: Uint8Array): Command {
   let raw: unknown;
   try {
-    raw = bytes[0] === BINARY_TAG ? decodeSendBinary(bytes) : JSON.parse(decoder.decode(bytes));
+    switch (bytes[0]) {
+      case VALIDATED_SEND_TAG:
+        return decodeSendBinary(bytes) as Command;
+      case VALIDATED_JSON_TAG:
+        return JSON.parse(decoder.decode(bytes.subarray(1))) as Command;
+      case UNVALIDATED_SEND_TAG:
+        raw = decodeSendBinary(bytes);
+        break;
+      default:
+        raw = JSON.parse(decoder.decode(bytes));
+    }
   } catch (err) {
     if (err instanceof BrokerError) throw err;
     throw new BrokerError('validation_failed', 'command is not a valid encoding (binary send or UTF-8 JSON)');

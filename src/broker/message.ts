@@ -33,8 +33,10 @@ export class Message {
     readonly seq: number,
     /** When it entered this queue; retention counts from here. */
     readonly enqueuedAt: number,
+    /** messageBytes of this message, when the caller already counted it. */
+    bytes?: number,
   ) {
-    this.bytes = messageBytes(this);
+    this.bytes = bytes ?? messageBytes(this);
   }
 
   get id(): string {

@@ -81,8 +81,8 @@ export function sendToQueue(
   requireQueuePerm(q, c.user, PERM_SEND, 'send');
   checkBatch(c.messages, c.batch);
   q.trim();
-  checkQueueRoom(s, q, c.messages);
-  const sent = q.send(c.messages, index);
+  const sizes = checkQueueRoom(s, q, c.messages);
+  const sent = q.send(c.messages, index, sizes);
   return c.batch ? { messages: sent } : sent[0];
 }
 
@@ -149,12 +149,26 @@ export function setGrant(s: BrokerState, owner: string, grants: Map<string, numb
 }
 
 /** A send is refused whole when the queue or its owner would go past a limit; every
- *  message of the batch counts, deduplicated ones included (decided before sending). */
-function checkQueueRoom(s: BrokerState, q: Queue, messages: readonly SendMessage[]): void {
-  let bytes = 0;
-  for (const m of messages) bytes += messageBytes(m);
+ *  message of the batch counts, deduplicated ones included (decided before sending).
+ *  Returns each message's byte count (Message.bytes), so it is counted once. */
+function checkQueueRoom(s: BrokerState, q: Queue, messages: readonly SendMessage[]): number[] {
+  const sizes = messageSizes(messages);
+  const bytes = sum(sizes);
   checkLimit(s.limits, 'messagesPerQueue', q.messageCount(), messages.length, `queue '${q.name}' holds ${q.messageCount()} messages`);
   checkLimit(s.limits, 'queuedBytesPerQueue', q.bytes, bytes, `queue '${q.name}' holds ${q.bytes} bytes`);
   const usage = s.usage.of(q.owner);
   checkLimit(s.limits, 'queuedBytesPerUser', usage.queuedBytes, bytes, `the queues of user '${q.owner}' hold ${usage.queuedBytes} bytes`);
+  return sizes;
+}
+
+export function messageSizes(messages: readonly Pick<SendMessage, 'body' | 'attributes'>[]): number[] {
+  const sizes = new Array<number>(messages.length);
+  for (let i = 0; i < messages.length; i++) sizes[i] = messageBytes(messages[i]);
+  return sizes;
+}
+
+function sum(xs: readonly number[]): number {
+  let n = 0;
+  for (const x of xs) n += x;
+  return n;
 }

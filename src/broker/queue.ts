@@ -74,8 +74,9 @@ export class Queue extends Channel {
     };
   }
 
-  /** Enqueues a batch sent at log `index`; ids are (index, position in the batch). */
-  send(messages: readonly SendMessage[], index: number): SentView[] {
+  /** Enqueues a batch sent at log `index`; ids are (index, position in the batch).
+   *  `sizes` are the messages' byte counts, as the quota check counted them. */
+  send(messages: readonly SendMessage[], index: number, sizes: readonly number[]): SentView[] {
     const now = this.rt.now;
     const out = new Array<SentView>(messages.length);
     const idPrefix = messageIdPrefix(index);
@@ -84,7 +85,7 @@ export class Queue extends Channel {
       const m = messages[pos];
       if ((out[pos] = claimSent(this.dedup, m.deduplicationId, idPrefix + pos.toString(36), now)).deduplicated) continue;
       const attrs = storedAttributes(m.attributes);
-      const msg = new Message(index, pos, m.body, attrs, now, this.nextSeq++, now);
+      const msg = new Message(index, pos, m.body, attrs, now, this.nextSeq++, now, sizes[pos]);
       this.store(msg);
       if (m.delayMs !== undefined && m.delayMs > 0) {
         this.addDelayed(new Delivery(msg, this, 0), now + m.delayMs);
@@ -101,7 +102,7 @@ export class Queue extends Channel {
    *  its id, body, attributes and sentAt; its retention starts now. */
   enqueueDeadLetter(msg: Message): void {
     const now = this.rt.now;
-    const moved = new Message(msg.idIndex, msg.idPos, msg.body, msg.attributes, msg.sentAt, this.nextSeq++, now);
+    const moved = new Message(msg.idIndex, msg.idPos, msg.body, msg.attributes, msg.sentAt, this.nextSeq++, now, msg.bytes);
     this.store(moved);
     this.fresh.push(moved);
     this.rt.markReady(this.target);

@@ -1,14 +1,18 @@
 import { BinaryReader, BinaryWriter } from './binary.js';
-import { isWellFormed } from './limits.js';
+import type { Command } from './commands.js';
+import { BrokerError } from './errors.js';
 
 /**
  * A compact binary form for the hot commands, queue.send and topic.publish: their
  * bodies are copied as UTF-8 instead of going through JSON.stringify/parse, which costs
  * several times more for kilobyte bodies. The first byte tells it apart from JSON
- * (which starts with '{'). Decoding yields the plain object; validation stays with the
- * zod schemas, so both encodings accept exactly the same commands.
+ * (which starts with '{') and says whether the command was validated before it was
+ * written (commands.ts, "validated once").
  */
-export const BINARY_TAG = 0x01;
+/** Written by earlier versions, before validation: decoded, then judged by the schema. */
+export const UNVALIDATED_SEND_TAG = 0x01;
+/** Written now, of commands the proposing node validated: decoded and applied as is. */
+export const VALIDATED_SEND_TAG = 0x02;
 const SEND = 1;
 const PUBLISH = 2;
 
@@ -34,27 +38,17 @@ interface WireSend {
   idempotencyKey?: unknown;
 }
 
-/** The binary form, or undefined when the command is not one this form carries
- *  exactly (then the caller uses JSON, and validation decides as usual). */
-export function encodeSendBinary(c: WireSend): Uint8Array | undefined {
-  const kind = c.type === 'queue.send' ? SEND : c.type === 'topic.publish' ? PUBLISH : 0;
-  if (kind === 0) return undefined;
-  const target = kind === SEND ? c.queue : c.topic;
-  if (!isText(c.user) || !isText(target) || typeof c.batch !== 'boolean' || !Array.isArray(c.messages)) return undefined;
-  if (c.idempotencyKey !== undefined && !isText(c.idempotencyKey)) return undefined;
-  const messages = c.messages as WireMessage[];
-  for (const m of messages) {
-    if (m === null || typeof m !== 'object' || !isText(m.body)) return undefined;
-    if (m.delayMs !== undefined && !(Number.isSafeInteger(m.delayMs) && (m.delayMs as number) >= 0)) return undefined;
-    if (m.deduplicationId !== undefined && !isText(m.deduplicationId)) return undefined;
-    if (m.attributes !== undefined) {
-      if (m.attributes === null || typeof m.attributes !== 'object' || Array.isArray(m.attributes)) return undefined;
-      for (const [k, v] of Object.entries(m.attributes)) if (!isText(k) || !isText(v)) return undefined;
-    }
-  }
+/** The binary form (VALIDATED_SEND_TAG) of a send or publish the caller validated with
+ *  its schema (so every string is well-formed and every number a safe integer), or
+ *  undefined for any other command. */
+export function encodeSendBinary(c: Command): Uint8Array | undefined {
+  if (c.type !== 'queue.send' && c.type !== 'topic.publish') return undefined;
+  const kind = c.type === 'queue.send' ? SEND : PUBLISH;
+  const target = c.type === 'queue.send' ? c.queue : c.topic;
+  const messages: WireMessage[] = c.messages;
   const w = scratch;
   w.reset();
-  w.u8(BINARY_TAG);
+  w.u8(VALIDATED_SEND_TAG);
   w.u8(kind);
   w.str(c.user);
   w.str(target);
@@ -83,11 +77,12 @@ export function encodeSendBinary(c: WireSend): Uint8Array | undefined {
   return out;
 }
 
-/** The plain command object of a binary entry (not yet validated). */
+/** The plain command object of a binary entry (either tag; the layout is the same). */
 export function decodeSendBinary(bytes: Uint8Array): unknown {
   const r = new BinaryReader(bytes);
   r.u8(); // tag
   const kind = r.u8();
+  if (kind !== SEND && kind !== PUBLISH) throw new BrokerError('validation_failed', `unknown binary command kind ${kind}`);
   const user = r.str();
   const target = r.str();
   const batch = r.bool();
@@ -111,12 +106,7 @@ export function decodeSendBinary(bytes: Uint8Array): unknown {
   }
   const c: WireSend = kind === SEND
     ? { type: 'queue.send', user, queue: target, messages, batch }
-    : { type: kind === PUBLISH ? 'topic.publish' : 'unknown', user, topic: target, messages, batch };
+    : { type: 'topic.publish', user, topic: target, messages, batch };
   if (idempotencyKey !== undefined) c.idempotencyKey = idempotencyKey;
   return c;
-}
-
-/** A string that survives UTF-8 unchanged (no lone surrogates). */
-function isText(s: unknown): s is string {
-  return typeof s === 'string' && isWellFormed(s);
 }

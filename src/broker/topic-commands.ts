@@ -4,9 +4,8 @@ import {
 import { DEFAULT_TOPIC_RETENTION_MS, DEFAULT_VISIBILITY_TIMEOUT_MS, type CommandOf, type PublishMessage } from './commands.js';
 import { BrokerError } from './errors.js';
 import { checkLimit } from './quotas.js';
-import { messageBytes } from './limits.js';
 import { iso } from './message.js';
-import { checkBatch, setGrant } from './queue-commands.js';
+import { checkBatch, messageSizes, setGrant } from './queue-commands.js';
 import type { ReceivedView, SentView, SubscriptionView, TopicView } from './results.js';
 import type { BrokerState } from './state.js';
 import { PERM_PUBLISH, PERM_SUBSCRIBE, Subscription, Topic } from './topic.js';
@@ -70,8 +69,8 @@ export function publish(
   if (!topicAllows(t, c.user, PERM_PUBLISH)) throw new BrokerError('forbidden', `no publish permission on topic '${t.name}'`);
   checkBatch(c.messages, c.batch);
   t.trim();
-  checkTopicRoom(s, t, c.messages);
-  const sent = t.publish(c.messages, index);
+  const sizes = checkTopicRoom(s, t, c.messages);
+  const sent = t.publish(c.messages, index, sizes);
   return c.batch ? { messages: sent } : sent[0];
 }
 
@@ -151,13 +150,16 @@ export function listOwnSubscriptions(s: BrokerState, user: string, topic: string
 }
 
 /** A topic keeps what it publishes while it has subscriptions: its log counts against
- *  the per-queue limits and its owner's queued bytes, checked for the whole batch. */
-function checkTopicRoom(s: BrokerState, t: Topic, messages: readonly PublishMessage[]): void {
-  if (t.subscriptions.size === 0) return;
+ *  the per-queue limits and its owner's queued bytes, checked for the whole batch.
+ *  Returns the messages' byte counts when they will be kept. */
+function checkTopicRoom(s: BrokerState, t: Topic, messages: readonly PublishMessage[]): number[] | undefined {
+  if (t.subscriptions.size === 0) return undefined;
+  const sizes = messageSizes(messages);
   let bytes = 0;
-  for (const m of messages) bytes += messageBytes(m);
+  for (const n of sizes) bytes += n;
   checkLimit(s.limits, 'messagesPerQueue', t.log.length, messages.length, `topic '${t.name}' retains ${t.log.length} messages`);
   checkLimit(s.limits, 'queuedBytesPerQueue', t.bytes, bytes, `topic '${t.name}' retains ${t.bytes} bytes`);
   const usage = s.usage.of(t.owner);
   checkLimit(s.limits, 'queuedBytesPerUser', usage.queuedBytes, bytes, `the queues and topics of user '${t.owner}' hold ${usage.queuedBytes} bytes`);
+  return sizes;
 }

@@ -52,7 +52,8 @@ export class Topic {
     return this.cfg.owner;
   }
 
-  publish(messages: readonly PublishMessage[], index: number): SentView[] {
+  /** `sizes`: the messages' byte counts (Message.bytes) when there are subscriptions. */
+  publish(messages: readonly PublishMessage[], index: number, sizes?: readonly number[]): SentView[] {
     const now = this.rt.now;
     const out = new Array<SentView>(messages.length);
     const stored = this.subscriptions.size > 0;
@@ -64,7 +65,7 @@ export class Topic {
       const seq = this.nextSeq++;
       // With no subscription nobody will ever read it: publish succeeds, nothing is kept.
       if (stored) {
-        const msg = new Message(index, pos, m.body, attrs, now, seq, now);
+        const msg = new Message(index, pos, m.body, attrs, now, seq, now, sizes?.[pos]);
         this.log.push(msg);
         this.bytes += msg.bytes;
         this.usage.queuedBytes += msg.bytes;

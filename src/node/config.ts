@@ -66,7 +66,11 @@ export const configSchema = z
       .describe('entries kept below a snapshot, so a follower slightly behind catches up by appends'),
     snapshotLogPercent: z.number().int().min(0).max(100_000).default(100)
       .describe("a snapshot also waits for this % of the last snapshot's bytes in new log (0: count only)"),
-    maxPendingProposals: z.number().int().min(1).default(10_000).describe('proposals queued before 503 overloaded'),
+    maxPendingProposals: z.number().int().min(1).default(10_000).describe('proposals waiting to commit before new writes get 503 (overloaded)'),
+    maxPendingProposalBytes: z.number().int().min(1).default(64 * 1024 * 1024)
+      .describe('command bytes waiting to commit before new writes get 503 (overloaded); bounds memory when writes outrun the disk'),
+    minFreeDiskBytes: z.number().int().min(0).default(1024 * 1024 * 1024)
+      .describe("free space on the data dir's disk below which the leader refuses sends and publishes with 507 (0: no check)"),
     idleTickMs: z.number().int().min(0).default(1000).describe('how often an idle leader proposes a clock tick'),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('log level'),
     limits: z.record(z.string().regex(/^[A-Za-z]+$/, 'must be a limit name'), z.number().int().min(1)).default({})

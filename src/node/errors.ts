@@ -32,9 +32,24 @@ export class NoLeaderError extends NodeError {
   }
 }
 
+/** The pending proposals reached maxPendingProposals (`count`) or maxPendingProposalBytes (`bytes`). */
 export class OverloadedError extends NodeError {
-  constructor(readonly pending: number) {
-    super(`too many pending proposals (${pending}); retry later`);
+  constructor(
+    readonly pending: number,
+    readonly pendingBytes = 0,
+    readonly limit: 'count' | 'bytes' = 'count',
+  ) {
+    super(`too many pending proposals (${pending}, ${pendingBytes} bytes; the ${limit} limit); retry later`);
+  }
+}
+
+/** This node's disk has less free space than minFreeDiskBytes: new messages are refused. */
+export class InsufficientStorageError extends NodeError {
+  constructor(
+    readonly freeBytes: number,
+    readonly minFreeBytes: number,
+  ) {
+    super(`the data dir's disk has ${freeBytes} bytes free, below the ${minFreeBytes}-byte threshold`);
   }
 }
 

@@ -1,13 +1,33 @@
 import { randomInt } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { encodeEnvelope, type Envelope } from './envelope.js';
+import { OverloadedError } from './errors.js';
 import type { RaftMetrics } from './metrics.js';
+
+/** How much may wait to commit on one node (config: maxPendingProposals and
+ *  maxPendingProposalBytes), so memory stays bounded when writes outrun the disk. */
+export interface PendingLimits {
+  maxCount: number;
+  maxBytes: number;
+}
+
+/**
+ * The refusal a new proposal of `commandBytes` gets when `pending` already waits, if
+ * any. A proposal alone always fits (so one larger than maxBytes is not refused forever).
+ */
+export function overloadedBy(pending: { count: number; bytes: number }, commandBytes: number, limits: PendingLimits): OverloadedError | undefined {
+  if (pending.count >= limits.maxCount) return new OverloadedError(pending.count, pending.bytes, 'count');
+  if (pending.count > 0 && pending.bytes + commandBytes > limits.maxBytes) return new OverloadedError(pending.count, pending.bytes, 'bytes');
+  return undefined;
+}
 
 /** A caller waiting for its proposal to commit and apply. */
 export interface Waiter {
   resolve(value: unknown): void;
   reject(err: Error): void;
   startedMs: number;
+  /** The command's size, counted in Proposals.pendingBytes until it is answered. */
+  bytes: number;
 }
 
 interface QueuedProposal {
@@ -28,6 +48,7 @@ export class Proposals {
   private seq = 0;
   private queue: QueuedProposal[] = [];
   private readonly waiting = new Map<number, Waiter>();
+  private bytes = 0;
 
   constructor(private readonly metrics: RaftMetrics) {}
 
@@ -36,13 +57,19 @@ export class Proposals {
     return this.queue.length + this.waiting.size;
   }
 
+  /** Command bytes of the queued and waiting proposals. */
+  get pendingBytes(): number {
+    return this.bytes;
+  }
+
   get hasQueued(): boolean {
     return this.queue.length > 0;
   }
 
   enqueue(command: Uint8Array): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ seq: ++this.seq, command, waiter: { resolve, reject, startedMs: performance.now() } });
+      this.queue.push({ seq: ++this.seq, command, waiter: { resolve, reject, startedMs: performance.now(), bytes: command.length } });
+      this.bytes += command.length;
     });
   }
 
@@ -60,7 +87,7 @@ export class Proposals {
       return;
     }
     const err = refusal();
-    for (const p of batch) p.waiter.reject(err);
+    for (const p of batch) this.forget(p.waiter).reject(err);
     this.metrics.proposals.inc({ outcome: 'refused' }, batch.length);
   }
 
@@ -69,6 +96,12 @@ export class Proposals {
     if (env.origin !== this.origin) return undefined;
     const waiter = this.waiting.get(env.seq);
     if (waiter) this.waiting.delete(env.seq);
+    return waiter && this.forget(waiter);
+  }
+
+  /** A waiter leaving the pending set: its bytes stop counting. */
+  private forget(waiter: Waiter): Waiter {
+    this.bytes -= waiter.bytes;
     return waiter;
   }
 
@@ -88,5 +121,6 @@ export class Proposals {
     const queued = this.queue;
     this.queue = [];
     for (const p of queued) p.waiter.reject(queuedError());
+    this.bytes = 0;
   }
 }

@@ -6,11 +6,12 @@ import { Registry } from 'prom-client';
 import { RawNode } from '../raft/raw-node.js';
 import type { RaftConfig, Role } from '../raft/types.js';
 import type { NodeConfig } from './config.js';
-import { ForwardError, NoLeaderError, NodeStoppedError, NotLeaderError, OverloadedError } from './errors.js';
+import { DiskSpaceAlarm, type FreeSpaceProbe } from './disk-space.js';
+import { ForwardError, NoLeaderError, NodeStoppedError, NotLeaderError } from './errors.js';
 import { Inbox } from './inbox.js';
 import { RaftMetrics } from './metrics.js';
 import { buildStatus, type NodeStatus } from './node-status.js';
-import { Proposals } from './proposals.js';
+import { Proposals, overloadedBy, type PendingLimits } from './proposals.js';
 import { ReadBarriers } from './read-barriers.js';
 import { ReadyLoop } from './ready-loop.js';
 import { Snapshotter } from './snapshotter.js';
@@ -30,6 +31,10 @@ export interface RaftNodeOptions {
   idleTickCommand?: () => Uint8Array;
   /** Overrides config.idleTickMs. */
   idleTickMs?: number;
+  /** Reads the data dir's free space (default fs.statfs); tests simulate a full disk. */
+  freeSpaceProbe?: FreeSpaceProbe;
+  /** How often the disk-space alarm checks (default DISK_CHECK_INTERVAL_MS). */
+  diskCheckIntervalMs?: number;
 }
 
 /**
@@ -49,9 +54,11 @@ export class RaftNode extends EventEmitter {
 
   private readonly inbox: Inbox;
   private readonly proposals: Proposals;
+  private readonly pendingLimits: PendingLimits;
   private readonly reads = new ReadBarriers();
   private readonly snapshotter: Snapshotter;
   private readonly loop: ReadyLoop;
+  private readonly disk: DiskSpaceAlarm;
 
   private lastProposalMs = Date.now();
   private loopDone: Promise<void> = Promise.resolve();
@@ -72,6 +79,7 @@ export class RaftNode extends EventEmitter {
     this.metrics = new RaftMetrics(registry);
     this.inbox = new Inbox(raw);
     this.proposals = new Proposals(this.metrics);
+    this.pendingLimits = { maxCount: opts.config.maxPendingProposals, maxBytes: opts.config.maxPendingProposalBytes };
     this.snapshotter = new Snapshotter({
       config: opts.config,
       store,
@@ -81,6 +89,13 @@ export class RaftNode extends EventEmitter {
       term: () => this.loop.term,
       halted: () => this.loop.halted,
       fatal: (err) => this.fatal(err),
+    });
+    this.disk = new DiskSpaceAlarm({
+      dir: opts.config.dataDir,
+      minFreeBytes: opts.config.minFreeDiskBytes,
+      logger: opts.logger,
+      ...(opts.diskCheckIntervalMs !== undefined ? { intervalMs: opts.diskCheckIntervalMs } : {}),
+      ...(opts.freeSpaceProbe ? { probe: opts.freeSpaceProbe } : {}),
     });
     this.httpUrlOf = new Map(opts.config.peers.map((p) => [p.id, p.httpUrl]));
     this.loop = new ReadyLoop({
@@ -147,10 +162,12 @@ export class RaftNode extends EventEmitter {
         { term: self.loop.term, commit: self.loop.commitIndex, applied: self.loop.applied, lastIndex: store.lastIndex(), grpc: config.grpcListen },
         'raft node started',
       );
+      await self.disk.start();
       self.tickTimer = setInterval(() => self.onTick(), config.tickMs);
       self.loopDone = self.loop.run();
       return self;
     } catch (err) {
+      node?.disk.stop();
       if (node?.transport) await node.transport.close().catch(() => {});
       await store.close().catch(() => {});
       throw err;
@@ -162,15 +179,21 @@ export class RaftNode extends EventEmitter {
   propose(command: Uint8Array): Promise<unknown> {
     const refused = this.refusal();
     if (refused) return Promise.reject(refused);
-    const pending = this.proposals.pending;
-    if (pending >= this.opts.config.maxPendingProposals) {
+    const overloaded = overloadedBy({ count: this.proposals.pending, bytes: this.proposals.pendingBytes }, command.length, this.pendingLimits);
+    if (overloaded) {
       this.metrics.proposals.inc({ outcome: 'overloaded' });
-      return Promise.reject(new OverloadedError(pending));
+      return Promise.reject(overloaded);
     }
     const committed = this.proposals.enqueue(command);
     this.lastProposalMs = Date.now();
     this.loop.kick();
     return committed;
+  }
+
+  /** Why new messages (sends, publishes) must be refused right now: this node's disk is
+   *  below --min-free-disk-bytes. Everything else (receives, acks, deletes) goes on. */
+  storageRefusal(): Error | undefined {
+    return this.disk.refusal();
   }
 
   readBarrier(): Promise<void> {
@@ -282,6 +305,7 @@ export class RaftNode extends EventEmitter {
   async stop(graceMs = 2000): Promise<void> {
     if (this.stopped) return this.loopDone;
     this.stopped = true;
+    this.disk.stop();
     // Accepted proposals get a moment to commit (their callers get real answers);
     // whatever is left after that fails with NodeStoppedError.
     const deadline = Date.now() + graceMs;

@@ -6,6 +6,7 @@ import {
   NoLeaderError,
   NodeStoppedError,
   NotLeaderError,
+  InsufficientStorageError,
   OverloadedError,
   ProposalOutcomeUnknownError,
   StorageFailedError,
@@ -38,11 +39,22 @@ describe('error table', () => {
     [new NodeStoppedError(), 503, 'no_leader'],
     [new StorageFailedError('fsync failed'), 503, 'no_leader'],
     [new OverloadedError(5000), 429, 'rate_limited'],
+    [new OverloadedError(3, 70_000_000, 'bytes'), 429, 'rate_limited'],
   ])('node error %p -> %d %s with Retry-After', (err, status, code) => {
     const mapped = toApiError(err);
     expect(mapped.status).toBe(status);
     expect(mapped.code).toBe(code);
     expect(mapped.retryAfterSec).toBeGreaterThan(0);
+  });
+
+  test('an overloaded leader says so in details', () => {
+    expect(toApiError(new OverloadedError(3, 70_000_000, 'bytes')).details).toEqual({ reason: 'overloaded' });
+  });
+
+  test("a low disk is 507 insufficient_storage", () => {
+    const mapped = toApiError(new InsufficientStorageError(10, 1024));
+    expect(mapped.status).toBe(507);
+    expect(mapped.code).toBe('insufficient_storage');
   });
 
   test('an unknown outcome says so in details', () => {

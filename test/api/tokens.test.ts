@@ -24,6 +24,18 @@ describe('TokenService', () => {
     expect(await tokens.verify(token)).toBe('alice'); // cached path
   });
 
+  test('cachedUser answers only for a token verified before and not yet expired', async () => {
+    let now = 1_700_000_000_000;
+    const tokens = new TokenService({ secret: SECRET, clusterId: 'c1', ttlMs: 10_000, now: () => now });
+    const { token } = await tokens.issue('alice');
+    expect(tokens.cachedUser(token)).toBeUndefined();
+    expect(await tokens.verify(token)).toBe('alice');
+    expect(tokens.cachedUser(token)).toBe('alice');
+    now += 11_000;
+    expect(tokens.cachedUser(token)).toBeUndefined();
+    expect(await rejects(tokens.verify(token))).toBe('401 unauthorized');
+  });
+
   test('an expired token is refused, cached or not', async () => {
     let now = 1_700_000_000_000;
     const tokens = new TokenService({ secret: SECRET, clusterId: 'c1', ttlMs: 10_000, now: () => now });

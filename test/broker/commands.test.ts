@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { Broker, decodeCommand, encodeCommand, BrokerError, parseCommand, type Command } from '../../src/broker/index.js';
+import { encodeSendBinary } from '../../src/broker/send-codec.js';
 
 describe('command encoding', () => {
   test('encode then decode gives the command back', () => {
@@ -68,7 +69,7 @@ describe('binary form of sends and publishes', () => {
     fc.assert(
       fc.property(command, (c) => {
         const bytes = encodeCommand(c);
-        expect(bytes[0]).toBe(0x01);
+        expect(bytes[0]).toBe(0x02);
         expect(decodeCommand(bytes)).toEqual(parseCommand(c));
       }),
     );
@@ -77,9 +78,14 @@ describe('binary form of sends and publishes', () => {
   test('an attribute named __proto__ is refused, in either form, never dropped or made a prototype', () => {
     const attributes = JSON.parse('{"__proto__": "x", "a": "b"}') as Record<string, string>;
     const c = { type: 'queue.send', user: 'a', queue: 'q', batch: false, messages: [{ body: 'b', attributes }] } as Command;
-    expect(encodeCommand(c)[0]).toBe(0x01);
+    // Invalid, so the proposer writes it as plain JSON, which apply judges and refuses.
+    expect(encodeCommand(c)[0]).toBe('{'.charCodeAt(0));
     expect(() => decodeCommand(encodeCommand(c))).toThrow(BrokerError);
     expect(() => parseCommand(c)).toThrow(BrokerError);
+    // The binary form of an earlier version (unvalidated tag) is refused as well.
+    const legacy = encodeSendBinary(c)!.slice();
+    legacy[0] = 0x01;
+    expect(() => decodeCommand(legacy)).toThrow(BrokerError);
   });
 
   test('what the binary form cannot carry goes as JSON and is judged by the schema', () => {
@@ -95,5 +101,57 @@ describe('binary form of sends and publishes', () => {
   test('a truncated binary entry is validation_failed', () => {
     const bytes = encodeCommand({ type: 'queue.send', user: 'a', queue: 'q', batch: false, messages: [{ body: 'hello' }] });
     expect(() => decodeCommand(bytes.subarray(0, bytes.length - 2))).toThrow(BrokerError);
+  });
+});
+
+describe('validated once: the proposer validates, replicas decode without the schema', () => {
+  const send = (delayMs: number) => ({ type: 'queue.send', user: 'a', queue: 'q', batch: false, messages: [{ body: 'x', delayMs }] }) as Command;
+  const asTag = (bytes: Uint8Array, tag: number) => {
+    const copy = bytes.slice();
+    copy[0] = tag;
+    return copy;
+  };
+
+  test('a valid command other than a send is tagged JSON and decodes to what validation gives', () => {
+    const c = { type: 'queue.create', user: 'a', name: 'q', visibilityTimeoutMs: undefined, extra: 1 } as unknown as Command;
+    const bytes = encodeCommand(c);
+    expect(bytes[0]).toBe(0x03);
+    expect(decodeCommand(bytes)).toEqual(parseCommand(c));
+    expect(decodeCommand(bytes)).not.toHaveProperty('extra');
+  });
+
+  test('an invalid command is written as plain JSON and refused on apply', () => {
+    const bytes = encodeCommand(send(900_001));
+    expect(bytes[0]).toBe('{'.charCodeAt(0));
+    expect(() => decodeCommand(bytes)).toThrow(BrokerError);
+  });
+
+  test('a validated entry is decoded as written; the same bytes under the older tag are judged by the schema', () => {
+    // Only a proposer that validated writes tag 2; this one was not validated on purpose,
+    // to show that replicas do not run the schema again for it.
+    const unchecked = encodeSendBinary(send(900_001))!;
+    expect(unchecked[0]).toBe(0x02);
+    expect(decodeCommand(unchecked)).toEqual(send(900_001));
+    expect(() => decodeCommand(asTag(unchecked, 0x01))).toThrow(BrokerError);
+    expect(decodeCommand(asTag(encodeCommand(send(5)), 0x01))).toEqual(send(5));
+  });
+
+  test('entries of earlier versions (plain JSON, unvalidated binary) still apply', () => {
+    const b = new Broker();
+    const json = (c: unknown) => new TextEncoder().encode(JSON.stringify(c));
+    expect(b.apply(json({ type: 'user.register', username: 'a', passwordHash: 'h' }), { index: 1, term: 1, time: 1000 }).ok).toBe(true);
+    expect(b.apply(json({ type: 'queue.create', user: 'a', name: 'q' }), { index: 2, term: 1, time: 1000 }).ok).toBe(true);
+    const r = b.apply(asTag(encodeCommand(send(0)), 0x01), { index: 3, term: 1, time: 1000 });
+    expect(r).toMatchObject({ ok: true, value: { deduplicated: false } });
+    expect(b.getQueue('a', 'q')).toMatchObject({ ok: true, value: { stats: { ready: 1 } } });
+  });
+
+  test('a corrupt validated entry is validation_failed, not a crash', () => {
+    const bytes = encodeCommand(send(0));
+    expect(() => decodeCommand(bytes.subarray(0, bytes.length - 2))).toThrow(BrokerError);
+    expect(() => decodeCommand(new Uint8Array([0x03, 0x7b]))).toThrow(BrokerError);
+    const wrongKind = bytes.slice();
+    wrongKind[1] = 9;
+    expect(() => decodeCommand(wrongKind)).toThrow(BrokerError);
   });
 });

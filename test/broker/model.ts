@@ -58,9 +58,11 @@ export class Model {
     if (key !== undefined && this.idem.has(key)) {
       const e = this.idem.get(key)!;
       if (e.from === undefined) return e.result;
-      // A replayed receive: those of its leases that still run, nothing else.
+      // A replayed receive: those of its leases that still run, nothing else; none once
+      // its queue or subscription was deleted (or replaced by a new one of that name).
       const from = e.from;
-      const messages = e.receipts!.flatMap((r) => {
+      const live = [...this.queues.values(), ...this.subs.values()].includes(from);
+      const messages = !live ? [] : e.receipts!.flatMap((r) => {
         const m = from.msgs.find((x) => x.receipt === r && x.state === 'inflight');
         return m === undefined ? [] : [{
           id: m.id, body: m.body, attributes: m.attributes, receiptHandle: r, receiveCount: m.receiveCount, sentAt: iso(m.sentAt),

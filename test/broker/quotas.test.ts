@@ -1,4 +1,6 @@
+import fc from 'fast-check';
 import { Broker, DEFAULT_LIMITS, resolveLimits, type Command, type CommandResult } from '../../src/broker/index.js';
+import { messageBytes } from '../../src/broker/limits.js';
 import { Harness } from './harness.js';
 
 function quotaError(r: CommandResult, limit: string, max: number): void {
@@ -204,5 +206,21 @@ describe('quotas', () => {
     for (const b of [h, copy]) b.ok(send('q2', ['c'.repeat(10)]));
     expect(copy.broker.stateHash()).toBe(h.broker.stateHash());
     expect(new Broker().limits()).toEqual(DEFAULT_LIMITS);
+  });
+});
+
+describe('messageBytes', () => {
+  test('is the UTF-8 length of the body plus every attribute name and value, lone surrogates as U+FFFD', () => {
+    const utf8 = (s: string) => new TextEncoder().encode(s).length;
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), fc.dictionary(fc.string({ unit: 'grapheme' }), fc.string({ unit: 'binary' })), (body, attributes) => {
+        let want = utf8(body);
+        for (const [k, v] of Object.entries(attributes)) want += utf8(k) + utf8(v);
+        expect(messageBytes({ body, attributes })).toBe(want);
+      }),
+      { numRuns: 300 },
+    );
+    expect(messageBytes({ body: '\ud800' })).toBe(3);
+    expect(messageBytes({ body: 'a\udc00b\ud83d\ude00' })).toBe(9);
   });
 });

@@ -3,7 +3,7 @@
 import { Registry } from 'prom-client';
 import { freePort, waitFor } from '../../scripts/lib/local-cluster.js';
 import { loadConfig, type NodeConfig } from '../../src/node/config.js';
-import { NodeStoppedError, OverloadedError, StorageFailedError } from '../../src/node/errors.js';
+import { InsufficientStorageError, NodeStoppedError, OverloadedError, StorageFailedError } from '../../src/node/errors.js';
 import { silentLogger } from '../../src/node/logger.js';
 import { RaftNode } from '../../src/node/raft-node.js';
 import { encodePut, encodeTick, KvStateMachine, type KvApplyResult } from '../../scripts/kv/state-machine.js';
@@ -68,6 +68,58 @@ describe('RaftNode (single node)', () => {
     const overloaded = outcomes.filter((o) => o.status === 'rejected' && o.reason instanceof OverloadedError);
     expect(outcomes.filter((o) => o.status === 'fulfilled').length).toBe(10);
     expect(overloaded.length).toBe(40);
+  }, T);
+
+  test('pending proposals beyond maxPendingProposalBytes answer OverloadedError', async () => {
+    const { node } = await startNode(await config(dir, ['--max-pending-proposal-bytes', '10000']));
+    nodes.push(node);
+    // Each put carries 1000 value bytes: at most 10 fit under the byte limit at once (the
+    // count limit, 10,000, is far away).
+    const outcomes = await Promise.allSettled(Array.from({ length: 30 }, (_, i) => node.propose(put(`k${i}`, 'x'.repeat(1000)))));
+    const refused = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as unknown] : []));
+    expect(refused.length).toBeGreaterThan(0);
+    expect(refused.every((e) => e instanceof OverloadedError && e.limit === 'bytes')).toBe(true);
+    const accepted = outcomes.filter((o) => o.status === 'fulfilled').length;
+    expect(accepted).toBeGreaterThanOrEqual(1);
+    expect(accepted).toBeLessThan(10);
+    // Once they committed, their bytes no longer count.
+    await node.propose(put('later', 'x'.repeat(1000)));
+  }, T);
+
+  test('a lone proposal larger than maxPendingProposalBytes is still accepted', async () => {
+    const { node } = await startNode(await config(dir, ['--max-pending-proposal-bytes', '100']));
+    nodes.push(node);
+    await node.propose(put('big', 'x'.repeat(1000)));
+  }, T);
+
+  test('the disk-space alarm follows the free space of the data dir', async () => {
+    let free = 5 * 1024 * 1024;
+    const probed: string[] = [];
+    const probe = (d: string) => {
+      probed.push(d);
+      return Promise.resolve({ bavail: free, bsize: 1 });
+    };
+    const cfg = await config(dir, ['--min-free-disk-bytes', String(16 * 1024 * 1024)]);
+    const { node } = await startNode(cfg, undefined, undefined, { freeSpaceProbe: probe, diskCheckIntervalMs: 20 });
+    nodes.push(node);
+    expect(probed[0]).toBe(cfg.dataDir);
+    expect(node.storageRefusal()).toBeInstanceOf(InsufficientStorageError);
+    // The node itself keeps committing (the API decides what a low disk refuses).
+    await node.propose(put('still'));
+    free = 32 * 1024 * 1024;
+    await waitFor(async () => (node.storageRefusal() === undefined ? true : undefined), 10_000, () => 'alarm still on');
+  }, T);
+
+  test('--min-free-disk-bytes 0 turns the disk-space alarm off', async () => {
+    let probes = 0;
+    const probe = () => {
+      probes++;
+      return Promise.resolve({ bavail: 0, bsize: 4096 });
+    };
+    const { node } = await startNode(await config(dir, ['--min-free-disk-bytes', '0']), undefined, undefined, { freeSpaceProbe: probe });
+    nodes.push(node);
+    expect(node.storageRefusal()).toBeUndefined();
+    expect(probes).toBe(0);
   }, T);
 
   test('a restart recovers the state from the log and from snapshots', async () => {

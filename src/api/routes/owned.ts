@@ -85,6 +85,9 @@ export function ownedRoutes<G extends z.ZodType<{ permissions: string[] }>, V ex
       success: 201,
       check: checkMessageSizes,
       async handle({ user, params, body, idempotencyKey }) {
+        // New messages need disk; everything else (receives, acks) frees or keeps it.
+        const refused = deps.node.storageRefusal();
+        if (refused) throw refused;
         const sent: SendBody = body;
         const batch = 'messages' in sent;
         const messages = batch ? sent.messages : [sent];

@@ -8,7 +8,9 @@ import { Registry } from 'prom-client';
 import { Broker, encodeCommand, resolveLimits } from '../../../src/broker/index.js';
 import type { ApiNode, NodeStatusView } from '../../../src/api/ports.js';
 import { startApiServer, type ApiServer, type ApiServerOptions } from '../../../src/api/server.js';
+import { DiskSpaceAlarm } from '../../../src/node/disk-space.js';
 import { NoLeaderError, NotLeaderError } from '../../../src/node/errors.js';
+import { overloadedBy, type PendingLimits } from '../../../src/node/proposals.js';
 
 interface Member {
   id: string;
@@ -38,11 +40,35 @@ export class DirectLeader implements ApiNode {
   /** Set by a test: proposals then never finish (a leader that lost its quorum). */
   stalled = false;
 
+  /** As RaftNode's: proposals beyond them are refused with OverloadedError. */
+  pendingLimits: PendingLimits = { maxCount: 10_000, maxBytes: 64 * 1024 * 1024 };
+  readonly pending = { count: 0, bytes: 0 };
+
+  /** What this node's simulated disk reports free; a test lowers it, then runs disk.check(). */
+  diskFreeBytes = Number.MAX_SAFE_INTEGER;
+  /** The node layer's alarm, as RaftNode runs it, reading the simulated disk. */
+  readonly disk = new DiskSpaceAlarm({
+    dir: '(in-process)',
+    minFreeBytes: 1024 * 1024 * 1024,
+    logger: pino({ level: 'silent' }),
+    probe: () => Promise.resolve({ bavail: this.diskFreeBytes, bsize: 1 }),
+  });
+
   async propose(command: Uint8Array): Promise<unknown> {
+    const overloaded = overloadedBy(this.pending, command.length, this.pendingLimits);
+    if (overloaded) throw overloaded;
+    this.pending.count += 1;
+    this.pending.bytes += command.length;
     if (this.stalled) return new Promise(() => {});
     await new Promise((resolve) => setImmediate(resolve));
+    this.pending.count -= 1;
+    this.pending.bytes -= command.length;
     this.index += 1;
     return this.broker.apply(command, { index: this.index, term: 1, time: Date.now() });
+  }
+
+  storageRefusal(): Error | undefined {
+    return this.disk.refusal();
   }
 
   async readBarrier(): Promise<void> {}
@@ -100,6 +126,11 @@ class DirectFollower implements ApiNode {
 
   async readBarrier(): Promise<void> {
     throw new NotLeaderError(this.leader.id, this.leaderUrl());
+  }
+
+  /** Sends are served by the leader, which asks its own disk. */
+  storageRefusal(): Error | undefined {
+    return undefined;
   }
 
   leadership() {
