@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { ClassicLevel } from 'classic-level';
+import { concatBytes } from '../../bytes.js';
 import type { ConfState, Entry, HardState, Snapshot, SnapshotMeta, SnapshotSource } from '../../raft/types.js';
 import {
   CompactedError,
@@ -264,7 +265,7 @@ export class DiskLogStore implements WritableLogStore {
         const slice = this.readSlice(index, n);
         parts.push(slice.subarray(Math.max(0, offset - n * sliceSize), Math.min(slice.length, end - n * sliceSize)));
       }
-      return parts.length === 1 ? parts[0] : concat(parts);
+      return parts.length === 1 ? parts[0] : concatBytes(parts);
     };
     return { meta, totalBytes, read };
   }
@@ -296,7 +297,7 @@ export class DiskLogStore implements WritableLogStore {
         parts.push(slice);
         read += slice.length;
       }
-      data = concat(parts);
+      data = concatBytes(parts);
     } else {
       data = this.db.getSync(KEY_SNAPSHOT_DATA) ?? EMPTY;
     }
@@ -664,7 +665,7 @@ async function readState(db: Db, location: string, opts: DiskLogStoreOptions) {
   if (snapValue === undefined) throw corrupt('snapshot metadata is missing');
   const snapRec = decoded('snapshot metadata', () => decodeSnapshotRecord(snapValue));
   const snapData = snapRec.sliced
-    ? concat(await db.values({ gte: snapshotSliceKey(snapRec.meta.index, 0), lt: snapshotSliceKey(snapRec.meta.index + 1, 0) }).all())
+    ? concatBytes(await db.values({ gte: snapshotSliceKey(snapRec.meta.index, 0), lt: snapshotSliceKey(snapRec.meta.index + 1, 0) }).all())
     : ((await db.get(KEY_SNAPSHOT_DATA)) ?? EMPTY);
   if (snapData.length !== snapRec.dataBytes || checksum(snapData) !== snapRec.dataCrc) {
     throw corrupt(`snapshot data at index ${snapRec.meta.index} does not match its length/checksum`);
@@ -729,15 +730,4 @@ async function readState(db: Db, location: string, opts: DiskLogStoreOptions) {
   if (last < snap.index) throw corrupt(`entries ${last + 1}..${snap.index} kept below the snapshot are missing`);
   if (hardState.commit > last) throw corrupt(`commit index ${hardState.commit} is beyond the last entry ${last} (torn write?)`);
   return { ...snapState, segments: undefined, repairedTail: undefined, keys, last, tail };
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
