@@ -9,7 +9,7 @@ JEST := node --experimental-vm-modules --no-warnings node_modules/jest/bin/jest.
 TSX := node --import tsx --no-warnings
 
 .PHONY: install build typecheck lint test test-unit sim cluster cluster-clean \
-        bench bench-compare bench-raft bench-node bench-broker chaos clean
+        bench bench-compare bench-raft bench-node bench-broker bench-log-store chaos clean
 
 install: node_modules/.installed
 
@@ -52,6 +52,9 @@ bench-raft: install
 
 bench-node: build
 	$(TSX) scripts/bench-node.ts
+
+bench-log-store: install
+	$(TSX) scripts/bench-log-store.ts
 
 bench-broker: install
 	node --expose-gc --import tsx --no-warnings scripts/bench-broker.ts

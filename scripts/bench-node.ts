@@ -28,6 +28,17 @@ function processCpuSeconds(pid: number | undefined): number {
   }
 }
 
+/** Resident memory of a process in MiB (Linux /proc; 0 elsewhere). */
+function processRssMiB(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
 interface RunResult {
   proposers: number;
   /** CPU this process (the leader and the proposers) used, as a share of one core. */
@@ -36,6 +47,12 @@ interface RunResult {
   loadAvg1m: number;
   /** CPU time all three nodes spent per acknowledged entry (leader + both followers). */
   cpuUsPerEntry: number;
+  /** Of which the leader's process (with the proposers), and each follower's on average. */
+  leaderCpuUsPerEntry: number;
+  followerCpuUsPerEntry: number;
+  /** Resident memory at the end of the run: the leader's process, the followers' mean (MiB). */
+  leaderRssMiB: number;
+  followerRssMiB: number;
   acked: number;
   failed: number;
   seconds: number;
@@ -97,6 +114,8 @@ async function run(node: RaftNode, proposers: number, seconds: number, followerP
     leaderCpuShare: Number(((cpu.user + cpu.system) / 1e6 / elapsed).toFixed(2)),
     loadAvg1m: Number(loadavg()[0].toFixed(1)),
     cpuUsPerEntry: latencies.length ? Math.round(totalCpuUs / latencies.length) : 0,
+    leaderCpuUsPerEntry: latencies.length ? Math.round((cpu.user + cpu.system) / latencies.length) : 0,
+    followerCpuUsPerEntry: latencies.length ? Math.round((followerCpu * 1e6) / followerPids.length / latencies.length) : 0,
     acked: latencies.length,
     failed,
     seconds: Number(elapsed.toFixed(2)),
@@ -105,6 +124,8 @@ async function run(node: RaftNode, proposers: number, seconds: number, followerP
     p90ms: Number(percentile(sorted, 90).toFixed(3)),
     p99ms: Number(percentile(sorted, 99).toFixed(3)),
     maxMs: Number((sorted[sorted.length - 1] ?? NaN).toFixed(3)),
+    leaderRssMiB: Math.round(process.memoryUsage().rss / 1048576),
+    followerRssMiB: Math.round(followerPids.reduce<number>((sum, pid) => sum + processRssMiB(pid), 0) / followerPids.length),
   };
 }
 
@@ -169,13 +190,13 @@ async function main(): Promise<void> {
     const fsyncSum = fsync.find((v) => v.metricName?.endsWith('_sum'))?.value ?? 0;
     const fsyncCount = fsync.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0;
 
-    process.stdout.write(`\n3-node cluster, ${ENTRY_BYTES} B entries, leader in-process, followers as processes, loopback gRPC, LevelDB synced writes\n`);
+    process.stdout.write(`\n3-node cluster, ${ENTRY_BYTES} B entries, leader in-process, followers as processes, loopback gRPC, synced log writes\n`);
     process.stdout.write(`machine: ${cpus().length} cores; the load average and this process's CPU share show how much of it the run got\n`);
-    process.stdout.write('proposers | acked/s  | p50 ms | p90 ms | p99 ms | max ms | acked   | failed | leader cpu | load 1m | cpu us/entry (3 nodes)\n');
-    process.stdout.write('----------+----------+--------+--------+--------+--------+---------+--------+------------+---------+-----------------------\n');
+    process.stdout.write('proposers | acked/s  | p50 ms | p90 ms | p99 ms | max ms | acked   | failed | leader cpu | load 1m | cpu us/entry (3 nodes) | leader | follower | rss MiB (leader, follower)\n');
+    process.stdout.write('----------+----------+--------+--------+--------+--------+---------+--------+------------+---------+-----------------------+--------+----------+-----------\n');
     for (const r of results) {
       process.stdout.write(
-        `${String(r.proposers).padStart(9)} | ${String(r.perSecond).padStart(8)} | ${r.p50ms.toFixed(3).padStart(6)} | ${r.p90ms.toFixed(3).padStart(6)} | ${r.p99ms.toFixed(3).padStart(6)} | ${r.maxMs.toFixed(1).padStart(6)} | ${String(r.acked).padStart(7)} | ${String(r.failed).padStart(6)} | ${r.leaderCpuShare.toFixed(2).padStart(10)} | ${r.loadAvg1m.toFixed(1).padStart(7)} | ${String(r.cpuUsPerEntry).padStart(6)}\n`,
+        `${String(r.proposers).padStart(9)} | ${String(r.perSecond).padStart(8)} | ${r.p50ms.toFixed(3).padStart(6)} | ${r.p90ms.toFixed(3).padStart(6)} | ${r.p99ms.toFixed(3).padStart(6)} | ${r.maxMs.toFixed(1).padStart(6)} | ${String(r.acked).padStart(7)} | ${String(r.failed).padStart(6)} | ${r.leaderCpuShare.toFixed(2).padStart(10)} | ${r.loadAvg1m.toFixed(1).padStart(7)} | ${String(r.cpuUsPerEntry).padStart(21)} | ${String(r.leaderCpuUsPerEntry).padStart(6)} | ${String(r.followerCpuUsPerEntry).padStart(8)} | ${r.leaderRssMiB}, ${r.followerRssMiB}\n`,
       );
     }
     const avgBatch = count ? sum / count : 0;

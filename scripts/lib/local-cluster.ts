@@ -9,6 +9,7 @@ import { EventEmitter } from 'node:events';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { NODE_PROCESS_FLAGS } from '../../src/runtime-flags.js';
 import type { ClusterStatus } from '../../src/client/types.js';
 import { freePort } from './free-port.js';
 
@@ -156,7 +157,9 @@ export class LocalCluster extends EventEmitter {
     let fd: number | undefined;
     if (output === 'file') fd = openSync(n.logFile, 'a');
     const stdio = output === 'file' ? (['ignore', fd, fd] as const) : output === 'inherit' ? 'inherit' : 'ignore';
-    const [cmd, ...args] = n.argv;
+    const [cmd, ...rest] = n.argv;
+    // A node started as `node ...` gets the V8 flags every broker process needs.
+    const args = cmd === 'node' ? [...NODE_PROCESS_FLAGS, ...rest] : rest;
     const child = spawn(cmd === 'node' ? process.execPath : cmd, args, {
       cwd: this.opts.cwd ?? process.cwd(),
       env: { ...process.env, ...(this.opts.env?.(n.id) ?? {}) },

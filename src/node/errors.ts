@@ -9,99 +9,86 @@ export const ExitCode = {
   unavailable: 69, // EX_UNAVAILABLE: a port or a lock is taken
 } as const;
 
-export class NotLeaderError extends Error {
+/** Every node error is named after its class (logs and exit codes tell them apart). */
+export class NodeError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+export class NotLeaderError extends NodeError {
   constructor(
     readonly leaderId: string,
     readonly leaderHttpUrl: string | null,
   ) {
     super(`not the leader; the leader is ${leaderId}${leaderHttpUrl ? ` at ${leaderHttpUrl}` : ''}`);
-    this.name = 'NotLeaderError';
   }
 }
 
-export class NoLeaderError extends Error {
+export class NoLeaderError extends NodeError {
   constructor(message = 'no leader is known right now; retry shortly') {
     super(message);
-    this.name = 'NoLeaderError';
   }
 }
 
-export class OverloadedError extends Error {
+export class OverloadedError extends NodeError {
   constructor(readonly pending: number) {
     super(`too many pending proposals (${pending}); retry later`);
-    this.name = 'OverloadedError';
   }
 }
 
 /** Leadership was lost before the entry committed: it may or may not commit later. */
-export class ProposalOutcomeUnknownError extends Error {
+export class ProposalOutcomeUnknownError extends NodeError {
   constructor(message = 'leadership changed before the proposal committed; its outcome is unknown') {
     super(message);
-    this.name = 'ProposalOutcomeUnknownError';
   }
 }
 
-export class NodeStoppedError extends Error {
+export class NodeStoppedError extends NodeError {
   constructor(message = 'the node is stopped') {
     super(message);
-    this.name = 'NodeStoppedError';
   }
 }
 
 /** The disk refused a write or an fsync: the node stops accepting writes. */
-export class StorageFailedError extends Error {
+export class StorageFailedError extends NodeError {
   readonly exitCode = ExitCode.storageFailed;
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'StorageFailedError';
-  }
 }
 
 /** The data dir cannot be used as it is: torn, corrupt, foreign or locked. */
-export class StoreCorruptError extends Error {
+export class StoreCorruptError extends NodeError {
   readonly exitCode = ExitCode.corruptStore;
   constructor(
     readonly location: string,
     readonly detail: string,
   ) {
     super(`raft log at ${location} is unusable: ${detail}`);
-    this.name = 'StoreCorruptError';
   }
 }
 
-export class StoreLockedError extends Error {
+export class StoreLockedError extends NodeError {
   readonly exitCode = ExitCode.unavailable;
   constructor(readonly location: string) {
     super(`raft log at ${location} is locked by another process (is this node already running?)`);
-    this.name = 'StoreLockedError';
   }
 }
 
 /** Every bad configuration value, each with the source it came from. */
-export class ConfigError extends Error {
+export class ConfigError extends NodeError {
   readonly exitCode = ExitCode.config;
   constructor(readonly problems: string[]) {
     super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
-    this.name = 'ConfigError';
   }
 }
 
 /** A listen address is taken or cannot be bound. */
-export class ListenError extends Error {
+export class ListenError extends NodeError {
   readonly exitCode = ExitCode.unavailable;
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'ListenError';
-  }
 }
 
 /** The Forward RPC to the leader failed or timed out. */
-export class ForwardError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'ForwardError';
-  }
-}
+export class ForwardError extends NodeError {}
 
 /** The exit code main should use for a fatal error (1 when it is not one of ours). */
 export function exitCodeFor(err: unknown): number {

@@ -5,9 +5,9 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { RawNode } from '../raft/raw-node.js';
-import type { ConfState, Entry, Message, RaftConfig, Ready, Role } from '../raft/types.js';
+import type { Entry, Message, RaftConfig, Ready, Role } from '../raft/types.js';
 import type { NodeConfig } from './config.js';
-import { decodeEnvelope, encodeEnvelope } from './envelope.js';
+import { decodeEnvelope } from './envelope.js';
 import {
   ForwardError,
   NoLeaderError,
@@ -18,9 +18,12 @@ import {
   StorageFailedError,
 } from './errors.js';
 import { RaftMetrics } from './metrics.js';
+import { Proposals } from './proposals.js';
 import { ReadBarriers } from './read-barriers.js';
+import { Snapshotter } from './snapshotter.js';
 import type { StateMachine } from './state-machine.js';
-import { LevelDbLogStore } from './storage/leveldb-log-store.js';
+import { DiskLogStore } from './storage/disk-log-store.js';
+import { encodeRecords } from './storage/entry-records.js';
 import { Transport, type ForwardHandler } from './transport/transport.js';
 
 export interface RaftNodeOptions {
@@ -46,33 +49,8 @@ export interface NodeStatus {
   nodes: { id: string; httpUrl: string; role?: Role; matchIndex?: number; lastContactMs?: number }[];
 }
 
-interface Waiter {
-  resolve(value: unknown): void;
-  reject(err: Error): void;
-  startedMs: number;
-}
-
 /** A tick of the Raft clock, queued among the inbound messages. */
 const TICK = Symbol('tick');
-/** Bytes of snapshot image encoded per turn of the event loop. */
-const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
-/** Chunks of the finished image copied into one buffer per turn of the event loop. */
-const COPY_CHUNKS_PER_TURN = 16;
-
-/** A snapshot being encoded in the background; at most one at a time. */
-interface SnapshotTask {
-  index: number;
-  done: Promise<void>;
-  /** Set when the image is no longer wanted (an installed snapshot, a stop). */
-  abandoned: boolean;
-}
-
-interface QueuedProposal {
-  seq: number;
-  command: Uint8Array;
-  waiter: Waiter;
-}
-
 /**
  * The driver of one Raft node: owns every piece of I/O around the pure core. One
  * loop takes inputs (ticks, inbound messages, queued proposals and reads), feeds
@@ -87,8 +65,6 @@ interface QueuedProposal {
  */
 export class RaftNode extends EventEmitter {
   readonly id: string;
-  private readonly origin = randomInt(0, 0x1_0000_0000);
-  private seq = 0;
   private readonly metrics: RaftMetrics;
   private readonly httpUrlOf: Map<string, string>;
 
@@ -99,8 +75,7 @@ export class RaftNode extends EventEmitter {
   private writing = false;
   private stepWhileWritingQueued = false;
   private lastSlowWriteLogMs = 0;
-  private proposalQueue: QueuedProposal[] = [];
-  private readonly waiting = new Map<number, Waiter>();
+  private readonly proposals: Proposals;
   private readonly reads = new ReadBarriers();
 
   private role: Role = 'follower';
@@ -118,20 +93,29 @@ export class RaftNode extends EventEmitter {
   private failure: Error | undefined;
   private tickTimer: NodeJS.Timeout | undefined;
   private forwardHandler: ForwardHandler | undefined;
-  private snapshotTask: SnapshotTask | undefined;
-  /** Bytes of entries applied since the last snapshot was captured or installed. */
-  private logBytesSinceSnapshot = 0;
+  private readonly snapshotter: Snapshotter;
 
   private constructor(
     private readonly opts: RaftNodeOptions,
     private readonly raw: RawNode,
-    private readonly store: LevelDbLogStore,
+    private readonly store: DiskLogStore,
     private transport: Transport | undefined,
     registry: Registry,
   ) {
     super();
     this.id = opts.config.nodeId;
     this.metrics = new RaftMetrics(registry);
+    this.proposals = new Proposals(this.metrics);
+    this.snapshotter = new Snapshotter({
+      config: opts.config,
+      store,
+      stateMachine: opts.stateMachine,
+      logger: opts.logger,
+      metrics: this.metrics,
+      term: () => this.term,
+      halted: () => this.halted,
+      fatal: (err) => this.fatal(err),
+    });
     this.httpUrlOf = new Map(opts.config.peers.map((p) => [p.id, p.httpUrl]));
     const st = raw.status();
     this.term = st.term;
@@ -145,8 +129,9 @@ export class RaftNode extends EventEmitter {
   static async start(opts: RaftNodeOptions): Promise<RaftNode> {
     const { config, logger, stateMachine } = opts;
     const voters = config.peers.map((p) => p.id);
-    const store = await LevelDbLogStore.open(join(config.dataDir, 'raft'), { nodeId: config.nodeId, conf: { voters } });
+    const store = await DiskLogStore.open(join(config.dataDir, 'raft'), { nodeId: config.nodeId, conf: { voters } });
     let node: RaftNode | undefined;
+    if (store.repairedTail) logger.warn({ ...store.repairedTail }, 'the raft log ended in a write a crash interrupted; cut it off (it was never acknowledged)');
     try {
       const snap = store.snapshot();
       if (snap.meta.index > 0) stateMachine.restore(snap.data);
@@ -201,16 +186,15 @@ export class RaftNode extends EventEmitter {
   propose(command: Uint8Array): Promise<unknown> {
     const refused = this.refusal();
     if (refused) return Promise.reject(refused);
-    const pending = this.proposalQueue.length + this.waiting.size;
+    const pending = this.proposals.pending;
     if (pending >= this.opts.config.maxPendingProposals) {
       this.metrics.proposals.inc({ outcome: 'overloaded' });
       return Promise.reject(new OverloadedError(pending));
     }
-    return new Promise((resolve, reject) => {
-      this.proposalQueue.push({ seq: ++this.seq, command, waiter: { resolve, reject, startedMs: performance.now() } });
-      this.lastProposalMs = Date.now();
-      this.kick();
-    });
+    const committed = this.proposals.enqueue(command);
+    this.lastProposalMs = Date.now();
+    this.kick();
+    return committed;
   }
 
   readBarrier(): Promise<void> {
@@ -254,7 +238,19 @@ export class RaftNode extends EventEmitter {
   }
 
   isReady(): boolean {
-    return !this.halted && this.leaderId !== '' && this.applied >= this.commitIndex;
+    if (this.halted || this.leaderId === '' || this.applied < this.commitIndex) return false;
+    return this.role !== 'leader' || this.committedInTerm();
+  }
+
+  /** A new leader knows how far the log is committed (and has applied it) only once an
+   *  entry of its own term has committed: until then its commit index may lag. */
+  private committedInTerm(): boolean {
+    const raft = this.raw.raft;
+    try {
+      return raft.log.term(raft.log.committed) === raft.term;
+    } catch {
+      return false;
+    }
   }
 
   async forward(payload: Uint8Array, timeoutMs: number, signal?: AbortSignal): Promise<Uint8Array> {
@@ -319,12 +315,12 @@ export class RaftNode extends EventEmitter {
     // Accepted proposals get a moment to commit (their callers get real answers);
     // whatever is left after that fails with NodeStoppedError.
     const deadline = Date.now() + graceMs;
-    while (!this.halted && this.proposalQueue.length + this.waiting.size > 0 && Date.now() < deadline) {
+    while (!this.halted && this.proposals.pending > 0 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 10));
     }
     this.halt();
     await this.loopDone;
-    await this.abandonSnapshot();
+    await this.snapshotter.abandon();
     this.failAll(() => new NodeStoppedError('the node stopped before the proposal committed; its outcome is unknown'));
     await this.transport?.close().catch(() => {});
     await this.store.close().catch((err) => this.opts.logger.error({ err }, 'closing the raft log failed'));
@@ -439,18 +435,12 @@ export class RaftNode extends EventEmitter {
       this.inbox = [];
       for (const input of inputs) this.feed(input);
     }
-    if (this.proposalQueue.length > 0) {
-      const batch = this.proposalQueue;
-      this.proposalQueue = [];
-      const time = Date.now();
-      const datas = batch.map((p) => encodeEnvelope(this.origin, p.seq, time, p.command));
-      if (this.role === 'leader' && this.raw.proposeMany(datas)) {
-        for (const p of batch) this.waiting.set(p.seq, p.waiter);
-      } else {
-        const err = this.role === 'leader' ? new NoLeaderError('leadership is being transferred; retry shortly') : this.leaderError();
-        for (const p of batch) p.waiter.reject(err);
-        this.metrics.proposals.inc({ outcome: 'refused' }, batch.length);
-      }
+    if (this.proposals.hasQueued) {
+      this.proposals.proposeQueued(
+        Date.now(),
+        (datas) => this.role === 'leader' && this.raw.proposeMany(datas),
+        () => (this.role === 'leader' ? new NoLeaderError('leadership is being transferred; retry shortly') : this.leaderError()),
+      );
     }
     if (this.reads.hasQueued) {
       this.reads.startRound(
@@ -458,7 +448,7 @@ export class RaftNode extends EventEmitter {
         () => this.leaderError(),
       );
     }
-    this.metrics.pendingProposals.set(this.waiting.size + this.proposalQueue.length);
+    this.metrics.pendingProposals.set(this.proposals.pending);
   }
 
   private async handleReady(rd: Ready): Promise<void> {
@@ -467,6 +457,9 @@ export class RaftNode extends EventEmitter {
     if (rd.hardState) this.noteTerm(rd.hardState.term);
     const leader = this.role === 'leader';
 
+    // The leader encodes its new entries once, as the log stores them: the same bytes
+    // go to its segment and to the followers, which write them as received.
+    if (leader && rd.entries.length > 0) encodeRecords(rd.entries);
     // The leader replicates while its own write is in flight; anyone else answers
     // only after the write (votes and acknowledgements must be durable first).
     if (leader && rd.messages.length > 0) this.transport!.send(rd.messages);
@@ -492,7 +485,7 @@ export class RaftNode extends EventEmitter {
     const hardState = rd.hardState && (rd.hardState.term !== saved.term || rd.hardState.vote !== saved.vote) ? rd.hardState : undefined;
     // A snapshot from the leader replaces ours: the one being taken is dropped first,
     // so that its compaction cannot race the install on disk.
-    if (rd.snapshot) await this.abandonSnapshot();
+    if (rd.snapshot) await this.snapshotter.abandon();
     if (rd.mustSync || rd.entries.length > 0 || rd.snapshot) {
       const started = performance.now();
       let write: Promise<void>;
@@ -525,7 +518,7 @@ export class RaftNode extends EventEmitter {
     if (rd.snapshot && rd.snapshot.meta.index > this.applied) {
       this.opts.stateMachine.restore(rd.snapshot.data);
       this.applied = rd.snapshot.meta.index;
-      this.logBytesSinceSnapshot = 0;
+      this.snapshotter.noteInstalled();
       this.metrics.snapshots.inc({ kind: 'installed' });
       this.opts.logger.info({ term: this.term, index: this.applied }, 'installed a snapshot from the leader');
     }
@@ -540,7 +533,7 @@ export class RaftNode extends EventEmitter {
     this.metrics.commitIndex.set(this.commitIndex);
     this.metrics.appliedIndex.set(this.applied);
     if (leader) this.noteLag();
-    this.maybeSnapshot();
+    this.snapshotter.maybeStart(this.applied);
   }
 
   /**
@@ -570,11 +563,10 @@ export class RaftNode extends EventEmitter {
     for (const e of entries) {
       if (e.index <= this.applied) continue;
       this.applied = e.index;
-      this.logBytesSinceSnapshot += e.data.length;
+      this.snapshotter.noteApplied(e.data.length);
       if (e.type !== 'normal' || e.data.length === 0) continue; // a leader's no-op, or a config entry
       const env = decodeEnvelope(e.data);
-      const waiter = env.origin === this.origin ? this.waiting.get(env.seq) : undefined;
-      if (waiter) this.waiting.delete(env.seq);
+      const waiter = this.proposals.claim(env);
       let result: unknown;
       try {
         result = sm.apply(env.command, { index: e.index, term: e.term, time: env.time });
@@ -585,97 +577,10 @@ export class RaftNode extends EventEmitter {
         if (waiter) waiter.reject(err instanceof Error ? err : new Error(String(err)));
         continue;
       }
-      if (waiter) {
-        this.metrics.commitLatency.observe((now - waiter.startedMs) / 1000);
-        this.metrics.proposals.inc({ outcome: 'committed' });
-        waiter.resolve(result);
-      }
+      if (waiter) this.proposals.resolve(waiter, result, now);
     }
     this.commitIndex = Math.max(this.commitIndex, this.applied);
     this.emit('applied', this.applied);
-  }
-
-  /**
-   * Starts a snapshot every `snapshotEvery` applied entries, once the log applied since
-   * the last one also holds `snapshotLogPercent`% of its bytes: the cost of snapshots
-   * stays proportional to the write rate however large the state grows, and a restart
-   * replays at most about one image's worth of log. Only the capture runs
-   * here; the image is encoded a chunk per turn of the event loop while the loop keeps
-   * ticking, stepping and applying, and the log is compacted at the captured index
-   * once the image is complete, keeping `snapshotRetainEntries` entries below it.
-   */
-  private maybeSnapshot(): void {
-    if (this.snapshotTask || this.halted) return;
-    const held = this.store.snapshot().meta;
-    if (this.applied - held.index < this.opts.config.snapshotEvery) return;
-    const heldBytes = this.store.snapshotBytes();
-    if (this.logBytesSinceSnapshot * 100 < heldBytes * this.opts.config.snapshotLogPercent) return;
-    const index = this.applied;
-    const term = this.store.term(index);
-    const sm = this.opts.stateMachine;
-    const started = performance.now();
-    let chunks: Iterator<Uint8Array>;
-    try {
-      chunks = (sm.snapshotChunks ? sm.snapshotChunks(SNAPSHOT_CHUNK_BYTES) : [sm.snapshot()])[Symbol.iterator]();
-    } catch (err) {
-      this.opts.logger.error({ err, term: this.term, index }, 'the state machine failed to capture a snapshot');
-      return;
-    }
-    const captureMs = performance.now() - started;
-    this.logBytesSinceSnapshot = 0;
-    const task: SnapshotTask = { index, abandoned: false, done: Promise.resolve() };
-    this.snapshotTask = task;
-    task.done = this.finishSnapshot(task, term, held.conf, chunks, captureMs)
-      .catch((err) => {
-        if (err instanceof StorageFailedError) this.fatal(err);
-        else this.opts.logger.error({ err, term: this.term, index }, 'taking a snapshot failed; the log is not compacted');
-      })
-      .finally(() => {
-        if (this.snapshotTask === task) this.snapshotTask = undefined;
-      });
-  }
-
-  private async finishSnapshot(task: SnapshotTask, term: number, conf: ConfState, chunks: Iterator<Uint8Array>, captureMs: number): Promise<void> {
-    const parts: Uint8Array[] = [];
-    let bytes = 0;
-    for (;;) {
-      // Let timers, inbound messages and the loop run between chunks.
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      if (task.abandoned || this.halted) return;
-      const next = chunks.next();
-      if (next.done) break;
-      parts.push(next.value);
-      bytes += next.value.length;
-    }
-    // One image for the store (the core streams it to followers from memory), copied
-    // a few chunks per turn: a gigabyte copied at once would stall the loop for seconds.
-    const data = parts.length === 1 ? parts[0] : new Uint8Array(bytes);
-    if (parts.length > 1) {
-      let at = 0;
-      for (let k = 0; k < parts.length; k++) {
-        if (k % COPY_CHUNKS_PER_TURN === 0) {
-          await new Promise<void>((resolve) => setImmediate(resolve));
-          if (task.abandoned || this.halted) return;
-        }
-        data.set(parts[k], at);
-        at += parts[k].length;
-      }
-    }
-    const keepFrom = Math.max(1, task.index + 1 - this.opts.config.snapshotRetainEntries);
-    await this.store.compact({ meta: { index: task.index, term, conf }, data }, keepFrom);
-    this.metrics.snapshots.inc({ kind: 'taken' });
-    this.opts.logger.info(
-      { term: this.term, index: task.index, bytes, chunks: parts.length, captureMs: Math.round(captureMs * 10) / 10, firstIndex: this.store.firstIndex() },
-      'took a snapshot and compacted the log',
-    );
-  }
-
-  /** Drops the snapshot being taken, waiting for its compaction if that has begun. */
-  private async abandonSnapshot(): Promise<void> {
-    const task = this.snapshotTask;
-    if (!task) return;
-    task.abandoned = true;
-    await task.done;
   }
 
   // ---- state changes ----
@@ -713,13 +618,7 @@ export class RaftNode extends EventEmitter {
   }
 
   private failAll(proposalError: () => Error, otherError: () => Error = proposalError): void {
-    const waiting = [...this.waiting.values()];
-    this.waiting.clear();
-    for (const w of waiting) w.reject(proposalError());
-    if (waiting.length > 0) this.metrics.proposals.inc({ outcome: 'unknown' }, waiting.length);
-    const queued = this.proposalQueue;
-    this.proposalQueue = [];
-    for (const p of queued) p.waiter.reject(otherError());
+    this.proposals.failAll(proposalError, otherError);
     this.reads.failAll(otherError);
   }
 

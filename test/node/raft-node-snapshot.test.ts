@@ -7,7 +7,7 @@ import { loadConfig, type NodeConfig } from '../../src/node/config.js';
 import { silentLogger } from '../../src/node/logger.js';
 import { RaftNode } from '../../src/node/raft-node.js';
 import type { ApplyContext } from '../../src/node/state-machine.js';
-import { LevelDbLogStore } from '../../src/node/storage/leveldb-log-store.js';
+import { DiskLogStore } from '../../src/node/storage/disk-log-store.js';
 import { encodePut, encodeTick, KvStateMachine } from '../../scripts/kv/state-machine.js';
 import { makeTempDir, removeDir } from '../support/temp-dir.js';
 import { join } from 'node:path';
@@ -146,7 +146,7 @@ describe('RaftNode snapshots', () => {
 
     // On disk: the snapshot at the captured index with exactly the captured image,
     // and RETAIN entries kept below it.
-    const store = await LevelDbLogStore.open(join(dir, 'raft'), { nodeId: 'n1', conf: { voters: ['n1'] } });
+    const store = await DiskLogStore.open(join(dir, 'raft'), { nodeId: 'n1', conf: { voters: ['n1'] } });
     try {
       const snap = store.snapshot();
       expect(snap.meta.index).toBe(cap.index);

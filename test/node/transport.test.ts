@@ -3,9 +3,11 @@ import { message } from '../../src/raft/util.js';
 import { silentLogger } from '../../src/node/logger.js';
 import { ForwardError, ListenError } from '../../src/node/errors.js';
 import { Transport, type TransportOptions } from '../../src/node/transport/transport.js';
-import { RaftServiceDefinition, decodeBatch, encodeBatch } from '../../src/node/transport/wire.js';
+import { PROTO_PATH, RaftServiceDefinition, WireFormatError, decodeBatch, encodeBatch } from '../../src/node/transport/wire.js';
 import { PeerGuard, isRefused, peekCredentials } from '../../src/node/transport/peer-guard.js';
 import { ClientError, Status, createChannel, createClient } from 'nice-grpc';
+import { encodeRecords, knownRecord, recordsOf } from '../../src/node/storage/entry-records.js';
+import protobuf from 'protobufjs';
 import { freePort, waitFor } from '../../scripts/lib/local-cluster.js';
 import { makeTempDir, removeDir } from '../support/temp-dir.js';
 import { makeTlsFiles } from '../support/tls-certs.js';
@@ -85,6 +87,53 @@ describe('gRPC transport', () => {
       v instanceof Uint8Array ? [...v] : Array.isArray(v) ? v.map(norm) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, norm(x)])) : v;
     expect(norm(back.messages)).toEqual(norm(msgs));
   });
+
+  test('entries sent as records arrive equal, carrying the very bytes the sender encoded', () => {
+    const msgs: Message[] = [append(7), append(8, 3000), message('heartbeat', 'a', 'b', 4, { commit: 5 })];
+    encodeRecords(msgs[0].entries); // as the leader does with a Ready's new entries
+    const frame = encodeBatch({ clusterId: 'c', clusterToken: 't', from: 'a', messages: msgs, entriesAsRecords: true });
+    const back = decodeBatch(frame);
+    const norm = (v: unknown): unknown =>
+      v instanceof Uint8Array ? [...v] : Array.isArray(v) ? v.map(norm) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, norm(x)])) : v;
+    expect(norm(back.messages)).toEqual(norm(msgs));
+    expect(back.acceptsEntryRecords).toBe(true);
+    // The receiver writes the received bytes: a view into the frame, equal to what was sent.
+    const received = recordsOf(back.messages[0].entries);
+    expect(received.buffer).toBe(frame.buffer);
+    expect(Buffer.from(received).equals(Buffer.from(knownRecord(msgs[0].entries[0])!))).toBe(true);
+  });
+
+  test('a record damaged on the way is refused, never taken as an entry', () => {
+    const frame = encodeBatch({ clusterId: 'c', clusterToken: 't', from: 'a', messages: [append(7, 64)], entriesAsRecords: true });
+    frame[frame.length - 10] ^= 0x20; // inside the entry's data
+    expect(() => decodeBatch(frame)).toThrow(WireFormatError);
+  });
+
+  test('without the flag entries go field by field, as builds before records read them', () => {
+    const frame = encodeBatch({ clusterId: 'c', clusterToken: 't', from: 'a', messages: [append(7)] });
+    const root = protobuf.loadSync(PROTO_PATH);
+    const d = root.lookupType('mom.raft.v1.MessageBatch').decode(frame) as unknown as { messages: { entries: unknown[]; entryRecords: Uint8Array }[] };
+    expect(d.messages[0].entries).toHaveLength(1);
+    expect(d.messages[0].entryRecords.length).toBe(0);
+  });
+
+  test('records go to a peer only after its own frames said it reads them', async () => {
+    const { a, b } = await startPair();
+    try {
+      await connected(a, b, 'b');
+      a.transport.send([append(1)]);
+      await waitFor(async () => (b.received.some((m) => m.type === 'append') ? true : undefined), 10_000, () => 'no append');
+      expect(knownRecord(b.received.find((m) => m.type === 'append')!.entries[0])).toBeUndefined(); // field by field
+      await connected(b, a, 'a'); // b speaks: a learns that b reads records
+      b.received.length = 0;
+      a.transport.send([append(2)]);
+      await waitFor(async () => (b.received.some((m) => m.type === 'append') ? true : undefined), 10_000, () => 'no append');
+      expect(knownRecord(b.received.find((m) => m.type === 'append')!.entries[0])).toBeDefined(); // as records
+    } finally {
+      await a.transport.close();
+      await b.transport.close();
+    }
+  }, T);
 
   test('delivers messages to the peer, in order, batched into frames', async () => {
     const { a, b } = await startPair();
@@ -272,6 +321,30 @@ describe('gRPC transport', () => {
       await b.transport.close();
     }
   }, T);
+});
+
+describe('entry records', () => {
+  test('records of entries from two frames are joined without encoding them again', () => {
+    const first = decodeBatch(encodeBatch({ clusterId: 'c', clusterToken: 't', from: 'a', messages: [append(1), append(2)], entriesAsRecords: true }));
+    const second = decodeBatch(encodeBatch({ clusterId: 'c', clusterToken: 't', from: 'a', messages: [append(3)], entriesAsRecords: true }));
+    const ents = [...first.messages[0].entries, ...first.messages[1].entries, ...second.messages[0].entries];
+    const fresh = ents.map((e) => ({ ...e })); // no records known: encoded from the fields
+    expect(Buffer.from(recordsOf(ents)).equals(Buffer.from(recordsOf(fresh)))).toBe(true);
+  });
+
+  test("the entries of one message are written as a view of the frame, not a copy", () => {
+    const many = message('append', 'a', 'b', 3, {
+      index: 10,
+      logTerm: 3,
+      entries: [11, 12, 13].map((index) => ({ index, term: 3, type: 'normal' as const, data: new Uint8Array(5000).fill(index) })),
+    });
+    const frame = encodeBatch({ clusterId: 'c', clusterToken: 't', from: 'a', messages: [many], entriesAsRecords: true });
+    const ents = decodeBatch(frame).messages[0].entries;
+    const written = recordsOf(ents);
+    expect(written.buffer).toBe(frame.buffer);
+    expect(written.byteOffset).toBe(knownRecord(ents[0])!.byteOffset);
+    expect(written.length).toBe(3 * (4 + 21 + 5000));
+  });
 });
 
 describe('peer guard', () => {

@@ -4,8 +4,13 @@
 import { crc32 } from 'node:zlib';
 import type { ConfState, Entry, EntryType, HardState, SnapshotMeta } from '../../raft/types.js';
 
-/** What this build writes into a new store. It reads format 1 as well (READABLE_FORMATS). */
-export const FORMAT_VERSION = 2;
+/** Formats 1 and 2 keep every entry under its own LevelDB key (EntryKeys below). */
+export const LEVELDB_ENTRIES_FORMAT = 2;
+/** Format 3 keeps entries in append-only segment files beside the LevelDB (segments/),
+ *  which holds the records below. */
+export const SEGMENT_FORMAT = 3;
+/** What this build writes into a new store. It reads formats 1 and 2 as well. */
+export const FORMAT_VERSION = SEGMENT_FORMAT;
 export const KEY_FORMAT = Uint8Array.of(0x6d); // 'm'
 export const KEY_HARD_STATE = Uint8Array.of(0x68); // 'h'
 export const KEY_SNAPSHOT_META = Uint8Array.of(0x73); // 's'
@@ -13,6 +18,10 @@ export const KEY_SNAPSHOT_DATA = Uint8Array.of(0x64); // 'd'
 /** Where the stored log starts when a compaction kept entries below the snapshot.
  *  Absent: the log starts right after the snapshot (stores written before it existed). */
 export const KEY_LOG_START = Uint8Array.of(0x6c); // 'l'
+/** Format 3: the first segment that belongs to the log. An installed snapshot starts a
+ *  new segment and moves this past the old ones in the batch that records it, so that
+ *  entries the snapshot replaced are never read back, even if a crash left them on disk. */
+export const KEY_FIRST_SEGMENT = Uint8Array.of(0x67); // 'g'
 
 /** Thrown by a decoder when a value fails its checksum or shape. */
 export class CorruptValueError extends Error {}
@@ -52,8 +61,8 @@ const ENTRY_KEYS_BY_FORMAT = new Map<number, EntryKeys>([
   [2, new EntryKeys(0x7e)], // '~'
 ]);
 
-/** The formats this build opens: those it knows the entry keys of. */
-export const READABLE_FORMATS: readonly number[] = [...ENTRY_KEYS_BY_FORMAT.keys()];
+/** The formats this build opens. */
+export const READABLE_FORMATS: readonly number[] = [...ENTRY_KEYS_BY_FORMAT.keys(), SEGMENT_FORMAT];
 
 /** The entry keys of a store written in `format`. */
 export function entryKeysOf(format: number): EntryKeys {
@@ -62,9 +71,9 @@ export function entryKeysOf(format: number): EntryKeys {
   return keys;
 }
 
-/** An entry key of the format this build writes. */
+/** An entry key of the newest format that keeps entries in LevelDB. */
 export function entryKey(index: number): Uint8Array {
-  return entryKeysOf(FORMAT_VERSION).key(index);
+  return entryKeysOf(LEVELDB_ENTRIES_FORMAT).key(index);
 }
 
 function writeIndex(key: Uint8Array, at: number, index: number): void {
@@ -97,7 +106,7 @@ export function snapshotSliceKey(index: number, slice: number): Uint8Array {
 export const SNAPSHOT_IMAGES_END = Uint8Array.of(KEY_SNAPSHOT_DATA[0] + 1);
 
 // entry: [crc32 u32][type u8][term f64][index f64][data...]
-const ENTRY_HEADER = 4 + 1 + 8 + 8;
+export const ENTRY_HEADER = 4 + 1 + 8 + 8;
 
 export function encodeEntry(e: Entry): Uint8Array {
   const out = new Uint8Array(ENTRY_HEADER + e.data.length);
@@ -240,4 +249,14 @@ export function checksum(data: Uint8Array): number {
 
 function isIndex(n: unknown): n is number {
   return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+}
+
+export function encodeSegmentSeq(seq: number): Uint8Array {
+  return encodeRecord({ seq });
+}
+
+export function decodeSegmentSeq(value: Uint8Array): number {
+  const rec = decodeRecord(value, 'first segment') as { seq?: unknown } | null;
+  if (!rec || !isIndex(rec.seq)) throw new CorruptValueError('first segment record has the wrong shape');
+  return rec.seq;
 }

@@ -56,6 +56,10 @@ export class PeerLink {
   private abort = new AbortController();
   private lastErrorLog = 0;
   private lastContactMs = 0;
+  /** The peer said it reads entries as records (see proto/raft.proto); until then, and
+   *  again after its stream broke (it may have restarted on an older build), it gets
+   *  them field by field. */
+  private peerAcceptsRecords = false;
 
   constructor(private readonly opts: PeerLinkOptions) {
     this.channel = createChannel(opts.address, opts.credentials, GRPC_CHANNEL_OPTIONS);
@@ -90,6 +94,11 @@ export class PeerLink {
       this.wake = undefined;
       w();
     }
+  }
+
+  /** What the peer's own frames say about the entry encoding it reads. */
+  notePeerAcceptsRecords(accepts: boolean): void {
+    this.peerAcceptsRecords = accepts;
   }
 
   close(): void {
@@ -127,12 +136,13 @@ export class PeerLink {
       this.queue = n === this.queue.length ? [] : this.queue.slice(n);
       this.queuedBytes = Math.max(0, this.queuedBytes - bytes);
       this.lastContactMs = Date.now();
-      yield { clusterId, clusterToken, from: selfId, messages };
+      yield { clusterId, clusterToken, from: selfId, messages, entriesAsRecords: this.peerAcceptsRecords };
     }
   }
 
   private streamEnded(err: unknown, started: number): void {
     this.streamAlive = false;
+    this.peerAcceptsRecords = false;
     this.generation++;
     const dropped = this.queue.length;
     this.queue = [];

@@ -103,6 +103,7 @@ export class Transport {
             transport?.warnAuth(batch.from, batch.clusterId);
             throw new ServerError(Status.PERMISSION_DENIED, `a frame on ${peer}'s stream carries a message from another node`);
           }
+          transport?.links.get(peer)?.notePeerAcceptsRecords(batch.acceptsEntryRecords === true);
           opts.onMessages(batch.messages);
         }
         return {};

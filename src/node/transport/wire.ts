@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import type { ServiceDefinition } from 'nice-grpc';
 import type { Entry, Message, MessageType, SnapshotChunk } from '../../raft/types.js';
+import { decodeRecords, recordsOf } from '../storage/entry-records.js';
 
 // Decode 64-bit integers as plain numbers (exact below 2^53, which indexes and terms
 // never reach) instead of Long objects: cheaper, and what the core uses.
@@ -25,6 +26,10 @@ export interface WireBatch {
   clusterToken: string;
   from: string;
   messages: Message[];
+  /** On the wire: the sender reads entry_records. This build always sets it. */
+  acceptsEntryRecords?: boolean;
+  /** Not on the wire: encode entries as records (the peer accepts them). */
+  entriesAsRecords?: boolean;
 }
 
 export interface WireForwardRequest {
@@ -60,7 +65,8 @@ const EMPTY = new Uint8Array(0);
 /** A wire value that does not make a valid message (a peer speaking another format). */
 export class WireFormatError extends Error {}
 
-function toWireMessage(m: Message): object {
+function toWireMessage(m: Message, asRecords: boolean): object {
+  const records = asRecords && m.entries.length > 0;
   return {
     type: MESSAGE_TYPE_NUMBER.get(m.type),
     from: m.from,
@@ -68,7 +74,8 @@ function toWireMessage(m: Message): object {
     term: m.term,
     logTerm: m.logTerm,
     index: m.index,
-    entries: m.entries.map((e) => ({ term: e.term, index: e.index, type: e.type === 'config' ? 1 : 0, data: e.data })),
+    entries: records ? [] : m.entries.map((e) => ({ term: e.term, index: e.index, type: e.type === 'config' ? 1 : 0, data: e.data })),
+    entryRecords: records ? recordsOf(m.entries) : undefined,
     commit: m.commit,
     reject: m.reject,
     rejectHint: m.rejectHint,
@@ -106,6 +113,7 @@ interface DecodedMessage {
   rejectHint: number;
   hintTerm: number;
   context: Uint8Array;
+  entryRecords?: Uint8Array;
   snapshot?: {
     meta?: { index: number; term: number; conf?: { voters: string[] } };
     offset: number;
@@ -118,10 +126,19 @@ interface DecodedMessage {
 function fromWireMessage(d: DecodedMessage): Message {
   const type = MESSAGE_TYPES[d.type];
   if (type === undefined) throw new WireFormatError(`unknown message type ${d.type}`);
-  const entries = new Array<Entry>(d.entries.length);
-  for (let i = 0; i < d.entries.length; i++) {
-    const e = d.entries[i];
-    entries[i] = { term: e.term, index: e.index, type: e.type === 1 ? 'config' : 'normal', data: e.data ?? EMPTY };
+  let entries: Entry[];
+  if (d.entryRecords && d.entryRecords.length > 0) {
+    try {
+      entries = decodeRecords(d.entryRecords);
+    } catch (err) {
+      throw new WireFormatError(`entry records: ${(err as Error).message}`);
+    }
+  } else {
+    entries = new Array<Entry>(d.entries.length);
+    for (let i = 0; i < d.entries.length; i++) {
+      const e = d.entries[i];
+      entries[i] = { term: e.term, index: e.index, type: e.type === 1 ? 'config' : 'normal', data: e.data ?? EMPTY };
+    }
   }
   let snapshot: SnapshotChunk | undefined;
   if (d.snapshot) {
@@ -157,13 +174,20 @@ export function encodeBatch(b: WireBatch): Uint8Array {
     clusterId: b.clusterId,
     clusterToken: b.clusterToken,
     from: b.from,
-    messages: b.messages.map(toWireMessage),
+    messages: b.messages.map((m) => toWireMessage(m, b.entriesAsRecords === true)),
+    acceptsEntryRecords: b.acceptsEntryRecords ?? true,
   }).finish();
 }
 
 export function decodeBatch(bytes: Uint8Array): WireBatch {
-  const d = MessageBatchType.decode(bytes) as unknown as { clusterId: string; clusterToken: string; from: string; messages: DecodedMessage[] };
-  return { clusterId: d.clusterId, clusterToken: d.clusterToken, from: d.from, messages: d.messages.map(fromWireMessage) };
+  const d = MessageBatchType.decode(bytes) as unknown as { clusterId: string; clusterToken: string; from: string; messages: DecodedMessage[]; acceptsEntryRecords: boolean };
+  return {
+    clusterId: d.clusterId,
+    clusterToken: d.clusterToken,
+    from: d.from,
+    messages: d.messages.map(fromWireMessage),
+    acceptsEntryRecords: d.acceptsEntryRecords === true,
+  };
 }
 
 function codec<T>(type: protobuf.Type) {

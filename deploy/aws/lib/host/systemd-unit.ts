@@ -4,6 +4,10 @@ import { HOST_PATHS, SERVICE_USER } from './paths.js';
 // should rejoin on its own; the data volume must be mounted before it starts, or it
 // would come up empty and rejoin as a blank member.
 
+/** The broker's V8 flags (src/runtime-flags.ts, where they are explained; a test of the
+ *  root package checks that the two lists agree). */
+export const NODE_PROCESS_FLAGS = ['--max-semi-space-size=64'];
+
 export interface SystemdUnitInput {
   nodeId: string;
 }
@@ -25,7 +29,7 @@ export function renderSystemdUnit(input: SystemdUnitInput): string {
     `Group=${SERVICE_USER}`,
     `WorkingDirectory=${HOST_PATHS.currentRelease}`,
     'Environment=NODE_ENV=production',
-    `ExecStart=${HOST_PATHS.nodeBinary} ${HOST_PATHS.currentRelease}/dist/main.js --config ${HOST_PATHS.nodeConfig}`,
+    `ExecStart=${HOST_PATHS.nodeBinary} ${NODE_PROCESS_FLAGS.join(' ')} ${HOST_PATHS.currentRelease}/dist/main.js --config ${HOST_PATHS.nodeConfig}`,
     'Restart=always',
     'RestartSec=2',
     // SIGTERM lets the node stop accepting, fail pending proposals and close the DB.

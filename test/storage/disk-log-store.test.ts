@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
-import { LevelDbLogStore } from '../../src/node/storage/leveldb-log-store.js';
+import { DiskLogStore } from '../../src/node/storage/disk-log-store.js';
 import {
   checksum,
   encodeFormat,
@@ -24,33 +24,36 @@ import { describeLogStoreConformance, entry } from './log-store-conformance.js';
 const dirs = new Map<WritableLogStore, string>();
 const CONF: ConfState = { voters: ['n1', 'n2', 'n3'] };
 
-describeLogStoreConformance('LevelDbLogStore', {
-  async create(conf) {
-    const dir = makeTempDir('mom-log-');
-    // A tiny cache so reads also go through getSync, not only the tail cache; tiny
-    // image slices so that every snapshot is stored in several.
-    const store = await LevelDbLogStore.open(dir, { nodeId: 'n1', conf, cacheEntries: 3, snapshotSliceBytes: 3 });
-    dirs.set(store, dir);
-    return store;
-  },
-  async reopen(store) {
-    const dir = dirs.get(store)!;
-    dirs.delete(store);
-    await store.close();
-    const reopened = await LevelDbLogStore.open(dir, { nodeId: 'n1', conf: { voters: ['ignored'] }, cacheEntries: 3, snapshotSliceBytes: 3 });
-    dirs.set(reopened, dir);
-    return reopened;
-  },
-  async dispose(store) {
-    const dir = dirs.get(store);
-    if (!dir) return;
-    dirs.delete(store);
-    await store.close();
-    removeDir(dir);
-  },
-});
+for (const layout of ['segments', 'leveldb'] as const) {
+  describeLogStoreConformance(`DiskLogStore, entries in ${layout}`, {
+    async create(conf) {
+      const dir = makeTempDir('mom-log-');
+      // A tiny cache so reads also go to disk, not only to the tail cache; tiny image
+      // slices so that every snapshot is stored in several; tiny segments so that
+      // the log spans several.
+      const store = await DiskLogStore.open(dir, { nodeId: 'n1', conf, cacheEntries: 3, snapshotSliceBytes: 3, segmentBytes: 128, entryLayout: layout });
+      dirs.set(store, dir);
+      return store;
+    },
+    async reopen(store) {
+      const dir = dirs.get(store)!;
+      dirs.delete(store);
+      await store.close();
+      const reopened = await DiskLogStore.open(dir, { nodeId: 'n1', conf: { voters: ['ignored'] }, cacheEntries: 3, snapshotSliceBytes: 3, segmentBytes: 128 });
+      dirs.set(reopened, dir);
+      return reopened;
+    },
+    async dispose(store) {
+      const dir = dirs.get(store);
+      if (!dir) return;
+      dirs.delete(store);
+      await store.close();
+      removeDir(dir);
+    },
+  });
+}
 
-describe('LevelDbLogStore on disk', () => {
+describe('DiskLogStore on disk, entries in LevelDB (the format of earlier builds)', () => {
   let dir: string;
   beforeEach(() => {
     dir = makeTempDir('mom-log-');
@@ -68,7 +71,7 @@ describe('LevelDbLogStore on disk', () => {
   }
 
   async function filled(n: number): Promise<void> {
-    const store = await LevelDbLogStore.open(dir, { nodeId: 'n1', conf: CONF });
+    const store = await DiskLogStore.open(dir, { nodeId: 'n1', conf: CONF, entryLayout: 'leveldb' });
     const ents = [];
     for (let i = 1; i <= n; i++) ents.push(entry(i, 1));
     await store.save({ entries: ents, hardState: { term: 1, vote: 'n1', commit: n } });
@@ -94,12 +97,12 @@ describe('LevelDbLogStore on disk', () => {
       }
       await db.put(KEY_FORMAT, encodeFormat({ format: 1, nodeId: 'n1' }));
     });
-    const store = await LevelDbLogStore.open(dir, { nodeId: 'n1', conf: CONF, cacheEntries: 2 });
+    const store = await DiskLogStore.open(dir, { nodeId: 'n1', conf: CONF, cacheEntries: 2 });
     expect(store.lastIndex()).toBe(5);
     expect(store.entries(1, 6).map((e) => e.index)).toEqual([1, 2, 3, 4, 5]);
     await store.save({ entries: [entry(6, 1)] });
     await store.close();
-    const again = await LevelDbLogStore.open(dir, { nodeId: 'n1', conf: CONF });
+    const again = await DiskLogStore.open(dir, { nodeId: 'n1', conf: CONF });
     expect(again.lastIndex()).toBe(6);
     await again.close();
     await rawDb(async (db) => {
@@ -116,7 +119,7 @@ describe('LevelDbLogStore on disk', () => {
       v[v.length - 1] ^= 0xff;
       await db.put(key, v);
     });
-    await expect(LevelDbLogStore.open(dir, { nodeId: 'n1', conf: CONF })).rejects.toThrow(/entry 9: entry checksum mismatch/);
+    await expect(DiskLogStore.open(dir, { nodeId: 'n1', conf: CONF })).rejects.toThrow(/entry 9: entry checksum mismatch/);
   });
 
   test('a corrupt entry outside the cached tail is reported when read', async () => {
@@ -127,7 +130,7 @@ describe('LevelDbLogStore on disk', () => {
       v[6] ^= 0x01;
       await db.put(key, v);
     });
-    const store = await LevelDbLogStore.open(dir, { nodeId: 'n1', conf: CONF, cacheEntries: 4 });
+    const store = await DiskLogStore.open(dir, { nodeId: 'n1', conf: CONF, cacheEntries: 4 });
     try {
       expect(() => store.entries(1, 4)).toThrow(StoreCorruptError);
     } finally {
@@ -138,18 +141,18 @@ describe('LevelDbLogStore on disk', () => {
   test('a missing entry in the middle of the log is reported', async () => {
     await filled(10);
     await rawDb((db) => db.del(entryKey(8)));
-    await expect(LevelDbLogStore.open(dir, { nodeId: 'n1', conf: CONF })).rejects.toThrow(/entry 8 is missing/);
+    await expect(DiskLogStore.open(dir, { nodeId: 'n1', conf: CONF })).rejects.toThrow(/entry 8 is missing/);
   });
 
   test('a commit index beyond the log is reported as a torn store', async () => {
     await filled(3);
     await rawDb((db) => db.put(KEY_HARD_STATE, encodeHardState({ term: 1, vote: 'n1', commit: 7 })));
-    await expect(LevelDbLogStore.open(dir, { nodeId: 'n1', conf: CONF })).rejects.toThrow(/commit index 7 is beyond the last entry 3/);
+    await expect(DiskLogStore.open(dir, { nodeId: 'n1', conf: CONF })).rejects.toThrow(/commit index 7 is beyond the last entry 3/);
   });
 
   test("another node's data dir is refused", async () => {
     await filled(1);
-    const err = await LevelDbLogStore.open(dir, { nodeId: 'n2', conf: CONF }).catch((e) => e);
+    const err = await DiskLogStore.open(dir, { nodeId: 'n2', conf: CONF }).catch((e) => e);
     expect(err).toBeInstanceOf(StoreCorruptError);
     expect(err.message).toMatch(/belongs to node n1, not n2/);
     expect(err.exitCode).toBe(65);
@@ -157,13 +160,13 @@ describe('LevelDbLogStore on disk', () => {
 
   test('a directory holding something else is refused', async () => {
     await rawDb((db) => db.put(new TextEncoder().encode('foo'), new TextEncoder().encode('bar')));
-    await expect(LevelDbLogStore.open(dir, { nodeId: 'n1', conf: CONF })).rejects.toThrow(/no format record/);
+    await expect(DiskLogStore.open(dir, { nodeId: 'n1', conf: CONF })).rejects.toThrow(/no format record/);
   });
 
   test('a second open of the same dir fails with a clear lock error', async () => {
-    const store = await LevelDbLogStore.open(dir, { nodeId: 'n1', conf: CONF });
+    const store = await DiskLogStore.open(dir, { nodeId: 'n1', conf: CONF });
     try {
-      const err = await LevelDbLogStore.open(join(dir), { nodeId: 'n1', conf: CONF }).catch((e) => e);
+      const err = await DiskLogStore.open(join(dir), { nodeId: 'n1', conf: CONF }).catch((e) => e);
       // Within one process LevelDB reports the lock as an open error too.
       expect(err instanceof StoreLockedError || /lock/i.test(String(err?.message))).toBe(true);
     } finally {
@@ -173,7 +176,7 @@ describe('LevelDbLogStore on disk', () => {
 
   test('opening a long log reads only the tail into memory', async () => {
     await filled(5000);
-    const store = await LevelDbLogStore.open(dir, { nodeId: 'n1', conf: CONF, cacheEntries: 100 });
+    const store = await DiskLogStore.open(dir, { nodeId: 'n1', conf: CONF, cacheEntries: 100 });
     try {
       expect(store.lastIndex()).toBe(5000);
       // The cache holds 100 entries; older ones still read (from disk).
@@ -186,7 +189,7 @@ describe('LevelDbLogStore on disk', () => {
 
   async function snapshotted(): Promise<void> {
     await filled(10);
-    const store = await LevelDbLogStore.open(dir, { nodeId: 'n1', conf: CONF, snapshotSliceBytes: 4 });
+    const store = await DiskLogStore.open(dir, { nodeId: 'n1', conf: CONF, snapshotSliceBytes: 4 });
     await store.compact({ meta: { index: 8, term: 1, conf: CONF }, data: new TextEncoder().encode('image-at-8') }, 6);
     await store.close();
   }
@@ -202,14 +205,14 @@ describe('LevelDbLogStore on disk', () => {
   test('a snapshot image is stored in slices and read back whole', async () => {
     await snapshotted();
     expect(await imageKeys()).toHaveLength(3); // 'imag' 'e-at' '-8'
-    const store = await LevelDbLogStore.open(dir, { nodeId: 'n1', conf: CONF });
+    const store = await DiskLogStore.open(dir, { nodeId: 'n1', conf: CONF });
     expect(new TextDecoder().decode(store.snapshot().data)).toBe('image-at-8');
     expect(store.firstIndex()).toBe(6);
     await store.close();
   });
 
   /** As if the garbage collector took the image: reads must go to disk. */
-  function forgetImage(store: LevelDbLogStore): void {
+  function forgetImage(store: DiskLogStore): void {
     const internals = store as unknown as { pinnedImage?: Uint8Array; weakImage?: unknown };
     internals.pinnedImage = undefined;
     internals.weakImage = undefined;
@@ -217,7 +220,7 @@ describe('LevelDbLogStore on disk', () => {
 
   test('the image is not kept in memory: snapshot data and a streaming source read it back from disk', async () => {
     await snapshotted();
-    const store = await LevelDbLogStore.open(dir, { nodeId: 'n1', conf: CONF });
+    const store = await DiskLogStore.open(dir, { nodeId: 'n1', conf: CONF });
     try {
       const text = (b: Uint8Array) => new TextDecoder().decode(b);
       forgetImage(store);
@@ -237,7 +240,7 @@ describe('LevelDbLogStore on disk', () => {
 
   test('a source of an image that a newer snapshot replaced says so (the leader restarts the stream)', async () => {
     await snapshotted();
-    const store = await LevelDbLogStore.open(dir, { nodeId: 'n1', conf: CONF, snapshotSliceBytes: 4 });
+    const store = await DiskLogStore.open(dir, { nodeId: 'n1', conf: CONF, snapshotSliceBytes: 4 });
     try {
       forgetImage(store);
       const old = store.snapshotSource();
@@ -254,14 +257,14 @@ describe('LevelDbLogStore on disk', () => {
   test('a missing image slice is reported, never used', async () => {
     await snapshotted();
     await rawDb((db) => db.del(snapshotSliceKey(8, 1)));
-    await expect(LevelDbLogStore.open(dir, { nodeId: 'n1', conf: CONF })).rejects.toThrow(/snapshot data at index 8/);
+    await expect(DiskLogStore.open(dir, { nodeId: 'n1', conf: CONF })).rejects.toThrow(/snapshot data at index 8/);
   });
 
   test('slices of an image whose record was never written are dropped; the old image stays', async () => {
     await snapshotted();
     // A crash after writing some slices of the image at 9, before its record.
     await rawDb((db) => db.put(snapshotSliceKey(9, 0), new TextEncoder().encode('half')));
-    const store = await LevelDbLogStore.open(dir, { nodeId: 'n1', conf: CONF });
+    const store = await DiskLogStore.open(dir, { nodeId: 'n1', conf: CONF });
     expect(store.snapshot().meta.index).toBe(8);
     expect(new TextDecoder().decode(store.snapshot().data)).toBe('image-at-8');
     await store.close(); // waits for the background clear
@@ -275,18 +278,18 @@ describe('LevelDbLogStore on disk', () => {
       await db.put(KEY_SNAPSHOT_DATA, image);
       await db.put(KEY_SNAPSHOT_META, encodeSnapshotRecord({ meta: { index: 0, term: 0, conf: CONF }, dataBytes: image.length, dataCrc: checksum(image) }));
     });
-    const store = await LevelDbLogStore.open(dir, { nodeId: 'n1', conf: CONF });
+    const store = await DiskLogStore.open(dir, { nodeId: 'n1', conf: CONF });
     expect(new TextDecoder().decode(store.snapshot().data)).toBe('legacy-image');
     await store.compact({ meta: { index: 5, term: 1, conf: CONF }, data: new TextEncoder().encode('new') });
     await store.close();
     expect(await imageKeys()).toEqual([Buffer.from(snapshotSliceKey(5, 0)).toString('hex')]);
-    const again = await LevelDbLogStore.open(dir, { nodeId: 'n1', conf: CONF });
+    const again = await DiskLogStore.open(dir, { nodeId: 'n1', conf: CONF });
     expect(new TextDecoder().decode(again.snapshot().data)).toBe('new');
     await again.close();
   });
 
   test('a closed store refuses writes', async () => {
-    const store = await LevelDbLogStore.open(dir, { nodeId: 'n1', conf: CONF });
+    const store = await DiskLogStore.open(dir, { nodeId: 'n1', conf: CONF });
     await store.close();
     await expect(store.save({ entries: [entry(1, 1)] })).rejects.toThrow(/closed/);
   });

@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { ClassicLevel } from 'classic-level';
 import type { ConfState, Entry, HardState, Snapshot, SnapshotMeta, SnapshotSource } from '../../raft/types.js';
@@ -13,9 +14,12 @@ import { StorageFailedError, StoreCorruptError, StoreLockedError } from '../erro
 import {
   CorruptValueError,
   FORMAT_VERSION,
+  LEVELDB_ENTRIES_FORMAT,
   READABLE_FORMATS,
+  SEGMENT_FORMAT,
   SNAPSHOT_IMAGES_END,
   type EntryKeys,
+  KEY_FIRST_SEGMENT,
   KEY_FORMAT,
   KEY_HARD_STATE,
   KEY_LOG_START,
@@ -26,18 +30,23 @@ import {
   decodeFormat,
   decodeHardState,
   decodeLogStart,
+  decodeSegmentSeq,
   decodeSnapshotRecord,
   encodeEntry,
   encodeFormat,
   encodeHardState,
   encodeLogStart,
+  encodeSegmentSeq,
   encodeSnapshotRecord,
   entryKeysOf,
   snapshotSliceKey,
   type LogStart,
 } from './codec.js';
+import { EntryCache } from './entry-cache.js';
+import { SegmentLog } from './segments/segment-log.js';
+import { SegmentCorruptError, type RecoveredSegments } from './segments/segment-recovery.js';
 
-export interface LevelDbLogStoreOptions {
+export interface DiskLogStoreOptions {
   /** Written into a fresh store and checked on every open: a data dir is one node's. */
   nodeId: string;
   /** The voters of a fresh store (ignored when the store already exists). */
@@ -48,7 +57,16 @@ export interface LevelDbLogStoreOptions {
   /** A snapshot image is written in slices of this size, one batch each, so that
    *  storing a large image never holds the event loop for long. */
   snapshotSliceBytes?: number;
+  /** Where a FRESH store keeps its entries: append-only segment files (the default) or
+   *  one LevelDB key per entry (the format of earlier builds). An existing store keeps
+   *  the layout it was written in. */
+  entryLayout?: 'segments' | 'leveldb';
+  /** Segment files roll at about this size (default 64 MiB). */
+  segmentBytes?: number;
 }
+
+/** The directory of the segment files, inside the store's directory (LevelDB ignores it). */
+export const SEGMENTS_DIR = 'segments';
 
 type Db = ClassicLevel<Uint8Array, Uint8Array>;
 type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
@@ -56,20 +74,29 @@ type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'de
 const EMPTY = new Uint8Array(0);
 
 /**
- * The durable Raft log of one node in one LevelDB: hard state, entries keyed by
- * big-endian index, snapshot metadata and data. Each save() is ONE batch, written with
- * sync whenever it holds entries, a snapshot or a new term/vote. Reads are synchronous
- * (the core needs them so): bounds and a bounded tail of entries live in memory,
- * older entries come from getSync. Opening reads only the bounds and the tail, so
- * start-up cost does not grow with the log.
+ * The durable Raft log of one node. A LevelDB holds the hard state, the snapshot
+ * metadata and image, and the log start; the entries live in append-only segment
+ * files (segments/, see SegmentLog and the storage README), or, in a store written
+ * by an earlier build, one LevelDB key per entry (keyed by big-endian index).
+ *
+ * A save() costs one synced write per node: the records (hard state, snapshot) in
+ * one LevelDB batch when they change, and the entries in one write to the newest
+ * segment. When both are written the records go first, so a term or vote is never
+ * older on disk than the entries that carry it, and the commit index recorded never
+ * points past the entries already durable. Reads are synchronous (the core needs them
+ * so): bounds, terms and a bounded tail of entries live in memory, older entries are
+ * read from disk by position.
  *
  * compact() may run while save()s of entries are in flight (the driver does not stop
  * replicating while a snapshot is written), but not beside a save() that installs a
  * snapshot: the two would race for the snapshot record on disk.
  */
-export class LevelDbLogStore implements WritableLogStore {
-  /** Where entries live: by the store's format (codec.ts). */
-  private readonly keys: EntryKeys;
+export class DiskLogStore implements WritableLogStore {
+  /** Where entries live: segment files, or LevelDB keys in a store of format 1 or 2. */
+  private readonly segments: SegmentLog | undefined;
+  private readonly keys: EntryKeys | undefined;
+  /** Set when opening cut a torn write off the end of the log (the driver logs it). */
+  readonly repairedTail: RecoveredSegments['repairedTail'];
   private hardState: HardState;
   private snap: SnapshotMeta;
   /** The held snapshot's image: pinned from open until the driver has restored from it,
@@ -85,12 +112,7 @@ export class LevelDbLogStore implements WritableLogStore {
   /** The entry just below the first stored one (the snapshot's, unless a margin was kept). */
   private start: LogStart;
   private last: number;
-  /** A contiguous run of entries ending at `last`, starting at cache[head]. */
-  private cache: Entry[] = [];
-  private head = 0;
-  private cacheBytes = 0;
-  private readonly maxCacheEntries: number;
-  private readonly maxCacheBytes: number;
+  private readonly cache: EntryCache;
   private readonly sliceBytes: number;
   private failure: StorageFailedError | undefined;
   private background: Promise<void> = Promise.resolve();
@@ -107,9 +129,11 @@ export class LevelDbLogStore implements WritableLogStore {
   private constructor(
     private readonly db: Db,
     readonly location: string,
-    state: { keys: EntryKeys; hardState: HardState; snap: SnapshotMeta; snapData: Uint8Array; snapCrc: number; snapSliced: boolean; start: LogStart; last: number; tail: Entry[] },
-    opts: LevelDbLogStoreOptions,
+    state: { segments: SegmentLog | undefined; repairedTail: RecoveredSegments['repairedTail']; keys: EntryKeys | undefined; hardState: HardState; snap: SnapshotMeta; snapData: Uint8Array; snapCrc: number; snapSliced: boolean; start: LogStart; last: number; tail: Entry[] },
+    opts: DiskLogStoreOptions,
   ) {
+    this.segments = state.segments;
+    this.repairedTail = state.repairedTail;
     this.keys = state.keys;
     this.hardState = state.hardState;
     this.snap = state.snap;
@@ -119,14 +143,13 @@ export class LevelDbLogStore implements WritableLogStore {
     this.snapSliced = state.snapSliced;
     this.start = state.start;
     this.last = state.last;
-    this.maxCacheEntries = opts.cacheEntries ?? 16_384;
-    this.maxCacheBytes = opts.cacheBytes ?? 64 * 1024 * 1024;
+    this.cache = new EntryCache(opts.cacheEntries ?? 16_384, opts.cacheBytes ?? 64 * 1024 * 1024);
     this.sliceBytes = Math.max(1, opts.snapshotSliceBytes ?? 1024 * 1024);
-    for (const e of state.tail) this.pushCache(e);
+    for (const e of state.tail) this.cache.push(e);
   }
 
   /** Opens (or creates) the log in `location`; throws StoreCorruptError / StoreLockedError. */
-  static async open(location: string, opts: LevelDbLogStoreOptions): Promise<LevelDbLogStore> {
+  static async open(location: string, opts: DiskLogStoreOptions): Promise<DiskLogStore> {
     try {
       mkdirSync(location, { recursive: true });
     } catch (err) {
@@ -146,7 +169,13 @@ export class LevelDbLogStore implements WritableLogStore {
     }
     try {
       const state = await readState(db, location, opts);
-      const store = new LevelDbLogStore(db, location, state, opts);
+      let store: DiskLogStore;
+      try {
+        store = new DiskLogStore(db, location, state, opts);
+      } catch (err) {
+        await state.segments?.close();
+        throw err;
+      }
       // Entries at or below the log start are invisible; a compaction interrupted by a
       // crash may have left some behind.
       store.clearBelow(state.start.index);
@@ -180,6 +209,7 @@ export class LevelDbLogStore implements WritableLogStore {
     if (index < this.start.index) throw new CompactedError(index);
     if (index > this.last) throw new UnavailableError(index);
     if (index === this.start.index) return this.start.term;
+    if (this.segments) return this.segments.term(index);
     return this.entryAt(index).term;
   }
 
@@ -295,6 +325,7 @@ export class LevelDbLogStore implements WritableLogStore {
         ? await this.writeImage(batch.snapshot.meta.index, batch.snapshot.data)
         : undefined;
     const ops: BatchOp[] = [];
+    const keys = this.keys;
     let snap = this.snap;
     let snapData: Uint8Array | undefined;
     let last = this.last;
@@ -308,12 +339,16 @@ export class LevelDbLogStore implements WritableLogStore {
       ops.push(snapshotRecordOp(snap, snapData.length, dataCrc), logStartOp({ index: snap.index, term: snap.term }));
       snapCrc = dataCrc;
       installing = true;
-      // The snapshot replaces the whole log: entries above it go in this same batch,
-      // those below become invisible and are cleared afterwards.
-      for (let i = Math.max(snap.index, this.snap.index) + 1; i <= this.last; i++) ops.push({ type: 'del', key: this.keys.key(i) });
+      // The snapshot replaces the whole log: entries above it go in this same batch
+      // (with segments: the log moves to a new segment, named here), those below
+      // become invisible and are cleared afterwards.
+      if (this.segments) ops.push({ type: 'put', key: KEY_FIRST_SEGMENT, value: encodeSegmentSeq(this.segments.peekNextSeq()) });
+      else for (let i = Math.max(snap.index, this.snap.index) + 1; i <= this.last; i++) ops.push({ type: 'del', key: keys!.key(i) });
       last = snap.index;
       truncatedTo = 0;
     }
+    // The last entry durable before the entries of this save are written.
+    const durableLast = last;
 
     let ents = batch.entries;
     if (ents.length > 0 && ents[ents.length - 1].index > snap.index) {
@@ -321,8 +356,10 @@ export class LevelDbLogStore implements WritableLogStore {
       const from = ents[0].index;
       if (from > last + 1) throw new UnavailableError(from - 1);
       const newLast = ents[ents.length - 1].index;
-      for (const e of ents) ops.push({ type: 'put', key: this.keys.key(e.index), value: encodeEntry(e) });
-      for (let i = newLast + 1; i <= last; i++) ops.push({ type: 'del', key: this.keys.key(i) }); // a replaced suffix
+      if (keys) {
+        for (const e of ents) ops.push({ type: 'put', key: keys.key(e.index), value: encodeEntry(e) });
+        for (let i = newLast + 1; i <= last; i++) ops.push({ type: 'del', key: keys.key(i) }); // a replaced suffix
+      }
       if (from <= last) truncatedTo = Math.min(truncatedTo ?? from, from);
       last = newLast;
     } else {
@@ -330,19 +367,40 @@ export class LevelDbLogStore implements WritableLogStore {
     }
 
     const hardState = batch.hardState ? { ...batch.hardState } : this.hardState;
-    if (batch.hardState) ops.push({ type: 'put', key: KEY_HARD_STATE, value: encodeHardState(hardState) });
-    if (ops.length === 0) return;
+    const termOrVote = hardState.term !== this.hardState.term || hardState.vote !== this.hardState.vote;
+    /** Records written (without sync) once the segment write is durable. */
+    const afterEntries: BatchOp[] = [];
+    if (batch.hardState) {
+      const op: BatchOp = { type: 'put', key: KEY_HARD_STATE, value: encodeHardState(hardState) };
+      if (this.segments && hardState.commit > durableLast) {
+        // Segment entries are written after the records: a commit index on disk must
+        // not name entries a crash in between would lose. A new term or vote goes
+        // first with the commit index the disk already holds; the whole hard state
+        // follows the entries.
+        if (termOrVote) ops.push({ type: 'put', key: KEY_HARD_STATE, value: encodeHardState({ ...hardState, commit: durableLast }) });
+        afterEntries.push(op);
+      } else {
+        ops.push(op);
+      }
+    }
+    if (ops.length === 0 && ents.length === 0 && afterEntries.length === 0) return;
 
-    // Raft needs term, vote and entries durable before answering; a commit index may
-    // lag on disk (it is learned again from the leader), so a commit-only change is
-    // written without waiting for the disk.
-    const sync =
-      ents.length > 0 ||
-      installing ||
-      hardState.term !== this.hardState.term ||
-      hardState.vote !== this.hardState.vote ||
-      ops.some((op) => op.type === 'del');
-    await this.write(ops, sync);
+    if (ops.length > 0) {
+      // Raft needs term, vote and entries durable before answering; a commit index may
+      // lag on disk (it is learned again from the leader), so a commit-only change is
+      // written without waiting for the disk.
+      const sync = (keys !== undefined && ents.length > 0) || installing || termOrVote || ops.some((op) => op.type === 'del');
+      await this.write(ops, sync);
+    }
+    if (installing && this.segments) this.segments.startOver(snap.index);
+    if (this.segments && ents.length > 0) {
+      try {
+        await this.segments.append(ents);
+      } catch (err) {
+        throw this.failed(err);
+      }
+    }
+    if (afterEntries.length > 0) await this.write(afterEntries, false);
 
     // Only an installed snapshot moves the snapshot here: a compact() that finished
     // during this write already moved it, and must not be undone.
@@ -353,10 +411,10 @@ export class LevelDbLogStore implements WritableLogStore {
       this.start = { index: snap.index, term: snap.term };
     }
     this.hardState = hardState;
-    if (truncatedTo !== undefined) this.truncateCache(truncatedTo);
-    if (installed) this.truncateCacheBelow(snap.index + 1);
+    if (truncatedTo !== undefined) this.cache.truncateFrom(truncatedTo, this.last);
+    if (installed) this.cache.dropBelow(snap.index + 1);
     this.last = last;
-    for (const e of ents) this.pushCache(e);
+    for (const e of ents) this.cache.push(e);
     if (installed) {
       this.clearBelow(snap.index);
       this.clearOtherImages(snap.index);
@@ -382,7 +440,7 @@ export class LevelDbLogStore implements WritableLogStore {
     this.clearOtherImages(index);
     if (start.index > this.start.index) {
       this.start = start;
-      this.truncateCacheBelow(start.index + 1);
+      this.cache.dropBelow(start.index + 1);
       this.clearBelow(start.index);
     }
   }
@@ -398,6 +456,7 @@ export class LevelDbLogStore implements WritableLogStore {
     if (this.closed) return;
     this.closed = true;
     await this.background;
+    await this.segments?.close();
     await this.db.close();
   }
 
@@ -418,13 +477,14 @@ export class LevelDbLogStore implements WritableLogStore {
       }
       await batch.write({ sync });
     } catch (err) {
-      // Once a synced write fails we cannot know what reached the disk: stop writing.
-      this.failure = new StorageFailedError(
-        `synced write to the raft log at ${this.location} failed: ${(err as Error).message}`,
-        { cause: err },
-      );
-      throw this.failure;
+      throw this.failed(err);
     }
+  }
+
+  /** Once a synced write fails we cannot know what reached the disk: stop writing. */
+  private failed(err: unknown): StorageFailedError {
+    this.failure ??= new StorageFailedError(`synced write to the raft log at ${this.location} failed: ${(err as Error).message}`, { cause: err });
+    return this.failure;
   }
 
   /**
@@ -495,73 +555,40 @@ export class LevelDbLogStore implements WritableLogStore {
 
   /** Deletes entries at or below `index` in the background (they are already invisible). */
   private clearBelow(index: number): void {
+    if (this.segments) {
+      this.segments.dropThrough(index);
+      return;
+    }
+    const keys = this.keys!;
     if (index < this.clearedBelow) return;
     const from = this.clearedBelow;
     this.clearedBelow = index + 1;
     this.background = this.background
-      .then(() => this.db.clear({ gte: this.keys.key(from), lte: this.keys.key(index) }))
+      .then(() => this.db.clear({ gte: keys.key(from), lte: keys.key(index) }))
       .catch(() => {
         // Harmless: invisible entries are cleared again on the next open.
       });
   }
 
   private entryAt(index: number): Entry {
-    const cacheFirst = this.cacheFirst();
-    if (index >= cacheFirst) return this.cache[this.head + index - cacheFirst];
+    const cached = this.cache.get(index, this.last);
+    if (cached) return cached;
+    if (this.segments) {
+      try {
+        return this.segments.read(index);
+      } catch (err) {
+        if (err instanceof CorruptValueError) throw new StoreCorruptError(this.location, `entry ${index}: ${err.message}`);
+        throw new StorageFailedError(`reading entry ${index} from ${this.location} failed: ${(err as Error).message}`, { cause: err });
+      }
+    }
     let value: Uint8Array | undefined;
     try {
-      value = this.db.getSync(this.keys.key(index));
+      value = this.db.getSync(this.keys!.key(index));
     } catch (err) {
       throw new StorageFailedError(`reading entry ${index} from ${this.location} failed: ${(err as Error).message}`, { cause: err });
     }
     if (value === undefined) throw new StoreCorruptError(this.location, `entry ${index} is missing inside the log [${this.start.index + 1}, ${this.last}]`);
     return checkedEntry(this.location, value, index);
-  }
-
-  private cacheFirst(): number {
-    return this.last - (this.cache.length - this.head) + 1;
-  }
-
-  /** Appends `e` (the new last entry) to the tail cache, evicting from the front. */
-  private pushCache(e: Entry): void {
-    this.cache.push(e);
-    this.cacheBytes += e.data.length;
-    while (
-      this.cache.length - this.head > 1 &&
-      (this.cache.length - this.head > this.maxCacheEntries || this.cacheBytes > this.maxCacheBytes)
-    ) {
-      this.cacheBytes -= this.cache[this.head].data.length;
-      this.head++;
-    }
-    if (this.head > 1024 && this.head * 2 > this.cache.length) {
-      this.cache = this.cache.slice(this.head);
-      this.head = 0;
-    }
-  }
-
-  /** Drops cached entries at or after `index` (they are being replaced). Called before `last` moves. */
-  private truncateCache(index: number): void {
-    const first = this.cacheFirst();
-    const keep = Math.max(0, index - first);
-    if (keep >= this.cache.length - this.head) return;
-    for (let i = this.head + keep; i < this.cache.length; i++) this.cacheBytes -= this.cache[i].data.length;
-    this.cache.length = this.head + keep;
-    if (keep === 0) this.resetCache();
-  }
-
-  /** Drops cached entries below `index` (compacted away). Uses the current `last`. */
-  private truncateCacheBelow(index: number): void {
-    while (this.head < this.cache.length && this.cache[this.head].index < index) {
-      this.cacheBytes -= this.cache[this.head].data.length;
-      this.head++;
-    }
-    if (this.head === this.cache.length) this.resetCache();
-  }
-
-  private resetCache(): void {
-    this.cache = [];
-    this.head = 0;
-    this.cacheBytes = 0;
   }
 }
 
@@ -597,7 +624,7 @@ function checkedEntry(location: string, value: Uint8Array, index: number): Entry
 }
 
 /** Reads and cross-checks everything a start needs, without loading the whole log. */
-async function readState(db: Db, location: string, opts: LevelDbLogStoreOptions) {
+async function readState(db: Db, location: string, opts: DiskLogStoreOptions) {
   const corrupt = (detail: string) => new StoreCorruptError(location, detail);
   const decoded = <T>(what: string, f: () => T): T => {
     try {
@@ -613,7 +640,8 @@ async function readState(db: Db, location: string, opts: LevelDbLogStoreOptions)
     const any = await db.keys({ limit: 1 }).all();
     if (any.length > 0) throw corrupt('it holds data but no format record (not a raft log of this broker?)');
     const meta: SnapshotMeta = { index: 0, term: 0, conf: { voters: [...opts.conf.voters] } };
-    formatValue = encodeFormat({ format: FORMAT_VERSION, nodeId: opts.nodeId });
+    const fresh = opts.entryLayout === 'leveldb' ? LEVELDB_ENTRIES_FORMAT : FORMAT_VERSION;
+    formatValue = encodeFormat({ format: fresh, nodeId: opts.nodeId });
     await db.batch(
       [
         { type: 'put', key: KEY_FORMAT, value: formatValue },
@@ -625,7 +653,7 @@ async function readState(db: Db, location: string, opts: LevelDbLogStoreOptions)
   }
   const format = decoded('format record', () => decodeFormat(formatValue));
   if (!READABLE_FORMATS.includes(format.format)) throw corrupt(`format version ${format.format}, this build reads ${READABLE_FORMATS.join(' and ')}`);
-  const keys = entryKeysOf(format.format);
+  const keys = format.format === SEGMENT_FORMAT ? undefined : entryKeysOf(format.format);
   if (format.nodeId !== opts.nodeId) throw corrupt(`it belongs to node ${format.nodeId}, not ${opts.nodeId}`);
 
   const hsValue = await db.get(KEY_HARD_STATE);
@@ -645,6 +673,31 @@ async function readState(db: Db, location: string, opts: LevelDbLogStoreOptions)
   const startValue = await db.get(KEY_LOG_START);
   const start: LogStart = startValue === undefined ? { index: snap.index, term: snap.term } : decoded('log start', () => decodeLogStart(startValue));
   if (start.index > snap.index) throw corrupt(`the log starts at ${start.index + 1}, after the snapshot at ${snap.index}`);
+  const snapState = { hardState, snap, snapData, snapCrc: snapRec.dataCrc, snapSliced: snapRec.sliced === true, start };
+
+  if (!keys) {
+    const firstValue = await db.get(KEY_FIRST_SEGMENT);
+    const firstSeq = firstValue === undefined ? 0 : decoded('first segment', () => decodeSegmentSeq(firstValue));
+    let opened: Awaited<ReturnType<typeof SegmentLog.open>>;
+    try {
+      opened = await SegmentLog.open(join(location, SEGMENTS_DIR), firstSeq, start, { segmentBytes: opts.segmentBytes ?? 64 * 1024 * 1024 });
+    } catch (err) {
+      if (err instanceof SegmentCorruptError) throw corrupt(err.message);
+      throw new StorageFailedError(`cannot open the segments of the raft log at ${location}: ${(err as Error).message}`, { cause: err });
+    }
+    const { log, repairedTail } = opened;
+    const problem =
+      log.last < snap.index
+        ? `entries ${log.last + 1}..${snap.index} kept below the snapshot are missing`
+        : hardState.commit > log.last
+          ? `commit index ${hardState.commit} is beyond the last entry ${log.last}`
+          : undefined;
+    if (problem) {
+      await log.close();
+      throw corrupt(problem);
+    }
+    return { ...snapState, segments: log, repairedTail, keys, last: log.last, tail: [] as Entry[] };
+  }
 
   const range = { gt: keys.key(start.index), lt: keys.end };
   const [firstKey] = await db.keys({ ...range, limit: 1 }).all();
@@ -675,7 +728,7 @@ async function readState(db: Db, location: string, opts: LevelDbLogStoreOptions)
   }
   if (last < snap.index) throw corrupt(`entries ${last + 1}..${snap.index} kept below the snapshot are missing`);
   if (hardState.commit > last) throw corrupt(`commit index ${hardState.commit} is beyond the last entry ${last} (torn write?)`);
-  return { keys, hardState, snap, snapData, snapCrc: snapRec.dataCrc, snapSliced: snapRec.sliced === true, start, last, tail };
+  return { ...snapState, segments: undefined, repairedTail: undefined, keys, last, tail };
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {

@@ -1,0 +1,89 @@
+// One segment file and the few system calls the log makes on segments, as promises
+// over the callback API (one trip to libuv's thread pool each, no FileHandle objects).
+import { close, closeSync, constants, fsync, ftruncate, open, openSync, readSync, unlink, write } from 'node:fs';
+import { join } from 'node:path';
+import { segmentFileName } from './segment-format.js';
+
+export interface SegmentFile {
+  seq: number;
+  path: string;
+  /** Opened read-write with O_DSYNC: a write returns once its bytes are durable,
+   *  one system call where write + fdatasync would be two trips to the thread pool. */
+  fd: number;
+  /** Bytes in the file: where the next record goes. */
+  size: number;
+}
+
+export function segmentPath(dir: string, seq: number): string {
+  return join(dir, segmentFileName(seq));
+}
+
+/** Opens an existing segment for reads and synced appends. */
+export function openSegmentSync(dir: string, seq: number, size: number): SegmentFile {
+  const path = segmentPath(dir, seq);
+  return { seq, path, fd: openSync(path, constants.O_RDWR | constants.O_DSYNC), size };
+}
+
+/** Creates a new, empty segment (fails if the file exists). */
+export function createSegment(dir: string, seq: number): Promise<SegmentFile> {
+  const path = segmentPath(dir, seq);
+  return new Promise((resolve, reject) =>
+    open(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_DSYNC, 0o644, (err, fd) =>
+      err ? reject(err) : resolve({ seq, path, fd, size: 0 }),
+    ),
+  );
+}
+
+/** Writes all of `buf` at `position` (looping over short writes); durable on return (O_DSYNC). */
+export function writeAll(fd: number, buf: Uint8Array, position: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const step = (done: number): void => {
+      write(fd, buf, done, buf.length - done, position + done, (err, n) => {
+        if (err) return reject(err);
+        if (done + n >= buf.length) return resolve();
+        step(done + n);
+      });
+    };
+    step(0);
+  });
+}
+
+export function readAt(fd: number, length: number, position: number): Buffer {
+  const buf = Buffer.allocUnsafe(length);
+  let done = 0;
+  while (done < length) {
+    const n = readSync(fd, buf, done, length - done, position + done);
+    if (n === 0) throw new Error(`short read: ${done} of ${length} bytes at ${position}`);
+    done += n;
+  }
+  return buf;
+}
+
+export function truncateFile(fd: number, size: number): Promise<void> {
+  return new Promise((resolve, reject) =>
+    ftruncate(fd, size, (err) => (err ? reject(err) : fsync(fd, (err2) => (err2 ? reject(err2) : resolve())))),
+  );
+}
+
+/** Makes the creation or removal of files in `dir` durable. */
+export function syncDir(dir: string): Promise<void> {
+  return new Promise((resolve, reject) =>
+    open(dir, constants.O_RDONLY, (err, fd) => {
+      if (err) return reject(err);
+      fsync(fd, (syncErr) => close(fd, () => (syncErr ? reject(syncErr) : resolve())));
+    }),
+  );
+}
+
+export function closeSegment(seg: SegmentFile): void {
+  try {
+    closeSync(seg.fd);
+  } catch {
+    // Already closed: nothing left to release.
+  }
+}
+
+export function removeSegment(seg: SegmentFile): Promise<void> {
+  closeSegment(seg);
+  return new Promise((resolve, reject) => unlink(seg.path, (err) => (err && err.code !== 'ENOENT' ? reject(err) : resolve())));
+}

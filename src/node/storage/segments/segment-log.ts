@@ -1,0 +1,163 @@
+// The write path of the entry log: records appended to segment files, one synced
+// write per save, and entries read back by (segment, offset).
+import type { Entry } from '../../../raft/types.js';
+import { CorruptValueError, decodeEntry } from '../codec.js';
+import { closeSegment, createSegment, readAt, removeSegment, syncDir, writeAll, type SegmentFile } from './segment-file.js';
+import { recordsOf, rememberRecord } from '../entry-records.js';
+import { RECORD_PREFIX_BYTES, recordBytes, segmentHeader, SEGMENT_HEADER_BYTES } from './segment-format.js';
+import { recoverSegments, type RecoveredSegments } from './segment-recovery.js';
+import type { SegmentIndex } from './segment-index.js';
+
+export interface SegmentLogOptions {
+  /** A segment that reached this size takes no more records; the next save starts a new one. */
+  segmentBytes: number;
+}
+
+/**
+ * The entries of the log above its start, in append-only segment files under one
+ * directory (see the storage README for the layout and why).
+ *
+ * append() writes a whole batch as ONE write to the newest segment (opened O_DSYNC,
+ * so the write returns once durable) and only then records where each entry lies.
+ * The bytes written are the entries' records as already encoded (entry-records.ts).
+ * Entries that replace a suffix are simply appended again: the index points at the
+ * newest copy, and recovery replays the files in order to the same answer. Whole
+ * segments are deleted once the log no longer reaches into them.
+ */
+export class SegmentLog {
+  private readonly bySeq = new Map<number, SegmentFile>();
+  private segments: SegmentFile[];
+  private nextSeq: number;
+  /** Segments being deleted: a new one may not be created while its directory entry is in flux. */
+  private removals: Promise<void> = Promise.resolve();
+
+  private constructor(
+    readonly dir: string,
+    private readonly index: SegmentIndex,
+    recovered: RecoveredSegments,
+    private readonly opts: SegmentLogOptions,
+  ) {
+    this.segments = recovered.segments;
+    for (const seg of this.segments) this.bySeq.set(seg.seq, seg);
+    this.nextSeq = recovered.nextSeq;
+  }
+
+  /** Opens the log in `dir` (see recoverSegments); `firstSeq` comes from the store's records. */
+  static async open(dir: string, firstSeq: number, start: { index: number; term: number }, opts: SegmentLogOptions) {
+    const recovered = await recoverSegments(dir, firstSeq, start);
+    return { log: new SegmentLog(dir, recovered.index, recovered, opts), repairedTail: recovered.repairedTail };
+  }
+
+  get last(): number {
+    return this.index.last;
+  }
+
+  has(index: number): boolean {
+    return this.index.has(index);
+  }
+
+  term(index: number): number {
+    return this.index.termOf(index);
+  }
+
+  /** Reads the entry at `index` from its segment (the caller checks the range). */
+  read(index: number): Entry {
+    const seg = this.bySeq.get(this.index.seqOf(index));
+    if (!seg) throw new Error(`entry ${index} lies in segment ${this.index.seqOf(index)}, which is not open`);
+    // The whole record, length prefix included: sent on to a follower as it is.
+    const length = this.index.lengthOf(index);
+    const record = readAt(seg.fd, RECORD_PREFIX_BYTES + length, this.index.offsetOf(index) - RECORD_PREFIX_BYTES);
+    if (record.readUInt32BE(0) !== length) throw new CorruptValueError(`the length of the record for entry ${index} changed on disk`);
+    const e = decodeEntry(record.subarray(RECORD_PREFIX_BYTES));
+    if (e.index !== index) throw new Error(`the record for entry ${index} holds entry ${e.index}`);
+    rememberRecord(e, record);
+    return e;
+  }
+
+  /**
+   * Appends `ents` (contiguous; ents[0].index at most last + 1, replacing anything at
+   * or after it) durably. On failure nothing is recorded in memory and the caller must
+   * stop writing: what reached the disk is unknown until the next open repairs it.
+   */
+  async append(ents: Entry[]): Promise<void> {
+    if (ents.length === 0) return;
+    let seg = this.segments.at(-1);
+    if (!seg || seg.size >= this.opts.segmentBytes) seg = await this.roll();
+    // The records as the leader encoded them (and a follower received them), when known.
+    const buf = recordsOf(ents);
+    const position = seg.size;
+    await writeAll(seg.fd, buf, position);
+    seg.size += buf.length;
+    this.index.truncateFrom(ents[0].index);
+    let offset = position;
+    for (const e of ents) {
+      const length = recordBytes(e) - RECORD_PREFIX_BYTES;
+      this.index.push(e.index, e.term, seg.seq, offset + RECORD_PREFIX_BYTES, length);
+      offset += RECORD_PREFIX_BYTES + length;
+    }
+  }
+
+  /** The number the next segment will take: an installed snapshot records it as the
+   *  first segment of the log before calling startOver(). */
+  peekNextSeq(): number {
+    return this.nextSeq;
+  }
+
+  /** After a snapshot at `snapIndex` was recorded with first segment peekNextSeq():
+   *  forgets every entry and deletes the older segments. */
+  startOver(snapIndex: number): void {
+    this.index.reset(snapIndex + 1);
+    const old = this.segments;
+    this.segments = [];
+    this.removeInBackground(old);
+  }
+
+  /** The log now starts above `index`: deletes the segments that hold nothing later. */
+  dropThrough(index: number): void {
+    this.index.dropBelow(index + 1);
+    const keepFrom = this.index.size > 0 ? this.index.seqOf(this.index.first) : (this.segments.at(-1)?.seq ?? 0);
+    const k = this.segments.findIndex((s) => s.seq >= keepFrom);
+    const old = k < 0 ? [] : this.segments.slice(0, k);
+    if (old.length === 0) return;
+    this.segments = this.segments.slice(k);
+    this.removeInBackground(old);
+  }
+
+  async close(): Promise<void> {
+    await this.removals;
+    for (const seg of this.segments) closeSegment(seg);
+    this.segments = [];
+    this.bySeq.clear();
+  }
+
+  /** Starts the next segment: header written and synced, directory entry synced. */
+  private async roll(): Promise<SegmentFile> {
+    await this.removals;
+    const seq = this.nextSeq++;
+    const seg = await createSegment(this.dir, seq);
+    try {
+      await writeAll(seg.fd, segmentHeader(seq), 0);
+      await syncDir(this.dir);
+    } catch (err) {
+      closeSegment(seg);
+      throw err;
+    }
+    seg.size = SEGMENT_HEADER_BYTES;
+    this.segments.push(seg);
+    this.bySeq.set(seq, seg);
+    return seg;
+  }
+
+  private removeInBackground(old: SegmentFile[]): void {
+    for (const seg of old) this.bySeq.delete(seg.seq);
+    this.removals = this.removals
+      .then(async () => {
+        for (const seg of old) await removeSegment(seg);
+        await syncDir(this.dir);
+      })
+      .catch(() => {
+        // Harmless: a segment left behind is below the log start (or the first
+        // segment) and is skipped or deleted again on the next open.
+      });
+  }
+}
