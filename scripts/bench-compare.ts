@@ -22,6 +22,8 @@ import type { RunOutcome } from './bench/results.js';
 import { electionNotes, errorNotes } from './bench/scenario.js';
 import { prepareCluster, warmUp } from './bench/setup.js';
 import { formatDuration } from './bench/table.js';
+import { cpuBetween, sampleCpu } from './bench/cpu.js';
+import { settle } from './bench/compare/settle.js';
 import { AMQP_QUEUES, amqpSendLoad, declareQueues, queueLeader, type AmqpSide } from './bench/compare/amqp-load.js';
 import { compareTable, hopsTable, summarizeSide, type CompareRowResult } from './bench/compare/compare-table.js';
 import { parseCompareOptions, runOrder, type CompareOptions } from './bench/compare/options.js';
@@ -100,6 +102,7 @@ async function main(): Promise<void> {
   try {
     const ctx = await startOurs(options, progress, running);
     const side = await startRabbit(options, scriptsDir, progress, running, () => serverPids(ctx.cluster));
+    const bothPids = () => ({ ...serverPids(ctx.cluster), ...side.cluster.beamPids() });
     const rows = COMPARE_ROWS.filter((r) => options.rows.includes(r.id));
     for (const [rowIndex, row] of rows.entries()) {
       if (interrupted) break;
@@ -118,9 +121,14 @@ async function main(): Promise<void> {
           if (interrupted) break;
           const label = `run ${run + 1}/${options.runs}`;
           try {
+            const waited = await settle(bothPids);
+            if (waited > 1000) progress.log(`  waited ${formatDuration(waited)} for both systems to go quiet`);
             if (who === 'ours' && oursFailed === undefined) {
-              // The idle RabbitMQ counts as "other" here, as this broker does in RabbitMQ's runs.
-              ours.push(await row.ours.run(ctx, run, options.runs));
+              // The idle RabbitMQ counts as "other" here, as this broker does in RabbitMQ's runs; the JSON keeps its share.
+              const idleBefore = sampleCpu(side.cluster.beamPids());
+              const outcome = await row.ours.run(ctx, run, options.runs);
+              const idle = cpuBetween(idleBefore, sampleCpu(side.cluster.beamPids()));
+              ours.push({ ...outcome, detail: { ...outcome.detail, idleOtherSystemMs: idle.serversTotalMs } });
             } else if (who === 'rabbit' && rabbitFailed === undefined) {
               rabbit.push(await row.rabbit(side, options, label));
             }

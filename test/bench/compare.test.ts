@@ -8,6 +8,7 @@ import { parseCompareOptions, parseRows, runOrder } from '../../scripts/bench/co
 import { descendantsOf, parseProcStat, type ProcInfo } from '../../scripts/bench/compare/process-tree.js';
 import { findRabbitScripts, INSTALL_HINT } from '../../scripts/bench/compare/rabbit-cluster.js';
 import { oursOptions } from '../../scripts/bench/compare/rows.js';
+import { busyShare, QUIET_SHARE } from '../../scripts/bench/compare/settle.js';
 import { parseOptions } from '../../scripts/bench/options.js';
 
 const cpu = (serversMs: Record<string, number>, loadGenMs: number, contended = false): CpuReport => ({
@@ -141,5 +142,14 @@ describe('RabbitMQ processes and install', () => {
       rmSync(dir, { recursive: true, force: true });
     }
     expect(INSTALL_HINT).toContain('apt-get install -y rabbitmq-server');
+  });
+});
+
+describe('settling between runs', () => {
+  it('measures how busy the servers were as a share of one core', () => {
+    expect(busyShare(cpu({ n1: 30, r1: 20 }, 0))).toBeCloseTo(0.05);
+    expect(busyShare(cpu({ n1: 300 }, 0))).toBeCloseTo(0.3);
+    expect(busyShare({ ...cpu({ n1: 1 }, 0), wallMs: 0 })).toBe(0);
+    expect(busyShare(cpu({ n1: 50 }, 0)) < QUIET_SHARE).toBe(true);
   });
 });
