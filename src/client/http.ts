@@ -40,15 +40,22 @@ export interface PoolShape {
   pipelining: number;
 }
 
+export interface TransportOptions extends Partial<PoolShape> {
+  connectTimeoutMs?: number;
+  /** Idle keep-alive connections close after this (or the server's hint, up to the max). */
+  keepAliveTimeoutMs?: number;
+  keepAliveMaxTimeoutMs?: number;
+}
+
 export class HttpTransport {
   private readonly agent: Agent;
 
-  constructor(shape: Partial<PoolShape> & { connectTimeoutMs?: number } = {}) {
+  constructor(shape: TransportOptions = {}) {
     this.agent = new Agent({
       connections: shape.connections ?? 16,
       pipelining: shape.pipelining ?? 1,
-      keepAliveTimeout: 10_000,
-      keepAliveMaxTimeout: 30_000,
+      keepAliveTimeout: shape.keepAliveTimeoutMs ?? 10_000,
+      keepAliveMaxTimeout: shape.keepAliveMaxTimeoutMs ?? 30_000,
       connect: { timeout: shape.connectTimeoutMs ?? 2000 },
     });
   }

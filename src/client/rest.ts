@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { Endpoints } from './endpoints.js';
 import { MomApiError, MomConnectionError, MomRetriesExhaustedError, errorBody } from './errors.js';
-import { HttpTransport, type HttpMethod, type PoolShape, type Reply } from './http.js';
+import { HttpTransport, type HttpMethod, type Reply, type TransportOptions } from './http.js';
 import { DEFAULT_RETRY, backoffMs, type RetryPolicy } from './retry.js';
 
 const MAX_REDIRECTS = 5;
@@ -20,10 +20,12 @@ export interface RestOptions {
   /** Per-attempt timeout (a long poll adds its waitMs). Default 10 s. */
   timeoutMs?: number;
   retry?: Partial<RetryPolicy>;
-  /** Connections per node, and pipelining. */
-  pool?: Partial<PoolShape>;
+  /** Connections per node, pipelining, timeouts of connections. */
+  pool?: TransportOptions;
   /** For tests: the node choice. */
   random?: () => number;
+  /** Shares leader knowledge with another client (e.g. one per connection shape). */
+  endpoints?: Endpoints;
 }
 
 export interface RestRequest {
@@ -51,19 +53,22 @@ export interface Answer {
 export class RestClient {
   readonly endpoints: Endpoints;
   readonly transport: HttpTransport;
-  /** Redirects followed so far (the bench reports them). */
-  redirects = 0;
   private tokenValue: string | undefined;
   /** Per-attempt timeout of a request. */
   readonly attemptTimeoutMs: number;
   private readonly retryPolicy: RetryPolicy;
 
   constructor(opts: RestOptions) {
-    this.endpoints = new Endpoints(opts.urls, opts.random);
+    this.endpoints = opts.endpoints ?? new Endpoints(opts.urls, opts.random);
     this.transport = new HttpTransport(opts.pool);
     this.tokenValue = opts.token;
     this.attemptTimeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.retryPolicy = { ...DEFAULT_RETRY, ...opts.retry };
+  }
+
+  /** Redirects followed so far, by every client sharing these endpoints. */
+  get redirects(): number {
+    return this.endpoints.redirects;
   }
 
   get token(): string | undefined {
@@ -105,10 +110,9 @@ export class RestClient {
       if (reply.location === undefined) throw new MomConnectionError('REDIRECT_WITHOUT_LOCATION', origin, true);
       if (hop >= MAX_REDIRECTS) throw new MomConnectionError('TOO_MANY_REDIRECTS', origin, true);
       const next = new URL(reply.location, origin);
-      this.redirects++;
       origin = next.origin;
       path = next.pathname + next.search;
-      this.endpoints.setLeader(origin);
+      this.endpoints.redirected(origin);
     }
   }
 
