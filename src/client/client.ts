@@ -35,7 +35,7 @@ export class MomClient {
 
   /** Logs in and keeps the token for the following requests. */
   async login(username: string, password: string, opts: { signal?: AbortSignal } = {}): Promise<LoginResult> {
-    const out = await this.rest.call<LoginResult>({ method: 'POST', path: '/v1/auth/login', body: { username, password }, token: '', signal: opts.signal, idempotencyKey: false });
+    const out = await this.rest.call<LoginResult>({ method: 'POST', path: '/v1/auth/login', body: { username, password }, token: '', signal: opts.signal });
     this.rest.token = out.token;
     return out;
   }

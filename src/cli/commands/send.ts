@@ -78,6 +78,10 @@ async function sendLines(ctx: Context, target: Target, base: Record<string, unkn
         failed ??= err;
       }));
       if (window.length - head >= 2000) await window[head++];
+      if (head >= 10_000) {
+        window.splice(0, head);
+        head = 0;
+      }
     }
     await batcher.flush();
     await Promise.all(window.slice(head));
