@@ -22,10 +22,14 @@ build: install
 	npx tsc -p tsconfig.build.json
 	chmod +x dist/cli/main.js
 
-typecheck: install
+# src, test and scripts; then the AWS app, which has its own package.json and tsconfig.
+typecheck: install aws-install
 	npx tsc -p tsconfig.json --noEmit
+	cd deploy/aws && node node_modules/typescript/bin/tsc -p tsconfig.json --noEmit
 
-lint: typecheck
+# typescript-eslint's type-checked rules (eslint.config.js says which are off and why).
+lint: install
+	node node_modules/eslint/bin/eslint.js --max-warnings 0 src test scripts
 
 # Unit, simulation, process and API tests. Process tests run the built dist/.
 test: build

@@ -15,7 +15,7 @@ export class HttpStatusError extends Error {
   }
 }
 
-/** GET /v1/cluster (API.md). */
+/** GET /v1/cluster (docs/API.md, Health and cluster). */
 export interface ClusterView {
   nodeId: string;
   role: string;

@@ -42,8 +42,9 @@ async function scrapeRaft(ctx: BenchContext): Promise<Record<string, RaftCounter
  * Runs one measured run with the CPU of servers, load generator and others around it,
  * and each node's Raft activity (fsyncs, entries per fsync) from its /metrics.
  */
-export async function measured(ctx: BenchContext, run: () => Promise<Omit<RunOutcome, 'cpu'>>): Promise<RunOutcome> {
+export async function measured(ctx: BenchContext, run: () => Promise<Omit<RunOutcome, 'cpu' | 'leaderId'>>): Promise<RunOutcome> {
   const pids = serverPids(ctx.cluster);
+  const leaderId = ctx.cluster.nodeIds.find((id) => new URL(ctx.cluster.httpUrl(id)).origin === ctx.link.leaderUrl);
   const raftBefore = await scrapeRaft(ctx);
   const termBefore = (await ctx.link.clusterView(ctx.link.leaderUrl))?.term;
   const before = sampleCpu(pids);
@@ -58,7 +59,7 @@ export async function measured(ctx: BenchContext, run: () => Promise<Omit<RunOut
     const a = raftAfter[id];
     if (a !== undefined && b !== undefined) raft[id] = raftActivity(b, a, cpu.wallMs);
   }
-  return { ...outcome, detail: { ...outcome.detail, raft, cpuPerNodeMs: cpu.serversMs, termBefore, termAfter }, cpu };
+  return { ...outcome, detail: { ...outcome.detail, raft, cpuPerNodeMs: cpu.serversMs, termBefore, termAfter }, cpu, leaderId };
 }
 
 async function highestTerm(ctx: BenchContext): Promise<number | undefined> {

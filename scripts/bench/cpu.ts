@@ -77,7 +77,7 @@ export function sampleCpu(serverPids: Record<string, number | undefined>): CpuSa
   const servers: Record<string, number | undefined> = {};
   for (const [id, pid] of Object.entries(serverPids)) servers[id] = pid === undefined ? undefined : readTicksMs(`/proc/${pid}/stat`);
   const usage = process.cpuUsage();
-  let machineBusyMs = 0;
+  let machineBusyMs: number;
   try {
     machineBusyMs = (parseMachineTicks(readFileSync('/proc/stat', 'utf8')).busy * 1000) / ticksPerSecond();
   } catch {

@@ -32,7 +32,7 @@ export async function runProfile(options: BenchOptions, progress: Progress, clus
   const link = new BrokerLink(cluster.nodeIds.map((id) => cluster.httpUrl(id)));
   const ctx: BenchContext = { options: { ...options, runs: 1 }, cluster, link, progress };
   let leaderPid: number | undefined;
-  let leaderId = '';
+  let leaderId: string;
   const chosen = { '1': sequentialSend, '4': receiveAck }[process.env.PROFILE_SCENARIO ?? ''] ?? pipelinedSend;
   // Only the samples taken while the scenario ran: V8 stamps them with the same monotonic
   // clock as process.hrtime here, so start-up and shutdown stay out of the figures.

@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CommitInfo, MachineInfo } from './machine.js';
 import type { BenchOptions } from './options.js';
+import { cpuPerMessageTable } from './cpu-per-message.js';
 import { summaryTable, type ScenarioResult } from './results.js';
 import { formatDuration } from './table.js';
 
@@ -27,6 +28,11 @@ export function writeReport(report: BenchReport, outDir: string): string {
   return file;
 }
 
+/** The per-hop CPU table over the scenarios that move messages. */
+export function hopTable(results: readonly ScenarioResult[]): string {
+  return cpuPerMessageTable(results.filter((r) => r.cpuUnit !== undefined).map((r) => ({ label: `${r.id} ${r.title}`, unit: r.cpuUnit!, cpu: r.cpuPerMessage })));
+}
+
 export function printSummary(report: BenchReport, file: string): void {
   const m = report.machine;
   const out = [
@@ -38,6 +44,10 @@ export function printSummary(report: BenchReport, file: string): void {
     '',
     'cpu srv/gen/other: CPU time of the 3 servers / the load generator / other processes, in % of one core over the',
     `runs (the machine has ${m.cores} cores = ${m.cores * 100}%). * = other processes took over 20 % of the machine: figures understate the broker.`,
+    '',
+    'CPU per message (µs, all runs of a scenario summed): leader = the node leading when a run started, followers by node id;',
+    'load gen = this bench process (HTTP client); other = the rest of the machine.',
+    hopTable(report.scenarios),
     ...report.scenarios.flatMap((s) => s.notes.map((n) => `note (${s.id}): ${n}`)),
     ...(report.config.scenarios.includes(8) ? [] : ['Scenarios 8 (recovery) and 9 (memory) run with BENCH=all (make bench BENCH=all).']),
     '',

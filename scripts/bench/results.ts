@@ -1,5 +1,6 @@
 // What a scenario produces and how the summary table is built from it. Pure.
 import type { CpuReport } from './cpu.js';
+import type { CpuPerMessage } from './cpu-per-message.js';
 import { summarizeRuns, type RunSummary } from './stats.js';
 import { formatSpread, formatTable, formatWithUnit } from './table.js';
 import { meetsTarget, REFERENCES } from './targets.js';
@@ -19,6 +20,10 @@ export interface RunOutcome {
   /** Anything else worth keeping in the JSON (counts, errors, percentiles, timelines). */
   detail: Record<string, unknown>;
   cpu?: CpuReport;
+  /** Messages the run moved, in the scenario's cpuUnit: the divisor of CPU per message. */
+  messages?: number;
+  /** The node that led when the run started (its CPU is the leader's column). */
+  leaderId?: string;
 }
 
 export interface MetricResult extends MetricSpec {
@@ -34,6 +39,10 @@ export interface ScenarioResult {
   runs: RunOutcome[];
   /** Summed CPU of all runs. */
   cpu?: CpuReport;
+  /** CPU µs per message by hop over all runs, for scenarios that move messages. */
+  cpuPerMessage?: CpuPerMessage;
+  /** What one message of cpuPerMessage is, e.g. "sent". */
+  cpuUnit?: string;
   notes: string[];
   /** Set when the scenario could not complete; the message says why. */
   failed?: string;

@@ -1,5 +1,6 @@
 // The shape of one scenario, and the runner that repeats it and collects the figures.
 import { sumCpu } from './cpu.js';
+import { cpuPerMessage, type CpuRun } from './cpu-per-message.js';
 import type { BenchContext } from './context.js';
 import { collectMetrics, type MetricSpec, type RunOutcome, type ScenarioResult } from './results.js';
 
@@ -8,6 +9,8 @@ export interface Scenario {
   name: string;
   title: string | ((ctx: BenchContext) => string);
   metrics: MetricSpec[];
+  /** What RunOutcome.messages counts, for the CPU-per-message table (e.g. "sent"). */
+  cpuUnit?: string;
   config(ctx: BenchContext): Record<string, unknown>;
   /** Repetitions; defaults to options.runs. */
   runs?(ctx: BenchContext): number;
@@ -35,8 +38,15 @@ export async function runScenario(ctx: BenchContext, scenario: Scenario): Promis
     metrics: collectMetrics(scenario.metrics, runs),
     runs,
     cpu: sumCpu(runs.flatMap((r) => (r.cpu ? [r.cpu] : []))),
+    cpuPerMessage: cpuPerMessage(cpuRuns(runs)),
+    cpuUnit: scenario.cpuUnit,
     notes: [...errorNotes(runs), ...(scenario.id === 7 ? [] : electionNotes(runs)), ...(scenario.notes?.(ctx, runs) ?? [])],
   };
+}
+
+/** The runs that measured CPU and moved messages. */
+export function cpuRuns(runs: readonly RunOutcome[]): CpuRun[] {
+  return runs.flatMap((r) => (r.cpu !== undefined && r.messages !== undefined ? [{ cpu: r.cpu, messages: r.messages, leaderId: r.leaderId }] : []));
 }
 
 /** Failed requests are part of the result: the table says how many and why. */

@@ -1,4 +1,4 @@
-// The numbers to beat (issue 7): our targets and the peers measured on this machine
+// The numbers to beat: our targets and the peers measured on this machine
 // (3 nodes, 1 KiB bodies, confirmed writes), keyed by the metric they apply to.
 
 export interface Target {
@@ -9,7 +9,7 @@ export interface Target {
 
 export interface Reference {
   target?: Target;
-  /** What the established brokers reached here, as quoted in the issue. */
+  /** What the established brokers reached here, as measured here. */
   peers?: string;
 }
 

@@ -140,7 +140,7 @@ export function checkHistory(input: CheckInput): CheckResult {
   for (const target of [...targets].sort()) {
     reports.push(checkTarget(
       target, writesByTarget.get(target) ?? [], attemptedBodies.get(target) ?? new Set(),
-      notOwed.get(target) ?? new Set(), deliveriesByTarget.get(target) ?? [], acks.get(target) ?? new Map(),
+      notOwed.get(target) ?? new Set(), deliveriesByTarget.get(target) ?? [], acks.get(target) ?? new Map<string, number>(),
       maxExamples,
     ));
   }

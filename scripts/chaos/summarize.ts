@@ -1,4 +1,4 @@
-// One line per chaos run from its results JSON: the figures the issue note asks for.
+// One line per chaos run from its results JSON: the figures a run's report quotes.
 // usage: node --import tsx scripts/chaos/summarize.ts chaos-results/*.json
 import { readFileSync } from 'node:fs';
 

@@ -259,17 +259,17 @@ function okValue<F extends OpFunction>(f: F, value: Value<F>, out: AttemptOutcom
     const messages: DeliveredMessage[] = raw.map((m) => ({
       id: String(m.id), body: String(m.body), receiveCount: Number(m.receiveCount), receiptHandle: String(m.receiptHandle),
     }));
-    return { value: { ...value, messages } as Value<F>, returned: messages };
+    return { value: { ...value, messages }, returned: messages };
   }
   if (f === 'ack') {
     const unknown = Array.isArray(body?.unknown) ? (body.unknown as unknown[]).map(String) : [];
-    return { value: { ...value, unknown } as Value<F>, returned: body };
+    return { value: { ...value, unknown }, returned: body };
   }
   if (f === 'send' || f === 'publish') {
     const ids = Array.isArray(body?.messages)
       ? (body.messages as { id?: unknown }[]).map((m) => String(m.id))
       : body?.id !== undefined ? [String(body.id)] : [];
-    return { value: { ...value, ids } as Value<F>, returned: body };
+    return { value: { ...value, ids }, returned: body };
   }
   return { value, returned: body };
 }

@@ -1,4 +1,4 @@
-// The one place where anything that can go wrong becomes API.md's error table:
+// The one place where anything that can go wrong becomes docs/API.md's error table (Errors):
 // {"error": {"code", "message", "details"}} with its status and, for 429/503, Retry-After.
 import type { Context, Next } from 'koa';
 import { ZodError } from 'zod';

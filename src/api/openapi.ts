@@ -12,7 +12,7 @@ function jsonSchema(schema: z.ZodType): JsonSchema {
 }
 
 function shapeOf(schema: z.ZodType): Record<string, z.ZodType> {
-  return schema instanceof z.ZodObject ? (schema.shape as Record<string, z.ZodType>) : {};
+  return schema instanceof z.ZodObject ? (schema.shape) : {};
 }
 
 const STATUS_TEXT: Record<number, string> = {

@@ -1,4 +1,4 @@
-// API.md: "a repeat of the same key by the same user returns the first answer (same
+// docs/API.md, Idempotency: "a repeat of the same key by the same user returns the first answer (same
 // status, same body)". The broker remembers which kind of command first used a key;
 // when another kind repeats it, the answer is the first one, so its status is that of
 // the route that serves the first command, not of the route asked now.

@@ -1,4 +1,4 @@
-// One route of API.md as data: its method and path, who may call it, where it runs
+// One route of docs/API.md as data: its method and path, who may call it, where it runs
 // (locally, as a linearizable read, or as a write through the leader), the zod schemas
 // of its params, query and body, and its handler. The app and GET /openapi.json are
 // both built from the same list.
@@ -88,6 +88,6 @@ export function defineRoute<
     query: def.query ?? (def.kind === 'read' ? ReadQuery : WriteQuery),
     body: def.body ?? EmptyBody,
     check: def.check as RouteSpec['check'],
-    handle: def.handle as RouteSpec['handle'],
+    handle: def.handle,
   };
 }

@@ -1,4 +1,4 @@
-// The HTTP request shapes of API.md, in zod. Routes validate with these and
+// The HTTP request shapes of docs/API.md, in zod. Routes validate with these and
 // GET /openapi.json is generated from them: there is no second copy.
 // Objects are strict: an unknown field is a 400, never silently ignored.
 import { z } from 'zod';
@@ -19,7 +19,7 @@ import {
 
 export { NAME_PATTERN };
 
-/** API.md's limits; those the broker also enforces come from its command schemas. */
+/** docs/API.md, Limits; those the broker also enforces come from its command schemas. */
 export const LIMITS = {
   maxRequestBytes: 1024 * 1024,
   maxMessageBodyBytes: MAX_BODY_BYTES,
@@ -176,7 +176,7 @@ export const NameParams = z.strictObject({ name: Name });
 export const GrantParams = z.strictObject({ name: Name, username: Name });
 export const SubscriptionParams = z.strictObject({ name: Name, sub: Name });
 
-// Query strings are loose: API.md has writes keep their query across a redirect, so
+// Query strings are loose: docs/API.md (Leader handling) has writes keep their query across a redirect, so
 // parameters we do not know (cache busters, tracing) are ignored; known ones are checked.
 export const ReadQuery = z.looseObject({
   consistency: z

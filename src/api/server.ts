@@ -11,13 +11,8 @@ import { ForwardReplayer } from './forward/handler.js';
 import { LeaderGate } from './leader.js';
 import { ReadyWaiters } from './long-poll.js';
 import { ApiMetrics } from './metrics.js';
-import { openApiDocument } from './openapi.js';
 import type { ApiConfig, ApiNode, Logger } from './ports.js';
-import type { RouteSpec } from './route.js';
-import { healthRoutes } from './routes/health.js';
-import { queueRoutes } from './routes/queues.js';
-import { topicRoutes } from './routes/topics.js';
-import { userRoutes } from './routes/users.js';
+import { apiRoutes } from './routes/index.js';
 
 export interface ApiServerOptions {
   config: ApiConfig;
@@ -79,13 +74,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     logger,
   };
   const replayer = new ForwardReplayer();
-  const routes: RouteSpec[] = [];
-  routes.push(
-    ...healthRoutes(deps, registry, () => openApiDocument(routes)),
-    ...userRoutes(deps),
-    ...queueRoutes(deps),
-    ...topicRoutes(deps),
-  );
+  const routes = apiRoutes(deps, registry);
   const app = buildApp({
     deps,
     gate: new LeaderGate({ node, mode: config.leaderMode }),

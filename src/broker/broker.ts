@@ -244,10 +244,11 @@ export class Broker {
   }
 }
 
+/** The record key of a command's Idempotency-Key: scoped to the acting user, the only
+ *  one who can read or fill it. Unauthenticated commands (register) never have one. */
 function idempotencyKey(c: Command): string | undefined {
-  if (c.type === 'tick' || c.idempotencyKey === undefined) return undefined;
-  const who = c.type === 'user.register' ? c.username : c.user;
-  return `${who}\n${c.idempotencyKey}`;
+  if (c.type === 'tick' || c.type === 'user.register' || c.idempotencyKey === undefined) return undefined;
+  return `${c.user}\n${c.idempotencyKey}`;
 }
 
 function query<T>(f: () => T): CommandResult<T> {

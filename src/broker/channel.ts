@@ -70,7 +70,7 @@ export abstract class Channel implements ChannelRef {
       out.push({
         id: m.id,
         body: m.body,
-        attributes: m.attributes as Record<string, string>,
+        attributes: m.attributes,
         receiptHandle: d.receipt,
         receiveCount: d.receiveCount,
         sentAt: iso(m.sentAt),

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { BrokerError } from './errors.js';
 import { BINARY_TAG, decodeSendBinary, encodeSendBinary } from './send-codec.js';
 
-/** Names of users, queues, topics and subscriptions (API.md, Conventions). */
+/** Names of users, queues, topics and subscriptions (docs/API.md, Conventions). */
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$/;
 export const MAX_BODY_BYTES = 256 * 1024;
 export const MAX_BATCH = 100;
@@ -55,7 +55,8 @@ export const userRegisterSchema = z.object({
   type: z.literal('user.register'),
   username: name,
   passwordHash: text.min(1).max(1024),
-  idempotencyKey: idempotencyKey.optional(),
+  // No idempotencyKey: records are kept per acting user, and a registration has none
+  // yet. An older log entry that carries one decodes with the key stripped.
 });
 
 export const queueCreateSchema = z.object({
@@ -73,7 +74,7 @@ export const queueGrantSchema = z.object({
   type: z.literal('queue.grant'), ...acting, queue: name, username: name, permissions: permissionsQueue,
 });
 export const queueRevokeSchema = z.object({ type: z.literal('queue.revoke'), ...acting, queue: name, username: name });
-/** `batch` says which answer shape API.md wants: `{messages: [...]}` (true) or `{id, deduplicated}`. */
+/** `batch` says which answer shape docs/API.md wants: `{messages: [...]}` (true) or `{id, deduplicated}`. */
 export const queueSendSchema = z.object({
   type: z.literal('queue.send'), ...acting, queue: name,
   messages: z.array(sendMessageSchema).min(1).max(MAX_BATCH),

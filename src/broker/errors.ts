@@ -1,4 +1,4 @@
-/** The broker's share of API.md's error table; the API maps each code to its status. */
+/** The broker's share of docs/API.md's error table; the API maps each code to its status. */
 export type BrokerErrorCode =
   | 'validation_failed'
   | 'not_found'

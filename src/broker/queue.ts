@@ -6,7 +6,7 @@ import { Delivery, Message, messageIdPrefix, storedAttributes } from './message.
 import type { SentView } from './results.js';
 import type { DeadLetterRef, Runtime } from './runtime.js';
 
-/** API.md: a deduplicationId is remembered for five minutes on its queue or topic. */
+/** docs/API.md, Queues: a deduplicationId is remembered for five minutes on its queue or topic. */
 export const DEDUP_WINDOW_MS = 5 * 60_000;
 
 export const PERM_SEND = 1;
@@ -58,7 +58,7 @@ export class Queue extends Channel {
   /** Enqueues a batch sent at log `index`; ids are (index, position in the batch). */
   send(messages: readonly SendMessage[], index: number): SentView[] {
     const now = this.rt.now;
-    const out: SentView[] = new Array(messages.length);
+    const out = new Array<SentView>(messages.length);
     const idPrefix = messageIdPrefix(index);
     let ready = false;
     for (let pos = 0; pos < messages.length; pos++) {

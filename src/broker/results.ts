@@ -1,10 +1,10 @@
 import type { CommandType } from './commands.js';
 import type { BrokerErrorBody } from './errors.js';
 
-/** What `apply` and the queries return; `value` is exactly API.md's JSON body for the
+/** What `apply` and the queries return; `value` is exactly docs/API.md's JSON body for the
  *  route (null for 204 answers). An answer replayed for an Idempotency-Key carries
  *  `replayOf`, the type of the command that first gave it: a key reused by another
- *  kind of request gets that first answer, status included (API.md). */
+ *  kind of request gets that first answer, status included (docs/API.md, Idempotency). */
 export type CommandResult<T = unknown> =
   | { ok: true; value: T; replayOf?: CommandType }
   | { ok: false; error: BrokerErrorBody; replayOf?: CommandType };
@@ -15,7 +15,7 @@ export interface QueueStats {
   delayed: number;
 }
 
-/** API.md `Queue`. */
+/** docs/API.md `Queue`. */
 export interface QueueView {
   name: string;
   owner: string;
@@ -27,7 +27,7 @@ export interface QueueView {
   stats: QueueStats;
 }
 
-/** API.md `Topic` (the page leaves its fields open; these mirror the create body). */
+/** docs/API.md `Topic` (the page leaves its fields open; these mirror the create body). */
 export interface TopicView {
   name: string;
   owner: string;
@@ -37,7 +37,7 @@ export interface TopicView {
   stats: { subscriptions: number; retained: number };
 }
 
-/** API.md `Subscription`. */
+/** docs/API.md `Subscription`. */
 export interface SubscriptionView {
   name: string;
   topic: string;
@@ -49,7 +49,7 @@ export interface SubscriptionView {
   stats: QueueStats;
 }
 
-/** API.md `Received`. */
+/** docs/API.md `Received`. */
 export interface ReceivedView {
   id: string;
   body: string;

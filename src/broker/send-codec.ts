@@ -59,7 +59,7 @@ export function encodeSendBinary(c: WireSend): Uint8Array | undefined {
   w.str(target);
   w.bool(c.batch);
   w.bool(c.idempotencyKey !== undefined);
-  if (c.idempotencyKey !== undefined) w.str(c.idempotencyKey as string);
+  if (c.idempotencyKey !== undefined) w.str(c.idempotencyKey);
   w.uint(messages.length);
   for (const m of messages) {
     w.str(m.body as string);

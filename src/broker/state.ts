@@ -4,7 +4,7 @@ import type { CommandResult } from './results.js';
 import { Runtime } from './runtime.js';
 import type { Topic } from './topic.js';
 
-/** API.md: an Idempotency-Key is honoured for ten minutes of replicated time. */
+/** docs/API.md, Idempotency: an Idempotency-Key is honoured for ten minutes of replicated time. */
 export const IDEMPOTENCY_WINDOW_MS = 10 * 60_000;
 
 /** Everything the log builds; what a snapshot holds. */

@@ -49,7 +49,7 @@ export class Topic {
 
   publish(messages: readonly PublishMessage[], index: number): SentView[] {
     const now = this.rt.now;
-    const out: SentView[] = new Array(messages.length);
+    const out = new Array<SentView>(messages.length);
     const stored = this.subscriptions.size > 0;
     const idPrefix = messageIdPrefix(index);
     for (let pos = 0; pos < messages.length; pos++) {

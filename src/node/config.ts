@@ -50,8 +50,6 @@ export const configSchema = z
   })
   .strict();
 
-type RawConfig = z.input<typeof configSchema>;
-
 export interface PeerConfig {
   id: string;
   grpcAddress: string;
@@ -245,7 +243,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv | Record<strin
     }
   }
 
-  const parsed = configSchema.safeParse(raw as RawConfig);
+  const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const top = String(issue.path[0] ?? '');

@@ -67,7 +67,7 @@ export class RawNode {
   proposeMany(datas: Uint8Array[]): boolean {
     if (this.raft.role !== 'leader' || this.raft.leadTransferee !== '') return false;
     if (datas.length === 0) return true;
-    const ents: Entry[] = new Array(datas.length);
+    const ents = new Array<Entry>(datas.length);
     for (let i = 0; i < datas.length; i++) ents[i] = { term: 0, index: 0, type: 'normal', data: datas[i] };
     this.raft.appendEntries(ents);
     return true;

@@ -3,15 +3,13 @@
 // and once in forward mode; then a leader is killed during a burst of sends carrying
 // Idempotency-Keys, and every send must be in the queue exactly once.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { LocalCluster } from '../../scripts/lib/local-cluster.js';
 import { MomClient } from '../../src/client/index.js';
+import { requireFreshBuild } from '../support/built-dist.js';
 import { conformanceSuite } from './support/conformance.js';
 
-const built = existsSync('dist/main.js');
-// `make test` builds dist/ first; a bare jest run without a build says so instead of failing.
-const describeBuilt = built ? describe : describe.skip;
-if (!built) process.stderr.write('test/api/cluster.test.ts: dist/main.js missing (run make build); skipped\n');
+requireFreshBuild();
 
 async function startCluster(mode: 'redirect' | 'forward'): Promise<LocalCluster> {
   const cluster = await LocalCluster.start({
@@ -44,7 +42,7 @@ function clusterUnderTest(cluster: () => LocalCluster, mode: 'redirect' | 'forwa
 }
 
 for (const mode of ['redirect', 'forward'] as const) {
-  describeBuilt(`API conformance, 3 node processes, ${mode} mode`, () => {
+  describe(`API conformance, 3 node processes, ${mode} mode`, () => {
     let cluster: LocalCluster;
     beforeAll(async () => {
       cluster = await startCluster(mode);
@@ -69,7 +67,7 @@ function persistentClient(urls: string[]): MomClient {
   return new MomClient({ urls, timeoutMs: 5_000, retry: { attempts: 1_000, deadlineMs: 60_000, baseMs: 50, maxMs: 200 } });
 }
 
-describeBuilt('leader killed during a burst of sends with Idempotency-Keys', () => {
+describe('leader killed during a burst of sends with Idempotency-Keys', () => {
   let cluster: LocalCluster;
   beforeAll(async () => {
     cluster = await startCluster('redirect');

@@ -30,7 +30,7 @@ describe('command encoding', () => {
     expect(b.now()).toBe(1000);
   });
 
-  test('limits from API.md: batch of 100, max 100, idempotency key 1..128 printable', () => {
+  test('limits from docs/API.md: batch of 100, max 100, idempotency key 1..128 printable', () => {
     const msgs = (n: number) => Array.from({ length: n }, () => ({ body: 'x' }));
     expect(() => parseCommand({ type: 'queue.send', user: 'a', queue: 'q', batch: true, messages: msgs(100) })).not.toThrow();
     expect(() => parseCommand({ type: 'queue.send', user: 'a', queue: 'q', batch: true, messages: msgs(101) })).toThrow();
@@ -67,7 +67,7 @@ describe('binary form of sends and publishes', () => {
   test('decode(encode(c)) is what validating c gives, and it is the binary form', () => {
     fc.assert(
       fc.property(command, (c) => {
-        const bytes = encodeCommand(c as Command);
+        const bytes = encodeCommand(c);
         expect(bytes[0]).toBe(0x01);
         expect(decodeCommand(bytes)).toEqual(parseCommand(c));
       }),

@@ -67,13 +67,28 @@ describe('idempotency keys', () => {
     expect(b.id).not.toBe(a.id);
   });
 
-  test('register with a key is exactly-once too', () => {
+  test('a register never reads or fills an idempotency record, even from an old log entry carrying a key', () => {
+    const h = setup();
+    h.ok({ type: 'queue.send', user: 'alice', queue: 'q', messages: [{ body: 'secret' }], batch: false });
+    const received = h.ok({ type: 'queue.receive', user: 'alice', queue: 'q', max: 1, idempotencyKey: 'k' });
+    // A register that names alice and her key (as logs written before the fix may hold)
+    // is just a register: 409, not alice's receive answer.
+    const replayAttempt = { type: 'user.register', username: 'alice', passwordHash: 'h', idempotencyKey: 'k' } as unknown as Command;
+    h.fails(replayAttempt, 'conflict');
+    // Nor can a register plant a record that alice's own later write would hit.
+    const planted = { type: 'user.register', username: 'alice', passwordHash: 'h', idempotencyKey: 'fresh' } as unknown as Command;
+    h.fails(planted, 'conflict');
+    const sent = h.ok({ type: 'queue.send', user: 'alice', queue: 'q', messages: [{ body: 'b' }], batch: false, idempotencyKey: 'fresh' });
+    expect(sent.id).toBeDefined();
+    // Her own repeat still replays her answer.
+    expect(h.ok({ type: 'queue.receive', user: 'alice', queue: 'q', max: 1, idempotencyKey: 'k' })).toEqual(received);
+  });
+
+  test('a register is not made exactly-once by a key: the repeat is a conflict', () => {
     const h = new Harness();
-    const cmd: Command = { type: 'user.register', username: 'zed', passwordHash: 'h', idempotencyKey: 'reg' };
+    const cmd = { type: 'user.register', username: 'zed', passwordHash: 'h', idempotencyKey: 'reg' } as unknown as Command;
     expect(h.ok(cmd)).toEqual({ username: 'zed' });
-    expect(h.ok(cmd)).toEqual({ username: 'zed' });
-    h.fails({ type: 'user.register', username: 'zed', passwordHash: 'h' }, 'conflict');
+    h.fails(cmd, 'conflict');
     expect(h.broker.getUser('zed')).toEqual({ username: 'zed', passwordHash: 'h' });
-    expect(h.broker.getUser('nobody')).toBeUndefined();
   });
 });

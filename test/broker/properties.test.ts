@@ -90,7 +90,7 @@ class Log {
 
   next(o: Op): { cmd: Command; time: number } {
     this.time += o.dt;
-    let cmd: Record<string, unknown> = { ...o.cmd };
+    const cmd: Record<string, unknown> = { ...o.cmd };
     if (o.key !== undefined) cmd.idempotencyKey = o.key;
     if (o.kind === 'receipts') {
       const hs = o.picks.map((p) => this.receipts[p % this.receipts.length]);

@@ -1,21 +1,17 @@
 // A short seeded chaos run against real node processes (dist/main.js): every fault
 // kind at least once under live traffic, and nothing acknowledged may be lost.
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 
 import { startLocalChaosCluster } from '../../scripts/chaos/local-cluster-adapter.js';
 import { runChaos } from '../../scripts/chaos/run.js';
 import { FAULT_KINDS } from '../../scripts/chaos/schedule.js';
+import { requireFreshBuild } from '../support/built-dist.js';
 
-const built = existsSync(resolve('dist/main.js'));
-const suite = built ? describe : describe.skip;
-const title = built
-  ? 'chaos: 60 s seeded run on 3 nodes'
-  : 'chaos: 60 s seeded run on 3 nodes [SKIPPED: dist/main.js does not exist; run `make build` first]';
+requireFreshBuild();
 
-suite(title, () => {
+describe('chaos: 60 s seeded run on 3 nodes', () => {
   let outDir = '';
   beforeAll(async () => { outDir = await mkdtemp(join(tmpdir(), 'mom-chaos-test-')); });
   afterAll(async () => { await rm(outDir, { recursive: true, force: true }); });

@@ -2,20 +2,19 @@
 // loopback): the user's commands, output forms, exit codes, and a leader killed in the
 // middle of `mom send < file`, after which every line is in the queue exactly once.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { existsSync, mkdtempSync, statSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdtempSync, statSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalCluster, freePort, waitFor } from '../../scripts/lib/local-cluster.js';
 import { MomClient } from '../../src/client/index.js';
-import { MOM_BIN, MomRunner } from './support.js';
+import { requireFreshBuild } from '../support/built-dist.js';
+import { MomRunner } from './support.js';
 
-const built = existsSync('dist/main.js') && existsSync(MOM_BIN);
-const describeBuilt = built ? describe : describe.skip;
-if (!built) process.stderr.write('test/cli/cli.test.ts: dist/ missing (run make build); skipped\n');
+requireFreshBuild();
 
 const T = 120_000;
 
-describeBuilt('mom CLI against a 3-node cluster', () => {
+describe('mom CLI against a 3-node cluster', () => {
   let cluster: LocalCluster;
   let mom: MomRunner;
 

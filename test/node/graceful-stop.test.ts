@@ -1,14 +1,13 @@
 // A planned stop of the leader (SIGTERM) while clients keep writing over keep-alive
 // connections: the node hands leadership over, drains its connections and exits on
 // its own (code 0), well before the launcher's grace would SIGKILL it.
-import { existsSync } from 'node:fs';
 import { Agent, request } from 'undici';
 import { LocalCluster, waitFor } from '../../scripts/lib/local-cluster.js';
+import { requireFreshBuild } from '../support/built-dist.js';
 
-const built = existsSync('dist/main.js');
-const maybe = built ? describe : describe.skip;
+requireFreshBuild();
 
-maybe('graceful stop of the leader under load', () => {
+describe('graceful stop of the leader under load', () => {
   let cluster: LocalCluster;
   beforeAll(async () => {
     cluster = await LocalCluster.start({ nodes: 3 });

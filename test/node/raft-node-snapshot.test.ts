@@ -163,6 +163,9 @@ describe('RaftNode snapshots', () => {
     const second = await RaftNode.start({ config: cfg, stateMachine: again, logger: silentLogger(), registry: new Registry() });
     nodes.push(second);
     await waitFor(async () => (second.status().role === 'leader' && second.isReady() ? true : undefined), 10_000, () => JSON.stringify(second.status()));
+    // The commit index is not persisted: the entries above the snapshot are applied once
+    // the restarted leader commits in its term, which may come just after it is ready.
+    await waitFor(async () => ((again.putOrder()?.length ?? 0) >= total ? true : undefined), 10_000, () => `${(again.putOrder()?.length ?? 0)} of ${total} applied`);
     expect(again.putOrder()).toEqual(Array.from({ length: total }, (_, i) => `k${i}`));
     expect(again.stateHash()).toBe(hash);
   }, T);
@@ -184,6 +187,7 @@ describe('RaftNode snapshots', () => {
     const second = await RaftNode.start({ config: cfg, stateMachine: again, logger: silentLogger(), registry: new Registry() });
     nodes.push(second);
     await waitFor(async () => (second.status().role === 'leader' && second.isReady() ? true : undefined), 10_000, () => JSON.stringify(second.status()));
+    await waitFor(async () => ((again.putOrder()?.length ?? 0) >= SNAPSHOT_EVERY + 2 ? true : undefined), 10_000, () => `${(again.putOrder()?.length ?? 0)} applied`);
     expect(again.stateHash()).toBe(hash);
     expect(again.putOrder()).toHaveLength(SNAPSHOT_EVERY + 2);
   }, T);

@@ -109,7 +109,7 @@ describe('RaftNode (single node)', () => {
     await new Promise((r) => setTimeout(r, 100));
     expect(await taken()).toBe(1);
     await node.propose(put(`k${n++}`, value));
-    await node.propose(put(`k${n++}`, value));
+    await node.propose(put(`k${n}`, value));
     await waitFor(async () => ((await taken()) === 2 ? true : undefined), 10_000, () => `one snapshot; image ${first.data.length} B, log ${logBytesAfter(first.meta.index)} B`);
     expect(store.snapshot().meta.index).toBeGreaterThan(first.meta.index);
   }, T);

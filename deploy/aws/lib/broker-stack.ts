@@ -238,7 +238,7 @@ export class BrokerStack extends Stack {
       internetFacing: true,
       vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
       securityGroup: albSg,
-      // Long polls last at most 20 s (API.md); leave headroom.
+      // Long polls last at most 20 s (docs/API.md, Limits); leave headroom.
       idleTimeout: Duration.seconds(60),
     });
     const targetGroup = new elbv2.ApplicationTargetGroup(this, 'Nodes', {

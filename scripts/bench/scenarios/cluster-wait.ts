@@ -24,7 +24,7 @@ export async function waitCaughtUp(ctx: BenchContext, timeoutMs: number, index?:
   }
   for (;;) {
     const views = await Promise.all(ctx.cluster.nodeIds.map((id) => ctx.link.clusterView(ctx.cluster.httpUrl(id))));
-    if (views.every((v) => v !== undefined && v.appliedIndex >= goal!)) return performance.now() - start;
+    if (views.every((v) => v !== undefined && v.appliedIndex >= goal)) return performance.now() - start;
     if (performance.now() - start > timeoutMs) throw new Error(`nodes not caught up to index ${goal} within ${timeoutMs} ms`);
     await sleep(50);
   }

@@ -20,6 +20,7 @@ const shape = (durationMs: number): FlowShape => ({
 export const endToEnd: Scenario = {
   id: 5,
   name: 'endToEnd',
+  cpuUnit: 'delivered',
   title: 'end-to-end, 32 producers, 16 long-polling consumers',
   metrics: [
     { key: 'deliveryRate', label: 'delivered/s', unit: 'msg/s' },

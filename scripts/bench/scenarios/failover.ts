@@ -18,6 +18,7 @@ const RECOVERED = 0.9;
 export const failover: Scenario = {
   id: 7,
   name: 'failover',
+  cpuUnit: 'sent',
   title: 'failover: kill -9 the leader under 256 in flight',
   metrics: [
     { key: 'firstAck', label: 'to first ack on new leader', unit: 'ms', ref: 'failover.firstAck' },
@@ -90,6 +91,7 @@ export const failover: Scenario = {
       // The last bucket is cut short by the stop: leave it out.
       const buckets = timeline.buckets().slice(0, -1);
       return {
+        messages: timeline.buckets().reduce((sum, b) => sum + b.count, 0),
         values: {
           firstAck: firstAck === undefined ? Number.NaN : firstAck - killAt,
           recovered: recoveredAt === undefined ? Number.NaN : start + recoveredAt - killAt,

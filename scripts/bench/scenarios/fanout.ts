@@ -32,6 +32,7 @@ async function recreateTopic(ctx: BenchContext): Promise<void> {
 export const fanout: Scenario = {
   id: 6,
   name: 'fanout',
+  cpuUnit: 'delivered',
   title: `topic fan-out to ${SUBSCRIPTIONS.length} subscriptions`,
   metrics: [
     { key: 'deliveryRate', label: 'deliveries/s', unit: 'msg/s' },

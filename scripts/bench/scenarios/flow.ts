@@ -83,6 +83,7 @@ export async function runFlow(ctx: BenchContext, shape: FlowShape, label: string
       ]);
       const e2e = percentiles(latency);
       return {
+        messages: consumed.messages,
         values: {
           deliveryRate: ratePerSecond(delivered, shape.durationMs),
           sendRate: ratePerSecond(produced.messages, shape.durationMs),

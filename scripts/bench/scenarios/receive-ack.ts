@@ -18,6 +18,7 @@ interface Received {
 export const receiveAck: Scenario = {
   id: 4,
   name: 'receiveAck',
+  cpuUnit: 'drained',
   title: (ctx) => `receive+ack: drain ${formatCount(ctx.options.drainMessages)}, max=${MAX}, ${CONSUMERS} consumers`,
   metrics: [
     { key: 'rate', label: 'msgs/s', unit: 'msg/s', ref: 'receiveAck.rate' },
@@ -69,6 +70,7 @@ export const receiveAck: Scenario = {
         }, state);
         const removed = drained ? total : result.messages;
         return {
+          messages: removed,
           values: { rate: (removed * 1000) / result.elapsedMs, p50: result.latency.p50 },
           detail: { removed, acked: result.messages, operations: result.operations, emptyReceives, errors: result.errors, errorSamples: result.errorSamples, elapsedMs: result.elapsedMs, fillMs, latencyMs: result.latency },
         };

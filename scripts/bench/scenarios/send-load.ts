@@ -35,6 +35,7 @@ export async function runSendLoad(ctx: BenchContext, load: SendLoad, label: stri
         },
       }, state);
       return {
+        messages: result.messages,
         values: { rate: result.rate, p50: result.latency.p50, p99: result.latency.p99, p999: result.latency.p999 },
         detail: {
           messages: result.messages, requests: result.operations, errors: result.errors, errorSamples: result.errorSamples,
@@ -53,7 +54,7 @@ export async function runSendLoad(ctx: BenchContext, load: SendLoad, label: stri
 
 function sendScenario(id: number, name: string, title: string, load: SendLoad, metrics: Scenario['metrics']): Scenario {
   return {
-    id, name, title, metrics,
+    id, name, title, metrics, cpuUnit: 'sent',
     config: (ctx) => ({ queue: load.queue, bodyBytes: BODY_1KIB.length, perRequest: load.perRequest, inFlight: load.inFlight, ...load.shape, durationMs: load.durationMs(ctx) }),
     setup: (ctx) => ensureQueue(ctx, load.queue),
     run: (ctx, run, runs) => runSendLoad(ctx, load, `run ${run + 1}/${runs}`),

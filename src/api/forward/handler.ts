@@ -42,7 +42,7 @@ export class ForwardReplayer {
     }
     if (!this.pool) throw new Error('forward replayer not attached to the HTTP server yet');
     const res = await this.pool.request({
-      method: req.method as 'GET',
+      method: req.method,
       path: req.url,
       headers: { ...req.headers, [FORWARD_SECRET_HEADER]: this.secret, [FORWARD_CLIENT_HEADER]: req.clientAddress },
       body: req.method === 'GET' || req.method === 'HEAD' ? undefined : Buffer.from(req.body),

@@ -1,4 +1,4 @@
-// The /v1/queues rows of API.md.
+// The /v1/queues rows of docs/API.md (Queues).
 import type { ReceivedView } from '../../broker/index.js';
 import { commit, idempotencyField, unwrap, type ApiDeps } from '../deps.js';
 import { receiveWithWait } from '../receive.js';

@@ -1,4 +1,4 @@
-// The /v1/topics rows of API.md: topics, grants, publishing and subscriptions.
+// The /v1/topics rows of docs/API.md (Topics and subscriptions): topics, grants, publishing and subscriptions.
 import { z } from 'zod';
 import type { ReceivedView } from '../../broker/index.js';
 import { commit, idempotencyField, unwrap, type ApiDeps } from '../deps.js';
@@ -19,7 +19,7 @@ import {
 } from '../schemas.js';
 import { checkMessageSizes, parsePublishBody } from './messages.js';
 
-/** API.md lists a permissions body beside the DELETE too; accepted, and the whole grant goes. */
+/** docs/API.md lists a permissions body beside the DELETE too; accepted, and the whole grant goes. */
 const RevokeTopicBody = z.strictObject({ permissions: TopicGrantBody.shape.permissions.optional() });
 
 export function topicRoutes(deps: ApiDeps): RouteSpec[] {

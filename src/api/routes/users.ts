@@ -1,6 +1,6 @@
 // POST /v1/auth/register and /v1/auth/login.
 import { decoyPasswordHash, hashPassword, verifyPassword } from '../auth/password.js';
-import { commit, idempotencyField, type ApiDeps } from '../deps.js';
+import { commit, type ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { defineRoute, type RouteSpec } from '../route.js';
 import { LoginBody, RegisterBody } from '../schemas.js';
@@ -16,14 +16,13 @@ export function userRoutes(deps: ApiDeps): RouteSpec[] {
       kind: 'write',
       body: RegisterBody,
       success: 201,
-      async handle({ body, idempotencyKey }) {
+      async handle({ body }) {
         // Hashed here, before proposing: the log never holds the password.
         const passwordHash = await hashPassword(body.password);
         const value = await commit(deps, {
           type: 'user.register',
           username: body.username,
           passwordHash,
-          ...idempotencyField(idempotencyKey),
         });
         return { status: 201, body: value };
       },

@@ -118,7 +118,7 @@ interface DecodedMessage {
 function fromWireMessage(d: DecodedMessage): Message {
   const type = MESSAGE_TYPES[d.type];
   if (type === undefined) throw new WireFormatError(`unknown message type ${d.type}`);
-  const entries: Entry[] = new Array(d.entries.length);
+  const entries = new Array<Entry>(d.entries.length);
   for (let i = 0; i < d.entries.length; i++) {
     const e = d.entries[i];
     entries[i] = { term: e.term, index: e.index, type: e.type === 1 ? 'config' : 'normal', data: e.data ?? EMPTY };

@@ -1,4 +1,4 @@
-// The API conformance suite: every row and error of shared/API.md, over HTTP only.
+// The API conformance suite: every row and error of docs/API.md, over HTTP only.
 // One function, run against a cluster in redirect mode and one in forward mode (hono's
 // shared router suite is the model). Clients talk to a follower unless a test is about
 // the leader, so every write crosses the redirect or the forward path.
@@ -96,7 +96,7 @@ export function conformanceSuite(getCluster: () => ClusterUnderTest): void {
       }
     });
 
-    test('GET /v1/cluster has API.md fields on every node, without auth', async () => {
+    test('GET /v1/cluster has docs/API.md fields on every node, without auth', async () => {
       for (const url of cluster.urls) {
         const res = await rawRequest(url, 'GET', '/v1/cluster');
         expectStatus(res, 200);
@@ -207,7 +207,7 @@ export function conformanceSuite(getCluster: () => ClusterUnderTest): void {
       expectError(await as('alice', 'GET', `/v1/queues/${n('never-made')}`), 404, 'not_found');
     });
 
-    test('send, receive, ack: shapes of API.md; ready messages come in send order', async () => {
+    test('send, receive, ack: shapes of docs/API.md; ready messages come in send order', async () => {
       const q = n('flow');
       await as('alice', 'POST', '/v1/queues', { name: q });
       const one = await as('alice', 'POST', `/v1/queues/${q}/messages`, { body: 'm0', attributes: { k: 'v' } });
@@ -443,6 +443,28 @@ export function conformanceSuite(getCluster: () => ClusterUnderTest): void {
       const createKey = { 'Idempotency-Key': `create-${run}` };
       expectError(await as('alice', 'POST', '/v1/queues', { name: q }, createKey), 409, 'conflict');
       expectError(await as('alice', 'POST', '/v1/queues', { name: q }, createKey), 409, 'conflict');
+    });
+
+    test('Idempotency-Key: an unauthenticated register neither reads nor plants a user\'s record', async () => {
+      const q = n('idem-anon');
+      await as('alice', 'POST', '/v1/queues', { name: q });
+      await as('alice', 'POST', `/v1/queues/${q}/messages`, { body: 'private' });
+      const key = { 'Idempotency-Key': `anon-read-${run}` };
+      const received = await as('alice', 'POST', `/v1/queues/${q}/receive`, { max: 1 }, key);
+      expect(received.json.messages).toHaveLength(1);
+      // A stranger registering alice's name under alice's key gets the register answer
+      // (409: the name is taken), never alice's receive.
+      const stolen = await call('POST', '/v1/auth/register', { body: { username: n('alice'), password: PASSWORD }, headers: key });
+      expectError(stolen, 409, 'conflict');
+      expect(stolen.text).not.toContain('private');
+      // Registering with a key plants nothing that alice's own later write would hit.
+      const planted = { 'Idempotency-Key': `anon-plant-${run}` };
+      expectError(await call('POST', '/v1/auth/register', { body: { username: n('alice'), password: PASSWORD }, headers: planted }), 409, 'conflict');
+      expectStatus(await as('alice', 'POST', `/v1/queues/${q}/messages`, { body: 'mine' }, planted), 201);
+      // A fresh user registering with a key: 201, and the repeat is a plain 409.
+      const fresh = { 'Idempotency-Key': `anon-fresh-${run}` };
+      expectStatus(await call('POST', '/v1/auth/register', { body: { username: n('frank'), password: PASSWORD }, headers: fresh }), 201);
+      expectError(await call('POST', '/v1/auth/register', { body: { username: n('frank'), password: PASSWORD }, headers: fresh }), 409, 'conflict');
     });
 
     test('Idempotency-Key: reused on another route, the first answer comes back, status included', async () => {
