@@ -3,8 +3,8 @@
 // (8 concurrent POSTs of 1 KiB to a local node:http server, client process CPU per
 // request): fetch ~180-220 µs, undici request() ~27 µs, dispatch() ~17-20 µs; the
 // client shares the cores with the brokers it talks to, so the cheapest one is used.
-import { Agent, type Dispatcher } from 'undici';
-import { MomConnectionError, errorCode } from './errors.js';
+import { Agent } from 'undici';
+import { MomConnectionError, abortReason, errorCode } from './errors.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -65,7 +65,7 @@ export class HttpTransport {
     return new Promise((resolve, reject) => {
       const signal = x.signal;
       if (signal?.aborted) {
-        reject(signal.reason);
+        reject(abortReason(signal));
         return;
       }
       let status = 0;
@@ -77,7 +77,7 @@ export class HttpTransport {
       const chunks: Buffer[] = [];
       const onAbort = (): void => {
         aborted = true;
-        abortRequest?.(signal!.reason instanceof Error ? signal!.reason : new Error('aborted'));
+        abortRequest?.(abortReason(signal!));
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       const settle = (): void => signal?.removeEventListener('abort', onAbort);
@@ -85,7 +85,7 @@ export class HttpTransport {
       const handler = {
         onConnect(abort: (err?: Error) => void) {
           abortRequest = abort;
-          if (aborted) abort(signal!.reason instanceof Error ? signal!.reason : new Error('aborted'));
+          if (aborted) abort(abortReason(signal!));
         },
         onHeaders(statusCode: number, rawHeaders: Buffer[]) {
           status = statusCode;
@@ -120,7 +120,7 @@ export class HttpTransport {
         onError(err: Error) {
           settle();
           if (aborted) {
-            reject(signal!.reason);
+            reject(abortReason(signal!));
             return;
           }
           const code = errorCode(err) ?? 'UNKNOWN';
@@ -132,7 +132,7 @@ export class HttpTransport {
         this.agent.dispatch({
           origin: x.origin, path: x.path, method: x.method, headers: x.headers, body: x.body,
           idempotent: x.pipelined === true, headersTimeout: x.timeoutMs, bodyTimeout: x.timeoutMs,
-        }, handler as unknown as Dispatcher.DispatchHandler);
+        }, handler);
       } catch (err) {
         settle();
         reject(new MomConnectionError(errorCode(err) ?? 'UNKNOWN', x.origin, false, { cause: err }));

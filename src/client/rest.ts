@@ -6,7 +6,7 @@
 // connection or a leader change applies it at most once.
 import { randomUUID } from 'node:crypto';
 import { Endpoints } from './endpoints.js';
-import { MomApiError, MomConnectionError, MomRetriesExhaustedError, errorBody } from './errors.js';
+import { MomApiError, MomConnectionError, MomRetriesExhaustedError, abortReason, errorBody } from './errors.js';
 import { HttpTransport, type HttpMethod, type Reply, type TransportOptions } from './http.js';
 import { DEFAULT_RETRY, backoffMs, type RetryPolicy } from './retry.js';
 
@@ -187,12 +187,12 @@ export function parseJson(text: string): unknown {
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
-      reject(signal.reason);
+      reject(abortReason(signal));
       return;
     }
     const onAbort = (): void => {
       clearTimeout(timer);
-      reject(signal!.reason);
+      reject(abortReason(signal!));
     };
     const timer = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);
