@@ -26,6 +26,8 @@ export interface ClusterView {
   appliedIndex: number;
 }
 
+const DEFAULT_POST_TIMEOUT_MS = 30_000;
+
 export class BrokerLink {
   token = '';
   private readonly client: MomClient;
@@ -90,8 +92,7 @@ export class BrokerLink {
   /** A request to the leader, following redirects. */
   async call(method: HttpMethod, path: string, body?: unknown, timeoutMs = 30_000): Promise<Reply> {
     const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
-    const { reply } = await this.rest.exchange(method, path, this.headers(payload !== undefined), payload, { timeoutMs });
-    return reply;
+    return this.rest.exchange(method, path, this.headers(payload !== undefined), payload, { timeoutMs });
   }
 
   /** call(), then the parsed JSON of a 2xx answer; anything else throws. */
@@ -103,7 +104,7 @@ export class BrokerLink {
 
   async get(url: string, path: string, timeoutMs = 1000): Promise<Reply | undefined> {
     try {
-      return (await this.rest.exchange('GET', path, {}, undefined, { origin: new URL(url).origin, timeoutMs })).reply;
+      return await this.rest.exchange('GET', path, {}, undefined, { origin: new URL(url).origin, timeoutMs });
     } catch {
       return undefined;
     }
@@ -123,11 +124,14 @@ export class LeaderPool {
   private readonly rest: RestClient;
   private readonly headers: Record<string, string>;
   private readonly pipelined: boolean;
+  /** The options of a post with the default timeout, made once for the hot loop. */
+  private readonly defaults: { timeoutMs: number; pipelined: boolean };
 
   constructor(private readonly link: BrokerLink, shape: PoolShape) {
     this.rest = new RestClient({ urls: link.nodeUrls, endpoints: link.rest.endpoints, pool: { ...shape, connectTimeoutMs: 2000 } });
     this.headers = link.headers(true);
     this.pipelined = shape.pipelining > 1;
+    this.defaults = { timeoutMs: DEFAULT_POST_TIMEOUT_MS, pipelined: this.pipelined };
   }
 
   /** The node the next request goes to. */
@@ -136,9 +140,10 @@ export class LeaderPool {
   }
 
   /** POST a prepared JSON body to the leader; a 307 moves every pool to the named leader. */
-  async post(path: string, body: string, timeoutMs = 30_000, idempotencyKey?: string): Promise<Reply> {
+  post(path: string, body: string, timeoutMs = DEFAULT_POST_TIMEOUT_MS, idempotencyKey?: string): Promise<Reply> {
     const headers = idempotencyKey === undefined ? this.headers : { ...this.headers, 'idempotency-key': idempotencyKey };
-    return (await this.rest.exchange('POST', path, headers, body, { timeoutMs, pipelined: this.pipelined })).reply;
+    const opts = timeoutMs === DEFAULT_POST_TIMEOUT_MS ? this.defaults : { timeoutMs, pipelined: this.pipelined };
+    return this.rest.exchange('POST', path, headers, body, opts);
   }
 
   async close(): Promise<void> {

@@ -39,9 +39,9 @@ export class BrokerHttpClient {
     const headers = this.rest.headers(body !== undefined, opts.idempotencyKey, opts.token);
     headers.accept = 'application/json';
     const endpoints = this.rest.endpoints;
-    let answer;
+    let reply;
     try {
-      answer = await this.rest.exchange(opts.method, opts.path, headers, body, { timeoutMs: opts.timeoutMs });
+      reply = await this.rest.exchange(opts.method, opts.path, headers, body, { timeoutMs: opts.timeoutMs });
     } catch (err) {
       endpoints.forgetLeader();
       if (!(err instanceof MomConnectionError)) return { type: 'info', error: String(err) };
@@ -51,7 +51,7 @@ export class BrokerHttpClient {
       if (err.code === 'ECONNREFUSED' || err.code === 'UND_ERR_CONNECT_TIMEOUT') endpoints.failed(err.origin);
       return { type: err.maybeApplied ? 'info' : 'fail', error: err.code, node: err.origin };
     }
-    const { reply, origin: node } = answer;
+    const node = reply.origin;
     const parsed = parseJson(reply.text);
     if (reply.status >= 200 && reply.status < 300) return { type: 'ok', status: reply.status, body: parsed, node };
     const error = `${reply.status} ${errorCode(parsed)}`;

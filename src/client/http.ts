@@ -23,6 +23,8 @@ export interface Exchange {
 }
 
 export interface Reply {
+  /** The node that answered (scheme, host and port). */
+  origin: string;
   status: number;
   text: string;
   /** Present on 3xx. */
@@ -111,7 +113,7 @@ export class HttpTransport {
         onComplete() {
           settle();
           const text = chunks.length === 0 ? '' : chunks.length === 1 ? chunks[0].toString() : Buffer.concat(chunks).toString();
-          const reply: Reply = { status, text };
+          const reply: Reply = { origin: x.origin, status, text };
           if (location !== undefined) reply.location = location;
           if (retryAfterMs !== undefined) reply.retryAfterMs = retryAfterMs;
           if (appliedIndex !== undefined) reply.appliedIndex = appliedIndex;

@@ -1,6 +1,6 @@
 // The client library's public surface (package export "./client"); docs/CLIENT.md.
 export { MomClient, type MomClientOptions } from './client.js';
-export { RestClient, parseJson, type RestOptions, type RestRequest, type Answer } from './rest.js';
+export { RestClient, parseJson, type RestOptions, type RestRequest } from './rest.js';
 export { HttpTransport, type Exchange, type HttpMethod, type PoolShape, type Reply, type TransportOptions } from './http.js';
 export { Endpoints } from './endpoints.js';
 export { QueueClient } from './queues.js';
