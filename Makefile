@@ -9,7 +9,7 @@ JEST := node --experimental-vm-modules --no-warnings node_modules/jest/bin/jest.
 TSX := node --import tsx --no-warnings
 
 .PHONY: install build typecheck lint test test-unit sim cluster cluster-clean \
-        bench bench-raft bench-node bench-broker chaos clean
+        bench bench-compare bench-raft bench-node bench-broker chaos clean
 
 install: node_modules/.installed
 
@@ -58,6 +58,11 @@ bench-broker: install
 
 bench: build
 	$(TSX) scripts/bench.ts
+
+# This broker and RabbitMQ quorum queues side by side (needs Debian's rabbitmq-server;
+# says how to install it if missing). BENCH_RUNS, BENCH_DURATION (s), BENCH_ROWS=1,2,...
+bench-compare: build
+	$(TSX) scripts/bench-compare.ts
 
 chaos: build
 	$(TSX) scripts/chaos.ts --nodes $(NODES) --seed $(SEED) --duration $(DURATION)

@@ -20,12 +20,21 @@ export default tseslint.config(
       '@typescript-eslint/no-base-to-string': 'off',
       // Koa's app.callback() and async interval callbacks report their own errors.
       '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false } }],
-      // A caught error is passed on as it came.
-      '@typescript-eslint/prefer-promise-reject-errors': ['error', { allowThrowingUnknown: true }],
+      // A caught error or an AbortSignal's reason is passed on as it came.
+      '@typescript-eslint/prefer-promise-reject-errors': ['error', { allowThrowingAny: true, allowThrowingUnknown: true }],
+      // Caught values are rethrown as they came, after narrowing (so no longer `unknown`).
+      '@typescript-eslint/only-throw-error': 'off',
       // A `let` declared before the closures that read it, assigned once they exist.
       'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
       // `_`-prefixed names are destructured only to leave them out.
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+    },
+  },
+  {
+    // Product code and tools never depend on test code (test fixtures stay in test/).
+    files: ['src/**/*.ts', 'scripts/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: '(^|/)test/', message: 'src/ and scripts/ must not import from test/' }] }],
     },
   },
   {

@@ -13,8 +13,8 @@ import { loadConfig } from '../src/node/config.js';
 import { createLogger } from '../src/node/logger.js';
 import { RaftNode } from '../src/node/raft-node.js';
 import { LocalCluster, waitFor } from './lib/local-cluster.js';
-import { FIXTURE_ENTRY } from '../test/support/kv-cluster.js';
-import { encodePut, KvStateMachine } from '../test/support/kv-state-machine.js';
+import { KV_NODE_ENTRY } from './kv/entry.js';
+import { encodePut, KvStateMachine } from './kv/state-machine.js';
 
 /** CPU seconds a process used so far (Linux /proc; 0 elsewhere). */
 function processCpuSeconds(pid: number | undefined): number {
@@ -112,7 +112,7 @@ async function main(): Promise<void> {
   // BENCH_FOLLOWER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", with
   // BENCH_GRACEFUL=1 so they exit cleanly) profiles the followers.
   const extra = process.env.BENCH_FOLLOWER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const entry = [FIXTURE_ENTRY[0], ...extra, ...FIXTURE_ENTRY.slice(1)];
+  const entry = [KV_NODE_ENTRY[0], ...extra, ...KV_NODE_ENTRY.slice(1)];
   const cluster = await LocalCluster.prepare({
     nodes: 3,
     entry,

@@ -8,7 +8,7 @@ import { runInNewContext } from 'node:vm';
 import { MemoryLogStore } from '../src/raft/storage/memory-log-store.js';
 import { RawNode } from '../src/raft/raw-node.js';
 import type { Message, NodeId } from '../src/raft/types.js';
-import { SeededRng } from '../test/sim/rng.js';
+import { SeededRng } from './sim/rng.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;

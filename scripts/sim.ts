@@ -1,6 +1,6 @@
 // Deterministic Raft simulation over many seeds: `make sim SEEDS=100000 [START=s] [NODES_SIM=3|5]`.
 // A failure prints its seed and the exact command that replays it.
-import { DEFAULT_FAULT_TICKS, replayCommand, runSeed, SimulationFailure } from '../test/sim/simulator.js';
+import { DEFAULT_FAULT_TICKS, replayCommand, runSeed, SimulationFailure } from './sim/simulator.js';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);

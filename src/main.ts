@@ -2,21 +2,16 @@
 import './runtime-tuning.js';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { startApiServer } from './api/server.js';
-import { Broker, encodeCommand } from './broker/index.js';
-import { CONFIG_USAGE, checkListenAddresses, loadConfig } from './node/config.js';
-import { exitCodeFor } from './node/errors.js';
-import { createLogger } from './node/logger.js';
+import { Broker, encodeCommand, resolveLimits } from './broker/index.js';
+import { ConfigError, exitCodeFor } from './node/errors.js';
 import { RaftNode } from './node/raft-node.js';
+import { startupConfig } from './node/startup.js';
 
 async function main(): Promise<void> {
-  const argv = process.argv.slice(2);
-  if (argv.includes('--help')) {
-    process.stdout.write(CONFIG_USAGE + '\n');
-    return;
-  }
-  const config = loadConfig(argv, process.env);
-  await checkListenAddresses(config);
-  const logger = createLogger(config.nodeId, config.logLevel);
+  const started = await startupConfig(process.argv.slice(2), process.env);
+  if (started === undefined) return; // --help
+  const { config, logger } = started;
+  const limits = brokerLimits(config.limits);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
 
@@ -27,6 +22,14 @@ async function main(): Promise<void> {
     logger,
     registry,
     idleTickCommand: () => encodeCommand({ type: 'tick' }),
+  });
+  // The leader's limits are the cluster's: each new leader proposes its own, and every
+  // replica enforces what the log says (src/broker/quotas.ts).
+  node.on('roleChange', (role: string) => {
+    if (role !== 'leader') return;
+    node.propose(encodeCommand({ type: 'cluster.limits', limits })).catch((err: unknown) => {
+      logger.warn({ event: 'limits_not_proposed', err: (err as Error).message }, 'limits not proposed (leadership lost?)');
+    });
   });
   node.on('fatal', (err: Error) => {
     logger.fatal({ event: 'fatal', err: err.message }, 'node cannot continue');
@@ -48,6 +51,14 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+function brokerLimits(overrides: Record<string, number>) {
+  try {
+    return resolveLimits(overrides);
+  } catch (err) {
+    throw new ConfigError([`limits: ${(err as Error).message}`]);
+  }
 }
 
 main().catch((err: unknown) => {

@@ -4,7 +4,7 @@
 // is still followed, with the Authorization header re-sent, and counted. The hot loop
 // uses RestClient.exchange (one attempt, no retry policy): the bench counts failures
 // itself.
-import { MomClient, RestClient, type HttpMethod, type PoolShape, type Reply } from '../../src/client/index.js';
+import { MomClient, RestClient, type ClusterStatus, type HttpMethod, type PoolShape, type Reply } from '../../src/client/index.js';
 
 export type { PoolShape, Reply };
 
@@ -16,15 +16,7 @@ export class HttpStatusError extends Error {
 }
 
 /** GET /v1/cluster (docs/API.md, Health and cluster). */
-export interface ClusterView {
-  nodeId: string;
-  role: string;
-  term: number;
-  leaderId: string | null;
-  leaderUrl: string | null;
-  commitIndex: number;
-  appliedIndex: number;
-}
+export type ClusterView = ClusterStatus;
 
 const DEFAULT_POST_TIMEOUT_MS = 30_000;
 

@@ -58,14 +58,14 @@ const QUICK: Durations = {
 export const HEAVY_SCENARIOS = [8, 9];
 const DEFAULT_SCENARIOS = [1, 2, 3, 4, 5, 6, 7];
 
-function flagValue(argv: readonly string[], name: string): string | undefined {
+export function flagValue(argv: readonly string[], name: string): string | undefined {
   const i = argv.findIndex((a) => a === name || a.startsWith(`${name}=`));
   if (i < 0) return undefined;
   const a = argv[i];
   return a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[i + 1];
 }
 
-function truthy(v: string | undefined): boolean {
+export function truthy(v: string | undefined): boolean {
   return v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
 }
 

@@ -50,3 +50,14 @@ export class Progress {
     this.lastLength = 0;
   }
 }
+
+/** A Progress whose bars name who runs, e.g. "this broker: run 1/3". */
+export class PrefixedProgress extends Progress {
+  constructor(private readonly prefix: string) {
+    super();
+  }
+
+  override start(label: string, fraction: () => number, detail?: () => string): { done(summary?: string): void } {
+    return super.start(`${this.prefix}${label}`, fraction, detail);
+  }
+}

@@ -1,17 +1,12 @@
 // The runner's view of the cluster through the public endpoints (/v1/cluster, /ready):
 // who leads, whether everyone is ready, whether replicas agree.
 import type { BrokerHttpClient } from './http-client.js';
+import type { ClusterStatus } from '../../src/client/types.js';
 
-export interface NodeStatusView {
-  nodeId: string;
-  role: string;
-  term: number;
-  leaderId: string | null;
-  commitIndex: number;
-  appliedIndex: number;
-  /** Present only if the API exposes a state hash. */
+/** The fields of GET /v1/cluster the runner reads, and a state hash if the API exposes one. */
+export type NodeStatusView = Pick<ClusterStatus, 'nodeId' | 'role' | 'term' | 'leaderId' | 'commitIndex' | 'appliedIndex'> & {
   stateHash?: string;
-}
+};
 
 export class ClusterView {
   constructor(private readonly client: BrokerHttpClient, private readonly urls: ReadonlyMap<string, string>) {}
@@ -23,7 +18,7 @@ export class ClusterView {
     if (res?.status !== 200 || typeof res.body !== 'object' || res.body === null) return undefined;
     const b = res.body as Record<string, unknown>;
     const view: NodeStatusView = {
-      nodeId: String(b.nodeId), role: String(b.role), term: Number(b.term),
+      nodeId: String(b.nodeId), role: String(b.role) as ClusterStatus['role'], term: Number(b.term),
       leaderId: b.leaderId === null || b.leaderId === undefined ? null : String(b.leaderId),
       commitIndex: Number(b.commitIndex), appliedIndex: Number(b.appliedIndex),
     };

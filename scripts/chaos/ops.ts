@@ -2,11 +2,9 @@
 // checker (which judges them). Pure data: no I/O here.
 export type OpType = 'invoke' | 'ok' | 'fail' | 'info';
 
-/** Where messages are delivered: `queue:<name>` or `sub:<topic>/<subscription>`. */
-export type Target = string;
+import type { Target } from '../../src/broker/targets.js';
 
-export const queueTarget = (queue: string): Target => `queue:${queue}`;
-export const subTarget = (topic: string, subscription: string): Target => `sub:${topic}/${subscription}`;
+export { queueTarget, subscriptionTarget as subTarget, type Target } from '../../src/broker/targets.js';
 
 /** On ok, `ids` holds the message ids the broker assigned (for reading a failure). */
 export interface SendValue { queue: string; key: string; payloads: string[]; ids?: string[] }

@@ -7,6 +7,7 @@
 // and the connection is marked tainted. Healing closes tainted connections, as a real
 // TCP connection would time out after a long outage, and the peer reconnects cleanly.
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { parseHostPort } from '../../src/node/address.js';
 
 export type DirectionState = 'pass' | 'drop';
 
@@ -319,13 +320,6 @@ export class LinkMesh {
   async close(): Promise<void> {
     await Promise.all([...this.links.values(), ...this.pool].map((l) => l.close()));
   }
-}
-
-export function parseHostPort(address: string): { host: string; port: number } {
-  const at = address.lastIndexOf(':');
-  const port = Number(address.slice(at + 1));
-  if (at <= 0 || !Number.isInteger(port) || port <= 0) throw new Error(`bad host:port ${address}`);
-  return { host: address.slice(0, at).replace(/^\[|\]$/g, ''), port };
 }
 
 const linkKey = (from: string, to: string): string => `${from}\u0000${to}`;

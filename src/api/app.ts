@@ -4,8 +4,9 @@
 import Router from '@koa/router';
 import Koa, { type Context, type Next } from 'koa';
 import { ZodError, type z } from 'zod';
+import { IDEMPOTENCY_KEY_PATTERN } from '../broker/index.js';
 import { bearerToken } from './auth/tokens.js';
-import { parseJsonBody, readRawBody } from './body.js';
+import { MAX_REQUEST_BYTES, MAX_UNAUTHENTICATED_REQUEST_BYTES, parseJsonBody, readRawBody } from './body.js';
 import type { ApiDeps } from './deps.js';
 import { ApiError, errorMiddleware, fromZodError, validationFailed, type FieldIssue } from './errors.js';
 import { FORWARD_CLIENT_HEADER, FORWARD_SECRET_HEADER, type LeaderGate } from './leader.js';
@@ -13,7 +14,6 @@ import { ReplayedAnswer } from './replay.js';
 import type { Answer, RouteSpec } from './route.js';
 
 const EMPTY = new Uint8Array(0);
-const IDEMPOTENCY_KEY = /^[\x20-\x7E]{1,128}$/;
 
 export interface AppOptions {
   deps: ApiDeps;
@@ -21,6 +21,10 @@ export interface AppOptions {
   routes: RouteSpec[];
   /** Whether a request carries this process's forward secret (see forward/handler.ts). */
   isForwarded: (secretHeader: string | undefined) => boolean;
+  /** The client's real address from the TCP peer and X-Forwarded-For (client-address.ts). */
+  clientAddress: (peer: string | undefined, forwardedFor: string | string[] | undefined) => string;
+  /** An answer may take the request's waitMs plus this long; then the connection is cut. */
+  answerMarginMs: number;
 }
 
 function validate<T extends z.ZodType>(schema: T, value: unknown, where: FieldIssue['in']): z.output<T> {
@@ -41,7 +45,7 @@ function parseBody(spec: RouteSpec, json: unknown): unknown {
 
 function idempotencyKeyOf(header: string | string[] | undefined): string | undefined {
   if (header === undefined) return undefined;
-  if (typeof header === 'string' && IDEMPOTENCY_KEY.test(header)) return header;
+  if (typeof header === 'string' && IDEMPOTENCY_KEY_PATTERN.test(header)) return header;
   throw validationFailed([{ in: 'header', path: 'Idempotency-Key', message: 'must be 1..128 printable ASCII characters' }]);
 }
 
@@ -85,21 +89,30 @@ async function serveRoute(spec: RouteSpec, opts: AppOptions, ctx: Context): Prom
   const forwarded = opts.isForwarded(ctx.get(FORWARD_SECRET_HEADER) || undefined);
   const clientAddress = forwarded
     ? ctx.get(FORWARD_CLIENT_HEADER) || 'unknown'
-    : (ctx.req.socket.remoteAddress ?? 'unknown');
+    : opts.clientAddress(ctx.req.socket.remoteAddress, ctx.headers['x-forwarded-for']);
 
+  // The token is checked before the body is read, and a route without one reads only a
+  // small body: a stranger's megabyte is refused unread (docs/SECURITY.md).
   const user = spec.auth ? await deps.tokens.verify(bearerToken(ctx.get('authorization') || undefined)) : '';
   const hasBody = spec.method !== 'GET';
-  const raw = hasBody ? await readRawBody(ctx.req) : EMPTY;
+  const raw = hasBody ? await readRawBody(ctx.req, spec.auth ? MAX_REQUEST_BYTES : MAX_UNAUTHENTICATED_REQUEST_BYTES) : EMPTY;
   const params = validate(spec.params, ctx.params ?? {}, 'params');
   const query = validate(spec.query, { ...ctx.query }, 'query') as { consistency?: string };
-  const body = hasBody ? parseBody(spec, parseJsonBody(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength))) : {};
-  spec.check?.(body);
+  const json = hasBody ? parseJsonBody(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)) : {};
+  // A body relayed by a follower has the relayed shape (only a forward can carry it).
+  const body = !hasBody ? {} : forwarded && spec.relayedBody ? validate(spec.relayedBody, json, 'body') : parseBody(spec, json);
+  if (!(forwarded && spec.relayedBody)) spec.check?.(body);
   // Idempotency records belong to the authenticated caller. Register and login act for
   // nobody yet, so they ignore the header: a record they kept could be read or blocked
   // by anyone who guessed another user's key.
   const idempotencyKey = spec.auth ? idempotencyKeyOf(ctx.headers['idempotency-key']) : undefined;
 
-  const input = withLazySignal({ user, params, query, body, idempotencyKey, clientAddress }, ctx);
+  // The answer deadline: a long poll's own wait plus a margin, so no request holds a
+  // connection for ever. Node resets the socket's timeout once the answer is out.
+  const waitMs = (body as { waitMs?: unknown }).waitMs;
+  ctx.req.socket.setTimeout((typeof waitMs === 'number' ? waitMs : 0) + opts.answerMarginMs);
+
+  const input = withLazySignal({ user, params, query, body, idempotencyKey, clientAddress, headers: ctx.headers }, ctx);
   const appliedIndexHeader = (answer: Answer): Answer => ({
     ...answer,
     headers: { ...answer.headers, 'x-mom-applied-index': String(deps.node.status().appliedIndex) },
@@ -112,7 +125,16 @@ async function serveRoute(spec: RouteSpec, opts: AppOptions, ctx: Context): Prom
     answer = appliedIndexHeader(await spec.handle(input));
   } else {
     answer = await gate.run(
-      { method: ctx.method, url: ctx.originalUrl, headers: ctx.headers, clientAddress, rawBody: raw, forwarded, clientGone: () => input.signal },
+      {
+        method: ctx.method,
+        url: ctx.originalUrl,
+        headers: ctx.headers,
+        clientAddress,
+        rawBody: raw,
+        forwarded,
+        clientGone: () => input.signal,
+        ...(spec.relay ? { relayBody: async () => Buffer.from(JSON.stringify(await spec.relay!(input))) } : {}),
+      },
       async () => {
         if (spec.kind !== 'read') return spec.handle(input).catch(replayedAnswer);
         await deps.node.readBarrier();

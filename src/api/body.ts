@@ -4,6 +4,9 @@ import type { IncomingMessage } from 'node:http';
 import { ApiError } from './errors.js';
 
 export const MAX_REQUEST_BYTES = 1024 * 1024;
+/** Routes without a token (register, login) take small bodies only: a stranger cannot
+ *  make a node buffer and parse a megabyte per request. */
+export const MAX_UNAUTHENTICATED_REQUEST_BYTES = 4 * 1024;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 

@@ -1,8 +1,9 @@
 // What the route handlers share: the node, the broker's queries, auth and long polling,
 // and the one way a command reaches the log.
-import type { Broker, Command, CommandResult } from '../broker/index.js';
+import { randomBytes } from 'node:crypto';
+import type { Broker, Command, CommandResult, CommandValue } from '../broker/index.js';
 import { encodeCommand } from '../broker/index.js';
-import type { LoginLimiter } from './auth/rate-limit.js';
+import type { LoginLimiter, RegisterLimiter } from './auth/rate-limit.js';
 import type { TokenService } from './auth/tokens.js';
 import { ApiError, fromBrokerError } from './errors.js';
 import type { ReadyWaiters } from './long-poll.js';
@@ -21,6 +22,7 @@ export type ApiBroker = Pick<
   | 'queueDepths'
   | 'readyCount'
   | 'onMessagesReady'
+  | 'hasReceiptKey'
 >;
 
 export interface ApiDeps {
@@ -28,6 +30,7 @@ export interface ApiDeps {
   broker: ApiBroker;
   tokens: TokenService;
   logins: LoginLimiter;
+  registrations: RegisterLimiter;
   waiters: ReadyWaiters;
   metrics: ApiMetrics;
   logger: Logger;
@@ -48,10 +51,20 @@ export function idempotencyField(idempotencyKey: string | undefined): { idempote
   return idempotencyKey !== undefined ? { idempotencyKey } : {};
 }
 
+/**
+ * The field a receive command carries while the cluster has no receipt key: a fresh
+ * random key candidate; the first one applied becomes the cluster's (src/broker README,
+ * Receipt handles). The node proposing is the leader, whose applied state precedes the
+ * new entry in the log: once it sees a key, every later receive is minted with it.
+ */
+export function receiptKeyField(broker: Pick<ApiBroker, 'hasReceiptKey'>): { receiptKey?: string } {
+  return broker.hasReceiptKey() ? {} : { receiptKey: randomBytes(32).toString('hex') };
+}
+
 /** Proposes a command and waits until it is committed and applied on this node. An
  *  Idempotency-Key first used by another kind of command replays that command's answer
  *  (ReplayedAnswer), whatever this route would have answered. */
-export async function commit(deps: ApiDeps, command: Command): Promise<unknown> {
+export async function commit<C extends Command>(deps: ApiDeps, command: C): Promise<CommandValue<C['type']>> {
   const result = await deps.node.propose(encodeCommand(command));
   if (!isCommandResult(result)) {
     deps.logger.error({ command: command.type }, 'state machine returned no CommandResult');
@@ -60,5 +73,6 @@ export async function commit(deps: ApiDeps, command: Command): Promise<unknown> 
   if (result.ok && result.replayOf !== undefined && result.replayOf !== command.type) {
     throw new ReplayedAnswer(result.replayOf, result.value);
   }
-  return unwrap(result);
+  // The broker's apply returned execute()'s value for this very command type.
+  return unwrap(result) as CommandValue<C['type']>;
 }

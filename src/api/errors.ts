@@ -21,6 +21,7 @@ export type ApiErrorCode =
   | 'not_found'
   | 'conflict'
   | 'payload_too_large'
+  | 'quota_exceeded'
   | 'rate_limited'
   | 'no_leader'
   | 'internal';
@@ -33,6 +34,8 @@ export const STATUS_OF: Record<ApiErrorCode, number> = {
   not_found: 404,
   conflict: 409,
   payload_too_large: 413,
+  /** A per-user limit (docs/SECURITY.md, Per-user limits); `details` names it and its value. */
+  quota_exceeded: 403,
   rate_limited: 429,
   no_leader: 503,
   internal: 500,
@@ -81,7 +84,9 @@ export function fromZodError(err: ZodError, where: FieldIssue['in']): ApiError {
   );
 }
 
-const BROKER_CODES = new Set<string>(['validation_failed', 'not_found', 'forbidden', 'conflict', 'payload_too_large']);
+const BROKER_CODES = new Set<string>([
+  'validation_failed', 'not_found', 'forbidden', 'conflict', 'payload_too_large', 'quota_exceeded',
+]);
 
 /** A broker CommandResult error ({code, message, details?}) as an ApiError. */
 export function fromBrokerError(error: { code: string; message: string; details?: unknown }): ApiError {

@@ -42,6 +42,8 @@ export interface LeaderBoundRequest {
   forwarded: boolean;
   /** Aborts when the client hangs up; a relayed request is then cancelled on the leader. */
   clientGone?: () => AbortSignal;
+  /** In forward mode, the body to relay instead of `rawBody` (RouteSpec.relay). */
+  relayBody?: () => Promise<Uint8Array>;
 }
 
 export interface LeaderGateOptions {
@@ -120,7 +122,7 @@ export class LeaderGate {
       url: req.url,
       headers,
       clientAddress: req.clientAddress,
-      body: req.rawBody,
+      body: req.relayBody ? await req.relayBody() : req.rawBody,
     });
     let answer: Uint8Array;
     try {

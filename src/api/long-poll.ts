@@ -25,9 +25,23 @@ export interface WaitRequest {
   front?: boolean;
 }
 
+/** Targets whose last event is remembered; see ReadyWaiters.versions. */
+export const MAX_TRACKED_TARGETS = 10_000;
+
 export class ReadyWaiters {
   private readonly lines = new Map<string, Waiter[]>();
+  /**
+   * The sequence number of each target's last event, least recently notified first. A
+   * version only has to change when an event happens, so the table is bounded: beyond
+   * `maxTracked` targets the oldest entry without waiters is forgotten and `floor` rises
+   * to its number, which every untracked target then reports. A receiver that read an
+   * older version still sees a change (no lost wake-up); the price of an eviction is at
+   * most one extra receive for a receiver between its read and its wait. Without the
+   * bound, every queue ever notified (deleted ones too) stayed in the map.
+   */
   private readonly versions = new Map<string, number>();
+  private sequence = 0;
+  private floor = 0;
   private closed = false;
 
   /**
@@ -35,15 +49,35 @@ export class ReadyWaiters {
    *   used to wake just enough waiters. Without it one waiter is woken per event and
    *   each waiter that fills its batch passes the turn on.
    */
-  constructor(private readonly readyCount?: (target: string) => number | undefined) {}
+  constructor(
+    private readonly readyCount?: (target: string) => number | undefined,
+    private readonly maxTracked = MAX_TRACKED_TARGETS,
+  ) {}
 
   version(target: string): number {
-    return this.versions.get(target) ?? 0;
+    return this.versions.get(target) ?? this.floor;
+  }
+
+  /** Targets whose version is held (bounded by maxTracked, plus those with waiters). */
+  get trackedCount(): number {
+    return this.versions.size;
+  }
+
+  private remember(target: string): void {
+    this.versions.delete(target);
+    this.versions.set(target, ++this.sequence);
+    if (this.versions.size <= this.maxTracked) return;
+    for (const [old, seq] of this.versions) {
+      if (this.versions.size <= this.maxTracked) break;
+      if (this.lines.has(old)) continue; // its waiters compare against it
+      this.versions.delete(old);
+      this.floor = Math.max(this.floor, seq);
+    }
   }
 
   /** The broker's onMessagesReady listener. */
   readonly notify = (target: string): void => {
-    this.versions.set(target, this.version(target) + 1);
+    this.remember(target);
     const line = this.lines.get(target);
     if (!line || line.length === 0) return;
     if (!this.readyCount) {

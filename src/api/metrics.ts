@@ -1,7 +1,9 @@
 // The API's Prometheus metrics, on the registry the node also registers Raft metrics on:
 // HTTP request duration by route and status, messages sent/received/acked, and the
 // ready/inflight/delayed depth of every queue and subscription (read at scrape time).
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+// The per-queue series name every tenant's queues, so they live on a registry of their
+// own that /metrics serves only with the metrics token (docs/SECURITY.md).
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { DepthRow } from '../broker/index.js';
 
 export type MessageKind = 'queue' | 'topic' | 'subscription';
@@ -11,6 +13,8 @@ export class ApiMetrics {
   private readonly sends: Counter<'kind'>;
   private readonly receives: Counter<'kind'>;
   private readonly acks: Counter<'kind'>;
+  /** Series labelled with queue and subscription names. */
+  readonly perQueue = new Registry();
 
   constructor(registry: Registry, depths: () => DepthRow[]) {
     const registers = [registry];
@@ -43,7 +47,7 @@ export class ApiMetrics {
       name: 'mom_queue_messages',
       help: 'Messages per queue or subscription and state (ready, inflight, delayed), from the local applied state',
       labelNames: ['kind', 'target', 'state'],
-      registers,
+      registers: [this.perQueue],
       collect() {
         this.reset();
         for (const row of depths()) {

@@ -1,5 +1,6 @@
 // GET /openapi.json, generated from the route table and its zod schemas.
 import { z } from 'zod';
+import { IDEMPOTENCY_KEY_PATTERN } from '../broker/index.js';
 import type { RouteSpec } from './route.js';
 import { EmptyBody } from './schemas.js';
 
@@ -37,7 +38,7 @@ function operation(spec: RouteSpec): Record<string, unknown> {
       in: 'header',
       required: false,
       description: 'Repeats within 10 minutes return the first answer and change nothing',
-      schema: { type: 'string', pattern: '^[\\x20-\\x7E]{1,128}$' },
+      schema: { type: 'string', pattern: IDEMPOTENCY_KEY_PATTERN.source },
     });
   }
   const responses: Record<string, unknown> = {
@@ -96,6 +97,7 @@ export function openApiDocument(specs: RouteSpec[]): Record<string, unknown> {
                           'not_found',
                           'conflict',
                           'payload_too_large',
+                          'quota_exceeded',
                           'rate_limited',
                           'no_leader',
                           'internal',

@@ -1,19 +1,12 @@
 // What the API layer uses of the node and the broker (docs/contracts.md), as the
 // narrow structural interfaces the routes depend on. RaftNode and Broker satisfy them.
 import type { Logger } from 'pino';
+import type { NodeStatus } from '../node/raft-node.js';
 
 export type { Logger };
 
-export interface NodeStatusView {
-  nodeId: string;
-  role: string;
-  term: number;
-  leaderId: string | null;
-  leaderUrl: string | null;
-  commitIndex: number;
-  appliedIndex: number;
-  nodes: Array<{ id: string; httpUrl: string; role?: string; matchIndex?: number; lastContactMs?: number }>;
-}
+/** GET /v1/cluster: the node's own status type, declared once (docs/API.md, Health and cluster). */
+export type NodeStatusView = NodeStatus;
 
 /** Who leads, as the leader gate needs it on every request (cheaper than status()). */
 export interface LeadershipView {
@@ -41,8 +34,14 @@ export interface ApiConfig {
   /** host:port */
   httpListen: string;
   advertisedHttpUrl: string;
-  jwtSecret?: string;
-  jwtSecretFile?: string;
+  /** Read from its file, if configured so, by the config loader. */
+  jwtSecret: string;
   jwtTtlMs: number;
   leaderMode: 'redirect' | 'forward';
+  /** CIDRs whose X-Forwarded-For is believed (default none). */
+  trustedProxies?: readonly string[];
+  /** Open HTTP connections at once (default 4096). */
+  maxConnections?: number;
+  /** Unlocks the per-queue series of /metrics; without it they are not served. */
+  metricsToken?: string;
 }

@@ -30,6 +30,7 @@ export const SUCCESS_STATUS: Readonly<Record<CommandType, number>> = {
   'subscription.nack': 200,
   'subscription.visibility': 200,
   tick: 200,
+  'cluster.limits': 200,
 };
 
 /** Thrown by commit() when the answer under an Idempotency-Key is another command's;

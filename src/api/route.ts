@@ -26,6 +26,8 @@ export interface RouteInput<P, Q, B> {
   clientAddress: string;
   /** Aborted when the client goes away (ends long polls early). */
   signal: AbortSignal;
+  /** The request's headers, lower-case names (for the routes that read one). */
+  headers: Readonly<Record<string, string | string[] | undefined>>;
 }
 
 export interface Answer {
@@ -37,7 +39,8 @@ export interface Answer {
   raw?: { contentType: string; bytes: Uint8Array | string };
 }
 
-export interface RouteSpec {
+/** What a route is, apart from its schemas and handler (the docs read these too). */
+interface RouteHead {
   method: HttpMethod;
   /** Koa-router path, `:name` params. */
   path: string;
@@ -45,33 +48,36 @@ export interface RouteSpec {
   summary: string;
   auth: boolean;
   kind: RouteKind;
+  /** The statuses this route answers on success (for the docs). */
+  success: number;
+}
+
+export interface RouteSpec extends RouteHead {
   params: z.ZodType;
   query: z.ZodType;
   /** What the body must look like, for validation and the docs. */
   body: z.ZodType;
-  /** The statuses this route answers on success (for the docs). */
-  success: number;
   /** Parses the JSON body when `body.parse` would give poor errors (unions). */
   parseBody?: (json: unknown) => unknown;
   /** Checks beyond the schema (sizes that are 413 rather than 400). */
   check?: (body: unknown) => void;
+  /** Forward mode: the body a follower relays to the leader instead of the client's
+   *  (register sends the password's hash, so the plaintext stops where it arrived). */
+  relay?: (input: RouteInput<unknown, unknown, unknown>) => Promise<unknown>;
+  /** The schema of a body that arrives relayed by a follower (with `relay`). */
+  relayedBody?: z.ZodType;
   handle(input: RouteInput<unknown, unknown, unknown>): Promise<Answer>;
 }
 
-interface RouteDef<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType> {
-  method: HttpMethod;
-  path: string;
-  operationId: string;
-  summary: string;
-  auth: boolean;
-  kind: RouteKind;
+interface RouteDef<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType, R extends z.ZodType> extends RouteHead {
   params?: P;
   query?: Q;
   body?: B;
-  success: number;
   parseBody?: (json: unknown) => z.output<B>;
   check?: (body: z.output<B>) => void;
-  handle(input: RouteInput<z.output<P>, z.output<Q>, z.output<B>>): Promise<Answer>;
+  relay?: (input: RouteInput<z.output<P>, z.output<Q>, z.output<B>>) => Promise<z.output<R>>;
+  relayedBody?: R;
+  handle(input: RouteInput<z.output<P>, z.output<Q>, z.output<B> | z.output<R>>): Promise<Answer>;
 }
 
 const NoParams = z.strictObject({});
@@ -81,13 +87,15 @@ export function defineRoute<
   P extends z.ZodType = typeof NoParams,
   Q extends z.ZodType = typeof WriteQuery,
   B extends z.ZodType = typeof EmptyBody,
->(def: RouteDef<P, Q, B>): RouteSpec {
+  R extends z.ZodType = B,
+>(def: RouteDef<P, Q, B, R>): RouteSpec {
   return {
     ...def,
     params: def.params ?? NoParams,
     query: def.query ?? (def.kind === 'read' ? ReadQuery : WriteQuery),
     body: def.body ?? EmptyBody,
     check: def.check as RouteSpec['check'],
+    relay: def.relay as RouteSpec['relay'],
     handle: def.handle,
   };
 }

@@ -6,42 +6,45 @@ import {
   DEFAULT_QUEUE_RETENTION_MS,
   DEFAULT_TOPIC_RETENTION_MS,
   DEFAULT_VISIBILITY_TIMEOUT_MS,
+  MAX_ATTRIBUTES,
   MAX_BATCH,
-  MAX_BODY_BYTES,
   MAX_DELAY_MS,
+  MAX_MESSAGE_BYTES,
+  MAX_RECEIPT_HANDLE_LENGTH,
   MAX_RECEIVE,
   MAX_RECEIVES_LIMIT,
   MAX_RETENTION_MS,
   MAX_VISIBILITY_TIMEOUT_MS,
   MIN_RETENTION_MS,
   NAME_PATTERN,
+  publishMessageSchema,
+  receiptHandleSchema,
+  sendMessageSchema,
 } from '../broker/commands.js';
+import { MAX_REQUEST_BYTES } from './body.js';
 
 export { NAME_PATTERN };
 
-/** docs/API.md, Limits; those the broker also enforces come from its command schemas. */
+/** docs/API.md, Limits: the broker's (which it enforces on apply too) and the API's own. */
 export const LIMITS = {
-  maxRequestBytes: 1024 * 1024,
-  maxMessageBodyBytes: MAX_BODY_BYTES,
+  maxRequestBytes: MAX_REQUEST_BYTES,
+  maxMessageBytes: MAX_MESSAGE_BYTES,
   maxBatch: MAX_BATCH,
   maxWaitMs: 20_000,
   maxReceive: MAX_RECEIVE,
   maxDelayMs: MAX_DELAY_MS,
   maxVisibilityTimeoutMs: MAX_VISIBILITY_TIMEOUT_MS,
   maxReceiptHandles: MAX_BATCH,
-  maxReceiptHandleLength: 256,
-  maxAttributes: 100,
+  maxReceiptHandleLength: MAX_RECEIPT_HANDLE_LENGTH,
+  maxAttributes: MAX_ATTRIBUTES,
   minRetentionMs: MIN_RETENTION_MS,
   maxRetentionMs: MAX_RETENTION_MS,
   maxReceivesOrDeliveries: MAX_RECEIVES_LIMIT,
 } as const;
 
-const wellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
-const unicodeText = () => z.string().refine(wellFormed, 'must be valid Unicode text (no lone surrogates)');
-
 export const Name = z
   .string()
-  .regex(NAME_PATTERN, 'must match ^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$')
+  .regex(NAME_PATTERN, `must match ${NAME_PATTERN.source}`)
   .meta({ description: 'Name of a user, queue, topic or subscription', example: 'orders' });
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
@@ -54,6 +57,13 @@ export const RegisterBody = z
     password: z.string().min(8).max(128),
   })
   .meta({ title: 'RegisterRequest' });
+
+/** What a follower in forward mode relays for a registration: the hash made where the
+ *  request arrived, never the password (docs/SECURITY.md). Accepted only on a forward. */
+export const RelayedRegisterBody = z.strictObject({
+  username: Name,
+  passwordHash: z.string().regex(/^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/).max(1024),
+});
 
 // Login checks only the shapes: any wrong name or password is 401, not 400.
 export const LoginBody = z
@@ -75,28 +85,11 @@ export const CreateQueueBody = z
   })
   .meta({ title: 'CreateQueueRequest' });
 
-// zod drops a `__proto__` key silently; refuse it instead of losing an attribute.
-const Attributes = z.preprocess(
-  (value, ctx) => {
-    if (typeof value === 'object' && value !== null && Object.prototype.hasOwnProperty.call(value, '__proto__')) {
-      ctx.issues.push({ code: 'custom', message: 'reserved attribute name', input: value, path: ['__proto__'] });
-    }
-    return value;
-  },
-  z
-    .record(unicodeText().min(1).max(256), unicodeText())
-    .refine((a) => Object.keys(a).length <= LIMITS.maxAttributes, `at most ${LIMITS.maxAttributes} attributes`),
-);
-
-const DeduplicationId = unicodeText().min(1).max(128);
+// The broker's message schemas, strict: an unknown field is a 400, not dropped.
+const messageMeta = { description: 'UTF-8 text; with the attribute names and values at most 256 KiB' };
 
 export const SendMessage = z
-  .strictObject({
-    body: unicodeText().meta({ description: 'UTF-8 text, at most 256 KiB' }),
-    attributes: Attributes.optional(),
-    delayMs: int(0, LIMITS.maxDelayMs).optional(),
-    deduplicationId: DeduplicationId.optional(),
-  })
+  .strictObject({ ...sendMessageSchema.shape, body: sendMessageSchema.shape.body.meta(messageMeta) })
   .meta({ title: 'SendMessage' });
 
 export const SendBatch = z
@@ -104,7 +97,9 @@ export const SendBatch = z
   .meta({ title: 'SendMessageBatch' });
 
 /** A topic message has no delay. */
-export const PublishMessage = SendMessage.omit({ delayMs: true }).meta({ title: 'PublishMessage' });
+export const PublishMessage = z
+  .strictObject({ ...publishMessageSchema.shape, body: publishMessageSchema.shape.body.meta(messageMeta) })
+  .meta({ title: 'PublishMessage' });
 export const PublishBatch = z
   .strictObject({ messages: z.array(PublishMessage).min(1).max(LIMITS.maxBatch) })
   .meta({ title: 'PublishMessageBatch' });
@@ -120,7 +115,7 @@ export const ReceiveBody = z
   })
   .meta({ title: 'ReceiveRequest' });
 
-const ReceiptHandle = z.string().min(1).max(LIMITS.maxReceiptHandleLength);
+const ReceiptHandle = receiptHandleSchema;
 
 export const AckBody = z
   .strictObject({ receiptHandles: z.array(ReceiptHandle).min(1).max(LIMITS.maxReceiptHandles) })
@@ -185,5 +180,3 @@ export const ReadQuery = z.looseObject({
     .meta({ description: '`stale` serves the local applied state, with header x-mom-applied-index' }),
 });
 export const WriteQuery = z.looseObject({});
-
-export type SendMessageInput = z.output<typeof SendMessage>;

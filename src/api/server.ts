@@ -1,16 +1,17 @@
 // startApiServer: the HTTP server of one node (docs/contracts.md).
-import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { buildApp } from './app.js';
-import { LoginLimiter, type LoginLimiterOptions } from './auth/rate-limit.js';
+import { LoginLimiter, RegisterLimiter, type BucketPolicy, type LoginLimiterOptions } from './auth/rate-limit.js';
 import { TokenService } from './auth/tokens.js';
+import { ClientAddressResolver } from './client-address.js';
 import type { ApiBroker, ApiDeps } from './deps.js';
 import { ForwardReplayer } from './forward/handler.js';
 import { LeaderGate } from './leader.js';
 import { ReadyWaiters } from './long-poll.js';
 import { ApiMetrics } from './metrics.js';
+import { parseHostPort } from '../node/address.js';
 import type { ApiConfig, ApiNode, Logger } from './ports.js';
 import { apiRoutes } from './routes/index.js';
 
@@ -20,8 +21,12 @@ export interface ApiServerOptions {
   broker: ApiBroker;
   logger: Logger;
   registry: Registry;
-  /** Tests tune login throttling; production uses the defaults. */
+  /** Tests tune the throttles; production uses the defaults (docs/SECURITY.md). */
   loginLimits?: LoginLimiterOptions;
+  registerLimits?: { perAddress?: BucketPolicy };
+  /** Tests shorten the deadlines. */
+  headersTimeoutMs?: number;
+  answerMarginMs?: number;
 }
 
 export interface ApiServer {
@@ -31,18 +36,14 @@ export interface ApiServer {
 
 /** How long close() lets in-flight requests finish before cutting connections. */
 const CLOSE_GRACE_MS = 5_000;
-
-export function parseListen(listen: string): { host: string; port: number } {
-  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(listen);
-  if (!match) throw new Error(`bad listen address ${listen}; expected host:port`);
-  return { host: match[1] ?? (match[2] || '0.0.0.0'), port: Number(match[3]) };
-}
-
-async function jwtSecretOf(config: ApiConfig): Promise<string> {
-  if (config.jwtSecret) return config.jwtSecret;
-  if (config.jwtSecretFile) return (await readFile(config.jwtSecretFile, 'utf8')).trim();
-  throw new Error('no JWT secret configured (jwtSecret or jwtSecretFile)');
-}
+/** A client has this long to send its request headers (slow-header attacks). */
+export const HEADERS_TIMEOUT_MS = 10_000;
+/** ... and this long to send its whole request, body included. */
+export const REQUEST_RECEIVE_TIMEOUT_MS = 30_000;
+export const DEFAULT_MAX_CONNECTIONS = 4096;
+/** An answer may take a long poll's waitMs plus this: above the 35 s a follower waits for
+ *  a relayed request, so the deadline never cuts an answer still on its way. */
+export const ANSWER_MARGIN_MS = 40_000;
 
 /** The address to reach our own server on, for replaying forwarded requests. */
 function loopbackOrigin(address: AddressInfo): string {
@@ -64,31 +65,42 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const { config, node, broker, logger, registry } = opts;
   const waiters = new ReadyWaiters((target) => broker.readyCount(target));
   const stopListening = broker.onMessagesReady(waiters.notify);
+  const metrics = new ApiMetrics(registry, () => broker.queueDepths());
   const deps: ApiDeps = {
     node,
     broker,
-    tokens: new TokenService({ secret: await jwtSecretOf(config), clusterId: config.clusterId, ttlMs: config.jwtTtlMs }),
+    tokens: new TokenService({ secret: config.jwtSecret, clusterId: config.clusterId, ttlMs: config.jwtTtlMs }),
     logins: new LoginLimiter(opts.loginLimits),
+    registrations: new RegisterLimiter(opts.registerLimits),
     waiters,
-    metrics: new ApiMetrics(registry, () => broker.queueDepths()),
+    metrics,
     logger,
   };
+  const clientAddresses = new ClientAddressResolver(config.trustedProxies ?? []);
   const replayer = new ForwardReplayer();
-  const routes = apiRoutes(deps, registry);
+  const routes = apiRoutes(deps, { registry, perQueue: metrics.perQueue, token: config.metricsToken });
   const app = buildApp({
     deps,
     gate: new LeaderGate({ node, mode: config.leaderMode }),
     routes,
     isForwarded: (secret) => replayer.isForwarded(secret),
+    clientAddress: (peer, forwardedFor) => clientAddresses.resolve(peer, forwardedFor),
+    answerMarginMs: opts.answerMarginMs ?? ANSWER_MARGIN_MS,
   });
 
-  const server = createServer({ keepAlive: true }, app.callback());
-  // Long polls hold a request up to 20 s; idle keep-alive connections live a minute.
+  const headersTimeout = opts.headersTimeoutMs ?? HEADERS_TIMEOUT_MS;
+  // Node checks the header and request deadlines on this interval (30 s by default,
+  // which would let a slow client hold a connection three times longer than meant).
+  const server = createServer({ keepAlive: true, connectionsCheckingInterval: Math.min(1_000, headersTimeout) }, app.callback());
+  // Idle keep-alive connections live a minute. Receiving a request has its own deadlines
+  // (Node answers 408 past them); answering one is bounded by the route (a long poll
+  // by its waitMs, see receive.ts). Beyond maxConnections, new sockets are closed at once.
   server.keepAliveTimeout = 60_000;
-  server.headersTimeout = 65_000;
-  server.requestTimeout = 120_000;
-  const { host, port } = parseListen(config.httpListen);
-  const address = await listen(server, host, port);
+  server.headersTimeout = headersTimeout;
+  server.requestTimeout = Math.max(server.headersTimeout, REQUEST_RECEIVE_TIMEOUT_MS);
+  server.maxConnections = config.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  const { host, port } = parseHostPort(config.httpListen);
+  const address = await listen(server, host || '0.0.0.0', port);
   replayer.attach(loopbackOrigin(address));
   node.setForwardHandler(replayer.handle);
   logger.info({ event: 'http_listening', port: address.port, leaderMode: config.leaderMode }, 'REST API listening');

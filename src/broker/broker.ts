@@ -1,14 +1,18 @@
 import { canSeeQueue, canSeeTopic, findQueue, findTopic } from './access.js';
-import { decodeCommand, type Command } from './commands.js';
+import { decodeCommand, type Command, type CommandOf } from './commands.js';
 import { BrokerError } from './errors.js';
 import {
   ackQueue, createQueue, deleteQueue, grantQueue, nackQueue, purgeQueue, queueVisibility,
   receiveFromQueue, revokeQueue, sendToQueue,
 } from './queue-commands.js';
 import type {
-  CommandResult, DepthRow, QueueView, SubscriptionView, TopicView, UserRecord,
+  CommandResult, DepthRow, QueueView, ReceivedView, SubscriptionView, TopicView, UserRecord,
 } from './results.js';
 import { StreamHash } from './hash.js';
+import type { ChannelAddress, StoredAnswer } from './idempotency.js';
+import type { BrokerLimits } from './quotas.js';
+import type { Channel } from './channel.js';
+import { parseTarget } from './targets.js';
 import { captureState } from './snapshot-capture.js';
 import { encodeCapture, readSnapshot, writeSnapshot } from './snapshot.js';
 import { BrokerState } from './state.js';
@@ -60,19 +64,73 @@ export class Broker {
   applyCommand(command: Command, ctx: ApplyContext): CommandResult {
     const s = this.state;
     this.advance(ctx);
-    const key = idempotencyKey(command);
-    let result: CommandResult | undefined = key === undefined ? undefined : s.idempotency.get(key, s.rt.now);
-    if (result === undefined) {
+    const id = idempotencyId(command);
+    const stored = id === undefined ? undefined : s.idempotency.get(id.owner, id.key, s.rt.now);
+    let result: CommandResult;
+    if (stored !== undefined) {
+      result = this.replay(stored);
+    } else {
       try {
         result = { ok: true, value: this.execute(command, ctx.index) };
       } catch (err) {
         if (!(err instanceof BrokerError)) throw err;
         result = { ok: false, error: err.toBody() };
       }
-      if (key !== undefined) s.idempotency.set(key, { ...result, replayOf: command.type }, s.rt.now);
+      if (id !== undefined) {
+        const bounds = { records: s.limits.idempotencyRecordsPerUser, bytes: s.limits.idempotencyBytesPerUser };
+        s.idempotency.set(id.owner, id.key, this.toStored(command, result), s.rt.now, bounds);
+      }
     }
     this.flushReady();
     return result;
+  }
+
+  /** A successful receive is kept by reference (where it leased from, its receipts);
+   *  any other answer as it is. */
+  private toStored(command: Command, result: CommandResult): StoredAnswer {
+    if (result.ok && (command.type === 'queue.receive' || command.type === 'subscription.receive')) {
+      const from = this.addressOf(command);
+      const { messages } = result.value as { messages: { receiptHandle: string }[] };
+      if (from !== undefined) {
+        return { kind: 'receive', replayOf: command.type, from, receipts: messages.map((m) => m.receiptHandle) };
+      }
+    }
+    return { kind: 'result', result, replayOf: command.type };
+  }
+
+  private addressOf(c: CommandOf<'queue.receive'> | CommandOf<'subscription.receive'>): ChannelAddress | undefined {
+    if (c.type === 'queue.receive') {
+      const q = this.state.queues.get(c.queue);
+      return q && { kind: 'queue', queue: q.name, uid: q.uid };
+    }
+    const sub = this.state.topics.get(c.topic)?.subscriptions.get(c.subscription);
+    return sub && { kind: 'sub', topic: c.topic, subscription: sub.name, uid: sub.uid };
+  }
+
+  /**
+   * The answer a key gives again. A receive answers, in their first order, the messages
+   * whose lease from that receive still runs — same ids, receipt handles and receive
+   * counts — and omits those since acked, released, expired or leased again (or whose
+   * queue or subscription is gone). Nothing is leased or changed (README, Idempotency).
+   */
+  private replay(a: StoredAnswer): CommandResult {
+    if (a.kind === 'result') return { ...a.result, replayOf: a.replayOf };
+    const ch = this.channelAt(a.from);
+    const messages: ReceivedView[] = [];
+    if (ch !== undefined) {
+      for (const receipt of a.receipts) {
+        const view = ch.leased(receipt);
+        if (view !== undefined) messages.push(view);
+      }
+    }
+    return { ok: true, value: { messages }, replayOf: a.replayOf };
+  }
+
+  private channelAt(a: ChannelAddress): Channel | undefined {
+    const ch = a.kind === 'queue'
+      ? this.state.queues.get(a.queue)
+      : this.state.topics.get(a.topic)?.subscriptions.get(a.subscription);
+    return ch !== undefined && ch.uid === a.uid ? ch : undefined;
   }
 
   snapshot(): Uint8Array {
@@ -93,6 +151,27 @@ export class Broker {
     this.state = readSnapshot(image);
   }
 
+  /** The limits every replica enforces now (replicated: see quotas.ts). */
+  limits(): BrokerLimits {
+    return this.state.limits;
+  }
+
+  /** Whether receipt handles are minted from a cluster key yet; until then the node that
+   *  proposes a receive adds a fresh key candidate to it. */
+  hasReceiptKey(): boolean {
+    return this.state.rt.receipts !== null;
+  }
+
+  /** What a user holds, as counted against the limits. */
+  usageOf(user: string): { queues: number; topics: number; subscriptions: number; grants: number; queuedBytes: number } {
+    return { ...this.state.usage.peek(user) };
+  }
+
+  /** Idempotency records a user holds and the bytes they count for. */
+  idempotencyUsage(user: string): { records: number; bytes: number } {
+    return this.state.idempotency.usage(user);
+  }
+
   /** Digest of the snapshot image, hashed chunk by chunk (no full image in memory). */
   stateHash(): string {
     const h = new StreamHash();
@@ -103,10 +182,6 @@ export class Broker {
   /** Replicated time as of the last applied entry. */
   now(): number {
     return this.state.rt.now;
-  }
-
-  lastAppliedIndex(): number {
-    return this.state.lastIndex;
   }
 
   getUser(username: string): UserRecord | undefined {
@@ -149,12 +224,10 @@ export class Broker {
   /** Ready messages at a long-poll target (`queue:<name>` or `sub:<topic>/<sub>`),
    *  undefined if there is no such queue or subscription. O(1), unlike queueDepths(). */
   readyCount(target: string): number | undefined {
-    if (target.startsWith('queue:')) return this.state.queues.get(target.slice(6))?.stats().ready;
-    if (!target.startsWith('sub:')) return undefined;
-    const slash = target.indexOf('/');
-    if (slash < 0) return undefined;
-    const topic = this.state.topics.get(target.slice(4, slash));
-    return topic?.subscriptions.get(target.slice(slash + 1))?.stats().ready;
+    const at = parseTarget(target);
+    if (at === undefined) return undefined;
+    if ('queue' in at) return this.state.queues.get(at.queue)?.stats().ready;
+    return this.state.topics.get(at.topic)?.subscriptions.get(at.subscription)?.stats().ready;
   }
 
   queueDepths(): DepthRow[] {
@@ -203,7 +276,9 @@ export class Broker {
       case 'queue.grant': return grantQueue(s, c);
       case 'queue.revoke': return revokeQueue(s, c);
       case 'queue.send': return sendToQueue(s, c, index);
-      case 'queue.receive': return receiveFromQueue(s, c, index);
+      case 'queue.receive':
+        if (c.receiptKey !== undefined) s.rt.installReceiptKey(c.receiptKey);
+        return receiveFromQueue(s, c, index);
       case 'queue.ack': return ackQueue(s, c);
       case 'queue.nack': return nackQueue(s, c);
       case 'queue.visibility': return queueVisibility(s, c);
@@ -214,7 +289,9 @@ export class Broker {
       case 'topic.publish': return publish(s, c, index);
       case 'subscription.create': return createSubscription(s, c);
       case 'subscription.delete': return deleteSubscription(s, c);
-      case 'subscription.receive': return receiveFromSubscription(s, c, index);
+      case 'subscription.receive':
+        if (c.receiptKey !== undefined) s.rt.installReceiptKey(c.receiptKey);
+        return receiveFromSubscription(s, c, index);
       case 'subscription.ack': return ackSubscription(s, c);
       case 'subscription.nack': return nackSubscription(s, c);
       case 'subscription.visibility': return subscriptionVisibility(s, c);
@@ -223,6 +300,9 @@ export class Broker {
         // ran in advance() off the timer heap.
         for (const q of s.queues.values()) q.trim();
         for (const t of s.topics.values()) t.trim();
+        return null;
+      case 'cluster.limits':
+        s.limits = c.limits;
         return null;
     }
   }
@@ -244,11 +324,13 @@ export class Broker {
   }
 }
 
-/** The record key of a command's Idempotency-Key: scoped to the acting user, the only
- *  one who can read or fill it. Unauthenticated commands (register) never have one. */
-function idempotencyKey(c: Command): string | undefined {
-  if (c.type === 'tick' || c.type === 'user.register' || c.idempotencyKey === undefined) return undefined;
-  return `${c.user}\n${c.idempotencyKey}`;
+/** Whose record space a command's Idempotency-Key lives in, and the key: the acting
+ *  user, the only one who can read or fill it. Unauthenticated commands (register) and
+ *  the cluster's own entries never have one. */
+function idempotencyId(c: Command): { owner: string; key: string } | undefined {
+  if (c.type === 'tick' || c.type === 'cluster.limits' || c.type === 'user.register') return undefined;
+  if (c.idempotencyKey === undefined) return undefined;
+  return { owner: c.user, key: c.idempotencyKey };
 }
 
 function query<T>(f: () => T): CommandResult<T> {

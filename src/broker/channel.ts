@@ -1,5 +1,6 @@
 import { IndexedHeap } from './heap.js';
-import { Delivery, DeliveryState, iso, receiptPrefix, type ChannelRef, type Message } from './message.js';
+import { Delivery, DeliveryState, iso, type ChannelRef, type Message } from './message.js';
+import { legacyReceipt } from './receipts.js';
 import type { QueueStats, ReceivedView } from './results.js';
 import type { DeadLetterRef, Runtime } from './runtime.js';
 
@@ -34,8 +35,12 @@ export abstract class Channel implements ChannelRef {
       const top = this.returned.peek();
       if (top === undefined || !this.isExpired(top.msg)) return;
       this.returned.pop();
+      this.onLeave(top.msg);
     }
   }
+
+  /** Identity of this queue or subscription (a recreated name gets a new one). */
+  abstract readonly uid: number;
 
   abstract freshCount(): number;
   protected abstract peekFresh(): Message | undefined;
@@ -44,12 +49,13 @@ export abstract class Channel implements ChannelRef {
   /** Past its retention: never delivered again. */
   abstract isExpired(msg: Message): boolean;
 
-  /** Leases up to `max` ready messages for `leaseMs`; receipts derive from `index`. */
+  /** Leases up to `max` ready messages for `leaseMs`. Receipts are minted from the
+   *  cluster's receipt key (receipts.ts); without one (entries of logs written before
+   *  keys existed) they are the legacy `<index>.<position>`. */
   receive(max: number, leaseMs: number, index: number): ReceivedView[] {
-    const out: ReceivedView[] = [];
+    const taken: Delivery[] = [];
     const rt = this.rt;
-    const prefix = receiptPrefix(index);
-    while (out.length < max) {
+    while (taken.length < max) {
       const back = this.returned.peek();
       const fresh = this.peekFresh();
       let d: Delivery;
@@ -60,44 +66,59 @@ export abstract class Channel implements ChannelRef {
         this.takeFresh();
         d = new Delivery(fresh, this, 0);
       } else break;
-      if (this.isExpired(d.msg)) continue;
+      if (this.isExpired(d.msg)) {
+        this.onLeave(d.msg);
+        continue;
+      }
       d.receiveCount++;
       d.state = DeliveryState.Inflight;
-      d.receipt = prefix + out.length.toString(36);
-      this.inflight.set(d.receipt, d);
       rt.schedule(d, rt.now + leaseMs);
-      const m = d.msg;
-      out.push({
-        id: m.id,
-        body: m.body,
-        attributes: m.attributes,
-        receiptHandle: d.receipt,
-        receiveCount: d.receiveCount,
-        sentAt: iso(m.sentAt),
-      });
+      taken.push(d);
+    }
+    const out = new Array<ReceivedView>(taken.length);
+    if (taken.length === 0) return out;
+    let handles: string[];
+    if (rt.receipts !== null) {
+      const leases: number[] = [];
+      for (const d of taken) leases.push(this.uid, d.msg.seq, d.receiveCount);
+      handles = rt.receipts.mint(leases);
+    } else {
+      handles = taken.map((_, pos) => legacyReceipt(index, pos));
+    }
+    for (let i = 0; i < taken.length; i++) {
+      const d = taken[i];
+      d.receipt = handles[i];
+      this.inflight.set(d.receipt, d);
+      out[i] = receivedView(d);
     }
     return out;
   }
 
+  /** The message a live lease holds, as a receive answered it; undefined once that
+   *  lease is over (acked, released, expired, or the message leased again). */
+  leased(handle: string): ReceivedView | undefined {
+    const d = this.inflight.get(handle);
+    return d === undefined ? undefined : receivedView(d);
+  }
+
   ack(handles: readonly string[]): { acked: number; unknown: string[] } {
-    let acked = 0;
-    const unknown: string[] = [];
-    for (const h of handles) {
-      const d = this.inflight.get(h);
-      if (d === undefined) {
-        unknown.push(h);
-        continue;
-      }
-      this.inflight.delete(h);
-      this.rt.timers.remove(d);
+    const { ended, unknown } = this.endLeases(handles, (d, handle) => {
+      this.inflight.delete(handle);
       d.receipt = null;
-      acked++;
-    }
-    return { acked, unknown };
+      this.onLeave(d.msg);
+    });
+    return { acked: ended, unknown };
   }
 
   nack(handles: readonly string[], delayMs: number): { released: number; unknown: string[] } {
-    let released = 0;
+    const { ended, unknown } = this.endLeases(handles, (d) => this.endLease(d, delayMs));
+    return { released: ended, unknown };
+  }
+
+  /** Ends the lease of each live receipt (off the timer heap, then `end`); stale or
+   *  made-up handles come back as unknown. */
+  private endLeases(handles: readonly string[], end: (d: Delivery, handle: string) => void): { ended: number; unknown: string[] } {
+    let ended = 0;
     const unknown: string[] = [];
     for (const h of handles) {
       const d = this.inflight.get(h);
@@ -106,10 +127,10 @@ export abstract class Channel implements ChannelRef {
         continue;
       }
       this.rt.timers.remove(d);
-      this.endLease(d, delayMs);
-      released++;
+      end(d, h);
+      ended++;
     }
-    return { released, unknown };
+    return { ended, unknown };
   }
 
   /** New lease end for a live receipt, counted from now; undefined if the receipt is stale. */
@@ -146,10 +167,18 @@ export abstract class Channel implements ChannelRef {
     this.delayed.clear();
     this.returned.clear();
     this.dropFresh();
+    this.onDropAll();
     return n;
   }
 
   protected abstract dropFresh(): void;
+
+  /** A message left this channel for good (acked, expired, dead-lettered or dropped):
+   *  queues count their stored bytes with it. */
+  protected onLeave(_msg: Message): void {}
+
+  /** Every message was dropped at once (purge, delete). */
+  protected onDropAll(): void {}
 
   /** The channel is being deleted: drops every message and wakes the long polls
    *  waiting on it, which then find it gone. */
@@ -169,8 +198,12 @@ export abstract class Channel implements ChannelRef {
   private endLease(d: Delivery, delayMs: number): void {
     if (d.receipt !== null) this.inflight.delete(d.receipt);
     d.receipt = null;
-    if (this.isExpired(d.msg)) return;
+    if (this.isExpired(d.msg)) {
+      this.onLeave(d.msg);
+      return;
+    }
     if (this.maxReceives !== null && d.receiveCount >= this.maxReceives) {
+      this.onLeave(d.msg);
       if (this.deadLetter !== null) this.rt.moveToDeadLetter(this.deadLetter, d.msg);
       return;
     }
@@ -179,9 +212,24 @@ export abstract class Channel implements ChannelRef {
   }
 
   private makeReturned(d: Delivery): void {
-    if (this.isExpired(d.msg)) return;
+    if (this.isExpired(d.msg)) {
+      this.onLeave(d.msg);
+      return;
+    }
     d.state = DeliveryState.Returned;
     this.returned.push(d);
     this.rt.markReady(this.target);
   }
+}
+
+function receivedView(d: Delivery): ReceivedView {
+  const m = d.msg;
+  return {
+    id: m.id,
+    body: m.body,
+    attributes: m.attributes,
+    receiptHandle: d.receipt as string,
+    receiveCount: d.receiveCount,
+    sentAt: iso(m.sentAt),
+  };
 }

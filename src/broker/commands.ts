@@ -1,50 +1,62 @@
 import { z } from 'zod';
 import { BrokerError } from './errors.js';
+import { limitsSchema } from './quotas.js';
+import { RECEIPT_KEY_PATTERN } from './receipts.js';
+import {
+  IDEMPOTENCY_KEY_PATTERN, MAX_ATTRIBUTES, MAX_ATTRIBUTE_NAME_LENGTH, MAX_BATCH, MAX_DEDUPLICATION_ID_LENGTH,
+  MAX_DELAY_MS, MAX_RECEIPT_HANDLE_LENGTH, MAX_RECEIVE, MAX_RECEIVES_LIMIT, MAX_RETENTION_MS,
+  MAX_VISIBILITY_TIMEOUT_MS, MIN_RETENTION_MS, NAME_PATTERN, isWellFormed,
+} from './limits.js';
 import { BINARY_TAG, decodeSendBinary, encodeSendBinary } from './send-codec.js';
 
-/** Names of users, queues, topics and subscriptions (docs/API.md, Conventions). */
-export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$/;
-export const MAX_BODY_BYTES = 256 * 1024;
-export const MAX_BATCH = 100;
-export const MAX_RECEIVE = 100;
-export const MAX_DELAY_MS = 900_000;
-/** SQS's ceiling for a visibility timeout: 12 hours. */
-export const MAX_VISIBILITY_TIMEOUT_MS = 43_200_000;
-/** Retention between one second and fourteen days (SQS allows 60 s .. 14 d). */
-export const MIN_RETENTION_MS = 1_000;
-export const MAX_RETENTION_MS = 1_209_600_000;
-export const MAX_RECEIVES_LIMIT = 1_000;
-
-export const DEFAULT_VISIBILITY_TIMEOUT_MS = 30_000;
-export const DEFAULT_QUEUE_RETENTION_MS = 345_600_000;
-export const DEFAULT_TOPIC_RETENTION_MS = 604_800_000;
+export * from './limits.js';
 
 const name = z.string().regex(NAME_PATTERN);
 /** Stored text must survive UTF-8 (snapshots): no lone surrogates. */
-const text = z.string().refine(isWellFormed, 'must be well-formed Unicode (no lone surrogates)');
-const idempotencyKey = z.string().regex(/^[\x20-\x7e]{1,128}$/);
-const receiptHandle = z.string().min(1).max(256);
+export const textSchema = z.string().refine(isWellFormed, 'must be well-formed Unicode (no lone surrogates)');
+const text = textSchema;
+const idempotencyKey = z.string().regex(IDEMPOTENCY_KEY_PATTERN);
+export const receiptHandleSchema = z.string().min(1).max(MAX_RECEIPT_HANDLE_LENGTH);
+const receiptHandle = receiptHandleSchema;
+export const deduplicationIdSchema = text.min(1).max(MAX_DEDUPLICATION_ID_LENGTH);
+
+/** At most MAX_ATTRIBUTES named strings. A `__proto__` key is refused rather than
+ *  silently dropped (zod leaves it out of the parsed record). */
+export const attributesSchema = z.preprocess(
+  (value, ctx) => {
+    if (typeof value === 'object' && value !== null && Object.prototype.hasOwnProperty.call(value, '__proto__')) {
+      ctx.issues.push({ code: 'custom', message: 'reserved attribute name', input: value, path: ['__proto__'] });
+    }
+    return value;
+  },
+  z
+    .record(text.min(1).max(MAX_ATTRIBUTE_NAME_LENGTH), text)
+    .refine((a) => Object.keys(a).length <= MAX_ATTRIBUTES, `at most ${MAX_ATTRIBUTES} attributes`),
+);
 const visibilityTimeoutMs = z.number().int().min(0).max(MAX_VISIBILITY_TIMEOUT_MS);
 const retentionMs = z.number().int().min(MIN_RETENTION_MS).max(MAX_RETENTION_MS);
 const maxReceives = z.number().int().min(1).max(MAX_RECEIVES_LIMIT);
+/** Proposed with receives while the cluster has no receipt key; the first one applied
+ *  becomes the key (receipts.ts). Never set by clients: the API adds it. */
+const receiptKey = z.string().regex(RECEIPT_KEY_PATTERN);
 
 /** Every command but `user.register` and `tick` is done by an authenticated user. */
 const acting = { user: name, idempotencyKey: idempotencyKey.optional() };
 
 export const sendMessageSchema = z.object({
-  /** The byte limit (256 KiB of UTF-8) is checked by the broker as payload_too_large. */
+  /** With the attributes, at most MAX_MESSAGE_BYTES: checked on apply as payload_too_large. */
   body: text,
-  attributes: z.record(text, text).optional(),
+  attributes: attributesSchema.optional(),
   delayMs: z.number().int().min(0).max(MAX_DELAY_MS).optional(),
-  deduplicationId: text.min(1).max(128).optional(),
+  deduplicationId: deduplicationIdSchema.optional(),
 });
 export type SendMessage = z.infer<typeof sendMessageSchema>;
 
 /** Topics have no per-message delay. */
 export const publishMessageSchema = z.strictObject({
   body: text,
-  attributes: z.record(text, text).optional(),
-  deduplicationId: text.min(1).max(128).optional(),
+  attributes: attributesSchema.optional(),
+  deduplicationId: deduplicationIdSchema.optional(),
 });
 export type PublishMessage = z.infer<typeof publishMessageSchema>;
 
@@ -84,6 +96,7 @@ export const queueReceiveSchema = z.object({
   type: z.literal('queue.receive'), ...acting, queue: name,
   max: z.number().int().min(1).max(MAX_RECEIVE).optional(),
   visibilityTimeoutMs: visibilityTimeoutMs.optional(),
+  receiptKey: receiptKey.optional(),
 });
 export const queueAckSchema = z.object({
   type: z.literal('queue.ack'), ...acting, queue: name,
@@ -127,6 +140,7 @@ export const subscriptionReceiveSchema = z.object({
   type: z.literal('subscription.receive'), ...subRef,
   max: z.number().int().min(1).max(MAX_RECEIVE).optional(),
   visibilityTimeoutMs: visibilityTimeoutMs.optional(),
+  receiptKey: receiptKey.optional(),
 });
 export const subscriptionAckSchema = z.object({
   type: z.literal('subscription.ack'), ...subRef,
@@ -145,6 +159,10 @@ export const subscriptionVisibilitySchema = z.object({
 /** Proposed by the leader when idle so that expiries happen without traffic. */
 export const tickSchema = z.object({ type: z.literal('tick') });
 
+/** Proposed by a node when it becomes leader: its configured limits (quotas.ts) are the
+ *  ones every replica enforces from this entry on. */
+export const clusterLimitsSchema = z.object({ type: z.literal('cluster.limits'), limits: limitsSchema });
+
 export const commandSchema = z.discriminatedUnion('type', [
   userRegisterSchema,
   queueCreateSchema, queueDeleteSchema, queuePurgeSchema, queueGrantSchema, queueRevokeSchema,
@@ -152,7 +170,7 @@ export const commandSchema = z.discriminatedUnion('type', [
   topicCreateSchema, topicDeleteSchema, topicGrantSchema, topicRevokeSchema, topicPublishSchema,
   subscriptionCreateSchema, subscriptionDeleteSchema, subscriptionReceiveSchema,
   subscriptionAckSchema, subscriptionNackSchema, subscriptionVisibilitySchema,
-  tickSchema,
+  tickSchema, clusterLimitsSchema,
 ]);
 
 export type Command = z.infer<typeof commandSchema>;
@@ -189,8 +207,4 @@ export function parseCommand(raw: unknown): Command {
     throw new BrokerError('validation_failed', 'command failed validation', details);
   }
   return parsed.data;
-}
-
-function isWellFormed(s: string): boolean {
-  return (s as unknown as { isWellFormed(): boolean }).isWellFormed();
 }

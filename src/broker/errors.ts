@@ -4,7 +4,9 @@ export type BrokerErrorCode =
   | 'not_found'
   | 'forbidden'
   | 'conflict'
-  | 'payload_too_large';
+  | 'payload_too_large'
+  /** A per-user quota (quotas.ts) would be exceeded; nothing was changed. */
+  | 'quota_exceeded';
 
 export interface BrokerErrorBody {
   code: BrokerErrorCode;

@@ -1,4 +1,5 @@
 import type { HeapItem } from './heap.js';
+import { messageBytes } from './limits.js';
 
 /** Shared by every message without attributes, so none pays for an empty object. */
 export const NO_ATTRIBUTES: Readonly<Record<string, string>> = Object.freeze({});
@@ -17,6 +18,10 @@ export function storedAttributes(attrs: Record<string, string> | undefined): Rea
  * is the log index of the send and the message's position in that send's batch.
  */
 export class Message {
+  /** What the message counts for in queued-bytes limits: body plus attribute names and
+   *  values, in UTF-8. */
+  readonly bytes: number;
+
   constructor(
     readonly idIndex: number,
     readonly idPos: number,
@@ -28,7 +33,9 @@ export class Message {
     readonly seq: number,
     /** When it entered this queue; retention counts from here. */
     readonly enqueuedAt: number,
-  ) {}
+  ) {
+    this.bytes = messageBytes(this);
+  }
 
   get id(): string {
     return messageId(this.idIndex, this.idPos);
@@ -42,15 +49,6 @@ export function messageId(index: number, pos: number): string {
 /** The part of the ids of one send that all its messages share. */
 export function messageIdPrefix(index: number): string {
   return `${index.toString(36)}-`;
-}
-
-/** Unique per delivery: the log index of the receive and the position in its answer. */
-export function receiptHandle(index: number, pos: number): string {
-  return receiptPrefix(index) + pos.toString(36);
-}
-
-export function receiptPrefix(index: number): string {
-  return `${index.toString(36)}.`;
 }
 
 export const enum DeliveryState {
@@ -96,29 +94,4 @@ export function iso(ms: number): string {
     lastIsoMs = ms;
   }
   return lastIso;
-}
-
-/** UTF-8 length, counted only when the string could be over the limit. */
-export function utf8Length(s: string): number {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
-      const d = s.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) {
-        n += 4;
-        i++;
-      } else n += 3;
-    } else n += 3;
-  }
-  return n;
-}
-
-export function bodyTooLarge(body: string, maxBytes: number): boolean {
-  // Every UTF-16 unit encodes to at most 3 bytes: most bodies need no count at all.
-  if (body.length * 3 <= maxBytes) return false;
-  if (body.length > maxBytes) return true;
-  return utf8Length(body) > maxBytes;
 }

@@ -2,11 +2,13 @@ import {
   findQueue, requireQueueOwner, requireQueuePerm, requireUser, resolveDeadLetter,
 } from './access.js';
 import {
-  DEFAULT_QUEUE_RETENTION_MS, DEFAULT_VISIBILITY_TIMEOUT_MS, MAX_BODY_BYTES,
+  DEFAULT_QUEUE_RETENTION_MS, DEFAULT_VISIBILITY_TIMEOUT_MS, MAX_MESSAGE_BYTES,
   type CommandOf, type SendMessage,
 } from './commands.js';
 import { BrokerError } from './errors.js';
-import { bodyTooLarge, iso } from './message.js';
+import { checkLimit } from './quotas.js';
+import { messageBytes, messageTooLarge } from './limits.js';
+import { iso } from './message.js';
 import { PERM_RECEIVE, PERM_SEND, Queue } from './queue.js';
 import type { QueueView, ReceivedView, SentView } from './results.js';
 import type { BrokerState } from './state.js';
@@ -21,16 +23,16 @@ export function createQueue(s: BrokerState, c: CommandOf<'queue.create'>): Queue
     ]);
   }
   const deadLetter = resolveDeadLetter(s, c.user, c.deadLetterQueue, c.maxReceives, 'maxReceives');
+  const usage = s.usage.of(c.user);
+  checkLimit(s.limits, 'queuesPerUser', usage.queues, 1, `user '${c.user}' owns ${usage.queues} queues`);
   const q = new Queue(s.rt, {
-    uid: s.nextUid++,
-    name: c.name,
-    owner: c.user,
-    createdAt: s.rt.now,
+    ...s.newIdentity(c.name, c.user),
     visibilityTimeoutMs: c.visibilityTimeoutMs ?? DEFAULT_VISIBILITY_TIMEOUT_MS,
     maxReceives: c.maxReceives ?? null,
     deadLetter,
     retentionMs: c.retentionMs ?? DEFAULT_QUEUE_RETENTION_MS,
-  });
+  }, usage);
+  usage.queues++;
   s.queues.set(q.name, q);
   return queueView(q);
 }
@@ -39,6 +41,9 @@ export function deleteQueue(s: BrokerState, c: CommandOf<'queue.delete'>): null 
   const q = findQueue(s, c.queue);
   requireQueueOwner(q, c.user);
   q.discard();
+  const usage = s.usage.of(q.owner);
+  usage.queues--;
+  usage.grants -= q.grants.size;
   s.queues.delete(q.name);
   return null;
 }
@@ -58,15 +63,14 @@ export function grantQueue(
   let bits = 0;
   for (const p of c.permissions) bits |= p === 'send' ? PERM_SEND : PERM_RECEIVE;
   // PUT replaces the grant; an empty list leaves the user with nothing.
-  if (bits === 0) q.grants.delete(c.username);
-  else q.grants.set(c.username, bits);
+  setGrant(s, q.owner, q.grants, c.username, bits);
   return { username: c.username, permissions: queuePermissions(bits) };
 }
 
 export function revokeQueue(s: BrokerState, c: CommandOf<'queue.revoke'>): null {
   const q = findQueue(s, c.queue);
   requireQueueOwner(q, c.user);
-  q.grants.delete(c.username);
+  setGrant(s, q.owner, q.grants, c.username, 0);
   return null;
 }
 
@@ -77,6 +81,7 @@ export function sendToQueue(
   requireQueuePerm(q, c.user, PERM_SEND, 'send');
   checkBatch(c.messages, c.batch);
   q.trim();
+  checkQueueRoom(s, q, c.messages);
   const sent = q.send(c.messages, index);
   return c.batch ? { messages: sent } : sent[0];
 }
@@ -111,17 +116,45 @@ export function queueVisibility(s: BrokerState, c: CommandOf<'queue.visibility'>
 }
 
 /** Whole-batch checks before anything is enqueued: a batch is applied all or nothing. */
-export function checkBatch(messages: readonly Pick<SendMessage, 'body'>[], batch: boolean): void {
+export function checkBatch(messages: readonly Pick<SendMessage, 'body' | 'attributes'>[], batch: boolean): void {
   if (!batch && messages.length !== 1) {
     throw new BrokerError('validation_failed', 'a single send carries exactly one message', [
       { path: 'messages', message: 'expected one message' },
     ]);
   }
   for (let i = 0; i < messages.length; i++) {
-    if (bodyTooLarge(messages[i].body, MAX_BODY_BYTES)) {
-      throw new BrokerError('payload_too_large', `message body over ${MAX_BODY_BYTES} bytes`, [
-        { path: batch ? `messages.${i}.body` : 'body', message: 'too large' },
+    if (messageTooLarge(messages[i])) {
+      throw new BrokerError('payload_too_large', `message over ${MAX_MESSAGE_BYTES} bytes (body plus attribute names and values)`, [
+        { path: batch ? `messages.${i}` : '', message: 'too large' },
       ]);
     }
   }
+}
+
+/** Sets (bits > 0) or removes (0) `grantee`'s grant in `grants`, owned by `owner`,
+ *  counting it against the owner's grantsPerUser. */
+export function setGrant(s: BrokerState, owner: string, grants: Map<string, number>, grantee: string, bits: number): void {
+  const usage = s.usage.of(owner);
+  const had = grants.has(grantee);
+  if (bits === 0) {
+    if (had) usage.grants--;
+    grants.delete(grantee);
+    return;
+  }
+  if (!had) {
+    checkLimit(s.limits, 'grantsPerUser', usage.grants, 1, `user '${owner}' has given ${usage.grants} grants`);
+    usage.grants++;
+  }
+  grants.set(grantee, bits);
+}
+
+/** A send is refused whole when the queue or its owner would go past a limit; every
+ *  message of the batch counts, deduplicated ones included (decided before sending). */
+function checkQueueRoom(s: BrokerState, q: Queue, messages: readonly SendMessage[]): void {
+  let bytes = 0;
+  for (const m of messages) bytes += messageBytes(m);
+  checkLimit(s.limits, 'messagesPerQueue', q.messageCount(), messages.length, `queue '${q.name}' holds ${q.messageCount()} messages`);
+  checkLimit(s.limits, 'queuedBytesPerQueue', q.bytes, bytes, `queue '${q.name}' holds ${q.bytes} bytes`);
+  const usage = s.usage.of(q.owner);
+  checkLimit(s.limits, 'queuedBytesPerUser', usage.queuedBytes, bytes, `the queues of user '${q.owner}' hold ${usage.queuedBytes} bytes`);
 }

@@ -1,5 +1,6 @@
 import { IndexedHeap } from './heap.js';
 import type { Delivery, Message } from './message.js';
+import { ReceiptMinter } from './receipts.js';
 
 /** About 10 ms of work; every entry can add at most 100 leases, so backlogs drain. */
 export const MAX_EXPIRIES_PER_ENTRY = 10_000;
@@ -24,6 +25,8 @@ export class Runtime {
     (a, b) => a.visibleAt < b.visibleAt || (a.visibleAt === b.visibleAt && a.timerSeq < b.timerSeq),
   );
   readonly readyTargets = new Set<string>();
+  /** Mints receipt handles from the cluster's key; null until a key is installed. */
+  receipts: ReceiptMinter | null = null;
   /** Installed by the broker: moves a message into a dead-letter queue, or drops it
    *  when that queue no longer exists. */
   moveToDeadLetter: (ref: DeadLetterRef, msg: Message) => void = () => {};
@@ -53,6 +56,11 @@ export class Runtime {
       this.timers.pop();
       top.channel.onTimer(top);
     }
+  }
+
+  /** The first key wins: the cluster's handles never change key. */
+  installReceiptKey(keyHex: string): void {
+    if (this.receipts === null) this.receipts = new ReceiptMinter(keyHex);
   }
 
   markReady(target: string): void {

@@ -1,4 +1,5 @@
 import { BinaryReader, BinaryWriter } from './binary.js';
+import { isWellFormed } from './limits.js';
 
 /**
  * A compact binary form for the hot commands, queue.send and topic.publish: their
@@ -117,5 +118,5 @@ export function decodeSendBinary(bytes: Uint8Array): unknown {
 
 /** A string that survives UTF-8 unchanged (no lone surrogates). */
 function isText(s: unknown): s is string {
-  return typeof s === 'string' && (s as unknown as { isWellFormed(): boolean }).isWellFormed();
+  return typeof s === 'string' && isWellFormed(s);
 }

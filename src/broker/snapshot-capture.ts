@@ -1,7 +1,8 @@
 import type { Channel } from './channel.js';
 import type { Message } from './message.js';
 import type { QueueConfig } from './queue.js';
-import type { CommandResult } from './results.js';
+import type { StoredAnswer } from './idempotency.js';
+import type { BrokerLimits } from './quotas.js';
 import type { DeadLetterRef } from './runtime.js';
 import type { BrokerState } from './state.js';
 import type { SubscriptionConfig, TopicConfig } from './topic.js';
@@ -18,8 +19,12 @@ export interface StateCapture {
   timerSeq: number;
   nextUid: number;
   lastIndex: number;
+  /** The cluster's receipt key (hex), '' before there is one. */
+  receiptKey: string;
+  limits: BrokerLimits;
   users: [string, string][];
-  idempotency: [string, CommandResult, number][];
+  /** [owner, key, answer, at], oldest first. */
+  idempotency: [string, string, StoredAnswer, number][];
   queues: QueueCapture[];
   topics: TopicCapture[];
 }
@@ -64,6 +69,8 @@ export function captureState(s: BrokerState): StateCapture {
     timerSeq: s.rt.timerSeq,
     nextUid: s.nextUid,
     lastIndex: s.lastIndex,
+    receiptKey: s.rt.receipts?.keyHex ?? '',
+    limits: s.limits,
     users: [...s.users],
     idempotency: [...s.idempotency.stamped()],
     queues: [],

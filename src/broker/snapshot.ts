@@ -1,9 +1,12 @@
+import { concatBytes } from '../bytes.js';
 import { BinaryReader, BinaryWriter } from './binary.js';
 import type { Channel } from './channel.js';
 import { captureState, type DeliveriesCapture, type StateCapture } from './snapshot-capture.js';
 import { BrokerError } from './errors.js';
 import { Delivery, DeliveryState, Message, NO_ATTRIBUTES, storedAttributes } from './message.js';
 import { Queue } from './queue.js';
+import type { ChannelAddress, StoredAnswer } from './idempotency.js';
+import { limitsSchema } from './quotas.js';
 import type { CommandResult } from './results.js';
 import type { DeadLetterRef } from './runtime.js';
 import { BrokerState } from './state.js';
@@ -15,13 +18,15 @@ import { Subscription, Topic } from './topic.js';
  * reproduces), so equal states give equal bytes and stateHash can hash the image.
  */
 const MAGIC = 0x4d4f4d42; // "MOMB"
-const VERSION = 1;
+/** 2: receipt key and limits; idempotency records with their owner, receives by
+ *  reference. Version 1 images still restore (readIdempotencyV1). */
+const VERSION = 2;
 
 /** The whole image at once (what StateMachine.snapshot() returns). */
 export function writeSnapshot(s: BrokerState): Uint8Array {
   const cap = captureState(s);
   const chunks = [...encodeCapture(cap, Infinity)];
-  return chunks.length === 1 ? chunks[0] : concat(chunks);
+  return concatBytes(chunks);
 }
 
 /**
@@ -38,6 +43,8 @@ export function* encodeCapture(cap: StateCapture, chunkBytes: number): Generator
   w.uint(cap.timerSeq);
   w.uint(cap.nextUid);
   w.uint(cap.lastIndex);
+  w.str(cap.receiptKey);
+  w.str(JSON.stringify(cap.limits));
 
   w.uint(cap.users.length);
   for (const [name, hash] of cap.users) {
@@ -46,20 +53,18 @@ export function* encodeCapture(cap: StateCapture, chunkBytes: number): Generator
   }
 
   w.uint(cap.idempotency.length);
-  for (const [key, result, at] of cap.idempotency) {
+  for (const [owner, key, answer, at] of cap.idempotency) {
+    w.str(owner);
     w.str(key);
-    w.str(JSON.stringify(result));
     w.f64(at);
+    writeAnswer(w, answer);
     if (full()) yield w.take();
   }
 
   w.uint(cap.queues.length);
   for (const q of cap.queues) {
     const c = q.cfg;
-    w.uint(c.uid);
-    w.str(c.name);
-    w.str(c.owner);
-    w.f64(c.createdAt);
+    writeIdentity(w, c);
     w.uint(c.visibilityTimeoutMs);
     w.optUint(c.maxReceives);
     writeDeadLetter(w, c.deadLetter);
@@ -78,10 +83,7 @@ export function* encodeCapture(cap: StateCapture, chunkBytes: number): Generator
   w.uint(cap.topics.length);
   for (const t of cap.topics) {
     const c = t.cfg;
-    w.uint(c.uid);
-    w.str(c.name);
-    w.str(c.owner);
-    w.f64(c.createdAt);
+    writeIdentity(w, c);
     w.bool(c.public);
     w.uint(c.retentionMs);
     w.uint(t.baseSeq);
@@ -98,10 +100,7 @@ export function* encodeCapture(cap: StateCapture, chunkBytes: number): Generator
     w.uint(t.subscriptions.length);
     for (const sub of t.subscriptions) {
       const sc = sub.cfg;
-      w.uint(sc.uid);
-      w.str(sc.name);
-      w.str(sc.owner);
-      w.f64(sc.createdAt);
+      writeIdentity(w, sc);
       w.uint(sc.ackTimeoutMs);
       w.optUint(sc.maxDeliveries);
       writeDeadLetter(w, sc.deadLetter);
@@ -130,21 +129,11 @@ function estimateSize(cap: StateCapture): number {
   return Math.min(2 ** 31, bytes);
 }
 
-function concat(chunks: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const c of chunks) n += c.length;
-  const out = new Uint8Array(n);
-  let pos = 0;
-  for (const c of chunks) {
-    out.set(c, pos);
-    pos += c.length;
-  }
-  return out;
-}
-
 export function readSnapshot(image: Uint8Array): BrokerState {
   const r = new BinaryReader(image);
-  if (r.uint() !== MAGIC || r.u8() !== VERSION) {
+  const magic = r.uint();
+  const version = r.u8();
+  if (magic !== MAGIC || (version !== 1 && version !== VERSION)) {
     throw new BrokerError('validation_failed', 'not a broker snapshot of a known version');
   }
   const s = new BrokerState();
@@ -152,12 +141,21 @@ export function readSnapshot(image: Uint8Array): BrokerState {
   s.rt.timerSeq = r.uint();
   s.nextUid = r.uint();
   s.lastIndex = r.uint();
+  if (version >= 2) {
+    const key = r.str();
+    if (key !== '') s.rt.installReceiptKey(key);
+    s.limits = limitsSchema.parse(JSON.parse(r.str()));
+  }
 
   for (let n = r.uint(); n > 0; n--) s.users.set(r.str(), r.str());
-  for (let n = r.uint(); n > 0; n--) {
-    const key = r.str();
-    const result = JSON.parse(r.str()) as CommandResult;
-    s.idempotency.load(key, result, r.f64());
+  if (version === 1) readIdempotencyV1(r, s);
+  else {
+    for (let n = r.uint(); n > 0; n--) {
+      const owner = r.str();
+      const key = r.str();
+      const at = r.f64();
+      s.idempotency.load(owner, key, readAnswer(r), at);
+    }
   }
   for (let n = r.uint(); n > 0; n--) {
     const q = readQueue(r, s);
@@ -168,7 +166,65 @@ export function readSnapshot(image: Uint8Array): BrokerState {
     s.topics.set(t.name, t);
   }
   if (!r.done) throw new BrokerError('validation_failed', 'trailing bytes after the snapshot image');
+  s.recountUsage();
   return s;
+}
+
+const ANSWER_RESULT = 0;
+const ANSWER_RECEIVE = 1;
+
+/** A receive answer by reference costs its receipts, never its bodies. */
+function writeAnswer(w: BinaryWriter, a: StoredAnswer): void {
+  if (a.kind === 'result') {
+    w.u8(ANSWER_RESULT);
+    w.str(a.replayOf);
+    w.str(JSON.stringify(a.result));
+    return;
+  }
+  w.u8(ANSWER_RECEIVE);
+  w.str(a.replayOf);
+  const f = a.from;
+  w.bool(f.kind === 'queue');
+  if (f.kind === 'queue') w.str(f.queue);
+  else {
+    w.str(f.topic);
+    w.str(f.subscription);
+  }
+  w.uint(f.uid);
+  w.uint(a.receipts.length);
+  for (const receipt of a.receipts) w.str(receipt);
+}
+
+function readAnswer(r: BinaryReader): StoredAnswer {
+  const kind = r.u8();
+  const replayOf = r.str() as StoredAnswer['replayOf'];
+  if (kind === ANSWER_RESULT) return { kind: 'result', replayOf, result: JSON.parse(r.str()) as CommandResult };
+  if (kind !== ANSWER_RECEIVE) throw new BrokerError('validation_failed', `unknown idempotency answer kind ${kind}`);
+  const from: ChannelAddress = r.bool()
+    ? { kind: 'queue', queue: r.str(), uid: 0 }
+    : { kind: 'sub', topic: r.str(), subscription: r.str(), uid: 0 };
+  from.uid = r.uint();
+  const receipts: string[] = [];
+  for (let n = r.uint(); n > 0; n--) receipts.push(r.str());
+  return { kind: 'receive', replayOf, from, receipts };
+}
+
+/**
+ * Version 1 kept `${owner}\n${key}` -> the whole result, replayOf inside. Such records
+ * are restored whole (receives with their bodies too) and expire within the ten-minute
+ * window; images written from then on are version 2. Registers' records are dropped.
+ */
+function readIdempotencyV1(r: BinaryReader, s: BrokerState): void {
+  for (let n = r.uint(); n > 0; n--) {
+    const slot = r.str();
+    const { replayOf, ...result } = JSON.parse(r.str()) as CommandResult & { replayOf: StoredAnswer['replayOf'] };
+    const at = r.f64();
+    // A register's record sat in the space of the user it named, where an anonymous
+    // caller could plant it; registers keep no records now, so it is dropped.
+    if (replayOf === 'user.register') continue;
+    const cut = slot.indexOf('\n');
+    s.idempotency.load(slot.slice(0, cut), slot.slice(cut + 1), { kind: 'result', replayOf, result }, at);
+  }
 }
 
 function writeMessage(w: BinaryWriter, m: Message): void {
@@ -203,6 +259,19 @@ function readMessage(r: BinaryReader): Message {
   const sentAt = r.f64();
   const seq = r.uint();
   return new Message(idIndex, idPos, body, attributes, sentAt, seq, r.f64());
+}
+
+/** The identity of a queue, topic or subscription (BrokerState.newIdentity). */
+function writeIdentity(w: BinaryWriter, c: { uid: number; name: string; owner: string; createdAt: number }): void {
+  w.uint(c.uid);
+  w.str(c.name);
+  w.str(c.owner);
+  w.f64(c.createdAt);
+}
+
+function readIdentity(r: BinaryReader): { uid: number; name: string; owner: string; createdAt: number } {
+  // Object literal properties are evaluated in order: the fields read as written.
+  return { uid: r.uint(), name: r.str(), owner: r.str(), createdAt: r.f64() };
 }
 
 function writeDeadLetter(w: BinaryWriter, ref: DeadLetterRef | null): void {
@@ -291,16 +360,14 @@ function readDeliveries(r: BinaryReader, s: BrokerState, ch: Channel, msg: () =>
 }
 
 function readQueue(r: BinaryReader, s: BrokerState): Queue {
+  const identity = readIdentity(r);
   const q = new Queue(s.rt, {
-    uid: r.uint(),
-    name: r.str(),
-    owner: r.str(),
-    createdAt: r.f64(),
+    ...identity,
     visibilityTimeoutMs: r.uint(),
     maxReceives: r.optUint(),
     deadLetter: readDeadLetter(r),
     retentionMs: r.uint(),
-  });
+  }, s.usage.of(identity.owner));
   q.nextSeq = r.uint();
   readGrants(r, q.grants);
   readDedup(r, q.dedup);
@@ -310,14 +377,12 @@ function readQueue(r: BinaryReader, s: BrokerState): Queue {
 }
 
 function readTopic(r: BinaryReader, s: BrokerState): Topic {
+  const identity = readIdentity(r);
   const t = new Topic(s.rt, {
-    uid: r.uint(),
-    name: r.str(),
-    owner: r.str(),
-    createdAt: r.f64(),
+    ...identity,
     public: r.bool(),
     retentionMs: r.uint(),
-  });
+  }, s.usage.of(identity.owner));
   t.baseSeq = r.uint();
   t.nextSeq = r.uint();
   readGrants(r, t.grants);
@@ -336,10 +401,7 @@ function readTopic(r: BinaryReader, s: BrokerState): Topic {
   };
   for (let n = r.uint(); n > 0; n--) {
     const sub = new Subscription(s.rt, t, {
-      uid: r.uint(),
-      name: r.str(),
-      owner: r.str(),
-      createdAt: r.f64(),
+      ...readIdentity(r),
       ackTimeoutMs: r.uint(),
       maxDeliveries: r.optUint(),
       deadLetter: readDeadLetter(r),

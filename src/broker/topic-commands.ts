@@ -1,10 +1,12 @@
 import {
   canSeeTopic, findOwnSubscription, findTopic, requireTopicOwner, requireUser, resolveDeadLetter, topicAllows,
 } from './access.js';
-import { DEFAULT_TOPIC_RETENTION_MS, DEFAULT_VISIBILITY_TIMEOUT_MS, type CommandOf } from './commands.js';
+import { DEFAULT_TOPIC_RETENTION_MS, DEFAULT_VISIBILITY_TIMEOUT_MS, type CommandOf, type PublishMessage } from './commands.js';
 import { BrokerError } from './errors.js';
+import { checkLimit } from './quotas.js';
+import { messageBytes } from './limits.js';
 import { iso } from './message.js';
-import { checkBatch } from './queue-commands.js';
+import { checkBatch, setGrant } from './queue-commands.js';
 import type { ReceivedView, SentView, SubscriptionView, TopicView } from './results.js';
 import type { BrokerState } from './state.js';
 import { PERM_PUBLISH, PERM_SUBSCRIBE, Subscription, Topic } from './topic.js';
@@ -13,14 +15,14 @@ import { subscriptionView, topicPermissions, topicView } from './views.js';
 export function createTopic(s: BrokerState, c: CommandOf<'topic.create'>): TopicView {
   requireUser(s, c.user);
   if (s.topics.has(c.name)) throw new BrokerError('conflict', `topic '${c.name}' already exists`);
+  const usage = s.usage.of(c.user);
+  checkLimit(s.limits, 'topicsPerUser', usage.topics, 1, `user '${c.user}' owns ${usage.topics} topics`);
+  usage.topics++;
   const t = new Topic(s.rt, {
-    uid: s.nextUid++,
-    name: c.name,
-    owner: c.user,
-    createdAt: s.rt.now,
+    ...s.newIdentity(c.name, c.user),
     public: c.public ?? false,
     retentionMs: c.retentionMs ?? DEFAULT_TOPIC_RETENTION_MS,
-  });
+  }, usage);
   s.topics.set(t.name, t);
   return topicView(t);
 }
@@ -29,8 +31,15 @@ export function createTopic(s: BrokerState, c: CommandOf<'topic.create'>): Topic
 export function deleteTopic(s: BrokerState, c: CommandOf<'topic.delete'>): null {
   const t = findTopic(s, c.topic);
   requireTopicOwner(t, c.user);
-  for (const sub of t.subscriptions.values()) sub.discard();
+  for (const sub of t.subscriptions.values()) {
+    sub.discard();
+    s.usage.of(sub.cfg.owner).subscriptions--;
+  }
   t.subscriptions.clear();
+  t.release();
+  const usage = s.usage.of(t.owner);
+  usage.topics--;
+  usage.grants -= t.grants.size;
   s.topics.delete(t.name);
   return null;
 }
@@ -43,15 +52,14 @@ export function grantTopic(
   if (!s.users.has(c.username)) throw new BrokerError('not_found', `user '${c.username}' not found`);
   let bits = 0;
   for (const p of c.permissions) bits |= p === 'publish' ? PERM_PUBLISH : PERM_SUBSCRIBE;
-  if (bits === 0) t.grants.delete(c.username);
-  else t.grants.set(c.username, bits);
+  setGrant(s, t.owner, t.grants, c.username, bits);
   return { username: c.username, permissions: topicPermissions(bits) };
 }
 
 export function revokeTopic(s: BrokerState, c: CommandOf<'topic.revoke'>): null {
   const t = findTopic(s, c.topic);
   requireTopicOwner(t, c.user);
-  t.grants.delete(c.username);
+  setGrant(s, t.owner, t.grants, c.username, 0);
   return null;
 }
 
@@ -61,6 +69,8 @@ export function publish(
   const t = findTopic(s, c.topic);
   if (!topicAllows(t, c.user, PERM_PUBLISH)) throw new BrokerError('forbidden', `no publish permission on topic '${t.name}'`);
   checkBatch(c.messages, c.batch);
+  t.trim();
+  checkTopicRoom(s, t, c.messages);
   const sent = t.publish(c.messages, index);
   return c.batch ? { messages: sent } : sent[0];
 }
@@ -75,11 +85,11 @@ export function createSubscription(s: BrokerState, c: CommandOf<'subscription.cr
     throw new BrokerError('conflict', `subscription '${c.name}' already exists on topic '${t.name}'`);
   }
   const deadLetter = resolveDeadLetter(s, c.user, c.deadLetterQueue, c.maxDeliveries, 'maxDeliveries');
+  const usage = s.usage.of(c.user);
+  checkLimit(s.limits, 'subscriptionsPerUser', usage.subscriptions, 1, `user '${c.user}' owns ${usage.subscriptions} subscriptions`);
+  usage.subscriptions++;
   const sub = new Subscription(s.rt, t, {
-    uid: s.nextUid++,
-    name: c.name,
-    owner: c.user,
-    createdAt: s.rt.now,
+    ...s.newIdentity(c.name, c.user),
     ackTimeoutMs: c.ackTimeoutMs ?? DEFAULT_VISIBILITY_TIMEOUT_MS,
     maxDeliveries: c.maxDeliveries ?? null,
     deadLetter,
@@ -92,6 +102,7 @@ export function deleteSubscription(s: BrokerState, c: CommandOf<'subscription.de
   const t = findTopic(s, c.topic);
   const sub = findOwnSubscription(t, c.subscription, c.user, false);
   sub.discard();
+  s.usage.of(sub.cfg.owner).subscriptions--;
   t.subscriptions.delete(sub.name);
   t.trim();
   return null;
@@ -137,4 +148,16 @@ export function listOwnSubscriptions(s: BrokerState, user: string, topic: string
     throw new BrokerError('forbidden', `no access to topic '${t.name}'`);
   }
   return own.map(subscriptionView);
+}
+
+/** A topic keeps what it publishes while it has subscriptions: its log counts against
+ *  the per-queue limits and its owner's queued bytes, checked for the whole batch. */
+function checkTopicRoom(s: BrokerState, t: Topic, messages: readonly PublishMessage[]): void {
+  if (t.subscriptions.size === 0) return;
+  let bytes = 0;
+  for (const m of messages) bytes += messageBytes(m);
+  checkLimit(s.limits, 'messagesPerQueue', t.log.length, messages.length, `topic '${t.name}' retains ${t.log.length} messages`);
+  checkLimit(s.limits, 'queuedBytesPerQueue', t.bytes, bytes, `topic '${t.name}' retains ${t.bytes} bytes`);
+  const usage = s.usage.of(t.owner);
+  checkLimit(s.limits, 'queuedBytesPerUser', usage.queuedBytes, bytes, `the queues and topics of user '${t.owner}' hold ${usage.queuedBytes} bytes`);
 }

@@ -3,9 +3,11 @@ import type { PublishMessage } from './commands.js';
 import { Deque } from './deque.js';
 import { ExpiringMap } from './expiring-map.js';
 import { Message, messageIdPrefix, storedAttributes } from './message.js';
-import { DEDUP_WINDOW_MS } from './queue.js';
+import { claimSent, DEDUP_WINDOW_MS } from './queue.js';
 import type { SentView } from './results.js';
+import { subscriptionTarget } from './targets.js';
 import type { DeadLetterRef, Runtime } from './runtime.js';
+import type { UserUsage } from './usage.js';
 
 export const PERM_PUBLISH = 1;
 export const PERM_SUBSCRIBE = 2;
@@ -33,10 +35,13 @@ export class Topic {
   /** username -> PERM_PUBLISH | PERM_SUBSCRIBE bits. */
   readonly grants = new Map<string, number>();
   readonly dedup = new ExpiringMap<string>(DEDUP_WINDOW_MS);
+  /** Bytes of the messages in `log` (Message.bytes), also counted in the owner's usage. */
+  bytes = 0;
 
   constructor(
     private readonly rt: Runtime,
     readonly cfg: TopicConfig,
+    private readonly usage: UserUsage,
   ) {}
 
   get name(): string {
@@ -54,19 +59,16 @@ export class Topic {
     const idPrefix = messageIdPrefix(index);
     for (let pos = 0; pos < messages.length; pos++) {
       const m = messages[pos];
-      if (m.deduplicationId !== undefined) {
-        const first = this.dedup.claim(m.deduplicationId, idPrefix + pos.toString(36), now);
-        if (first !== undefined) {
-          out[pos] = { id: first, deduplicated: true };
-          continue;
-        }
-      }
+      if ((out[pos] = claimSent(this.dedup, m.deduplicationId, idPrefix + pos.toString(36), now)).deduplicated) continue;
       const attrs = storedAttributes(m.attributes);
       const seq = this.nextSeq++;
       // With no subscription nobody will ever read it: publish succeeds, nothing is kept.
-      if (stored) this.log.push(new Message(index, pos, m.body, attrs, now, seq, now));
-      else this.baseSeq = this.nextSeq;
-      out[pos] = { id: idPrefix + pos.toString(36), deduplicated: false };
+      if (stored) {
+        const msg = new Message(index, pos, m.body, attrs, now, seq, now);
+        this.log.push(msg);
+        this.bytes += msg.bytes;
+        this.usage.queuedBytes += msg.bytes;
+      } else this.baseSeq = this.nextSeq;
     }
     if (stored) for (const sub of this.subscriptions.values()) this.rt.markReady(sub.target);
     return out;
@@ -82,6 +84,8 @@ export class Topic {
       if (head === undefined) break;
       if (head.seq >= minCursor && now - head.sentAt < this.cfg.retentionMs) break;
       this.log.shift();
+      this.bytes -= head.bytes;
+      this.usage.queuedBytes -= head.bytes;
       this.baseSeq++;
     }
     for (const sub of this.subscriptions.values()) sub.trimReturned();
@@ -90,6 +94,20 @@ export class Topic {
 
   isExpired(msg: Message): boolean {
     return this.rt.now - msg.sentAt >= this.cfg.retentionMs;
+  }
+
+  /** The topic is deleted: its log no longer counts for its owner. */
+  release(): void {
+    this.usage.queuedBytes -= this.bytes;
+    this.bytes = 0;
+  }
+
+  /** Counts the bytes of the log again (after a restore). */
+  recount(): void {
+    let n = 0;
+    for (const m of this.log) n += m.bytes;
+    this.bytes = n;
+    this.usage.queuedBytes += n;
   }
 
   /** The message with sequence `seq`, if still in the log. */
@@ -118,12 +136,16 @@ export class Subscription extends Channel {
     readonly topic: Topic,
     readonly cfg: SubscriptionConfig,
   ) {
-    super(rt, `sub:${topic.name}/${cfg.name}`, cfg.ackTimeoutMs, cfg.maxDeliveries, cfg.deadLetter);
+    super(rt, subscriptionTarget(topic.name, cfg.name), cfg.ackTimeoutMs, cfg.maxDeliveries, cfg.deadLetter);
     this.cursor = topic.nextSeq;
   }
 
   get name(): string {
     return this.cfg.name;
+  }
+
+  get uid(): number {
+    return this.cfg.uid;
   }
 
   isExpired(msg: Message): boolean {

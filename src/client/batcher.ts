@@ -13,7 +13,7 @@ export interface BatchOptions {
   lingerMs?: number;
   /** Messages per request (1..100). Default 100. */
   maxMessages?: number;
-  /** Request body bytes (API.md: at most 1 MiB per request). Default 960 KiB. */
+  /** Request body bytes (docs/API.md: at most 1 MiB per request). Default 960 KiB. */
   maxBytes?: number;
   /** Batch requests in flight at once; 1 keeps the send order. Default 1. */
   maxInFlight?: number;

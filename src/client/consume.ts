@@ -1,7 +1,7 @@
 // consume(): an endless async iterator over long polls. Each message comes as a Delivery
 // that acks or nacks itself. Aborting the signal (or leaving a for-await loop) ends the
 // iteration without an error; leased messages that were not acked come back after their
-// visibility timeout (API.md).
+// visibility timeout (docs/API.md).
 import type { CallOptions, Inbox } from './inbox.js';
 import type { AckResult, NackResult, ReceivedView } from './types.js';
 

@@ -1,10 +1,10 @@
 // The client's typed failures. A caller tells three cases apart: the broker answered
-// with an error (MomApiError: API.md's code, status and details), the broker could not
+// with an error (MomApiError: docs/API.md's code, status and details), the broker could not
 // be reached or its answer was lost (MomConnectionError: `maybeApplied` says whether a
 // write may have happened anyway), or the caller gave up (the AbortSignal's reason).
 import type { ApiErrorCode } from '../api/errors.js';
 
-/** API.md's error codes, plus `insufficient_storage` (507) and any code a newer broker adds. */
+/** docs/API.md's error codes, plus `insufficient_storage` (507) and any code a newer broker adds. */
 export type MomErrorCode = ApiErrorCode | 'quota_exceeded' | 'insufficient_storage' | (string & {});
 
 export class MomApiError extends Error {
@@ -66,7 +66,7 @@ export function abortReason(signal: AbortSignal): Error {
   return reason instanceof Error ? reason : new Error(String(reason ?? 'aborted'));
 }
 
-/** The `{error: {code, message, details}}` body of API.md, or undefined. */
+/** The `{error: {code, message, details}}` body of docs/API.md, or undefined. */
 export function errorBody(body: unknown): { code: string; message: string; details?: unknown } | undefined {
   if (typeof body !== 'object' || body === null || !('error' in body)) return undefined;
   const e = body.error;

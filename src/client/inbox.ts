@@ -1,4 +1,4 @@
-// The receiving side shared by queues and subscriptions (API.md gives both the same
+// The receiving side shared by queues and subscriptions (docs/API.md gives both the same
 // receive, ack and nack): plain calls, and consume(), an async iterator over long polls.
 import { consume, type ConsumeOptions, type Delivery } from './consume.js';
 import type { RestClient } from './rest.js';

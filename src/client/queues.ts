@@ -1,5 +1,5 @@
 // A queue by name: send (one, many, or batched with a linger window), receive and the
-// rest of API.md's queue routes.
+// rest of docs/API.md's queue routes.
 import { SendBatcher, type BatchOptions } from './batcher.js';
 import { Inbox, type CallOptions } from './inbox.js';
 import type { RestClient } from './rest.js';
@@ -15,7 +15,7 @@ export class QueueClient extends Inbox {
     return this.rest.call({ method: 'POST', path: `${this.path}/messages`, body: typeof message === 'string' ? { body: message } : message, ...opts });
   }
 
-  /** Up to 100 messages in one request (API.md), answered in the same order. */
+  /** Up to 100 messages in one request (docs/API.md), answered in the same order. */
   async sendBatch(messages: (SendMessageInput | string)[], opts: CallOptions = {}): Promise<SentView[]> {
     const body = { messages: messages.map((m) => (typeof m === 'string' ? { body: m } : m)) };
     const out = await this.rest.call<{ messages: SentView[] }>({ method: 'POST', path: `${this.path}/messages`, body, ...opts });

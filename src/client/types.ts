@@ -1,4 +1,4 @@
-// The shapes of API.md as the client sees them: answers are the broker's own result
+// The shapes of docs/API.md as the client sees them: answers are the broker's own result
 // types, request bodies the input side of the API's zod schemas, so neither is declared
 // twice. (Type-only imports: nothing of the broker or the API is loaded at run time.)
 import type { z } from 'zod';

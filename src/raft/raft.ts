@@ -254,6 +254,16 @@ export class Raft {
         // A granted pre-vote carries the future term; we bump it when we win.
       } else if (m.type === 'append' || m.type === 'heartbeat' || m.type === 'snapshot') {
         this.becomeFollower(m.term, m.from);
+      } else if (m.type === 'vote') {
+        // Figure 2 of the Raft paper: only the current leader's messages or a granted
+        // vote restart the election timer. A refused vote must not, or candidates with
+        // stale logs would keep postponing the one node that could win (handleVote
+        // restarts it when it grants).
+        const elapsed = this.electionElapsed;
+        const timeout = this.randomizedElectionTimeout;
+        this.becomeFollower(m.term, '');
+        this.electionElapsed = elapsed;
+        this.randomizedElectionTimeout = timeout;
       } else {
         this.becomeFollower(m.term, '');
       }

@@ -7,14 +7,16 @@ import { readFileSync } from 'node:fs';
 import { LocalCluster } from '../../scripts/lib/local-cluster.js';
 import { MomClient } from '../../src/client/index.js';
 import { requireFreshBuild } from '../support/built-dist.js';
-import { conformanceSuite } from './support/conformance.js';
+import { CONFORMANCE_LIMITS, conformanceSuite } from './support/conformance.js';
 
 requireFreshBuild();
 
-async function startCluster(mode: 'redirect' | 'forward'): Promise<LocalCluster> {
+const METRICS_TOKEN = 'cluster-test-metrics-token';
+
+async function startCluster(mode: 'redirect' | 'forward', args: string[] = []): Promise<LocalCluster> {
   const cluster = await LocalCluster.start({
     nodes: 3,
-    extraArgs: () => ['--leader-mode', mode, '--log-level', 'warn'],
+    extraArgs: () => ['--leader-mode', mode, '--log-level', 'warn', '--metrics-token', METRICS_TOKEN, ...args],
   });
   await cluster.waitForLeader();
   await cluster.waitReady();
@@ -37,6 +39,7 @@ function clusterUnderTest(cluster: () => LocalCluster, mode: 'redirect' | 'forwa
       jwtSecret: readFileSync(c.secrets.jwtSecretFile, 'utf8').trim(),
       clusterId: c.secrets.clusterId,
       raftMetrics: true,
+      metricsToken: METRICS_TOKEN,
     };
   };
 }
@@ -45,7 +48,7 @@ for (const mode of ['redirect', 'forward'] as const) {
   describe(`API conformance, 3 node processes, ${mode} mode`, () => {
     let cluster: LocalCluster;
     beforeAll(async () => {
-      cluster = await startCluster(mode);
+      cluster = await startCluster(mode, ['--limits', JSON.stringify(CONFORMANCE_LIMITS)]);
     }, 60_000);
     afterAll(async () => {
       await cluster?.destroy();

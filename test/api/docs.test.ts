@@ -8,7 +8,7 @@ import { openApiDocument } from '../../src/api/openapi.js';
 import { apiRoutes } from '../../src/api/routes/index.js';
 
 // The route table is data; building it calls no dependency (handlers are never run here).
-const routes = apiRoutes({} as ApiDeps, new Registry());
+const routes = apiRoutes({} as ApiDeps, { registry: new Registry(), perQueue: new Registry() });
 const served = routes.map((r) => `${r.method} ${r.path}`).sort();
 
 /** `METHOD /path` of every table row of docs/API.md (its first cell). */

@@ -3,14 +3,14 @@
 import { afterAll, beforeAll, describe } from '@jest/globals';
 import { expect, test } from '@jest/globals';
 import { rawRequest } from './support/client.js';
-import { conformanceSuite } from './support/conformance.js';
+import { CONFORMANCE_LIMITS, conformanceSuite } from './support/conformance.js';
 import { startInProcessCluster, type InProcessCluster } from './support/in-process.js';
 
 for (const mode of ['redirect', 'forward'] as const) {
   describe(`API conformance, in process, ${mode} mode`, () => {
     let cluster: InProcessCluster;
     beforeAll(async () => {
-      cluster = await startInProcessCluster(mode);
+      cluster = await startInProcessCluster(mode, { limits: CONFORMANCE_LIMITS });
     });
     afterAll(async () => {
       await cluster.close();
@@ -22,6 +22,7 @@ for (const mode of ['redirect', 'forward'] as const) {
       followerUrl: async () => cluster.followerUrls[0],
       jwtSecret: cluster.jwtSecret,
       clusterId: cluster.clusterId,
+      metricsToken: cluster.metricsToken,
     }));
   });
 }
@@ -31,8 +32,10 @@ describe('forwarding cannot be faked by clients', () => {
   beforeAll(async () => {
     // Small buckets that never refill during the test: no dependence on its speed.
     cluster = await startInProcessCluster('redirect', {
-      perUsername: { capacity: 100, refillEveryMs: 3_600_000 },
-      perAddress: { capacity: 5, refillEveryMs: 3_600_000 },
+      loginLimits: {
+        perUsername: { capacity: 100, refillEveryMs: 3_600_000 },
+        perAddress: { capacity: 5, refillEveryMs: 3_600_000 },
+      },
     });
   });
   afterAll(async () => {

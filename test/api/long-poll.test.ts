@@ -90,3 +90,23 @@ describe('ReadyWaiters', () => {
     w.close();
   });
 });
+
+describe('ReadyWaiters memory', () => {
+  test('versions of targets without waiters are bounded, and no wake-up is lost to the bound', async () => {
+    const w = new ReadyWaiters(undefined, 100);
+    const before = w.version('queue:evicted');
+    w.notify('queue:evicted');
+    const waiting = track(w.wait({ target: 'queue:kept', max: 1, sinceVersion: w.version('queue:kept'), timeoutMs: 60_000 }));
+    for (let i = 0; i < 50_000; i++) w.notify(`queue:gone-${i}`);
+    expect(w.trackedCount).toBeLessThanOrEqual(101);
+    // queue:evicted's entry is gone, yet a receiver that read the old version still
+    // learns that something happened.
+    expect(await w.wait({ target: 'queue:evicted', max: 1, sinceVersion: before, timeoutMs: 60_000 })).toBe('ready');
+    // The waiter on queue:kept was neither woken nor dropped by the churn.
+    await flush();
+    expect(waiting.outcome).toBeUndefined();
+    w.notify('queue:kept');
+    await flush();
+    expect(waiting.outcome).toBe('ready');
+  });
+});

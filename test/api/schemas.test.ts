@@ -74,7 +74,29 @@ describe('request schemas', () => {
     // 2-byte characters: 128 Ki of them is exactly the limit.
     expect(() => checkMessageSizes({ messages: [{ body: 'é'.repeat(128 * 1024) }] })).not.toThrow();
     expect(() => checkMessageSizes({ messages: [{ body: 'x' }, { body: 'é'.repeat(128 * 1024 + 1) }] })).toThrow(
-      expect.objectContaining({ code: 'payload_too_large', details: expect.objectContaining({ path: 'messages.1.body' }) }),
+      expect.objectContaining({ code: 'payload_too_large', details: expect.objectContaining({ path: 'messages.1' }) }),
     );
+  });
+
+  test('attribute names and values count toward the 256 KiB, as SQS counts them', () => {
+    const half = 128 * 1024;
+    // Body and one attribute exactly at the limit: name 'k' (1 byte) + value.
+    expect(() => checkMessageSizes({ body: 'a'.repeat(half), attributes: { k: 'v'.repeat(half - 1) } })).not.toThrow();
+    expect(() => checkMessageSizes({ body: 'a'.repeat(half), attributes: { k: 'v'.repeat(half) } })).toThrow(
+      expect.objectContaining({ code: 'payload_too_large', details: { path: '', limitBytes: 256 * 1024, bytes: 256 * 1024 + 1 } }),
+    );
+    // Names count in UTF-8 bytes: 100 names of 256 characters (509 bytes) and values of
+    // 2,300 bytes are 280,900 bytes, though only 255,600 UTF-16 units.
+    const attributes = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`${i}`.padStart(3, '0') + 'é'.repeat(253), 'x'.repeat(2300)]));
+    expect(() => checkMessageSizes({ body: 'b', attributes })).toThrow(expect.objectContaining({ code: 'payload_too_large' }));
+  });
+
+  test('at most 100 attributes, names 1..256 characters', () => {
+    const attrs = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`a${i}`, 'v']));
+    expect(SendMessage.safeParse({ body: 'x', attributes: attrs(100) }).success).toBe(true);
+    expect(SendMessage.safeParse({ body: 'x', attributes: attrs(101) }).success).toBe(false);
+    expect(SendMessage.safeParse({ body: 'x', attributes: { ['n'.repeat(256)]: 'v' } }).success).toBe(true);
+    expect(SendMessage.safeParse({ body: 'x', attributes: { ['n'.repeat(257)]: 'v' } }).success).toBe(false);
+    expect(SendMessage.safeParse({ body: 'x', attributes: { '': 'v' } }).success).toBe(false);
   });
 });

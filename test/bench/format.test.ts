@@ -1,5 +1,6 @@
+import { jest } from '@jest/globals';
 import { formatCount, formatDuration, formatNumber, formatSpread, formatTable, formatWithUnit } from '../../scripts/bench/table.js';
-import { renderBar } from '../../scripts/bench/progress.js';
+import { PrefixedProgress, renderBar } from '../../scripts/bench/progress.js';
 import { collectMetrics, summaryTable, type ScenarioResult } from '../../scripts/bench/results.js';
 import { meetsTarget } from '../../scripts/bench/targets.js';
 import { electionNotes, errorNotes } from '../../scripts/bench/scenario.js';
@@ -95,5 +96,22 @@ describe('election notes', () => {
       { values: {}, detail: { termBefore: 2, termAfter: 4 } },
     ])).toEqual(['the Raft term rose during 1 of 2 runs (2->4) with every node up: elections under load']);
     expect(electionNotes([{ values: {}, detail: {} }])).toEqual([]);
+  });
+});
+
+describe('prefixed progress', () => {
+  it('names who runs in front of each bar', () => {
+    const written: string[] = [];
+    const spy = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    });
+    try {
+      new PrefixedProgress('RabbitMQ: ').start('run 1/3', () => 0.5).done('12,000 msg/s');
+    } finally {
+      spy.mockRestore();
+    }
+    expect(written.join('')).toContain('RabbitMQ: run 1/3');
+    expect(written.join('')).toContain('12,000 msg/s');
   });
 });

@@ -46,7 +46,7 @@ describe('binary form of sends and publishes', () => {
   const message = fc.record(
     {
       body: text,
-      attributes: fc.dictionary(fc.oneof(text, fc.constant('__proto__')), text, { maxKeys: 3 }),
+      attributes: fc.dictionary(text.filter((s) => s.length > 0 && s !== '__proto__'), text, { maxKeys: 3 }),
       delayMs: fc.integer({ min: 0, max: 900_000 }),
       deduplicationId: text.filter((s) => s.length > 0),
     },
@@ -74,13 +74,12 @@ describe('binary form of sends and publishes', () => {
     );
   });
 
-  test('an attribute named __proto__ never becomes a prototype', () => {
+  test('an attribute named __proto__ is refused, in either form, never dropped or made a prototype', () => {
     const attributes = JSON.parse('{"__proto__": "x", "a": "b"}') as Record<string, string>;
     const c = { type: 'queue.send', user: 'a', queue: 'q', batch: false, messages: [{ body: 'b', attributes }] } as Command;
-    const back = decodeCommand(encodeCommand(c)) as { messages: { attributes: Record<string, string> }[] };
-    expect(back).toEqual(parseCommand(c));
-    expect(back.messages[0].attributes.a).toBe('b');
-    expect(Object.getPrototypeOf(back.messages[0].attributes)).toBe(Object.prototype);
+    expect(encodeCommand(c)[0]).toBe(0x01);
+    expect(() => decodeCommand(encodeCommand(c))).toThrow(BrokerError);
+    expect(() => parseCommand(c)).toThrow(BrokerError);
   });
 
   test('what the binary form cannot carry goes as JSON and is judged by the schema', () => {

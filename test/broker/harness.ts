@@ -1,4 +1,7 @@
-import { Broker, encodeCommand, type Command, type CommandResult } from '../../src/broker/index.js';
+import { Broker, encodeCommand, resolveLimits, type BrokerLimits, type Command, type CommandResult } from '../../src/broker/index.js';
+
+/** A receipt key as the API would propose it (any 64 hex digits). */
+export const TEST_RECEIPT_KEY = '0f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff0';
 
 /** Drives a Broker like the node does: one entry per command, increasing index, and a
  *  leader clock the test moves by hand. Commands go through encode/decode as in the log. */
@@ -32,6 +35,11 @@ export class Harness {
 
   tick(): void {
     this.ok({ type: 'tick' });
+  }
+
+  /** Applies a `cluster.limits` entry: the defaults overridden by `overrides`. */
+  limits(overrides: Partial<BrokerLimits>): void {
+    this.ok({ type: 'cluster.limits', limits: resolveLimits(overrides) });
   }
 
   register(...names: string[]): void {

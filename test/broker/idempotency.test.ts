@@ -92,3 +92,100 @@ describe('idempotency keys', () => {
     expect(h.broker.getUser('zed')).toEqual({ username: 'zed', passwordHash: 'h' });
   });
 });
+
+describe('idempotency records are bounded and hold no bodies', () => {
+  const receiveKeyed = (key: string, max = 3): Command => ({
+    type: 'queue.receive', user: 'alice', queue: 'q', max, visibilityTimeoutMs: 0, idempotencyKey: key,
+  });
+
+  test('past 10,000 records of one user the oldest are evicted and no longer replayed; others keep theirs', () => {
+    const h = setup();
+    h.ok({ type: 'queue.grant', user: 'alice', queue: 'q', username: 'bob', permissions: ['send'] });
+    const bobFirst = h.ok({ type: 'queue.send', user: 'bob', queue: 'q', messages: [{ body: 'b' }], batch: false, idempotencyKey: 'k0' });
+    const send = (key: string): Command => ({ type: 'queue.send', user: 'alice', queue: 'q', messages: [{ body: 'x' }], batch: false, idempotencyKey: key });
+    const first = h.ok(send('k0'));
+    for (let i = 1; i <= 10_000; i++) h.ok(send(`k${i}`));
+    expect(h.broker.idempotencyUsage('alice').records).toBe(10_000);
+    // k0 was the oldest: evicted, so a retry is a new send.
+    expect(h.ok(send('k0')).id).not.toBe(first.id);
+    // The newest is still replayed; bob's record is his own and untouched.
+    const last = h.apply(send('k10000'));
+    expect(last).toMatchObject({ ok: true, replayOf: 'queue.send' });
+    expect(h.apply({ type: 'queue.send', user: 'bob', queue: 'q', messages: [{ body: 'b' }], batch: false, idempotencyKey: 'k0' }))
+      .toEqual({ ok: true, value: bobFirst, replayOf: 'queue.send' });
+    expect(h.broker.idempotencyUsage('bob').records).toBe(1);
+  });
+
+  test('the byte bound evicts too, and a record bigger than the bound is not kept', () => {
+    const h = setup();
+    h.limits({ idempotencyBytesPerUser: 2_000 });
+    const create = (key: string, name: string): Command => ({ type: 'queue.create', user: 'alice', name, idempotencyKey: key });
+    for (let i = 0; i < 20; i++) h.ok(create(`c${i}`, `q${i}`));
+    const used = h.broker.idempotencyUsage('alice');
+    expect(used.bytes).toBeLessThanOrEqual(2_000);
+    expect(used.records).toBeGreaterThan(1);
+    expect(used.records).toBeLessThan(20);
+    // The newest is replayed, the oldest is gone (a retry now conflicts: the queue exists).
+    expect(h.apply(create('c19', 'q19'))).toMatchObject({ ok: true, replayOf: 'queue.create' });
+    expect(h.apply(create('c0', 'q0'))).toMatchObject({ ok: false, error: { code: 'conflict' } });
+
+    h.limits({ idempotencyBytesPerUser: 100 });
+    h.ok(create('big', 'qbig'));
+    expect(h.apply(create('big', 'qbig'))).toMatchObject({ ok: false, error: { code: 'conflict' } });
+  });
+
+  test('receive answers with large bodies cost neither memory nor snapshot bytes per record', () => {
+    const h = setup();
+    const body = 'b'.repeat(200 * 1024);
+    h.ok({ type: 'queue.send', user: 'alice', queue: 'q', batch: true, messages: [{ body }, { body }, { body }] });
+    const stored = h.broker.snapshot().length;
+    expect(stored).toBeGreaterThan(3 * 200 * 1024);
+
+    // Each receive leases the same three 200 KiB messages again (visibility 0).
+    for (let i = 0; i < 200; i++) expect(h.ok(receiveKeyed(`r${i}`)).messages).toHaveLength(3);
+    // Kept whole, these answers would be 200 x 600 KiB; by reference they are receipts.
+    expect(h.broker.snapshot().length - stored).toBeLessThan(200 * 200);
+    expect(h.broker.idempotencyUsage('alice').bytes).toBeLessThan(200 * 300);
+
+    for (let i = 200; i < 10_500; i++) h.ok(receiveKeyed(`r${i}`));
+    const used = h.broker.idempotencyUsage('alice');
+    expect(used.records).toBe(10_000);
+    expect(used.bytes).toBeLessThanOrEqual(16 * 1024 * 1024);
+    expect(h.broker.snapshot().length - stored).toBeLessThan(10_000 * 200);
+  });
+
+  test('a replayed receive answers only the leases that still run, and leases nothing', () => {
+    const h = setup();
+    h.ok({ type: 'queue.grant', user: 'alice', queue: 'q', username: 'bob', permissions: ['receive'] });
+    h.ok({ type: 'queue.send', user: 'alice', queue: 'q', batch: true, messages: [{ body: 'a', attributes: { k: 'v' } }, { body: 'b' }, { body: 'c' }, { body: 'd' }] });
+    const cmd: Command = { type: 'queue.receive', user: 'alice', queue: 'q', max: 3, visibilityTimeoutMs: 60_000, idempotencyKey: 'r' };
+    const first = h.ok(cmd).messages;
+    expect(first.map((m: { body: string }) => m.body)).toEqual(['a', 'b', 'c']);
+    expect(h.ok(cmd).messages).toEqual(first);
+
+    // a is acked; b is released and leased again by bob; c's lease still runs.
+    h.ok({ type: 'queue.ack', user: 'alice', queue: 'q', receiptHandles: [first[0].receiptHandle] });
+    h.ok({ type: 'queue.nack', user: 'alice', queue: 'q', receiptHandles: [first[1].receiptHandle] });
+    const bobs = h.ok({ type: 'queue.receive', user: 'bob', queue: 'q', max: 1 }).messages;
+    expect(bobs[0].body).toBe('b');
+    const stats = h.broker.getQueue('alice', 'q');
+
+    const replay = h.apply(cmd);
+    expect(replay).toEqual({ ok: true, value: { messages: [first[2]] }, replayOf: 'queue.receive' });
+    // Nothing was leased or released by the replay; bob's lease is not in it.
+    expect(h.broker.getQueue('alice', 'q')).toEqual(stats);
+    expect(h.broker.getQueue('alice', 'q')).toMatchObject({ ok: true, value: { stats: { ready: 1, inflight: 2 } } });
+
+    // A restored replica answers the same replay.
+    const copy = new Harness();
+    copy.broker.restore(h.broker.snapshot());
+    copy.index = h.index;
+    copy.time = h.time;
+    expect(copy.apply(cmd)).toEqual(replay);
+
+    // Once the queue is gone (or replaced), the replay lists nothing.
+    h.ok({ type: 'queue.delete', user: 'alice', queue: 'q' });
+    h.ok({ type: 'queue.create', user: 'alice', name: 'q' });
+    expect(h.apply(cmd)).toEqual({ ok: true, value: { messages: [] }, replayOf: 'queue.receive' });
+  });
+});

@@ -41,7 +41,8 @@ export class Model {
   readonly subs = new Map<string, MChan>();
   topicSeq = 0;
   topicDedup = new Map<string, { id: string; at: number }>();
-  readonly idem = new Map<string, { result: Result; at: number }>();
+  /** A receive's answer is kept as where it leased from and its receipts. */
+  readonly idem = new Map<string, { result: Result; at: number; from?: MChan; receipts?: string[] }>();
   /** How often messages were dead-lettered (lets the tests check they cover it). */
   deadLettered = 0;
 
@@ -54,9 +55,27 @@ export class Model {
     this.runTimers();
     for (const [k, e] of this.idem) if (this.now - e.at >= 600_000) this.idem.delete(k);
     const key = c.idempotencyKey === undefined ? undefined : `${c.user}\n${c.idempotencyKey}`;
-    if (key !== undefined && this.idem.has(key)) return this.idem.get(key)!.result;
+    if (key !== undefined && this.idem.has(key)) {
+      const e = this.idem.get(key)!;
+      if (e.from === undefined) return e.result;
+      // A replayed receive: those of its leases that still run, nothing else.
+      const from = e.from;
+      const messages = e.receipts!.flatMap((r) => {
+        const m = from.msgs.find((x) => x.receipt === r && x.state === 'inflight');
+        return m === undefined ? [] : [{
+          id: m.id, body: m.body, attributes: m.attributes, receiptHandle: r, receiveCount: m.receiveCount, sentAt: iso(m.sentAt),
+        }];
+      });
+      return { ok: true, value: { messages } };
+    }
     const result = this.exec(c, index);
-    if (key !== undefined) this.idem.set(key, { result, at: this.now });
+    if (key !== undefined) {
+      const from = c.type.endsWith('.receive') && result.ok ? this.channel(c) : undefined;
+      if (from !== undefined && typeof from !== 'string') {
+        const receipts = ((result as { value: { messages: { receiptHandle: string }[] } }).value).messages.map((m) => m.receiptHandle);
+        this.idem.set(key, { result, at: this.now, from, receipts });
+      } else this.idem.set(key, { result, at: this.now });
+    }
     return result;
   }
 

@@ -149,6 +149,11 @@ describe('broker vs reference model', () => {
         }
         const subs = (broker.listSubscriptions('alice', 't') as any).value.subscriptions;
         expect(subs.map((s: any) => [s.name, s.stats])).toEqual([...model.subs].map(([n, ch]) => [n, model.stats(ch)]));
+        // Usage kept step by step equals usage counted afresh from the state.
+        const counted = new Broker();
+        counted.restore(broker.snapshot());
+        for (const user of ['alice', 'bob']) expect(broker.usageOf(user)).toEqual(counted.usageOf(user));
+        expect(broker.usageOf('alice').queuedBytes).toBeGreaterThanOrEqual(0);
       }),
       { numRuns: 150 },
     );

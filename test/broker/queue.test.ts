@@ -150,6 +150,20 @@ describe('send and receive', () => {
     expect(stats(h)).toMatchObject({ ready: 1 });
   });
 
+  test('attribute names and values count toward the 256 KiB; at most 100 attributes, names up to 256 characters', () => {
+    const h = setup();
+    const half = 128 * 1024;
+    const msg = (attributes: Record<string, string>) => ({ type: 'queue.send' as const, user: 'alice', queue: 'q', messages: [{ body: 'a'.repeat(half), attributes }], batch: false });
+    h.fails(msg({ k: 'v'.repeat(half) }), 'payload_too_large');
+    h.fails(msg({ ['k'.repeat(half)]: 'v' }), 'validation_failed'); // the name is over 256 characters
+    expect(stats(h)).toEqual({ ready: 0, inflight: 0, delayed: 0 });
+    h.ok(msg({ k: 'v'.repeat(half - 1) }));
+    const attrs = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`a${i}`, 'v']));
+    h.fails({ type: 'queue.send', user: 'alice', queue: 'q', messages: [{ body: 'x', attributes: attrs(101) }], batch: false }, 'validation_failed');
+    h.ok({ type: 'queue.send', user: 'alice', queue: 'q', messages: [{ body: 'x', attributes: attrs(100) }], batch: false });
+    expect(stats(h)).toMatchObject({ ready: 2 });
+  });
+
   test('lone surrogates are refused', () => {
     const h = setup();
     h.fails({ type: 'queue.send', user: 'alice', queue: 'q', messages: [{ body: 'a\ud800' }], batch: false }, 'validation_failed');

@@ -1,5 +1,6 @@
-import { Broker, BrokerError, type Command } from '../../src/broker/index.js';
-import { Harness } from './harness.js';
+import { Broker, BrokerError, DEFAULT_LIMITS, type Command } from '../../src/broker/index.js';
+import { Harness, TEST_RECEIPT_KEY } from './harness.js';
+import { V1_IMAGE_BASE64, V1_INDEX, V1_TIME } from './testdata/snapshot-v1.js';
 
 function busy(): Harness {
   const h = new Harness();
@@ -99,5 +100,42 @@ describe('snapshot', () => {
     const b = new Broker();
     b.restore(a.snapshot());
     expect(b.stateHash()).toBe(a.stateHash());
+  });
+});
+
+describe('a version-1 snapshot (before receipt keys and bounded idempotency records)', () => {
+  function restoredV1(): Harness {
+    const h = new Harness();
+    h.broker.restore(Buffer.from(V1_IMAGE_BASE64, 'base64'));
+    h.index = V1_INDEX;
+    h.time = V1_TIME;
+    return h;
+  }
+
+  test('restores: default limits, usage counted, old leases keep their handles', () => {
+    const h = restoredV1();
+    expect(h.broker.limits()).toEqual(DEFAULT_LIMITS);
+    expect(h.broker.hasReceiptKey()).toBe(false);
+    // one + k + v, two, three in q; pub in t's log.
+    expect(h.broker.usageOf('alice')).toEqual({ queues: 1, topics: 1, subscriptions: 1, grants: 1, queuedBytes: 16 });
+    expect(h.ok({ type: 'queue.ack', user: 'bob', queue: 'q', receiptHandles: ['6.0'] })).toEqual({ acked: 1, unknown: [] });
+    // Its next receive brings a key: from then on handles are minted.
+    const got = h.ok({ type: 'queue.receive', user: 'alice', queue: 'q', max: 5, receiptKey: TEST_RECEIPT_KEY });
+    expect(got.messages.map((m: { body: string; receiptHandle: string }) => [m.body, m.receiptHandle.length])).toEqual([['three', 22]]);
+  });
+
+  test('idempotency records replay as before, except a register\'s, which is dropped', () => {
+    const h = restoredV1();
+    expect(h.apply({ type: 'queue.send', user: 'alice', queue: 'q', batch: true, idempotencyKey: 'send-1', messages: [{ body: 'again' }] }))
+      .toMatchObject({ ok: true, value: { messages: [{ id: '5-0' }, { id: '5-1' }, { id: '5-2' }] }, replayOf: 'queue.send' });
+    expect(h.apply({ type: 'queue.receive', user: 'alice', queue: 'q', max: 2, idempotencyKey: 'recv-1' }))
+      .toMatchObject({ ok: true, value: { messages: [{ id: '5-0', receiptHandle: '6.0' }, { id: '5-1', receiptHandle: '6.1' }] }, replayOf: 'queue.receive' });
+    // bob's record planted by a register is gone: his own write with that key runs.
+    expect(h.apply({ type: 'queue.send', user: 'bob', queue: 'q', batch: false, idempotencyKey: 'planted', messages: [{ body: 'mine' }] }))
+      .toEqual({ ok: true, value: { id: `${h.index.toString(36)}-0`, deduplicated: false } });
+    // Written again it is a version-2 image that restores to the same state.
+    const copy = new Broker();
+    copy.restore(h.broker.snapshot());
+    expect(copy.stateHash()).toBe(h.broker.stateHash());
   });
 });

@@ -6,7 +6,7 @@ import { loadConfig } from '../../src/node/config.js';
 import { NoLeaderError, NotLeaderError, ProposalOutcomeUnknownError } from '../../src/node/errors.js';
 import { silentLogger } from '../../src/node/logger.js';
 import { RaftNode } from '../../src/node/raft-node.js';
-import { encodePut, KvStateMachine } from '../support/kv-state-machine.js';
+import { encodePut, KvStateMachine } from '../../scripts/kv/state-machine.js';
 import { LinkMesh } from '../../scripts/chaos/proxy.js';
 import { makeTempDir, removeDir } from '../support/temp-dir.js';
 

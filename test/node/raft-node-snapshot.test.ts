@@ -8,7 +8,7 @@ import { silentLogger } from '../../src/node/logger.js';
 import { RaftNode } from '../../src/node/raft-node.js';
 import type { ApplyContext } from '../../src/node/state-machine.js';
 import { LevelDbLogStore } from '../../src/node/storage/leveldb-log-store.js';
-import { encodePut, encodeTick, KvStateMachine } from '../support/kv-state-machine.js';
+import { encodePut, encodeTick, KvStateMachine } from '../../scripts/kv/state-machine.js';
 import { makeTempDir, removeDir } from '../support/temp-dir.js';
 import { join } from 'node:path';
 

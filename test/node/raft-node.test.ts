@@ -6,7 +6,7 @@ import { loadConfig, type NodeConfig } from '../../src/node/config.js';
 import { NodeStoppedError, OverloadedError, StorageFailedError } from '../../src/node/errors.js';
 import { silentLogger } from '../../src/node/logger.js';
 import { RaftNode } from '../../src/node/raft-node.js';
-import { encodePut, encodeTick, KvStateMachine, type KvApplyResult } from '../support/kv-state-machine.js';
+import { encodePut, encodeTick, KvStateMachine, type KvApplyResult } from '../../scripts/kv/state-machine.js';
 import { makeTempDir, removeDir } from '../support/temp-dir.js';
 
 const T = 30_000;

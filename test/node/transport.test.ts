@@ -3,7 +3,9 @@ import { message } from '../../src/raft/util.js';
 import { silentLogger } from '../../src/node/logger.js';
 import { ForwardError, ListenError } from '../../src/node/errors.js';
 import { Transport, type TransportOptions } from '../../src/node/transport/transport.js';
-import { decodeBatch, encodeBatch } from '../../src/node/transport/wire.js';
+import { RaftServiceDefinition, decodeBatch, encodeBatch } from '../../src/node/transport/wire.js';
+import { PeerGuard, isRefused, peekCredentials } from '../../src/node/transport/peer-guard.js';
+import { ClientError, Status, createChannel, createClient } from 'nice-grpc';
 import { freePort, waitFor } from '../../scripts/lib/local-cluster.js';
 import { makeTempDir, removeDir } from '../support/temp-dir.js';
 import { makeTlsFiles } from '../support/tls-certs.js';
@@ -43,9 +45,10 @@ async function startPair(overrides: Partial<Record<'a' | 'b', Partial<TransportO
 
 /** Sends probes until one arrives: the link is up (messages sent before may be lost, as Raft allows). */
 async function connected(from: Node, to: Node, toId: string): Promise<void> {
+  const fromId = toId === 'b' ? 'a' : 'b';
   await waitFor(
     async () => {
-      from.transport.send([message('heartbeat', 'x', toId, 1, { commit: 999_999 })]);
+      from.transport.send([message('heartbeat', fromId, toId, 1, { commit: 999_999 })]);
       return to.received.some((m) => m.commit === 999_999) ? true : undefined;
     },
     15_000,
@@ -265,6 +268,60 @@ describe('gRPC transport', () => {
       expect(err).toBeInstanceOf(ListenError);
       expect((err as Error).message).toMatch(/already in use/);
     } finally {
+      await a.transport.close();
+      await b.transport.close();
+    }
+  }, T);
+});
+
+describe('peer guard', () => {
+  const guard = new PeerGuard('c1', 'token-c1-secret', new Set(['a', 'b']));
+  const bigBatch = (clusterToken: string) =>
+    encodeBatch({ clusterId: 'c1', clusterToken, from: 'a', messages: Array.from({ length: 200 }, (_, i) => append(i, 4096)) });
+
+  test('reads the credentials without decoding the messages', () => {
+    expect(peekCredentials(bigBatch('token-c1-secret'))).toEqual({ clusterId: 'c1', clusterToken: 'token-c1-secret', from: 'a' });
+  });
+
+  test('a wrong token, cluster id or unknown node is refused before the messages are decoded', () => {
+    let decoded = 0;
+    const deserialize = guard.deserializer((bytes) => {
+      decoded++;
+      return decodeBatch(bytes);
+    });
+    for (const bytes of [
+      bigBatch('wrong-token'),
+      bigBatch(''),
+      encodeBatch({ clusterId: 'c2', clusterToken: 'token-c1-secret', from: 'a', messages: [append(1)] }),
+      encodeBatch({ clusterId: 'c1', clusterToken: 'token-c1-secret', from: 'mallory', messages: [append(1)] }),
+      Uint8Array.of(0xff, 0xff, 0xff),
+    ]) {
+      expect(isRefused(deserialize(bytes))).toBe(true);
+    }
+    expect(decoded).toBe(0);
+    const ok = deserialize(bigBatch('token-c1-secret'));
+    expect(isRefused(ok)).toBe(false);
+    expect(decoded).toBe(1);
+  });
+});
+
+describe('per-message sender', () => {
+  test("a stream admitted as one node cannot carry another node's messages", async () => {
+    const { a, b } = await startPair();
+    const channel = createChannel(`127.0.0.1:${b.transport.port}`);
+    try {
+      const client = createClient(RaftServiceDefinition, channel);
+      const frames = async function* () {
+        yield { clusterId: 'c1', clusterToken: 'token-c1-secret', from: 'a', messages: [message('heartbeat', 'a', 'b', 1, { commit: 1 })] };
+        // Poses as a third node in the same stream.
+        yield { clusterId: 'c1', clusterToken: 'token-c1-secret', from: 'a', messages: [message('vote', 'c', 'b', 9)] };
+      };
+      const err = await client.send(frames()).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ClientError);
+      expect((err as ClientError).code).toBe(Status.PERMISSION_DENIED);
+      expect(b.received.map((m) => m.from)).toEqual(['a']);
+    } finally {
+      channel.close();
       await a.transport.close();
       await b.transport.close();
     }

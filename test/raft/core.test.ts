@@ -4,7 +4,7 @@ import { Inflights } from '../../src/raft/inflights.js';
 import { RaftLog } from '../../src/raft/log.js';
 import { MemoryLogStore } from '../../src/raft/storage/memory-log-store.js';
 import { CAMPAIGN_TRANSFER } from '../../src/raft/raft.js';
-import { SeededRng } from '../sim/rng.js';
+import { SeededRng } from '../../scripts/sim/rng.js';
 import { message } from '../../src/raft/util.js';
 import type { Message, SnapshotSource } from '../../src/raft/types.js';
 import { SnapshotGoneError } from '../../src/raft/storage/log-store.js';

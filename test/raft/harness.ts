@@ -1,7 +1,7 @@
 import { MemoryLogStore } from '../../src/raft/storage/memory-log-store.js';
 import { RawNode } from '../../src/raft/raw-node.js';
 import type { Entry, Message, NodeId, RaftConfig, ReadState } from '../../src/raft/types.js';
-import { SeededRng } from '../sim/rng.js';
+import { SeededRng } from '../../scripts/sim/rng.js';
 
 export interface HarnessOptions {
   ids?: NodeId[];

@@ -1,4 +1,4 @@
-import { runSeed } from './simulator.js';
+import { runSeed } from '../../scripts/sim/simulator.js';
 
 // Deterministic simulation: every seed is a different schedule of drops, delays,
 // duplicates, partitions, crashes, compactions and client operations, with every

@@ -1,7 +1,9 @@
 // Helpers for process tests: a LocalCluster of fixture nodes and a tiny client.
 import { LocalCluster, waitFor, type LocalClusterOptions } from '../../scripts/lib/local-cluster.js';
 
-export const FIXTURE_ENTRY = [process.execPath, '--import', 'tsx', 'test/support/kv-node-main.ts'];
+import { KV_NODE_ENTRY } from '../../scripts/kv/entry.js';
+
+export const FIXTURE_ENTRY = KV_NODE_ENTRY;
 
 export async function startKvCluster(opts: Partial<LocalClusterOptions> = {}): Promise<LocalCluster> {
   return LocalCluster.start({

@@ -90,6 +90,11 @@ export class BrokerStack extends Stack {
       description: 'MOM broker token every inter-node RPC carries',
       generateSecretString: { passwordLength: 48, excludePunctuation: true },
     });
+    // Each node derives the node-to-node TLS CA from this seed at boot (host/node-tls.ts).
+    const tlsCaSeed = new secretsmanager.Secret(this, 'TlsCaSeed', {
+      description: 'MOM broker seed of the node-to-node TLS certificate authority',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+    });
 
     const release = new s3assets.Asset(this, 'Release', { path: props.releaseTarball });
     const releaseParameter = new ssm.StringParameter(this, 'ReleaseParameter', {
@@ -114,6 +119,7 @@ export class BrokerStack extends Stack {
     releaseParameter.grantRead(role);
     jwtSecret.grantRead(role);
     clusterToken.grantRead(role);
+    tlsCaSeed.grantRead(role);
     logGroup.grantWrite(role);
 
     // Resolved by EC2 at launch (resolve:ssm:), so the template does not change when
@@ -148,9 +154,20 @@ export class BrokerStack extends Stack {
           releaseParameterName: releaseParameter.parameterName,
           jwtSecretArn: jwtSecret.secretArn,
           clusterTokenSecretArn: clusterToken.secretArn,
+          tlsCaSeedSecretArn: tlsCaSeed.secretArn,
+          clusterId,
+          privateIp: node.privateIp,
           dataVolumeId: volume.volumeId,
           logGroupName: logGroup.logGroupName,
-          nodeConfigJson: renderNodeConfig({ nodeId: node.nodeId, clusterId, nodes: layout, logLevel: props.logLevel }),
+          nodeConfigJson: renderNodeConfig({
+            nodeId: node.nodeId,
+            clusterId,
+            nodes: layout,
+            // The load balancer's nodes live in the public subnets: its X-Forwarded-For
+            // is believed from there only.
+            trustedProxies: vpc.publicSubnets.map((s) => s.ipv4CidrBlock),
+            logLevel: props.logLevel,
+          }),
           systemdUnit: renderSystemdUnit({ nodeId: node.nodeId }),
         }),
       );

@@ -1,28 +1,20 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { NODE_IDS, type NodePlacement } from '../lib/cluster-layout.js';
 import { nodeConfig } from '../lib/host/node-config.js';
+import { freePort } from '../../../scripts/lib/free-port.js';
+import { renderIssueNodeCertScript } from '../lib/host/node-tls.js';
+import { HOST_PATHS, type HostPaths } from '../lib/host/paths.js';
 
 // `make aws-smoke`: the release tarball exactly as the nodes get it, run as a three-node
 // cluster on 127.0.0.1 with the config the AWS nodes get (forward mode, production,
-// secrets from files); only addresses and paths are local. Checks /health, /ready,
+// secrets from files, gRPC over mutual TLS with certificates issued by the boot script's
+// issuer from one CA seed); only addresses and paths are local. Checks /health, /ready,
 // /v1/cluster and a write sent to a follower (forwarded to the leader).
 
 const tarball = resolve(process.argv[2] ?? 'build/release.tar.gz');
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolvePort(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -43,6 +35,20 @@ async function main(): Promise<void> {
     if (untar.status !== 0) throw new Error(`cannot unpack ${tarball}: ${untar.stderr}`);
     writeFileSync(join(work, 'jwt-secret'), 'smoke-jwt-secret-'.padEnd(64, 'x'));
     writeFileSync(join(work, 'cluster-token'), 'smoke-cluster-token-'.padEnd(48, 'y'));
+    writeFileSync(join(work, 'tls-ca-seed'), 'smoke-tls-ca-seed-'.padEnd(64, 'z'));
+
+    /** The boot script's certificate issuer, run for one node into its own directory. */
+    const issueCert = (nodeId: string): HostPaths => {
+      const root = join(work, `host-${nodeId}`);
+      const paths = Object.fromEntries(Object.entries(HOST_PATHS).map(([k, v]) => [k, join(root, v)])) as HostPaths;
+      paths.nodeBinary = process.execPath;
+      mkdirSync(root);
+      const script = join(root, 'issue.sh');
+      writeFileSync(script, renderIssueNodeCertScript(paths), { mode: 0o755 });
+      const issued = spawnSync('/bin/bash', [script, join(work, 'tls-ca-seed'), nodeId, '127.0.0.1', 'mom-aws-smoke'], { encoding: 'utf8' });
+      if (issued.status !== 0) throw new Error(`certificate of ${nodeId}: ${issued.stdout}${issued.stderr}`);
+      return paths;
+    };
 
     const nodes: NodePlacement[] = [];
     for (const [zoneIndex, nodeId] of NODE_IDS.entries()) {
@@ -58,6 +64,7 @@ async function main(): Promise<void> {
         dataDir: join(work, `data-${node.nodeId}`),
         jwtSecretFile: join(work, 'jwt-secret'),
         clusterTokenFile: join(work, 'cluster-token'),
+        tls: (({ tlsCert, tlsKey, tlsCa }) => ({ cert: tlsCert, key: tlsKey, ca: tlsCa }))(issueCert(node.nodeId)),
         logLevel: 'warn',
       };
       const file = join(work, `${node.nodeId}.json`);

@@ -18,6 +18,7 @@ afterAll(cleanScratch);
 const layout = planNodes(['10.20.3.0/24', '10.20.4.0/24', '10.20.5.0/24']);
 const JWT = 'j'.repeat(64);
 const TOKEN = 't'.repeat(48);
+const SEED = 's'.repeat(64);
 
 function stub(bin: string, name: string, body: string): void {
   writeFileSync(join(bin, name), `#!/bin/bash\n${body}\n`);
@@ -55,7 +56,7 @@ function bootHost() {
   stub(bin, 'aws', [
     `${rec('aws')}`,
     'case "$1 $2" in',
-    `  "secretsmanager get-secret-value") case "$4" in *jwt*) echo ${JWT} ;; *token*) echo ${TOKEN} ;; *) exit 9 ;; esac ;;`,
+    `  "secretsmanager get-secret-value") case "$4" in *jwt*) echo ${JWT} ;; *token*) echo ${TOKEN} ;; *seed*) echo ${SEED} ;; *) exit 9 ;; esac ;;`,
     `  "ssm get-parameter") echo s3://bucket/abc123.gz ;;`,
     `  "s3 cp") cp ${join(root, 'bucket')}/"\${4#s3://bucket/}" "$5" ;;`,
     '  *) echo "unexpected aws $*" >&2; exit 99 ;;',
@@ -73,6 +74,9 @@ function bootHost() {
       releaseParameterName: 'MomBroker-ReleaseParameter',
       jwtSecretArn: 'arn:aws:secretsmanager:eu-west-1:1:secret:jwt',
       clusterTokenSecretArn: 'arn:aws:secretsmanager:eu-west-1:1:secret:token',
+      tlsCaSeedSecretArn: 'arn:aws:secretsmanager:eu-west-1:1:secret:seed',
+      clusterId: 'mom-aws',
+      privateIp: layout[1].privateIp,
       dataVolumeId: 'vol-0abc',
       logGroupName: 'MomBroker-Logs',
       nodeConfigJson: renderNodeConfig({ nodeId: 'n2', clusterId: 'mom-aws', nodes: layout }),
@@ -124,7 +128,17 @@ describe('first boot script', () => {
     expect(calls).toContain(`useradd --system --home-dir ${p.dataMount} --shell /sbin/nologin mom`);
     expect(calls).toContain(`chown mom:mom ${p.jwtSecretFile} ${p.clusterTokenFile}`);
     expect(calls).toContain(`amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c file:${p.cloudwatchAgentConfig}`);
-    expect(calls[0]).toBe('dnf install -y nodejs20 amazon-cloudwatch-agent logrotate');
+    expect(calls[0]).toBe('dnf install -y nodejs20 amazon-cloudwatch-agent logrotate openssl');
+
+    // Node-to-node TLS: a certificate for the node's private IP, the seed not kept.
+    const cert = spawnSync('openssl', ['x509', '-in', p.tlsCert, '-noout', '-ext', 'subjectAltName'], { encoding: 'utf8' });
+    expect(cert.stdout).toContain(`IP Address:${layout[1].privateIp}`);
+    expect(spawnSync('openssl', ['verify', '-CAfile', p.tlsCa, p.tlsCert], { encoding: 'utf8' }).stdout.trim()).toBe(`${p.tlsCert}: OK`);
+    expect(statSync(p.tlsKey).mode & 0o777).toBe(0o400);
+    expect(existsSync(p.tlsCaSeedFile)).toBe(false);
+    expect(calls).toContain(`chown mom:mom ${p.tlsDir} ${p.tlsKey}`);
+    const config = JSON.parse(readFileSync(p.nodeConfig, 'utf8'));
+    expect(config.tls).toEqual({ cert: HOST_PATHS.tlsCert, key: HOST_PATHS.tlsKey, ca: HOST_PATHS.tlsCa });
 
     // The release is installed and the unit started, in that order.
     expect(readlinkSync(p.currentRelease)).toBe(join(p.releasesDir, 'abc123'));

@@ -32,7 +32,7 @@ function unitSections(unit: string): Map<string, Map<string, string>> {
 
 describe('node config', () => {
   test('forward mode, production, secrets by file, every peer including itself', () => {
-    const config = nodeConfig({ nodeId: 'n2', clusterId: 'mom-aws', nodes: layout });
+    const config = nodeConfig({ nodeId: 'n2', clusterId: 'mom-aws', nodes: layout, trustedProxies: ['10.20.0.0/24', '10.20.1.0/24'] });
     expect(config).toEqual({
       nodeId: 'n2',
       clusterId: 'mom-aws',
@@ -47,6 +47,8 @@ describe('node config', () => {
       ],
       dataDir: '/var/lib/mom/data',
       jwtSecretFile: '/etc/mom/jwt-secret',
+      tls: { cert: '/etc/mom/tls/node.pem', key: '/etc/mom/tls/node.key', ca: '/etc/mom/tls/ca.pem' },
+      trustedProxies: ['10.20.0.0/24', '10.20.1.0/24'],
       leaderMode: 'forward',
       production: true,
       logLevel: 'info',
@@ -82,6 +84,9 @@ describe('user data', () => {
     releaseParameterName: 'MomBroker-ReleaseParameter-abc',
     jwtSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:jwt-AbCd',
     clusterTokenSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:token-EfGh',
+    tlsCaSeedSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:seed-IjKl',
+    clusterId: 'mom-aws',
+    privateIp: layout[0].privateIp,
     dataVolumeId: 'vol-0123456789abcdef0',
     logGroupName: 'MomBroker-Logs-xyz',
     nodeConfigJson: renderNodeConfig({ nodeId: 'n1', clusterId: 'mom-aws', nodes: layout }),

@@ -86,8 +86,11 @@ export const pipelinedSend = sendScenario(2, 'pipelined', 'pipelined send, 256 i
   { key: 'p99', label: 'p99', unit: 'ms' },
 ]);
 
+/** Batched sends: one request per connection. */
+export const BATCHED_SHAPE: PoolShape = { connections: 32, pipelining: 1 };
+
 export const batchedSend10 = sendScenario(3, 'batched10', 'batched send, 10/request, 32 in flight', {
-  queue: 'bench-batched', perRequest: 10, inFlight: 32, shape: { connections: 32, pipelining: 1 },
+  queue: 'bench-batched', perRequest: 10, inFlight: 32, shape: BATCHED_SHAPE,
   durationMs: (ctx) => ctx.options.durations.batchedMs,
 }, [
   { key: 'rate', label: 'msgs/s', unit: 'msg/s' },
@@ -95,7 +98,7 @@ export const batchedSend10 = sendScenario(3, 'batched10', 'batched send, 10/requ
 ]);
 
 export const batchedSend100 = sendScenario(3, 'batched100', 'batched send, 100/request, 32 in flight', {
-  queue: 'bench-batched', perRequest: 100, inFlight: 32, shape: { connections: 32, pipelining: 1 },
+  queue: 'bench-batched', perRequest: 100, inFlight: 32, shape: BATCHED_SHAPE,
   durationMs: (ctx) => ctx.options.durations.batchedMs,
 }, [
   { key: 'rate', label: 'msgs/s', unit: 'msg/s', ref: 'batched100.rate' },

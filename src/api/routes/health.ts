@@ -1,13 +1,29 @@
 // Health, readiness, metrics, cluster status and the OpenAPI document: served by the
 // node that is asked, without auth.
 import type { Registry } from 'prom-client';
+import { matchesSecret, secretDigest } from '../../node/secret-compare.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError, NO_LEADER_RETRY_AFTER_SEC } from '../errors.js';
 import { defineRoute, type RouteSpec } from '../route.js';
 import { ReadQuery } from '../schemas.js';
 
+/** Whether `Authorization: Bearer <token>` carries the metrics token (constant time). */
+function hasMetricsToken(header: string | string[] | undefined, tokenDigest: Buffer | undefined): boolean {
+  if (tokenDigest === undefined || typeof header !== 'string') return false;
+  const match = /^Bearer +(\S+) *$/i.exec(header);
+  return match !== null && matchesSecret(match[1], tokenDigest);
+}
 
-export function healthRoutes(deps: ApiDeps, registry: Registry, openApi: () => unknown): RouteSpec[] {
+export interface MetricsSources {
+  /** Cluster and node series: open to anyone (health checks, dashboards). */
+  registry: Registry;
+  /** Series that name queues: only with `token`; never without one. */
+  perQueue: Registry;
+  token?: string;
+}
+
+export function healthRoutes(deps: ApiDeps, metrics: MetricsSources, openApi: () => unknown): RouteSpec[] {
+  const metricsTokenDigest = metrics.token === undefined ? undefined : secretDigest(metrics.token);
   return [
     defineRoute({
       method: 'GET',
@@ -41,12 +57,14 @@ export function healthRoutes(deps: ApiDeps, registry: Registry, openApi: () => u
       method: 'GET',
       path: '/metrics',
       operationId: 'metrics',
-      summary: 'Prometheus text format',
+      summary: 'Prometheus text format; per-queue series only with Authorization: Bearer <metrics token>',
       auth: false,
       kind: 'local',
-            success: 200,
-      async handle() {
-        return { status: 200, raw: { contentType: registry.contentType, bytes: await registry.metrics() } };
+      success: 200,
+      async handle({ headers }) {
+        let text = await metrics.registry.metrics();
+        if (hasMetricsToken(headers.authorization, metricsTokenDigest)) text += await metrics.perQueue.metrics();
+        return { status: 200, raw: { contentType: metrics.registry.contentType, bytes: text } };
       },
     }),
     defineRoute({

@@ -1,6 +1,10 @@
-// Message bodies: the single/batch shapes and the 256 KiB per-message limit (413).
+// Message bodies: the single/batch shapes and the per-message size limit (413), counted
+// as the broker counts it (body plus attribute names and values), before proposing.
+import { MAX_MESSAGE_BYTES, messageBytes, messageTooLarge } from '../../broker/index.js';
 import { ApiError } from '../errors.js';
-import { LIMITS, PublishBatch, PublishMessage, SendBatch, SendMessage } from '../schemas.js';
+import { PublishBatch, PublishMessage, SendBatch, SendMessage } from '../schemas.js';
+
+type MessageLike = { body: string; attributes?: Readonly<Record<string, string>> };
 
 const isBatch = (json: unknown): boolean => typeof json === 'object' && json !== null && 'messages' in json;
 
@@ -9,18 +13,15 @@ const isBatch = (json: unknown): boolean => typeof json === 'object' && json !==
 export const parseSendBody = (json: unknown) => (isBatch(json) ? SendBatch.parse(json) : SendMessage.parse(json));
 export const parsePublishBody = (json: unknown) => (isBatch(json) ? PublishBatch.parse(json) : PublishMessage.parse(json));
 
-export function checkMessageSizes(body: { body: string } | { messages: Array<{ body: string }> }): void {
+export function checkMessageSizes(body: MessageLike | { messages: MessageLike[] }): void {
   const messages = 'messages' in body ? body.messages : [body];
   messages.forEach((message, index) => {
-    // Cheap bound first: a UTF-16 string never has more UTF-8 bytes than 3 per unit.
-    if (message.body.length * 3 <= LIMITS.maxMessageBodyBytes) return;
-    const bytes = Buffer.byteLength(message.body, 'utf8');
-    if (bytes > LIMITS.maxMessageBodyBytes) {
-      throw new ApiError(
-        'payload_too_large',
-        `message body is ${bytes} bytes; the limit is ${LIMITS.maxMessageBodyBytes} bytes of UTF-8`,
-        { path: 'messages' in body ? `messages.${index}.body` : 'body', limitBytes: LIMITS.maxMessageBodyBytes, bytes },
-      );
-    }
+    if (!messageTooLarge(message)) return;
+    const bytes = messageBytes(message);
+    throw new ApiError(
+      'payload_too_large',
+      `message is ${bytes} bytes (body plus attribute names and values); the limit is ${MAX_MESSAGE_BYTES} bytes of UTF-8`,
+      { path: 'messages' in body ? `messages.${index}` : '', limitBytes: MAX_MESSAGE_BYTES, bytes },
+    );
   });
 }

@@ -3,7 +3,7 @@ import { decoyPasswordHash, hashPassword, verifyPassword } from '../auth/passwor
 import { commit, type ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { defineRoute, type RouteSpec } from '../route.js';
-import { LoginBody, RegisterBody } from '../schemas.js';
+import { LoginBody, RegisterBody, RelayedRegisterBody } from '../schemas.js';
 
 export function userRoutes(deps: ApiDeps): RouteSpec[] {
   return [
@@ -15,10 +15,18 @@ export function userRoutes(deps: ApiDeps): RouteSpec[] {
       auth: false,
       kind: 'write',
       body: RegisterBody,
+      relayedBody: RelayedRegisterBody,
       success: 201,
-      async handle({ body }) {
+      // A follower in forward mode hashes before relaying: the password never leaves the
+      // node it was sent to. The throttle comes first, as each hash costs tens of ms.
+      async relay({ body, clientAddress }) {
+        deps.registrations.take(clientAddress);
+        return { username: body.username, passwordHash: await hashPassword(body.password) };
+      },
+      async handle({ body, clientAddress }) {
+        deps.registrations.take(clientAddress);
         // Hashed here, before proposing: the log never holds the password.
-        const passwordHash = await hashPassword(body.password);
+        const passwordHash = 'passwordHash' in body ? body.passwordHash : await hashPassword(body.password);
         const value = await commit(deps, {
           type: 'user.register',
           username: body.username,
@@ -49,6 +57,7 @@ export function userRoutes(deps: ApiDeps): RouteSpec[] {
           deps.logins.recordFailure(body.username, clientAddress);
           throw new ApiError('unauthorized', 'wrong username or password');
         }
+        deps.logins.recordSuccess(body.username, clientAddress);
         return { status: 200, body: await deps.tokens.issue(body.username) };
       },
     }),

@@ -5,7 +5,8 @@ import type { Logger } from 'pino';
 import type { Message } from '../../raft/types.js';
 import { ForwardError, ListenError } from '../errors.js';
 import { GRPC_CHANNEL_OPTIONS, PeerLink } from './peer-link.js';
-import { RaftServiceDefinition, type WireBatch } from './wire.js';
+import { PeerGuard, isRefused } from './peer-guard.js';
+import { RaftServiceDefinition } from './wire.js';
 
 export interface TlsFiles {
   cert: string;
@@ -78,24 +79,36 @@ export class Transport {
     // No SO_REUSEPORT (grpc-js sets it by default): a second node on the same port
     // must fail loudly, not silently share the traffic.
     const server = createServer({ ...GRPC_CHANNEL_OPTIONS, 'grpc.so_reuseport': 0 });
-    const knownPeers = new Set(opts.peers.map((p) => p.id));
     let transport: Transport | undefined;
-    const authorize = (clusterId: string, clusterToken: string, from: string) => {
-      if (clusterId !== opts.clusterId || clusterToken !== opts.clusterToken || !knownPeers.has(from)) {
-        transport?.warnAuth(from, clusterId);
-        throw new ServerError(Status.UNAUTHENTICATED, 'wrong cluster id, cluster token or node id');
-      }
+    // Requests are checked by the guard as they are deserialized: a refused one is never
+    // decoded past its first three fields.
+    const guard = new PeerGuard(opts.clusterId, opts.clusterToken, new Set(opts.peers.map((p) => p.id)));
+    const guarded = {
+      send: { ...RaftServiceDefinition.send, requestDeserialize: guard.deserializer(RaftServiceDefinition.send.requestDeserialize) },
+      forward: { ...RaftServiceDefinition.forward, requestDeserialize: guard.deserializer(RaftServiceDefinition.forward.requestDeserialize) },
+    } as const;
+    const refuse = (from: string, clusterId: string): ServerError => {
+      transport?.warnAuth(from, clusterId);
+      return new ServerError(Status.UNAUTHENTICATED, 'wrong cluster id, cluster token or node id');
     };
-    server.add(RaftServiceDefinition, {
-      async send(frames: AsyncIterable<WireBatch>) {
+    server.add(guarded, {
+      async send(frames) {
+        // The stream belongs to the node its first admitted frame names; every later
+        // frame and every message in it must come from that node too.
+        let peer: string | undefined;
         for await (const batch of frames) {
-          authorize(batch.clusterId, batch.clusterToken, batch.from);
+          if (isRefused(batch)) throw refuse(batch.from, batch.clusterId);
+          peer ??= batch.from;
+          if (batch.from !== peer || batch.messages.some((m) => m.from !== peer)) {
+            transport?.warnAuth(batch.from, batch.clusterId);
+            throw new ServerError(Status.PERMISSION_DENIED, `a frame on ${peer}'s stream carries a message from another node`);
+          }
           opts.onMessages(batch.messages);
         }
         return {};
       },
       async forward(req, context) {
-        authorize(req.clusterId, req.clusterToken, req.from);
+        if (isRefused(req)) throw refuse(req.from, req.clusterId);
         const handler = transport?.forwardHandler;
         if (!handler) throw new ServerError(Status.UNAVAILABLE, 'this node has no forward handler yet');
         try {

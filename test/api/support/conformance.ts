@@ -17,7 +17,18 @@ export interface ClusterUnderTest {
   clusterId: string;
   /** Real Raft nodes: /metrics must carry the node's Raft metrics too. */
   raftMetrics?: boolean;
+  /** The nodes' --metrics-token, which unlocks the per-queue series. */
+  metricsToken: string;
 }
+
+/** Per-user limits every cluster under test runs with (node flag --limits): small enough
+ *  for the quota tests to reach, large enough for every other test. */
+export const CONFORMANCE_LIMITS: Record<string, number> = {
+  queuesPerUser: 40,
+  messagesPerQueue: 150,
+  queuedBytesPerQueue: 600 * 1024,
+  idempotencyRecordsPerUser: 100,
+};
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 const PASSWORD = 'correct horse battery';
@@ -74,7 +85,7 @@ export function conformanceSuite(getCluster: () => ClusterUnderTest): void {
       const leader = await cluster.leaderUrl();
       await as('alice', 'POST', '/v1/queues', { name: n('metered') });
       await as('alice', 'POST', `/v1/queues/${n('metered')}/messages`, { body: 'm' });
-      const res = await rawRequest(leader, 'GET', '/metrics');
+      const res = await rawRequest(leader, 'GET', '/metrics', { headers: { authorization: `Bearer ${cluster.metricsToken}` } });
       expectStatus(res, 200);
       expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
       expect(res.text).toMatch(/^mom_http_request_duration_seconds_bucket\{.*route="\/v1\/queues\/:name\/messages".*\} \d+/m);
@@ -93,6 +104,20 @@ export function conformanceSuite(getCluster: () => ClusterUnderTest): void {
         ]) {
           expect(res.text).toMatch(new RegExp(`^${name}(\\{.*\\})? `, 'm'));
         }
+      }
+    });
+
+    test("GET /metrics names no tenant's queue without the metrics token; cluster series stay open", async () => {
+      const leader = await cluster.leaderUrl();
+      await as('alice', 'POST', '/v1/queues', { name: n('secret-name') });
+      const tries: Record<string, string>[] = [{}, { authorization: 'Bearer not-the-metrics-token' }, { authorization: `Bearer ${tokens.alice}` }];
+      for (const headers of tries) {
+        const res = await rawRequest(leader, 'GET', '/metrics', { headers });
+        expectStatus(res, 200);
+        expect(res.text).not.toContain(n('secret-name'));
+        expect(res.text).not.toMatch(/^mom_queue_messages\{/m);
+        expect(res.text).toMatch(/^mom_messages_sent_total\{kind="queue"\} \d+/m);
+        if (cluster.raftMetrics) expect(res.text).toMatch(/^mom_raft_term /m);
       }
     });
 
@@ -150,6 +175,14 @@ export function conformanceSuite(getCluster: () => ClusterUnderTest): void {
       expect(Date.parse(res.json.expiresAt)).toBeGreaterThan(Date.now());
       expectError(await call('POST', '/v1/auth/login', { body: { username: n('alice'), password: 'wrong password' } }), 401, 'unauthorized');
       expectError(await call('POST', '/v1/auth/login', { body: { username: n('nobody'), password: PASSWORD } }), 401, 'unauthorized');
+    });
+
+    test('register and login bodies over 4 KiB are 413 unread; a big unauthenticated body elsewhere is 401 unread', async () => {
+      const big = { username: n('big'), password: 'p'.repeat(5_000) };
+      expectError(await call('POST', '/v1/auth/login', { body: big }), 413, 'payload_too_large');
+      expectError(await call('POST', '/v1/auth/register', { body: big }), 413, 'payload_too_large');
+      const leader = await cluster.leaderUrl();
+      expectError(await rawRequest(leader, 'POST', `/v1/queues/${n('any')}/messages`, { body: { body: 'x'.repeat(900_000) } }), 401, 'unauthorized');
     });
 
     test('a token works on every node (verified locally)', async () => {
@@ -678,6 +711,8 @@ export function conformanceSuite(getCluster: () => ClusterUnderTest): void {
       ['lone surrogate in a body', 'POST', `${q()}/messages`, { rawBody: '{"body":"\\ud800"}' }, 400, 'validation_failed'],
       ['request over 1 MiB', 'POST', `${q()}/messages`, { body: { body: big(1024 * 1024 + 10) } }, 413, 'payload_too_large'],
       ['message over 256 KiB', 'POST', `${q()}/messages`, { body: { body: big(256 * 1024 + 1) } }, 413, 'payload_too_large'],
+      ['body plus attributes over 256 KiB', 'POST', `${q()}/messages`, { body: { body: big(128 * 1024), attributes: { k: big(128 * 1024) } } }, 413, 'payload_too_large'],
+      ['101 attributes', 'POST', `${q()}/messages`, { body: { body: 'x', attributes: Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`a${i}`, 'v'])) } }, 400, 'validation_failed'],
       ['batch message over 256 KiB', 'POST', `${q()}/messages`, { body: { messages: [{ body: 'ok' }, { body: big(256 * 1024 + 1) }] } }, 413, 'payload_too_large'],
       ['batch of 101', 'POST', `${q()}/messages`, { body: { messages: Array.from({ length: 101 }, () => ({ body: 'x' })) } }, 400, 'validation_failed'],
       ['empty batch', 'POST', `${q()}/messages`, { body: { messages: [] } }, 400, 'validation_failed'],
@@ -762,6 +797,112 @@ export function conformanceSuite(getCluster: () => ClusterUnderTest): void {
       const res = await call(method, path, { ...opts, token });
       expectError(res, status, code);
       expect(await snapshot()).toEqual(before);
+    });
+  });
+
+  describe('no user starves or reaches into another: quotas, receipts, idempotency bounds', () => {
+    /** A fresh user with a token, so that the counts start at zero. */
+    async function freshUser(base: string): Promise<string> {
+      const username = n(base);
+      expectStatus(await call('POST', '/v1/auth/register', { body: { username, password: PASSWORD } }), 201);
+      const login = await call('POST', '/v1/auth/login', { body: { username, password: PASSWORD } });
+      expectStatus(login, 200);
+      tokens[base] = login.json.token;
+      return username;
+    }
+
+    function expectQuota(res: RawResponse, limit: string): void {
+      expectError(res, 403, 'quota_exceeded');
+      expect(res.json.error.details).toMatchObject({ limit, max: CONFORMANCE_LIMITS[limit] });
+    }
+
+    test('over queuesPerUser: 403 quota_exceeded naming the limit, and nothing is created', async () => {
+      await freshUser('quota-q');
+      const max = CONFORMANCE_LIMITS.queuesPerUser;
+      for (let i = 0; i < max; i++) expectStatus(await as('quota-q', 'POST', '/v1/queues', { name: n(`qq${i}`) }), 201);
+      const over = await as('quota-q', 'POST', '/v1/queues', { name: n('qq-over') });
+      expectQuota(over, 'queuesPerUser');
+      expect(over.json.error.details).toMatchObject({ current: max, requested: 1 });
+      expectError(await as('quota-q', 'GET', `/v1/queues/${n('qq-over')}`), 404, 'not_found');
+      expect((await as('quota-q', 'GET', '/v1/queues')).json.queues).toHaveLength(max);
+      // Deleting one makes room again.
+      expectStatus(await as('quota-q', 'DELETE', `/v1/queues/${n('qq0')}`), 204);
+      expectStatus(await as('quota-q', 'POST', '/v1/queues', { name: n('qq-over') }), 201);
+    });
+
+    test('over messagesPerQueue or queuedBytesPerQueue: the send is refused whole', async () => {
+      await freshUser('quota-m');
+      const q = n('quota-msgs');
+      expectStatus(await as('quota-m', 'POST', '/v1/queues', { name: q }), 201);
+      const batch = (count: number, body = 'm') => ({ messages: Array.from({ length: count }, () => ({ body })) });
+      const max = CONFORMANCE_LIMITS.messagesPerQueue;
+      expectStatus(await as('quota-m', 'POST', `/v1/queues/${q}/messages`, batch(100)), 201);
+      expectStatus(await as('quota-m', 'POST', `/v1/queues/${q}/messages`, batch(max - 101)), 201);
+      expectQuota(await as('quota-m', 'POST', `/v1/queues/${q}/messages`, batch(2)), 'messagesPerQueue');
+      expect((await as('quota-m', 'GET', `/v1/queues/${q}`)).json.stats).toEqual({ ready: max - 1, inflight: 0, delayed: 0 });
+      expectStatus(await as('quota-m', 'POST', `/v1/queues/${q}/messages`, batch(1)), 201);
+
+      const big = n('quota-bytes');
+      expectStatus(await as('quota-m', 'POST', '/v1/queues', { name: big }), 201);
+      const body = 'b'.repeat(200 * 1024);
+      const fits = Math.floor(CONFORMANCE_LIMITS.queuedBytesPerQueue / body.length);
+      for (let i = 0; i < fits; i++) expectStatus(await as('quota-m', 'POST', `/v1/queues/${big}/messages`, { body }), 201);
+      expectQuota(await as('quota-m', 'POST', `/v1/queues/${big}/messages`, { body }), 'queuedBytesPerQueue');
+      expect((await as('quota-m', 'GET', `/v1/queues/${big}`)).json.stats.ready).toBe(fits);
+    });
+
+    test('receipt handles cannot be guessed: a co-consumer forging or altering one gets unknown', async () => {
+      const q = n('receipts');
+      expectStatus(await as('alice', 'POST', '/v1/queues', { name: q }), 201);
+      expectStatus(await as('alice', 'PUT', `/v1/queues/${q}/grants/${n('bob')}`, { permissions: ['receive'] }), 200);
+      expectStatus(await as('alice', 'POST', `/v1/queues/${q}/messages`, { messages: [{ body: 'one' }, { body: 'two' }] }), 201);
+      const got = await as('alice', 'POST', `/v1/queues/${q}/receive`, { max: 1, visibilityTimeoutMs: 60_000 });
+      expectStatus(got, 200);
+      const handle: string = got.json.messages[0].receiptHandle;
+      // 128 bits, base64url: nothing a client can derive from ids or log positions.
+      expect(handle).toMatch(/^[A-Za-z0-9_-]{22}$/);
+      const flipped = handle.slice(0, 3) + (handle[3] === 'A' ? 'B' : 'A') + handle.slice(4);
+      const forged = [flipped, '1.0', '2a.0', handle.slice(0, 21), `${handle}x`];
+      const ack = await as('bob', 'POST', `/v1/queues/${q}/ack`, { receiptHandles: forged });
+      expectStatus(ack, 200);
+      expect(ack.json).toEqual({ acked: 0, unknown: forged });
+      const nack = await as('bob', 'POST', `/v1/queues/${q}/nack`, { receiptHandles: forged });
+      expect(nack.json).toEqual({ released: 0, unknown: forged });
+      expectError(await as('bob', 'POST', `/v1/queues/${q}/visibility`, { receiptHandle: flipped, visibilityTimeoutMs: 0 }), 404, 'not_found');
+      expect((await as('alice', 'GET', `/v1/queues/${q}`)).json.stats).toEqual({ ready: 1, inflight: 1, delayed: 0 });
+      expect((await as('alice', 'POST', `/v1/queues/${q}/ack`, { receiptHandles: [handle] })).json).toEqual({ acked: 1, unknown: [] });
+    });
+
+    test('a replayed receive returns the leases that still run, and leases nothing more', async () => {
+      const q = n('replay-receive');
+      expectStatus(await as('alice', 'POST', '/v1/queues', { name: q }), 201);
+      expectStatus(await as('alice', 'POST', `/v1/queues/${q}/messages`, { messages: [{ body: 'a' }, { body: 'b' }, { body: 'c' }] }), 201);
+      const key = { 'Idempotency-Key': `replay-receive-${run}` };
+      const first = await as('alice', 'POST', `/v1/queues/${q}/receive`, { max: 2, visibilityTimeoutMs: 60_000 }, key);
+      expectStatus(first, 200);
+      expect(first.json.messages.map((m: { body: string }) => m.body)).toEqual(['a', 'b']);
+      expect((await as('alice', 'POST', `/v1/queues/${q}/receive`, { max: 2, visibilityTimeoutMs: 60_000 }, key)).json).toEqual(first.json);
+      await as('alice', 'POST', `/v1/queues/${q}/ack`, { receiptHandles: [first.json.messages[0].receiptHandle] });
+      const again = await as('alice', 'POST', `/v1/queues/${q}/receive`, { max: 2, visibilityTimeoutMs: 60_000 }, key);
+      expectStatus(again, 200);
+      expect(again.json).toEqual({ messages: [first.json.messages[1]] });
+      expect((await as('alice', 'GET', `/v1/queues/${q}`)).json.stats).toEqual({ ready: 1, inflight: 1, delayed: 0 });
+    });
+
+    test('past idempotencyRecordsPerUser the oldest key of that user is evicted and no longer replayed', async () => {
+      await freshUser('quota-idem');
+      const q = n('idem-bound');
+      const createKey = { 'Idempotency-Key': `bound-create-${run}` };
+      expectStatus(await as('quota-idem', 'POST', '/v1/queues', { name: q }, createKey), 201);
+      // Other keyed writes up to the bound: the create is still replayed (201, not 409).
+      const bound = CONFORMANCE_LIMITS.idempotencyRecordsPerUser;
+      for (let i = 1; i < bound; i++) {
+        expectStatus(await as('quota-idem', 'POST', `/v1/queues/${q}/purge`, undefined, { 'Idempotency-Key': `bound-${run}-${i}` }), 200);
+      }
+      expectStatus(await as('quota-idem', 'POST', '/v1/queues', { name: q }, createKey), 201);
+      expectStatus(await as('quota-idem', 'POST', `/v1/queues/${q}/purge`, undefined, { 'Idempotency-Key': `bound-${run}-last` }), 200);
+      // One more: the create's record was the oldest, so the retry runs again and conflicts.
+      expectError(await as('quota-idem', 'POST', '/v1/queues', { name: q }, createKey), 409, 'conflict');
     });
   });
 }

@@ -5,10 +5,9 @@
 // cluster suite runs the same conformance tests against real Raft nodes.
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { Broker, encodeCommand } from '../../../src/broker/index.js';
+import { Broker, encodeCommand, resolveLimits } from '../../../src/broker/index.js';
 import type { ApiNode, NodeStatusView } from '../../../src/api/ports.js';
-import type { LoginLimiterOptions } from '../../../src/api/auth/rate-limit.js';
-import { startApiServer, type ApiServer } from '../../../src/api/server.js';
+import { startApiServer, type ApiServer, type ApiServerOptions } from '../../../src/api/server.js';
 import { NoLeaderError, NotLeaderError } from '../../../src/node/errors.js';
 
 interface Member {
@@ -17,7 +16,7 @@ interface Member {
 }
 
 /** The leader: applies each proposal to the broker on the next turn of the event loop. */
-class DirectLeader implements ApiNode {
+export class DirectLeader implements ApiNode {
   private index = 0;
   private forwardHandler?: (payload: Uint8Array, signal?: AbortSignal) => Promise<Uint8Array>;
   members: Member[] = [];
@@ -36,7 +35,11 @@ class DirectLeader implements ApiNode {
     clearInterval(this.clock);
   }
 
+  /** Set by a test: proposals then never finish (a leader that lost its quorum). */
+  stalled = false;
+
   async propose(command: Uint8Array): Promise<unknown> {
+    if (this.stalled) return new Promise(() => {});
     await new Promise((resolve) => setImmediate(resolve));
     this.index += 1;
     return this.broker.apply(command, { index: this.index, term: 1, time: Date.now() });
@@ -111,7 +114,11 @@ class DirectFollower implements ApiNode {
     return true;
   }
 
+  /** Every payload relayed to the leader, as it crossed the node-to-node link. */
+  readonly relayed: Uint8Array[] = [];
+
   forward(payload: Uint8Array, _timeoutMs: number, signal?: AbortSignal): Promise<Uint8Array> {
+    this.relayed.push(payload);
     return this.leader.serveForward(payload, signal);
   }
 
@@ -124,13 +131,29 @@ export interface InProcessCluster {
   followerUrls: string[];
   jwtSecret: string;
   clusterId: string;
+  metricsToken: string;
+  leader: DirectLeader;
+  /** What each follower relayed to the leader (forward mode). */
+  relayed(): Uint8Array[];
   close(): Promise<void>;
 }
 
-export async function startInProcessCluster(mode: 'redirect' | 'forward', loginLimits?: LoginLimiterOptions): Promise<InProcessCluster> {
+/** Server options a test may set; the config fields go to every node's ApiConfig. */
+export type InProcessOptions = Partial<Pick<ApiServerOptions, 'loginLimits' | 'registerLimits' | 'headersTimeoutMs' | 'answerMarginMs'>> & {
+  trustedProxies?: string[];
+  maxConnections?: number;
+  /** Per-user quotas, proposed first as a Raft leader proposes its --limits. */
+  limits?: Record<string, number>;
+};
+
+export async function startInProcessCluster(mode: 'redirect' | 'forward', opts: InProcessOptions = {}): Promise<InProcessCluster> {
   const broker = new Broker();
   const leader = new DirectLeader('n1', broker);
-  const nodes: ApiNode[] = [leader, new DirectFollower('n2', leader), new DirectFollower('n3', leader)];
+  await leader.propose(encodeCommand({ type: 'cluster.limits', limits: resolveLimits(opts.limits ?? {}) }));
+  const followers = [new DirectFollower('n2', leader), new DirectFollower('n3', leader)];
+  const nodes: ApiNode[] = [leader, ...followers];
+  const metricsToken = 'in-process-metrics-token-0123';
+  const { trustedProxies, maxConnections, limits: _limits, ...serverOpts } = opts;
   const jwtSecret = 'in-process-test-secret-0123456789abcdef';
   const clusterId = `test-${mode}`;
   const servers: ApiServer[] = [];
@@ -145,12 +168,15 @@ export async function startInProcessCluster(mode: 'redirect' | 'forward', loginL
           jwtSecret,
           jwtTtlMs: 3_600_000,
           leaderMode: mode,
+          metricsToken,
+          ...(trustedProxies ? { trustedProxies } : {}),
+          ...(maxConnections ? { maxConnections } : {}),
         },
         node,
         broker,
         logger: pino({ level: 'silent' }),
         registry: new Registry(),
-        loginLimits,
+        ...serverOpts,
       }),
     );
   }
@@ -162,6 +188,9 @@ export async function startInProcessCluster(mode: 'redirect' | 'forward', loginL
     followerUrls: urls.slice(1),
     jwtSecret,
     clusterId,
+    metricsToken,
+    leader,
+    relayed: () => followers.flatMap((f) => f.relayed),
     async close() {
       leader.stop();
       await Promise.all(servers.map((s) => s.close()));

@@ -14,6 +14,10 @@ export interface AwsNodeConfig {
   peers: { id: string; grpcAddress: string; httpUrl: string }[];
   dataDir: string;
   jwtSecretFile: string;
+  /** Mutual TLS on gRPC with the certificate the boot script issued (node-tls.ts). */
+  tls: { cert: string; key: string; ca: string };
+  /** The load balancer's subnets: their X-Forwarded-For names the client. */
+  trustedProxies: string[];
   leaderMode: 'forward';
   production: true;
   logLevel: string;
@@ -23,6 +27,8 @@ export interface NodeConfigInput {
   nodeId: string;
   clusterId: string;
   nodes: readonly NodePlacement[];
+  /** CIDRs of the load balancer's (public) subnets. */
+  trustedProxies?: readonly string[];
   logLevel?: string;
 }
 
@@ -40,6 +46,8 @@ export function nodeConfig(input: NodeConfigInput): AwsNodeConfig {
     peers: input.nodes.map((n) => ({ id: n.nodeId, grpcAddress: n.grpcAddress, httpUrl: n.httpUrl })),
     dataDir: HOST_PATHS.dataDir,
     jwtSecretFile: HOST_PATHS.jwtSecretFile,
+    tls: { cert: HOST_PATHS.tlsCert, key: HOST_PATHS.tlsKey, ca: HOST_PATHS.tlsCa },
+    trustedProxies: [...(input.trustedProxies ?? [])],
     // Clients behind the ALB cannot reach a private leader, so followers forward writes.
     leaderMode: 'forward',
     production: true,

@@ -7,6 +7,14 @@ export const HOST_PATHS = {
   hostEnv: '/etc/mom/host.env',
   jwtSecretFile: '/etc/mom/jwt-secret',
   clusterTokenFile: '/etc/mom/cluster-token',
+  /** Node-to-node TLS: the cluster CA certificate, this node's certificate and key. */
+  tlsDir: '/etc/mom/tls',
+  tlsCa: '/etc/mom/tls/ca.pem',
+  tlsCert: '/etc/mom/tls/node.pem',
+  tlsKey: '/etc/mom/tls/node.key',
+  /** Where the CA seed is held while the node's certificate is issued (then removed). */
+  tlsCaSeedFile: '/etc/mom/tls/ca-seed',
+  issueNodeCert: '/usr/local/bin/mom-issue-node-cert',
   /** Mount point of the node's own EBS data volume. */
   dataMount: '/var/lib/mom',
   dataDir: '/var/lib/mom/data',

@@ -1,6 +1,7 @@
 import { HTTP_PORT } from '../cluster-layout.js';
 import { renderCloudWatchAgentConfig } from './cloudwatch-agent-config.js';
 import { renderInstallReleaseScript } from './install-release-script.js';
+import { renderIssueNodeCertScript } from './node-tls.js';
 import { posix } from 'node:path';
 import { AWS_HOST, SERVICE_NAME, SERVICE_USER, type HostLayout } from './paths.js';
 
@@ -17,6 +18,11 @@ export interface UserDataInput {
   releaseParameterName: string;
   jwtSecretArn: string;
   clusterTokenSecretArn: string;
+  /** The seed every node derives the node-to-node TLS CA from (node-tls.ts). */
+  tlsCaSeedSecretArn: string;
+  clusterId: string;
+  /** The node's fixed private IP: its certificate's subject alternative name. */
+  privateIp: string;
   dataVolumeId: string;
   logGroupName: string;
   /** Rendered by renderNodeConfig / renderSystemdUnit. */
@@ -69,7 +75,7 @@ ${writeFile(p.hostEnv, '0644', hostEnv)}
 export AWS_REGION
 
 # Node.js 20 from the distribution, plus the CloudWatch agent.
-dnf install -y nodejs20 amazon-cloudwatch-agent logrotate || dnf install -y nodejs amazon-cloudwatch-agent logrotate
+dnf install -y nodejs20 amazon-cloudwatch-agent logrotate openssl || dnf install -y nodejs amazon-cloudwatch-agent logrotate openssl
 install -d -m 0755 ${posix.dirname(p.nodeBinary)} ${p.releasesDir}
 for candidate in ${host.nodeCandidates.join(' ')}; do
   if [ -x "$candidate" ]; then ln -sfn "$candidate" ${p.nodeBinary}; break; fi
@@ -106,6 +112,15 @@ aws secretsmanager get-secret-value --secret-id '${input.clusterTokenSecretArn}'
 chown ${SERVICE_USER}:${SERVICE_USER} ${p.jwtSecretFile} ${p.clusterTokenFile}
 chmod 0400 ${p.jwtSecretFile} ${p.clusterTokenFile}
 umask 022
+
+# Node-to-node TLS: this node's certificate, from the cluster CA seed, which is not kept.
+${writeFile(p.issueNodeCert, '0755', renderIssueNodeCertScript(p))}
+install -d -m 0700 ${posix.dirname(p.tlsCaSeedFile)}
+(umask 077; aws secretsmanager get-secret-value --secret-id '${input.tlsCaSeedSecretArn}' --query SecretString --output text > ${p.tlsCaSeedFile})
+${p.issueNodeCert} ${p.tlsCaSeedFile} ${input.nodeId} ${input.privateIp} '${input.clusterId}'
+rm -f ${p.tlsCaSeedFile}
+chown ${SERVICE_USER}:${SERVICE_USER} ${p.tlsDir} ${p.tlsKey}
+chmod 0755 ${p.tlsDir}
 
 ${writeFile(p.nodeConfig, '0644', input.nodeConfigJson)}
 ${writeFile(p.systemdUnit, '0644', input.systemdUnit)}

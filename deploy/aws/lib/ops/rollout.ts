@@ -2,15 +2,11 @@
 // leadership moves once), and the next node only after the previous one answers
 // /ready and has applied everything the leader had committed. With three nodes, one
 // node down at a time never costs the quorum.
+import type { ClusterStatus } from '../../../../src/client/types.js';
 
-export interface ClusterView {
-  nodeId: string;
-  role: string;
-  term: number;
-  leaderId: string | null;
-  commitIndex: number;
-  appliedIndex: number;
-}
+/** The fields of the broker's GET /v1/cluster answer the rollout reads (a node that
+ *  answers something else, such as an unknown role, is simply not the leader). */
+export type ClusterView = Pick<ClusterStatus, 'nodeId' | 'term' | 'leaderId' | 'commitIndex' | 'appliedIndex'> & { role: string };
 
 export interface RolloutNode {
   nodeId: string;

@@ -1,3 +1,4 @@
+import type { ClusterStatus } from '../../../../src/client/types.js';
 import type { DeployedStack } from './stack-outputs.js';
 
 // `make aws-status`: the nodes as EC2 and the load balancer see them, and the cluster
@@ -14,13 +15,9 @@ export interface NodeRow {
 export interface ThroughLoadBalancer {
   url: string;
   health: string;
-  cluster: {
-    nodeId: string;
-    leaderId: string | null;
-    term: number;
-    commitIndex: number;
+  cluster: (Pick<ClusterStatus, 'nodeId' | 'leaderId' | 'term' | 'commitIndex'> & {
     nodes?: { id: string; role?: string; matchIndex?: number; lastContactMs?: number }[];
-  } | null;
+  }) | null;
   error?: string;
 }
 

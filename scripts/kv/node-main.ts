@@ -1,10 +1,9 @@
-// A node process for the node-layer tests, the bench and `make cluster` until
-// src/main.ts exists: the real RaftNode (LevelDB log, gRPC transport) driving the
-// key-value fixture, behind a tiny HTTP API that mirrors the real one's health and
-// cluster routes. Run: node --import tsx test/support/kv-node-main.ts <node flags>
+// A key-value node process for `make bench-node` and the node-layer process tests: the
+// real RaftNode (LevelDB log, gRPC transport) driving the key-value state machine,
+// behind a tiny HTTP API that mirrors the real one's health and cluster routes. Run: node --import tsx scripts/kv/node-main.ts <node flags>
 import '../../src/runtime-tuning.js';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { checkListenAddresses, loadConfig, CONFIG_USAGE } from '../../src/node/config.js';
+import { startupConfig } from '../../src/node/startup.js';
 import {
   exitCodeFor,
   NoLeaderError,
@@ -14,19 +13,14 @@ import {
   ProposalOutcomeUnknownError,
   StorageFailedError,
 } from '../../src/node/errors.js';
-import { createLogger } from '../../src/node/logger.js';
 import { RaftNode } from '../../src/node/raft-node.js';
-import { encodePut, encodeTick, KvStateMachine } from './kv-state-machine.js';
+import { parseHostPort } from '../../src/node/address.js';
+import { encodePut, encodeTick, KvStateMachine } from './state-machine.js';
 
 async function main(): Promise<void> {
-  const argv = process.argv.slice(2);
-  if (argv.includes('--help')) {
-    process.stdout.write(CONFIG_USAGE + '\n');
-    return;
-  }
-  const config = loadConfig(argv, process.env);
-  await checkListenAddresses(config);
-  const logger = createLogger(config.nodeId, config.logLevel);
+  const started = await startupConfig(process.argv.slice(2), process.env);
+  if (started === undefined) return; // --help
+  const { config, logger } = started;
   const kv = new KvStateMachine({ trackOrder: process.env.MOM_KV_TRACK_ORDER === '1' });
   const node = await RaftNode.start({ config, stateMachine: kv, logger, idleTickCommand: encodeTick });
   node.on('fatal', (err: Error) => {
@@ -37,8 +31,8 @@ async function main(): Promise<void> {
   const server = createServer((req, res) => {
     handle(node, kv, req, res).catch((err: Error) => send(res, 500, { error: 'internal', message: err.message }));
   });
-  const i = config.httpListen.lastIndexOf(':');
-  await new Promise<void>((resolve) => server.listen(Number(config.httpListen.slice(i + 1)), config.httpListen.slice(0, i), resolve));
+  const { host, port } = parseHostPort(config.httpListen);
+  await new Promise<void>((resolve) => server.listen(port, host, resolve));
 
   let stopping = false;
   const shutdown = async (signal: string) => {

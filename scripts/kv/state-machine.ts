@@ -1,5 +1,5 @@
-// A small key-value state machine: the test fixture for the node layer until the
-// broker lands, and the bench's workload. Deterministic like the real one.
+// A small key-value state machine: the workload of `make bench-node` and of the
+// node-layer tests. Deterministic like the real one.
 import { crc32 } from 'node:zlib';
 import type { ApplyContext, StateMachine } from '../../src/node/state-machine.js';
 
