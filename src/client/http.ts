@@ -3,7 +3,7 @@
 // (8 concurrent POSTs of 1 KiB to a local node:http server, client process CPU per
 // request): fetch ~180-220 µs, undici request() ~27 µs, dispatch() ~17-20 µs; the
 // client shares the cores with the brokers it talks to, so the cheapest one is used.
-import { Pool } from 'undici';
+import { Agent } from 'undici';
 import { MomConnectionError, abortReason, errorCode } from './errors.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -49,33 +49,17 @@ export interface TransportOptions extends Partial<PoolShape> {
   keepAliveMaxTimeoutMs?: number;
 }
 
-/**
- * One undici Pool per node, made on first use, as the benchmark's own pools were. The
- * first version dispatched through an undici Agent (the same per-origin lookup inside):
- * in a paired A/B with 256 pipelined requests in flight it cost a median 1.2 µs more
- * client CPU per request than those pools.
- */
 export class HttpTransport {
-  private readonly pools = new Map<string, Pool>();
-  private readonly poolOptions: Pool.Options;
+  private readonly agent: Agent;
 
   constructor(shape: TransportOptions = {}) {
-    this.poolOptions = {
+    this.agent = new Agent({
       connections: shape.connections ?? 16,
       pipelining: shape.pipelining ?? 1,
       keepAliveTimeout: shape.keepAliveTimeoutMs ?? 10_000,
       keepAliveMaxTimeout: shape.keepAliveMaxTimeoutMs ?? 30_000,
       connect: { timeout: shape.connectTimeoutMs ?? 2000 },
-    };
-  }
-
-  private pool(origin: string): Pool {
-    let pool = this.pools.get(origin);
-    if (pool === undefined) {
-      pool = new Pool(origin, this.poolOptions);
-      this.pools.set(origin, pool);
-    }
-    return pool;
+    });
   }
 
   /** Resolves with any HTTP answer; rejects with MomConnectionError or the signal's reason. */
@@ -147,7 +131,7 @@ export class HttpTransport {
         },
       };
       try {
-        this.pool(x.origin).dispatch({
+        this.agent.dispatch({
           origin: x.origin, path: x.path, method: x.method, headers: x.headers, body: x.body,
           idempotent: x.pipelined === true, headersTimeout: x.timeoutMs, bodyTimeout: x.timeoutMs,
         }, handler);
@@ -160,15 +144,11 @@ export class HttpTransport {
 
   /** Ends every connection; requests in flight fail. */
   async destroy(): Promise<void> {
-    const pools = [...this.pools.values()];
-    this.pools.clear();
-    await Promise.all(pools.map((p) => p.destroy().catch(() => undefined)));
+    await this.agent.destroy().catch(() => undefined);
   }
 
   /** Lets requests in flight finish, then ends the connections. */
   async close(): Promise<void> {
-    const pools = [...this.pools.values()];
-    this.pools.clear();
-    await Promise.all(pools.map((p) => p.close().catch(() => undefined)));
+    await this.agent.close().catch(() => undefined);
   }
 }
