@@ -11,6 +11,7 @@ export const GLOBAL_OPTIONS = {
   token: { type: 'string' },
   json: { type: 'boolean' },
   timeout: { type: 'string' },
+  'retry-for': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 } satisfies OptionSpec;
@@ -20,6 +21,7 @@ export const GLOBAL_HELP = `Global options:
   --token TOKEN    bearer token (env MOM_TOKEN; default: the one saved by mom login)
   --json           machine-readable output (JSON; NDJSON for message streams)
   --timeout MS     per-attempt request timeout (default 10000)
+  --retry-for MS   how long to keep retrying through failovers and lost answers (default 30000)
   -h, --help       help for mom or for a command`;
 
 export function parse(argv: string[], options: OptionSpec): { values: Values; positionals: string[] } {

@@ -115,13 +115,14 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv, io: Io, sig
     if (urls.length === 0) throw new UsageError('no broker URL (--url or MOM_URL)');
     const token = stringOption(values, 'token') ?? env.MOM_TOKEN ?? config.token;
     const timeoutMs = intOption(values, 'timeout', 1, 600_000);
+    const retryFor = intOption(values, 'retry-for', 0, 3_600_000);
     const ctx: Context = {
       out: out(), env, values, args, signal, urls, config,
       client: () => {
         if (command.auth !== false && (token === undefined || token === '')) {
           throw new NotLoggedInError('not logged in: run mom login USER (or set MOM_TOKEN)');
         }
-        client ??= new MomClient({ urls, token: command.auth === false ? undefined : token, timeoutMs });
+        client ??= new MomClient({ urls, token: command.auth === false ? undefined : token, timeoutMs, ...(retryFor !== undefined && { retry: { deadlineMs: retryFor } }) });
         return client;
       },
     };

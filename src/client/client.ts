@@ -2,7 +2,7 @@
 // hands out small objects per queue, topic and subscription. A stream transport plugs
 // in beside it: connectionInfo() gives what a stream connection needs (docs/CLIENT.md).
 import { QueueClient } from './queues.js';
-import { RestClient, type RestOptions } from './rest.js';
+import { RestClient, apiError, type RestOptions } from './rest.js';
 import { TopicClient } from './topics.js';
 import type { CallOptions } from './inbox.js';
 import type { ClusterStatus, CreateQueueInput, CreateTopicInput, LoginResult, QueueView, TopicView } from './types.js';
@@ -35,7 +35,7 @@ export class MomClient {
 
   /** Logs in and keeps the token for the following requests. */
   async login(username: string, password: string, opts: { signal?: AbortSignal } = {}): Promise<LoginResult> {
-    const out = await this.rest.call<LoginResult>({ method: 'POST', path: '/v1/auth/login', body: { username, password }, token: '', signal: opts.signal, idempotencyKey: false });
+    const out = await this.rest.call<LoginResult>({ method: 'POST', path: '/v1/auth/login', body: { username, password }, token: '', signal: opts.signal });
     this.rest.token = out.token;
     return out;
   }
@@ -66,8 +66,8 @@ export class MomClient {
 
   /** GET /v1/cluster of one node (default: any), not redirected: that node's own view. */
   async clusterStatus(opts: { origin?: string; signal?: AbortSignal; timeoutMs?: number } = {}): Promise<ClusterStatus> {
-    const { reply, origin } = await this.rest.exchange('GET', '/v1/cluster', {}, undefined, { origin: opts.origin ?? this.rest.endpoints.any(), signal: opts.signal, timeoutMs: opts.timeoutMs });
-    if (reply.status !== 200) throw Object.assign(new Error(`${origin}: GET /v1/cluster answered ${reply.status}`), { status: reply.status });
+    const reply = await this.rest.exchange('GET', '/v1/cluster', {}, undefined, { origin: opts.origin ?? this.rest.endpoints.any(), signal: opts.signal, timeoutMs: opts.timeoutMs });
+    if (reply.status !== 200) throw apiError(reply);
     return JSON.parse(reply.text) as ClusterStatus;
   }
 

@@ -7,6 +7,8 @@ const AVOID_MS = 1000;
 export class Endpoints {
   /** Origins of the configured base URLs (scheme, host and port; paths are not used). */
   readonly origins: readonly string[];
+  /** Leaders learned from a 307/308 so far (the bench reports them). */
+  redirects = 0;
   private leader: string | undefined;
   private next = 0;
   private readonly avoidUntil = new Map<string, number>();
@@ -44,6 +46,12 @@ export class Endpoints {
   setLeader(origin: string): void {
     this.leader = origin;
     this.avoidUntil.delete(origin);
+  }
+
+  /** A 307/308 named the leader. */
+  redirected(origin: string): void {
+    this.redirects++;
+    this.setLeader(origin);
   }
 
   forgetLeader(): void {

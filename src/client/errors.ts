@@ -60,6 +60,12 @@ export function errorCode(err: unknown): string | undefined {
   return typeof e.name === 'string' ? e.name : undefined;
 }
 
+/** The signal's reason as an Error (what a call rejects with when it is aborted). */
+export function abortReason(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason : new Error(String(reason ?? 'aborted'));
+}
+
 /** The `{error: {code, message, details}}` body of docs/API.md, or undefined. */
 export function errorBody(body: unknown): { code: string; message: string; details?: unknown } | undefined {
   if (typeof body !== 'object' || body === null || !('error' in body)) return undefined;

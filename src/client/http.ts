@@ -4,7 +4,7 @@
 // request): fetch ~180-220 µs, undici request() ~27 µs, dispatch() ~17-20 µs; the
 // client shares the cores with the brokers it talks to, so the cheapest one is used.
 import { Agent } from 'undici';
-import { MomConnectionError, errorCode } from './errors.js';
+import { MomConnectionError, abortReason, errorCode } from './errors.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -23,6 +23,8 @@ export interface Exchange {
 }
 
 export interface Reply {
+  /** The node that answered (scheme, host and port). */
+  origin: string;
   status: number;
   text: string;
   /** Present on 3xx. */
@@ -40,15 +42,22 @@ export interface PoolShape {
   pipelining: number;
 }
 
+export interface TransportOptions extends Partial<PoolShape> {
+  connectTimeoutMs?: number;
+  /** Idle keep-alive connections close after this (or the server's hint, up to the max). */
+  keepAliveTimeoutMs?: number;
+  keepAliveMaxTimeoutMs?: number;
+}
+
 export class HttpTransport {
   private readonly agent: Agent;
 
-  constructor(shape: Partial<PoolShape> & { connectTimeoutMs?: number } = {}) {
+  constructor(shape: TransportOptions = {}) {
     this.agent = new Agent({
       connections: shape.connections ?? 16,
       pipelining: shape.pipelining ?? 1,
-      keepAliveTimeout: 10_000,
-      keepAliveMaxTimeout: 30_000,
+      keepAliveTimeout: shape.keepAliveTimeoutMs ?? 10_000,
+      keepAliveMaxTimeout: shape.keepAliveMaxTimeoutMs ?? 30_000,
       connect: { timeout: shape.connectTimeoutMs ?? 2000 },
     });
   }
@@ -58,7 +67,7 @@ export class HttpTransport {
     return new Promise((resolve, reject) => {
       const signal = x.signal;
       if (signal?.aborted) {
-        reject(signal.reason);
+        reject(abortReason(signal));
         return;
       }
       let status = 0;
@@ -70,7 +79,7 @@ export class HttpTransport {
       const chunks: Buffer[] = [];
       const onAbort = (): void => {
         aborted = true;
-        abortRequest?.(signal!.reason instanceof Error ? signal!.reason : new Error('aborted'));
+        abortRequest?.(abortReason(signal!));
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       const settle = (): void => signal?.removeEventListener('abort', onAbort);
@@ -78,7 +87,7 @@ export class HttpTransport {
       const handler = {
         onConnect(abort: (err?: Error) => void) {
           abortRequest = abort;
-          if (aborted) abort(signal!.reason instanceof Error ? signal!.reason : new Error('aborted'));
+          if (aborted) abort(abortReason(signal!));
         },
         onHeaders(statusCode: number, rawHeaders: Buffer[]) {
           status = statusCode;
@@ -104,7 +113,7 @@ export class HttpTransport {
         onComplete() {
           settle();
           const text = chunks.length === 0 ? '' : chunks.length === 1 ? chunks[0].toString() : Buffer.concat(chunks).toString();
-          const reply: Reply = { status, text };
+          const reply: Reply = { origin: x.origin, status, text };
           if (location !== undefined) reply.location = location;
           if (retryAfterMs !== undefined) reply.retryAfterMs = retryAfterMs;
           if (appliedIndex !== undefined) reply.appliedIndex = appliedIndex;
@@ -113,7 +122,7 @@ export class HttpTransport {
         onError(err: Error) {
           settle();
           if (aborted) {
-            reject(signal!.reason);
+            reject(abortReason(signal!));
             return;
           }
           const code = errorCode(err) ?? 'UNKNOWN';

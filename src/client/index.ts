@@ -1,7 +1,7 @@
 // The client library's public surface (package export "./client"); docs/CLIENT.md.
 export { MomClient, type MomClientOptions } from './client.js';
-export { RestClient, type RestOptions, type RestRequest, type Answer } from './rest.js';
-export { HttpTransport, type Exchange, type HttpMethod, type PoolShape, type Reply } from './http.js';
+export { RestClient, parseJson, type RestOptions, type RestRequest } from './rest.js';
+export { HttpTransport, type Exchange, type HttpMethod, type PoolShape, type Reply, type TransportOptions } from './http.js';
 export { Endpoints } from './endpoints.js';
 export { QueueClient } from './queues.js';
 export { TopicClient, SubscriptionClient } from './topics.js';

@@ -6,8 +6,8 @@
 // connection or a leader change applies it at most once.
 import { randomUUID } from 'node:crypto';
 import { Endpoints } from './endpoints.js';
-import { MomApiError, MomConnectionError, MomRetriesExhaustedError, errorBody } from './errors.js';
-import { HttpTransport, type HttpMethod, type PoolShape, type Reply } from './http.js';
+import { MomApiError, MomConnectionError, MomRetriesExhaustedError, abortReason, errorBody } from './errors.js';
+import { HttpTransport, type HttpMethod, type Reply, type TransportOptions } from './http.js';
 import { DEFAULT_RETRY, backoffMs, type RetryPolicy } from './retry.js';
 
 const MAX_REDIRECTS = 5;
@@ -20,10 +20,12 @@ export interface RestOptions {
   /** Per-attempt timeout (a long poll adds its waitMs). Default 10 s. */
   timeoutMs?: number;
   retry?: Partial<RetryPolicy>;
-  /** Connections per node, and pipelining. */
-  pool?: Partial<PoolShape>;
+  /** Connections per node, pipelining, timeouts of connections. */
+  pool?: TransportOptions;
   /** For tests: the node choice. */
   random?: () => number;
+  /** Shares leader knowledge with another client (e.g. one per connection shape). */
+  endpoints?: Endpoints;
 }
 
 export interface RestRequest {
@@ -42,28 +44,25 @@ export interface RestRequest {
   token?: string;
 }
 
-export interface Answer {
-  reply: Reply;
-  /** The node that gave the final answer. */
-  origin: string;
-}
-
 export class RestClient {
   readonly endpoints: Endpoints;
   readonly transport: HttpTransport;
-  /** Redirects followed so far (the bench reports them). */
-  redirects = 0;
   private tokenValue: string | undefined;
   /** Per-attempt timeout of a request. */
   readonly attemptTimeoutMs: number;
   private readonly retryPolicy: RetryPolicy;
 
   constructor(opts: RestOptions) {
-    this.endpoints = new Endpoints(opts.urls, opts.random);
+    this.endpoints = opts.endpoints ?? new Endpoints(opts.urls, opts.random);
     this.transport = new HttpTransport(opts.pool);
     this.tokenValue = opts.token;
     this.attemptTimeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.retryPolicy = { ...DEFAULT_RETRY, ...opts.retry };
+  }
+
+  /** Redirects followed so far, by every client sharing these endpoints. */
+  get redirects(): number {
+    return this.endpoints.redirects;
   }
 
   get token(): string | undefined {
@@ -85,15 +84,18 @@ export class RestClient {
 
   /**
    * One attempt at `origin` (default: the leader if known), following redirects.
-   * Resolves with any HTTP answer; rejects with MomConnectionError or the signal's reason.
+   * Resolves with any HTTP answer (its `origin` is the node that gave it); rejects with
+   * MomConnectionError or the signal's reason. The hot path of the benchmark: one
+   * transport call and no clock reading unless a redirect comes.
    */
   async exchange(
     method: HttpMethod, path: string, headers: Record<string, string>, body: string | undefined,
     opts: { origin?: string; timeoutMs?: number; signal?: AbortSignal; pipelined?: boolean } = {},
-  ): Promise<Answer> {
+  ): Promise<Reply> {
     let origin = opts.origin ?? this.endpoints.pick();
     const timeoutMs = opts.timeoutMs ?? this.attemptTimeoutMs;
-    const deadline = Date.now() + timeoutMs;
+    // The redirects share one more timeoutMs, counted from the first of them.
+    let deadline = 0;
     for (let hop = 0; ; hop++) {
       let left = timeoutMs;
       if (hop > 0) {
@@ -101,25 +103,25 @@ export class RestClient {
         if (left <= 0) throw new MomConnectionError('REDIRECT_TIMEOUT', origin, true);
       }
       const reply = await this.transport.exchange({ origin, path, method, headers, body, timeoutMs: left, signal: opts.signal, pipelined: opts.pipelined });
-      if (reply.status !== 307 && reply.status !== 308) return { reply, origin };
+      if (reply.status !== 307 && reply.status !== 308) return reply;
       if (reply.location === undefined) throw new MomConnectionError('REDIRECT_WITHOUT_LOCATION', origin, true);
       if (hop >= MAX_REDIRECTS) throw new MomConnectionError('TOO_MANY_REDIRECTS', origin, true);
+      if (hop === 0) deadline = Date.now() + timeoutMs;
       const next = new URL(reply.location, origin);
-      this.redirects++;
       origin = next.origin;
       path = next.pathname + next.search;
-      this.endpoints.setLeader(origin);
+      this.endpoints.redirected(origin);
     }
   }
 
   /** The request with retries; the parsed JSON of a 2xx answer, else a typed error. */
   async call<T>(req: RestRequest): Promise<T> {
-    const answer = await this.callRaw(req);
-    return parseJson(answer.reply.text) as T;
+    const reply = await this.callRaw(req);
+    return parseJson(reply.text) as T;
   }
 
   /** Like call(), but the raw 2xx reply. */
-  async callRaw(req: RestRequest): Promise<Answer> {
+  async callRaw(req: RestRequest): Promise<Reply> {
     const write = req.method !== 'GET';
     const key = req.idempotencyKey === false ? undefined : req.idempotencyKey ?? (write ? randomUUID() : undefined);
     const body = req.body === undefined ? undefined : typeof req.body === 'string' ? req.body : JSON.stringify(req.body);
@@ -133,12 +135,12 @@ export class RestClient {
       let origin = this.endpoints.pick();
       let waitMs: number | undefined;
       try {
-        const answer = await this.exchange(req.method, req.path, headers, body, { origin, timeoutMs: req.timeoutMs, signal: req.signal });
-        origin = answer.origin;
-        const { status } = answer.reply;
-        if (status >= 200 && status < 300) return answer;
-        failure = apiError(answer.reply);
-        waitMs = answer.reply.retryAfterMs;
+        const reply = await this.exchange(req.method, req.path, headers, body, { origin, timeoutMs: req.timeoutMs, signal: req.signal });
+        origin = reply.origin;
+        const { status } = reply;
+        if (status >= 200 && status < 300) return reply;
+        failure = apiError(reply);
+        waitMs = reply.retryAfterMs;
         if (!retryableStatus(status)) throw failure;
         // 503: this node knows no leader (or is stopping); ask another.
         this.endpoints.failed(origin);
@@ -183,12 +185,12 @@ export function parseJson(text: string): unknown {
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
-      reject(signal.reason);
+      reject(abortReason(signal));
       return;
     }
     const onAbort = (): void => {
       clearTimeout(timer);
-      reject(signal!.reason);
+      reject(abortReason(signal!));
     };
     const timer = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);

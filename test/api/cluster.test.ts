@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { LocalCluster } from '../../scripts/lib/local-cluster.js';
+import { MomClient } from '../../src/client/index.js';
 import { requireFreshBuild } from '../support/built-dist.js';
 import { CONFORMANCE_LIMITS, conformanceSuite } from './support/conformance.js';
 
@@ -60,49 +61,13 @@ for (const mode of ['redirect', 'forward'] as const) {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-interface Answer {
-  status: number;
-  json: any;
-}
-
 /**
- * What a careful client does: follow 307s with its Authorization header, and on a
- * dropped connection, a 503 or a timeout, retry the same request (same Idempotency-Key)
- * on the next node until it gets a definite answer.
+ * A careful client (src/client): follows 307s with its Authorization header, and on a
+ * dropped connection, a 503 or a timeout retries the same request (same
+ * Idempotency-Key) on the next node until it gets a definite answer.
  */
-async function persistentRequest(urls: string[], method: string, path: string, opts: { token?: string; body?: unknown; key?: string }, deadlineMs: number): Promise<Answer> {
-  let node = 0;
-  let base = urls[0];
-  for (;;) {
-    if (Date.now() > deadlineMs) throw new Error(`no definite answer for ${method} ${path} before the deadline`);
-    try {
-      const headers: Record<string, string> = { 'content-type': 'application/json' };
-      if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-      if (opts.key) headers['idempotency-key'] = opts.key;
-      const res = await fetch(base + path, {
-        method,
-        headers,
-        body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
-        redirect: 'manual',
-        signal: AbortSignal.timeout(5_000),
-      });
-      const text = await res.text();
-      if (res.status === 307) {
-        base = new URL(res.headers.get('location')!).origin;
-        continue;
-      }
-      if (res.status === 503 || res.status === 429) {
-        await sleep(100);
-        base = urls[++node % urls.length];
-        continue;
-      }
-      return { status: res.status, json: text ? JSON.parse(text) : undefined };
-    } catch {
-      // Connection refused or reset, or a timeout: the node may be dead. Try the next.
-      await sleep(100);
-      base = urls[++node % urls.length];
-    }
-  }
+function persistentClient(urls: string[]): MomClient {
+  return new MomClient({ urls, timeoutMs: 5_000, retry: { attempts: 1_000, deadlineMs: 60_000, baseMs: 50, maxMs: 200 } });
 }
 
 describe('leader killed during a burst of sends with Idempotency-Keys', () => {
@@ -116,22 +81,20 @@ describe('leader killed during a burst of sends with Idempotency-Keys', () => {
 
   test('every acknowledged send is in the queue exactly once', async () => {
     const urls = cluster.nodes.map((n) => n.httpUrl);
-    const deadline = Date.now() + 60_000;
+    const client = persistentClient(urls);
     const user = { username: 'producer', password: 'producer-password' };
-    expect((await persistentRequest(urls, 'POST', '/v1/auth/register', { body: user, key: 'register-producer' }, deadline)).status).toBe(201);
-    const login = await persistentRequest(urls, 'POST', '/v1/auth/login', { body: user }, deadline);
-    expect(login.status).toBe(200);
-    const token: string = login.json.token;
-    expect((await persistentRequest(urls, 'POST', '/v1/queues', { token, body: { name: 'burst' }, key: 'create-burst' }, deadline)).status).toBe(201);
+    expect(await client.register(user.username, user.password)).toEqual({ username: 'producer' });
+    await client.login(user.username, user.password);
+    expect((await client.createQueue({ name: 'burst' }, { idempotencyKey: 'create-burst' })).name).toBe('burst');
+    const queue = client.queue('burst');
 
     const total = 240;
     const workers = 6;
     let acked = 0;
     const ids = new Map<string, string>();
     const send = async (i: number) => {
-      const res = await persistentRequest(urls, 'POST', '/v1/queues/burst/messages', { token, body: { body: `m-${i}` }, key: `send-${i}` }, deadline);
-      expect(res.status).toBe(201);
-      ids.set(`m-${i}`, res.json.id);
+      const sent = await queue.send({ body: `m-${i}` }, { idempotencyKey: `send-${i}` });
+      ids.set(`m-${i}`, sent.id);
       acked++;
     };
     let next = 0;
@@ -148,15 +111,16 @@ describe('leader killed during a burst of sends with Idempotency-Keys', () => {
     await burst;
     expect(ackedAtKill).toBeLessThan(total); // the kill did land inside the burst
     expect(acked).toBe(total);
+    await client.close();
 
     // Drain the queue through the surviving nodes.
-    const live = cluster.nodes.filter((n) => n.id !== leader).map((n) => n.httpUrl);
+    const survivors = persistentClient(cluster.nodes.filter((n) => n.id !== leader).map((n) => n.httpUrl));
+    survivors.token = client.token;
+    const drain = survivors.queue('burst');
     const seen = new Map<string, number>();
     for (let empty = 0, round = 0; empty < 2; round++) {
       // Keyed, so that a retried receive gets the same messages instead of leasing others.
-      const got = await persistentRequest(live, 'POST', '/v1/queues/burst/receive', { token, body: { max: 100 }, key: `drain-${round}` }, deadline);
-      expect(got.status).toBe(200);
-      const messages: Array<{ id: string; body: string; receiptHandle: string }> = got.json.messages;
+      const messages = await drain.receive({ max: 100 }, { idempotencyKey: `drain-${round}` });
       if (messages.length === 0) {
         empty++;
         continue;
@@ -165,9 +129,10 @@ describe('leader killed during a burst of sends with Idempotency-Keys', () => {
         seen.set(m.body, (seen.get(m.body) ?? 0) + 1);
         expect(m.id).toBe(ids.get(m.body));
       }
-      const ack = await persistentRequest(live, 'POST', '/v1/queues/burst/ack', { token, body: { receiptHandles: messages.map((m) => m.receiptHandle) }, key: `ack-${round}` }, deadline);
-      expect(ack.json.acked).toBe(messages.length);
+      const ack = await drain.ack(messages.map((m) => m.receiptHandle), { idempotencyKey: `ack-${round}` });
+      expect(ack.acked).toBe(messages.length);
     }
+    await survivors.close();
     const missing = [...ids.keys()].filter((body) => !seen.has(body));
     const duplicated = [...seen.entries()].filter(([, count]) => count > 1);
     expect({ missing, duplicated, distinct: seen.size }).toEqual({ missing: [], duplicated: [], distinct: total });

@@ -56,7 +56,7 @@ async function sendLines(ctx: Context, target: Target, base: Record<string, unkn
   let failed: unknown;
   // Answers come back in line order (one batch in flight keeps it); waiting on the
   // oldest bounds how many lines are held in memory.
-  const window: Promise<void>[] = [];
+  let window: Promise<void>[] = [];
   let head = 0;
   const progress = out.stderrIsTty
     ? setInterval(() => {
@@ -78,6 +78,10 @@ async function sendLines(ctx: Context, target: Target, base: Record<string, unkn
         failed ??= err;
       }));
       if (window.length - head >= 2000) await window[head++];
+      if (head >= 10_000) {
+        window = window.slice(head);
+        head = 0;
+      }
     }
     await batcher.flush();
     await Promise.all(window.slice(head));
@@ -91,7 +95,7 @@ async function sendLines(ctx: Context, target: Target, base: Record<string, unkn
   const summary = `sent ${sent} of ${read} lines${deduplicated > 0 ? ` (${deduplicated} deduplicated)` : ''} in ${((Date.now() - started) / 1000).toFixed(1)} s`;
   if (failed !== undefined) {
     out.note(`${summary}; stopped at the first failed batch`);
-    throw failed;
+    throw failed instanceof Error ? failed : new Error(String(failed));
   }
   if (!out.json) out.note(summary);
   if (ctx.signal.aborted) return 130;

@@ -1,6 +1,9 @@
-// A small HTTP client for the API tests: raw requests (no redirect following) and a
-// "user" client that follows 307s re-sending its Authorization header, as docs/API.md tells
-// client code to, and retries 503 no_leader while an election settles.
+// A small HTTP client for the API conformance tests: raw requests (no redirect
+// following) and a "user" client that follows 307s re-sending its Authorization header,
+// as docs/API.md tells client code to, and retries 503 no_leader while an election
+// settles. It stays raw on purpose: the suite sends malformed bodies and headers and
+// reads every response header, which the typed client (src/client) does not expose;
+// tests that need a careful client use that.
 import { randomUUID } from 'node:crypto';
 
 export interface RawResponse {
