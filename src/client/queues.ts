@@ -1,7 +1,8 @@
 // A queue by name: send (one, many, or batched with a linger window), receive and the
 // rest of docs/API.md's queue routes.
-import { SendBatcher, type BatchOptions } from './batcher.js';
+import type { BatchOptions, SendBatcher } from './batcher.js';
 import { Inbox, type CallOptions } from './inbox.js';
+import { MessagesRoute } from './messages-route.js';
 import type { RestClient } from './rest.js';
 import type { QueuePermission, QueueView, SendMessageInput, SentView } from './types.js';
 
@@ -10,24 +11,21 @@ export class QueueClient extends Inbox {
     super(rest, `/v1/queues/${encodeURIComponent(name)}`);
   }
 
+  private readonly messages = new MessagesRoute<SendMessageInput>(this.rest, this.path);
+
   /** One message; a string is the body. */
   send(message: SendMessageInput | string, opts: CallOptions = {}): Promise<SentView> {
-    return this.rest.call({ method: 'POST', path: `${this.path}/messages`, body: typeof message === 'string' ? { body: message } : message, ...opts });
+    return this.messages.one(message, opts);
   }
 
   /** Up to 100 messages in one request (docs/API.md), answered in the same order. */
-  async sendBatch(messages: (SendMessageInput | string)[], opts: CallOptions = {}): Promise<SentView[]> {
-    const body = { messages: messages.map((m) => (typeof m === 'string' ? { body: m } : m)) };
-    const out = await this.rest.call<{ messages: SentView[] }>({ method: 'POST', path: `${this.path}/messages`, body, ...opts });
-    return out.messages;
+  sendBatch(messages: (SendMessageInput | string)[], opts: CallOptions = {}): Promise<SentView[]> {
+    return this.messages.many(messages, opts);
   }
 
   /** A sender that gathers send() calls into batch requests (see SendBatcher). */
   batcher(opts: BatchOptions = {}): SendBatcher {
-    return new SendBatcher(async (body) => {
-      const out = await this.rest.call<{ messages: SentView[] }>({ method: 'POST', path: `${this.path}/messages`, body });
-      return out.messages;
-    }, opts);
+    return this.messages.batcher(opts);
   }
 
   /** The queue with its stats (ready, inflight, delayed). */

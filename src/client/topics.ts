@@ -1,6 +1,7 @@
 // A topic by name (publish, grants, subscriptions) and a subscription (an Inbox).
-import { SendBatcher, type BatchOptions } from './batcher.js';
+import type { BatchOptions, SendBatcher } from './batcher.js';
 import { Inbox, type CallOptions } from './inbox.js';
+import { MessagesRoute } from './messages-route.js';
 import type { RestClient } from './rest.js';
 import type {
   CreateSubscriptionInput, PublishMessageInput, SentView, SubscriptionView, TopicPermission, TopicView,
@@ -9,25 +10,23 @@ import type {
 export class TopicClient {
   readonly path: string;
 
+  private readonly messages: MessagesRoute<PublishMessageInput>;
+
   constructor(private readonly rest: RestClient, readonly name: string) {
     this.path = `/v1/topics/${encodeURIComponent(name)}`;
+    this.messages = new MessagesRoute(rest, this.path);
   }
 
   publish(message: PublishMessageInput | string, opts: CallOptions = {}): Promise<SentView> {
-    return this.rest.call({ method: 'POST', path: `${this.path}/messages`, body: typeof message === 'string' ? { body: message } : message, ...opts });
+    return this.messages.one(message, opts);
   }
 
-  async publishBatch(messages: (PublishMessageInput | string)[], opts: CallOptions = {}): Promise<SentView[]> {
-    const body = { messages: messages.map((m) => (typeof m === 'string' ? { body: m } : m)) };
-    const out = await this.rest.call<{ messages: SentView[] }>({ method: 'POST', path: `${this.path}/messages`, body, ...opts });
-    return out.messages;
+  publishBatch(messages: (PublishMessageInput | string)[], opts: CallOptions = {}): Promise<SentView[]> {
+    return this.messages.many(messages, opts);
   }
 
   batcher(opts: BatchOptions = {}): SendBatcher {
-    return new SendBatcher(async (body) => {
-      const out = await this.rest.call<{ messages: SentView[] }>({ method: 'POST', path: `${this.path}/messages`, body });
-      return out.messages;
-    }, opts);
+    return this.messages.batcher(opts);
   }
 
   get(opts: { signal?: AbortSignal } = {}): Promise<TopicView> {

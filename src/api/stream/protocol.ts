@@ -1,6 +1,7 @@
 // The stream's wire contract (docs/STREAM.md): JSON text frames, close codes and limits.
 // Shared by the server (src/api/stream) and the client (src/client/stream.ts), so this
-// file imports nothing.
+// file imports types only.
+import type { ReceivedView } from '../../broker/results.js';
 
 export const STREAM_PATH = '/v1/stream';
 
@@ -133,14 +134,8 @@ export interface ErrorFrame {
   error: ErrorBody;
 }
 
-export interface DeliveredMessage {
-  id: string;
-  body: string;
-  attributes: Record<string, string>;
-  receiptHandle: string;
-  receiveCount: number;
-  sentAt: string;
-}
+/** A delivered message is what a REST receive answers for it (docs/API.md `Received`). */
+export type DeliveredMessage = ReceivedView;
 
 /** Messages leased to a consumer (named by its consume request's id). */
 export interface DeliverFrame {
