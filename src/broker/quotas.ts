@@ -35,9 +35,11 @@ export const DEFAULT_LIMITS: Readonly<BrokerLimits> = Object.freeze({
   topicsPerUser: 1_000,
   subscriptionsPerUser: 1_000,
   grantsPerUser: 10_000,
-  messagesPerQueue: 1_000_000,
-  queuedBytesPerQueue: 256 * MiB,
-  queuedBytesPerUser: 1024 * MiB,
+  // A backlog of millions is what a broker is for (consumers down for a day): these stop
+  // one tenant from filling a node's disk, not ordinary backlogs. Lower them with --limits.
+  messagesPerQueue: 10_000_000,
+  queuedBytesPerQueue: 16 * 1024 * MiB,
+  queuedBytesPerUser: 64 * 1024 * MiB,
   idempotencyRecordsPerUser: 10_000,
   idempotencyBytesPerUser: 16 * MiB,
 });

@@ -156,7 +156,9 @@ export class LoginLimiter {
 /** A username may hold any character; the address never holds a newline. */
 const pairKey = (username: string, address: string): string => `${address}\n${username}`;
 
-export const REGISTER_LIMITS = { perAddress: { capacity: 30, refillEveryMs: 2_000 } } as const satisfies Record<string, BucketPolicy>;
+/** Generous on purpose: a test suite or a provisioning script registers many users from
+ *  one address, while a flood still stops after a few hundred password hashes. */
+export const REGISTER_LIMITS = { perAddress: { capacity: 300, refillEveryMs: 200 } } as const satisfies Record<string, BucketPolicy>;
 
 /** Registrations per client address: every attempt counts (each costs a password hash
  *  and, when it succeeds, a user in the replicated state). */
