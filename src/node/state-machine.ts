@@ -37,4 +37,22 @@ export interface StateMachine {
    * proposes the idle tick command at that time.
    */
   nextDueAt?(): number | undefined;
+  /**
+   * Optional: the smallest log index whose entry the state still reads (the broker keeps
+   * message bodies in the log, not in memory: a live message's send). After a snapshot
+   * the log keeps every entry from there on; undefined when the state reads none.
+   * Asked when a snapshot is captured, so it describes the captured state.
+   */
+  retainFrom?(): number | undefined;
+  /**
+   * Optional: turns apply's result into the answer the proposer's caller receives, on
+   * the node that answers only (followers never pay for it). A state machine that keeps
+   * payloads in the log fills them in here from their entries, read by index.
+   */
+  answer?(result: unknown, read: EntryReader): unknown;
 }
+
+/** The data (command bytes) of the committed entry at a log index, or undefined when
+ *  the log no longer holds it. Synchronous: recent entries come from a cache, older ones
+ *  from the page cache or disk. */
+export type EntryReader = (index: number) => Uint8Array | undefined;
