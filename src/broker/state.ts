@@ -58,6 +58,6 @@ export class BrokerState {
       for (const sub of t.subscriptions.values()) this.usage.of(sub.cfg.owner).subscriptions++;
     }
     this.rt.pins.clear();
-    for (const index of [...pins.keys()].sort((a, b) => a - b)) this.rt.pins.add(index, pins.get(index));
+    for (const [index, n] of [...pins].sort((a, b) => a[0] - b[0])) this.rt.pins.add(index, n);
   }
 }
