@@ -1,6 +1,6 @@
 import { decodeCommand } from './commands.js';
-import { storedAttributes, type InlineBody, type Message } from './message.js';
-import { binaryMessageOffsets, readBinaryBody, UNVALIDATED_SEND_TAG, VALIDATED_SEND_TAG } from './send-codec.js';
+import { NO_ATTRIBUTES, storedAttributes, type InlineBody, type Message } from './message.js';
+import { binaryBodies, readBinaryAttributes, UNVALIDATED_SEND_TAG, VALIDATED_SEND_TAG } from './send-codec.js';
 
 /** The payload (command bytes) of the committed entry at a log index, or undefined when
  *  the log no longer holds it; structurally the node's EntryReader. */
@@ -23,7 +23,10 @@ export class MessageBodyMissingError extends Error {
 interface ParsedEntry {
   /** Counted against the cache's bound: the entry's length. */
   readonly size: number;
-  body(pos: number): InlineBody | undefined;
+  /** Messages in the entry. */
+  readonly count: number;
+  body(pos: number): string;
+  attributes(pos: number): Readonly<Record<string, string>>;
 }
 
 /** About 16 entries of 100 KiB-1 MiB: a receive of up to 100 messages, mostly from the
@@ -39,20 +42,30 @@ const DEFAULT_CACHE_BYTES = 16 * 1024 * 1024;
 export class EntryBodies {
   private readonly entries = new Map<number, ParsedEntry>();
   private bytes = 0;
+  /** The entry the last message came from: the next one is usually from it too. */
+  private lastIndex = -1;
+  private last: ParsedEntry | undefined;
 
   constructor(private readonly maxBytes = DEFAULT_CACHE_BYTES) {}
 
-  /** The body and attributes of `msg`; throws MessageBodyMissingError if its entry is
-   *  gone or holds no such message. */
-  of(msg: Message, read: EntryReader): InlineBody {
-    if (msg.inline !== null) return msg.inline;
-    const entry = this.entry(msg.idIndex, read);
-    const body = entry.body(msg.idPos);
-    if (body === undefined) throw new MessageBodyMissingError(msg.idIndex, msg.idPos, 'the entry has no message at that position');
-    return body;
+  /** Calls `f` with the body and attributes of `msg`; throws MessageBodyMissingError if
+   *  its entry is gone or holds no such message. */
+  read<T>(msg: Message, read: EntryReader, f: (body: string, attributes: Readonly<Record<string, string>>) => T): T {
+    if (msg.inline !== null) return f(msg.inline.body, msg.inline.attributes);
+    const entry = msg.idIndex === this.lastIndex ? (this.last as ParsedEntry) : this.entry(msg.idIndex, read);
+    const pos = msg.idPos;
+    if (pos >= entry.count) throw new MessageBodyMissingError(msg.idIndex, pos, 'the entry has no message at that position');
+    return f(entry.body(pos), entry.attributes(pos));
   }
 
   private entry(index: number, read: EntryReader): ParsedEntry {
+    const found = this.lookup(index, read);
+    this.lastIndex = index;
+    this.last = found;
+    return found;
+  }
+
+  private lookup(index: number, read: EntryReader): ParsedEntry {
     const hit = this.entries.get(index);
     if (hit !== undefined) {
       this.entries.delete(index);
@@ -76,14 +89,15 @@ export class EntryBodies {
 
 function parseEntry(index: number, data: Uint8Array): ParsedEntry {
   if (data[0] === VALIDATED_SEND_TAG || data[0] === UNVALIDATED_SEND_TAG) {
-    const offsets = binaryMessageOffsets(data);
+    const at = binaryBodies(data);
+    // Buffer's UTF-8 slice is the fastest decode for short strings; the proposer wrote
+    // well-formed UTF-8 (encodeInto), so nothing needs a fatal decoder here.
+    const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     return {
       size: data.length,
-      body(pos) {
-        if (pos >= offsets.length) return undefined;
-        const { body, attributes } = readBinaryBody(data, offsets[pos]);
-        return { body, attributes: storedAttributes(attributes) };
-      },
+      count: at.bodyStart.length,
+      body: (pos) => buf.toString('utf8', at.bodyStart[pos], at.bodyEnd[pos]),
+      attributes: (pos) => (at.attributes[pos] < 0 ? NO_ATTRIBUTES : storedAttributes(readBinaryAttributes(data, at.attributes[pos]))),
     };
   }
   // JSON entries, written by earlier versions: decoded and judged as apply did.
@@ -95,5 +109,5 @@ function parseEntry(index: number, data: Uint8Array): ParsedEntry {
   } catch (err) {
     throw new MessageBodyMissingError(index, 0, `the entry is not a send: ${(err as Error).message}`);
   }
-  return { size: data.length, body: (pos) => messages[pos] };
+  return { size: data.length, count: messages.length, body: (pos) => messages[pos].body, attributes: (pos) => messages[pos].attributes };
 }

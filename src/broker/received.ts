@@ -25,15 +25,14 @@ export function answerReceive(r: UnansweredReceive, bodies: EntryBodies, read: E
   for (let i = 0; i < messages.length; i++) {
     const ref = r.messages[i];
     const m = ref.msg;
-    const { body, attributes } = bodies.of(m, read);
-    messages[i] = {
+    messages[i] = bodies.read(m, read, (body, attributes): ReceivedView => ({
       id: m.id,
       body,
       attributes,
       receiptHandle: ref.receiptHandle,
       receiveCount: ref.receiveCount,
       sentAt: iso(m.sentAt),
-    };
+    }));
   }
   return { messages };
 }

@@ -171,9 +171,15 @@ export function decodeSendMeta(bytes: Uint8Array): SendMeta | PublishMeta {
   return c;
 }
 
-/** Where each message of a binary send starts (its body's length prefix), for reading
- *  one body without decoding the others (readBinaryBody). */
-export function binaryMessageOffsets(bytes: Uint8Array): Int32Array {
+/** Where each message of a binary send lies: its body's bytes, and its attributes'
+ *  count (-1 without attributes), for reading one body without decoding the others. */
+export interface BinaryBodies {
+  bodyStart: Int32Array;
+  bodyEnd: Int32Array;
+  attributes: Int32Array;
+}
+
+export function binaryBodies(bytes: Uint8Array): BinaryBodies {
   const r = new BinaryReader(bytes);
   r.u8();
   r.u8();
@@ -182,30 +188,30 @@ export function binaryMessageOffsets(bytes: Uint8Array): Int32Array {
   r.bool();
   if (r.bool()) r.skipStr();
   const n = r.uint();
-  const offsets = new Int32Array(n);
+  const out: BinaryBodies = { bodyStart: new Int32Array(n), bodyEnd: new Int32Array(n), attributes: new Int32Array(n) };
   for (let i = 0; i < n; i++) {
-    offsets[i] = r.position;
-    r.skipStr();
+    const len = r.skipStr();
+    out.bodyEnd[i] = r.position;
+    out.bodyStart[i] = r.position - len;
     const flags = r.u8();
+    out.attributes[i] = flags & 1 ? r.position : -1;
     if (flags & 1) {
       for (let k = 2 * r.uint(); k > 0; k--) r.skipStr();
     }
     if (flags & 2) r.uint();
     if (flags & 4) r.skipStr();
   }
-  return offsets;
+  return out;
 }
 
-/** The body and attributes of the message at `offset` (binaryMessageOffsets). */
-export function readBinaryBody(bytes: Uint8Array, offset: number): { body: string; attributes: Record<string, string> | undefined } {
+/** The attributes that start at `offset` (BinaryBodies.attributes). */
+export function readBinaryAttributes(bytes: Uint8Array, offset: number): Record<string, string> {
   const r = new BinaryReader(bytes);
   r.seek(offset);
-  const body = r.str();
-  if ((r.u8() & 1) === 0) return { body, attributes: undefined };
   const attributes: Record<string, string> = {};
   for (let k = r.uint(); k > 0; k--) {
     const key = r.str();
     Object.defineProperty(attributes, key, { value: r.str(), enumerable: true, writable: true, configurable: true });
   }
-  return { body, attributes };
+  return attributes;
 }

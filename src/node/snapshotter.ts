@@ -15,6 +15,8 @@ const COPY_CHUNKS_PER_TURN = 16;
 /** A snapshot being encoded in the background; at most one at a time. */
 interface SnapshotTask {
   index: number;
+  /** The oldest entry the captured state still reads (StateMachine.retainFrom). */
+  retainFrom: number | undefined;
   done: Promise<void>;
   /** Set when the image is no longer wanted (an installed snapshot, a stop). */
   abandoned: boolean;
@@ -75,15 +77,17 @@ export class Snapshotter {
     const term = store.term(index);
     const started = performance.now();
     let chunks: Iterator<Uint8Array>;
+    let retainFrom: number | undefined;
     try {
       chunks = (sm.snapshotChunks ? sm.snapshotChunks(SNAPSHOT_CHUNK_BYTES) : [sm.snapshot()])[Symbol.iterator]();
+      retainFrom = sm.retainFrom?.();
     } catch (err) {
       logger.error({ err, term: this.deps.term(), index }, 'the state machine failed to capture a snapshot');
       return;
     }
     const captureMs = performance.now() - started;
     this.logBytesSinceSnapshot = 0;
-    const task: SnapshotTask = { index, abandoned: false, done: Promise.resolve() };
+    const task: SnapshotTask = { index, retainFrom, abandoned: false, done: Promise.resolve() };
     this.task = task;
     task.done = this.finish(task, term, held.conf, chunks, captureMs)
       .catch((err) => {
@@ -131,7 +135,8 @@ export class Snapshotter {
         at += parts[k].length;
       }
     }
-    const keepFrom = Math.max(1, task.index + 1 - config.snapshotRetainEntries);
+    // The entries the state still reads (message bodies) stay, however old.
+    const keepFrom = Math.max(1, Math.min(task.index + 1 - config.snapshotRetainEntries, task.retainFrom ?? Infinity));
     await store.compact({ meta: { index: task.index, term, conf }, data }, keepFrom);
     metrics.snapshots.inc({ kind: 'taken' });
     logger.info(
