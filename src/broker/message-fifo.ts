@@ -1,16 +1,38 @@
 import { Message, type InlineBody } from './message.js';
 
-/** Rows per chunk: ~150 KB of columns, allocated and freed whole. */
+/** Rows per chunk: ~150 KB of columns once full, freed whole. */
 const CHUNK_ROWS = 4096;
+/** A chunk starts this small and doubles as it fills: thousands of queues that hold a
+ *  few messages each must not cost 150 KB apiece. */
+const FIRST_CAPACITY = 16;
 
-/** One chunk of rows, one typed array per field: 37 bytes a row, no object per message. */
+/** One chunk of rows, one typed array per field: 38 bytes a row, no object per message.
+ *  Growing copies into new arrays and never changes a written row, so a FifoView that
+ *  shares the chunk still reads the rows it covers. */
 class Chunk {
-  readonly idIndex = new Float64Array(CHUNK_ROWS);
-  readonly idPos = new Uint16Array(CHUNK_ROWS);
-  readonly bytes = new Uint32Array(CHUNK_ROWS);
-  readonly sentAt = new Float64Array(CHUNK_ROWS);
-  readonly seq = new Float64Array(CHUNK_ROWS);
-  readonly enqueuedAt = new Float64Array(CHUNK_ROWS);
+  idIndex = new Float64Array(FIRST_CAPACITY);
+  idPos = new Uint16Array(FIRST_CAPACITY);
+  bytes = new Uint32Array(FIRST_CAPACITY);
+  sentAt = new Float64Array(FIRST_CAPACITY);
+  seq = new Float64Array(FIRST_CAPACITY);
+  enqueuedAt = new Float64Array(FIRST_CAPACITY);
+
+  /** Makes room for row `c` (< CHUNK_ROWS). */
+  reserve(c: number): void {
+    if (c < this.idIndex.length) return;
+    const n = Math.min(CHUNK_ROWS, this.idIndex.length * 2);
+    this.idIndex = grow(this.idIndex, new Float64Array(n));
+    this.idPos = grow(this.idPos, new Uint16Array(n));
+    this.bytes = grow(this.bytes, new Uint32Array(n));
+    this.sentAt = grow(this.sentAt, new Float64Array(n));
+    this.seq = grow(this.seq, new Float64Array(n));
+    this.enqueuedAt = grow(this.enqueuedAt, new Float64Array(n));
+  }
+}
+
+function grow<T extends Float64Array | Uint16Array | Uint32Array>(from: T, to: T): T {
+  to.set(from);
+  return to;
 }
 
 /**
@@ -45,6 +67,7 @@ export class MessageFifo {
     const c = k % CHUNK_ROWS;
     if (c === 0 && k / CHUNK_ROWS === this.chunks.length) this.chunks.push(new Chunk());
     const chunk = this.chunks[(k - c) / CHUNK_ROWS];
+    chunk.reserve(c);
     chunk.idIndex[c] = idIndex;
     chunk.idPos[c] = idPos;
     chunk.bytes[c] = bytes;
