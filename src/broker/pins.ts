@@ -11,6 +11,8 @@ export class PinSet {
   private head = 0;
   /** Runs after the head whose count is zero (dropped at the next compaction). */
   private empty = 0;
+  /** Where remove() found its last run. */
+  private lastAt = 0;
 
   /** The smallest pinned index, or undefined when nothing is pinned. */
   min(): number | undefined {
@@ -47,7 +49,11 @@ export class PinSet {
   }
 
   remove(index: number, n = 1): void {
-    const at = this.find(index);
+    // Acks and expiries mostly release runs of messages from one entry: the run found
+    // last is tried before a search.
+    const hit = this.lastAt;
+    const at = hit >= this.head && hit < this.idx.length && this.idx[hit] === index ? hit : this.find(index);
+    this.lastAt = at;
     if (at >= this.idx.length || this.idx[at] !== index || this.cnt[at] < n) {
       throw new Error(`no pin on log index ${index} to remove (broker bookkeeping bug)`);
     }
@@ -71,6 +77,7 @@ export class PinSet {
     this.cnt = [];
     this.head = 0;
     this.empty = 0;
+    this.lastAt = 0;
   }
 
   /** Pinned runs, oldest first (tests). */
@@ -106,5 +113,6 @@ export class PinSet {
     this.cnt = cnt;
     this.head = 0;
     this.empty = 0;
+    this.lastAt = 0;
   }
 }
