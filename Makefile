@@ -9,7 +9,7 @@ JEST := node --experimental-vm-modules --no-warnings node_modules/jest/bin/jest.
 TSX := node --import tsx --no-warnings
 
 .PHONY: install build typecheck lint test test-unit sim cluster cluster-clean \
-        bench bench-compare bench-raft bench-node bench-broker bench-api bench-log-store chaos clean
+        bench bench-compare bench-raft bench-node bench-broker bench-broker-memory bench-api bench-log-store chaos clean
 
 install: node_modules/.installed
 
@@ -58,6 +58,11 @@ bench-log-store: install
 
 bench-broker: install
 	node --expose-gc --import tsx --no-warnings scripts/bench-broker.ts
+
+# Memory per queued message of the broker alone, at the node's heap limit.
+bench-broker-memory: install
+	node --expose-gc --max-old-space-size=512 --import tsx --no-warnings scripts/bench-broker-memory.ts --messages 1000000
+	node --expose-gc --max-old-space-size=512 --import tsx --no-warnings scripts/bench-broker-memory.ts --messages 5000000
 
 # The REST layer alone (no Raft): server CPU per request against a bare Node server.
 bench-api: build

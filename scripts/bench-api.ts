@@ -74,6 +74,7 @@ async function serveApi(mode: 'redirect' | 'forward', via: 'leader' | 'follower'
   const broker = new Broker();
   const urls: Record<string, string> = {};
   let index = 0;
+  const log = new Map<number, Uint8Array>();
   let handler: Handler | undefined;
   const view = (id: string, role: 'leader' | 'follower') => ({
     nodeId: id, role, term: 1, leaderId: 'n1', leaderUrl: urls.n1 ?? null, commitIndex: index, appliedIndex: index,
@@ -85,7 +86,14 @@ async function serveApi(mode: 'redirect' | 'forward', via: 'leader' | 'follower'
     async propose(command) {
       await Promise.resolve();
       index += 1;
-      return broker.apply(command, { index, term: 1, time: Date.now() });
+      // Answers read bodies from the log: keep the entries live messages still need.
+      log.set(index, command);
+      const retain = broker.retainFrom() ?? index;
+      for (const k of log.keys()) {
+        if (k >= retain) break;
+        log.delete(k);
+      }
+      return broker.answer(broker.apply(command, { index, term: 1, time: Date.now() }), (i) => log.get(i));
     },
     async readBarrier() {},
     status: () => view('n1', 'leader'),

@@ -60,6 +60,17 @@ export class BinaryWriter {
     this.uint(n === null ? 0 : n + 1);
   }
 
+  /** Any number, compactly when it is a small integer (deltas of times and positions):
+   *  zigzag varint, shifted to leave 1 as the mark of an f64 that follows. */
+  num(n: number): void {
+    if (Number.isInteger(n) && Math.abs(n) < 2 ** 50) {
+      this.uint((n >= 0 ? n * 2 : -n * 2 - 1) * 2);
+    } else {
+      this.uint(1);
+      this.f64(n);
+    }
+  }
+
   f64(n: number): void {
     this.ensure(8);
     this.view.setFloat64(this.pos, n, true);
@@ -105,6 +116,16 @@ export class BinaryReader {
     return this.pos === this.buf.length;
   }
 
+  /** Where the next read starts. */
+  get position(): number {
+    return this.pos;
+  }
+
+  /** Moves to a position an earlier read returned. */
+  seek(pos: number): void {
+    this.pos = pos;
+  }
+
   u8(): number {
     this.need(1);
     return this.buf[this.pos++];
@@ -131,6 +152,14 @@ export class BinaryReader {
     return n === 0 ? null : n - 1;
   }
 
+  num(): number {
+    const v = this.uint();
+    if (v === 1) return this.f64();
+    if (v % 2 !== 0) throw corrupt();
+    const z = v / 2;
+    return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+  }
+
   f64(): number {
     this.need(8);
     const n = this.view.getFloat64(this.pos, true);
@@ -146,6 +175,16 @@ export class BinaryReader {
     const s = decoder.decode(this.buf.subarray(this.pos, this.pos + len));
     this.pos += len;
     return s;
+  }
+
+  /** Steps over a string without decoding it; returns its UTF-8 length. */
+  skipStr(): number {
+    this.need(4);
+    const len = this.view.getUint32(this.pos, true);
+    this.pos += 4;
+    this.need(len);
+    this.pos += len;
+    return len;
   }
 
   private need(n: number): void {

@@ -1,12 +1,15 @@
 import { canSeeQueue, canSeeTopic, findQueue, findTopic } from './access.js';
-import { decodeCommand, type Command, type CommandOf } from './commands.js';
+import { decodeForApply, toApplied, type AppliedCommand } from './applied-command.js';
+import type { Command, CommandOf } from './commands.js';
+import { EntryBodies, type EntryReader } from './entry-bodies.js';
 import { BrokerError } from './errors.js';
 import {
   ackQueue, createQueue, deleteQueue, grantQueue, nackQueue, purgeQueue, queueVisibility,
   receiveFromQueue, revokeQueue, sendToQueue,
 } from './queue-commands.js';
+import { answerReceive, UnansweredReceive, type ReceivedRef } from './received.js';
 import type {
-  CommandResult, DepthRow, QueueView, ReceivedView, SubscriptionView, TopicView, UserRecord,
+  CommandResult, DepthRow, QueueView, SubscriptionView, TopicView, UserRecord,
 } from './results.js';
 import { StreamHash } from './hash.js';
 import type { ChannelAddress, StoredAnswer } from './idempotency.js';
@@ -43,13 +46,17 @@ export type ReadyListener = (target: string) => void;
 export class Broker {
   private state = new BrokerState();
   private readonly listeners = new Set<ReadyListener>();
+  /** Bodies read from the log for answers (not replicated state). */
+  private readonly bodies = new EntryBodies();
 
   /** Decodes and applies one committed entry. Never throws for a bad command: a
-   *  malformed or refused command is a failed CommandResult on every replica alike. */
+   *  malformed or refused command is a failed CommandResult on every replica alike.
+   *  A receive's value is an UnansweredReceive (references to messages whose bodies
+   *  are in the log): the answering node passes the result through answer(). */
   apply(command: Uint8Array, ctx: ApplyContext): CommandResult {
-    let decoded: Command;
+    let decoded: AppliedCommand;
     try {
-      decoded = decodeCommand(command);
+      decoded = decodeForApply(command);
     } catch (err) {
       if (!(err instanceof BrokerError)) throw err;
       // Time still advances and expiries still run, as for any other entry.
@@ -57,11 +64,36 @@ export class Broker {
       this.flushReady();
       return { ok: false, error: err.toBody() };
     }
-    return this.applyCommand(decoded, ctx);
+    return this.applyDecoded(decoded, ctx);
   }
 
-  /** Applies an already-decoded command (tests and benchmarks skip the decoding). */
+  /** Applies an already-decoded command (benchmarks skip the decoding). The bodies of
+   *  what it sends are read, when answered, from the log entry at `ctx.index`. */
   applyCommand(command: Command, ctx: ApplyContext): CommandResult {
+    return this.applyDecoded(toApplied(command), ctx);
+  }
+
+  /**
+   * The answer the proposer's caller receives (StateMachine.answer): a receive's
+   * references become docs/API.md's `Received` messages, bodies and attributes read
+   * from their send entries through `read` (a few recent entries stay parsed in a small
+   * cache). Anything else is returned as it is. Throws MessageBodyMissingError when a
+   * live message's entry is not in the log (a bug: never an empty body).
+   */
+  answer(result: unknown, read: EntryReader): unknown {
+    const r = result as CommandResult;
+    if (!r.ok || !(r.value instanceof UnansweredReceive)) return result;
+    return { ...r, value: answerReceive(r.value, this.bodies, read) };
+  }
+
+  /** The oldest log index whose entry holds the body of a live message (any queue,
+   *  subscription, topic log or dead-letter queue), or undefined: the log must keep
+   *  every entry from there on (StateMachine.retainFrom). O(1). */
+  retainFrom(): number | undefined {
+    return this.state.rt.pins.min();
+  }
+
+  private applyDecoded(command: AppliedCommand, ctx: ApplyContext): CommandResult {
     const s = this.state;
     this.advance(ctx);
     const id = idempotencyId(command);
@@ -87,10 +119,10 @@ export class Broker {
 
   /** A successful receive is kept by reference (where it leased from, its receipts);
    *  any other answer as it is. */
-  private toStored(command: Command, result: CommandResult): StoredAnswer {
+  private toStored(command: AppliedCommand, result: CommandResult): StoredAnswer {
     if (result.ok && (command.type === 'queue.receive' || command.type === 'subscription.receive')) {
       const from = this.addressOf(command);
-      const { messages } = result.value as { messages: { receiptHandle: string }[] };
+      const { messages } = result.value as UnansweredReceive;
       if (from !== undefined) {
         return { kind: 'receive', replayOf: command.type, from, receipts: messages.map((m) => m.receiptHandle) };
       }
@@ -116,14 +148,14 @@ export class Broker {
   private replay(a: StoredAnswer): CommandResult {
     if (a.kind === 'result') return { ...a.result, replayOf: a.replayOf };
     const ch = this.channelAt(a.from);
-    const messages: ReceivedView[] = [];
+    const messages: ReceivedRef[] = [];
     if (ch !== undefined) {
       for (const receipt of a.receipts) {
-        const view = ch.leased(receipt);
-        if (view !== undefined) messages.push(view);
+        const ref = ch.leased(receipt);
+        if (ref !== undefined) messages.push(ref);
       }
     }
-    return { ok: true, value: { messages }, replayOf: a.replayOf };
+    return { ok: true, value: new UnansweredReceive(messages), replayOf: a.replayOf };
   }
 
   private channelAt(a: ChannelAddress): Channel | undefined {
@@ -263,7 +295,7 @@ export class Broker {
     s.idempotency.expire(s.rt.now);
   }
 
-  private execute(c: Command, index: number): unknown {
+  private execute(c: AppliedCommand, index: number): unknown {
     const s = this.state;
     switch (c.type) {
       case 'user.register':
@@ -327,7 +359,7 @@ export class Broker {
 /** Whose record space a command's Idempotency-Key lives in, and the key: the acting
  *  user, the only one who can read or fill it. Unauthenticated commands (register) and
  *  the cluster's own entries never have one. */
-function idempotencyId(c: Command): { owner: string; key: string } | undefined {
+function idempotencyId(c: AppliedCommand): { owner: string; key: string } | undefined {
   if (c.type === 'tick' || c.type === 'cluster.limits' || c.type === 'user.register') return undefined;
   if (c.idempotencyKey === undefined) return undefined;
   return { owner: c.user, key: c.idempotencyKey };

@@ -1,7 +1,8 @@
 import { IndexedHeap } from './heap.js';
-import { Delivery, DeliveryState, iso, type ChannelRef, type Message } from './message.js';
+import { Delivery, DeliveryState, type ChannelRef, type Message } from './message.js';
 import { legacyReceipt } from './receipts.js';
-import type { QueueStats, ReceivedView } from './results.js';
+import { ReceivedRef } from './received.js';
+import type { QueueStats } from './results.js';
 import type { DeadLetterRef, Runtime } from './runtime.js';
 
 /**
@@ -44,15 +45,15 @@ export abstract class Channel implements ChannelRef {
 
   abstract freshCount(): number;
   protected abstract peekFresh(): Message | undefined;
-  /** Removes the message peekFresh() returned. */
-  protected abstract takeFresh(): void;
+  /** Removes the message peekFresh() returned; it becomes a delivery of this channel. */
+  protected abstract takeFresh(msg: Message): void;
   /** Past its retention: never delivered again. */
   abstract isExpired(msg: Message): boolean;
 
   /** Leases up to `max` ready messages for `leaseMs`. Receipts are minted from the
    *  cluster's receipt key (receipts.ts); without one (entries of logs written before
    *  keys existed) they are the legacy `<index>.<position>`. */
-  receive(max: number, leaseMs: number, index: number): ReceivedView[] {
+  receive(max: number, leaseMs: number, index: number): ReceivedRef[] {
     const taken: Delivery[] = [];
     const rt = this.rt;
     while (taken.length < max) {
@@ -63,7 +64,7 @@ export abstract class Channel implements ChannelRef {
         this.returned.pop();
         d = back;
       } else if (fresh !== undefined) {
-        this.takeFresh();
+        this.takeFresh(fresh);
         d = new Delivery(fresh, this, 0);
       } else break;
       if (this.isExpired(d.msg)) {
@@ -75,7 +76,7 @@ export abstract class Channel implements ChannelRef {
       rt.schedule(d, rt.now + leaseMs);
       taken.push(d);
     }
-    const out = new Array<ReceivedView>(taken.length);
+    const out = new Array<ReceivedRef>(taken.length);
     if (taken.length === 0) return out;
     let handles: string[];
     if (rt.receipts !== null) {
@@ -89,16 +90,16 @@ export abstract class Channel implements ChannelRef {
       const d = taken[i];
       d.receipt = handles[i];
       this.inflight.set(d.receipt, d);
-      out[i] = receivedView(d);
+      out[i] = new ReceivedRef(d.msg, d.receipt, d.receiveCount);
     }
     return out;
   }
 
   /** The message a live lease holds, as a receive answered it; undefined once that
    *  lease is over (acked, released, expired, or the message leased again). */
-  leased(handle: string): ReceivedView | undefined {
+  leased(handle: string): ReceivedRef | undefined {
     const d = this.inflight.get(handle);
-    return d === undefined ? undefined : receivedView(d);
+    return d === undefined ? undefined : new ReceivedRef(d.msg, handle, d.receiveCount);
   }
 
   ack(handles: readonly string[]): { acked: number; unknown: string[] } {
@@ -161,8 +162,16 @@ export abstract class Channel implements ChannelRef {
   /** Drops every message (purge, delete); returns how many there were. */
   dropAll(): number {
     const n = this.freshCount() + this.returned.size + this.inflight.size + this.delayed.size;
-    for (const d of this.inflight.values()) this.rt.timers.remove(d);
-    for (const d of this.delayed) this.rt.timers.remove(d);
+    const rt = this.rt;
+    for (const d of this.inflight.values()) {
+      rt.timers.remove(d);
+      rt.unpin(d.msg);
+    }
+    for (const d of this.delayed) {
+      rt.timers.remove(d);
+      rt.unpin(d.msg);
+    }
+    for (const d of this.returned.values()) rt.unpin(d.msg);
     this.inflight.clear();
     this.delayed.clear();
     this.returned.clear();
@@ -174,8 +183,10 @@ export abstract class Channel implements ChannelRef {
   protected abstract dropFresh(): void;
 
   /** A message left this channel for good (acked, expired, dead-lettered or dropped):
-   *  queues count their stored bytes with it. */
-  protected onLeave(_msg: Message): void {}
+   *  its pin goes (Runtime.pins); queues count their stored bytes with it. */
+  protected onLeave(msg: Message): void {
+    this.rt.unpin(msg);
+  }
 
   /** Every message was dropped at once (purge, delete). */
   protected onDropAll(): void {}
@@ -203,8 +214,10 @@ export abstract class Channel implements ChannelRef {
       return;
     }
     if (this.maxReceives !== null && d.receiveCount >= this.maxReceives) {
-      this.onLeave(d.msg);
+      // The dead-letter queue pins the entry before this channel lets go of it, so the
+      // pin stays where it is (PinSet: adding at an existing index is cheap).
       if (this.deadLetter !== null) this.rt.moveToDeadLetter(this.deadLetter, d.msg);
+      this.onLeave(d.msg);
       return;
     }
     if (delayMs > 0) this.addDelayed(d, this.rt.now + delayMs);
@@ -220,16 +233,4 @@ export abstract class Channel implements ChannelRef {
     this.returned.push(d);
     this.rt.markReady(this.target);
   }
-}
-
-function receivedView(d: Delivery): ReceivedView {
-  const m = d.msg;
-  return {
-    id: m.id,
-    body: m.body,
-    attributes: m.attributes,
-    receiptHandle: d.receipt as string,
-    receiveCount: d.receiveCount,
-    sentAt: iso(m.sentAt),
-  };
 }

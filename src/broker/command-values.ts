@@ -1,9 +1,13 @@
 // The `value` a successful apply returns, by command type: the return types of the
 // functions Broker.execute() dispatches to, so the API's commit() is typed by the command
-// it proposes. A command type missing here fails to compile at CommandValue.
+// it proposes. A command type missing here fails to compile at CommandValue. Receives are
+// typed as answered (Broker.answer fills their bodies in on the proposing node).
 import type { CommandType } from './commands.js';
 import type * as Q from './queue-commands.js';
+import type { ReceivedView } from './results.js';
 import type * as T from './topic-commands.js';
+
+type Answered = { messages: ReceivedView[] };
 
 type Values = {
   'user.register': { username: string };
@@ -13,7 +17,7 @@ type Values = {
   'queue.grant': ReturnType<typeof Q.grantQueue>;
   'queue.revoke': ReturnType<typeof Q.revokeQueue>;
   'queue.send': ReturnType<typeof Q.sendToQueue>;
-  'queue.receive': ReturnType<typeof Q.receiveFromQueue>;
+  'queue.receive': Answered;
   'queue.ack': ReturnType<typeof Q.ackQueue>;
   'queue.nack': ReturnType<typeof Q.nackQueue>;
   'queue.visibility': ReturnType<typeof Q.queueVisibility>;
@@ -24,7 +28,7 @@ type Values = {
   'topic.publish': ReturnType<typeof T.publish>;
   'subscription.create': ReturnType<typeof T.createSubscription>;
   'subscription.delete': ReturnType<typeof T.deleteSubscription>;
-  'subscription.receive': ReturnType<typeof T.receiveFromSubscription>;
+  'subscription.receive': Answered;
   'subscription.ack': ReturnType<typeof T.ackSubscription>;
   'subscription.nack': ReturnType<typeof T.nackSubscription>;
   'subscription.visibility': ReturnType<typeof T.subscriptionVisibility>;

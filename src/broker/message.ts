@@ -1,5 +1,4 @@
 import type { HeapItem } from './heap.js';
-import { messageBytes } from './limits.js';
 
 /** Shared by every message without attributes, so none pays for an empty object. */
 export const NO_ATTRIBUTES: Readonly<Record<string, string>> = Object.freeze({});
@@ -12,32 +11,36 @@ export function storedAttributes(attrs: Record<string, string> | undefined): Rea
   return NO_ATTRIBUTES;
 }
 
+/** A body kept in memory: only messages restored from a snapshot of format 1 or 2,
+ *  whose send entries the log may no longer hold (README, Where bodies live). */
+export interface InlineBody {
+  readonly body: string;
+  readonly attributes: Readonly<Record<string, string>>;
+}
+
 /**
- * A stored message. Queue messages belong to one queue; a topic message is stored once
- * and referenced by every subscription's deliveries. The id is derived, not stored: it
- * is the log index of the send and the message's position in that send's batch.
+ * A stored message: metadata only. The body and attributes stay in the Raft log, in the
+ * entry of the send (or publish) at index `idIndex`, at position `idPos` of its batch;
+ * the answering node reads them from there (Broker.answer). The id is derived from the
+ * same pair. Queue messages belong to one queue; a topic message is stored once and
+ * referenced by every subscription's deliveries.
  */
 export class Message {
-  /** What the message counts for in queued-bytes limits: body plus attribute names and
-   *  values, in UTF-8. */
-  readonly bytes: number;
-
   constructor(
     readonly idIndex: number,
     readonly idPos: number,
-    readonly body: string,
-    readonly attributes: Readonly<Record<string, string>>,
+    /** What the message counts for in queued-bytes limits: body plus attribute names
+     *  and values, in UTF-8. */
+    readonly bytes: number,
     /** When it was first sent (kept when it moves to a dead-letter queue). */
     readonly sentAt: number,
     /** Where it stands in its channel's commit order (queue sequence or topic sequence). */
     readonly seq: number,
     /** When it entered this queue; retention counts from here. */
     readonly enqueuedAt: number,
-    /** messageBytes of this message, when the caller already counted it. */
-    bytes?: number,
-  ) {
-    this.bytes = bytes ?? messageBytes(this);
-  }
+    /** The body in memory instead of in the log (restored from an older snapshot). */
+    readonly inline: InlineBody | null = null,
+  ) {}
 
   get id(): string {
     return messageId(this.idIndex, this.idPos);

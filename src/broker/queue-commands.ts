@@ -2,15 +2,16 @@ import {
   findQueue, requireQueueOwner, requireQueuePerm, requireUser, resolveDeadLetter,
 } from './access.js';
 import {
-  DEFAULT_QUEUE_RETENTION_MS, DEFAULT_VISIBILITY_TIMEOUT_MS, MAX_MESSAGE_BYTES,
-  type CommandOf, type SendMessage,
+  DEFAULT_QUEUE_RETENTION_MS, DEFAULT_VISIBILITY_TIMEOUT_MS, MAX_MESSAGE_BYTES, type CommandOf,
 } from './commands.js';
+import type { SendMeta } from './applied-command.js';
 import { BrokerError } from './errors.js';
 import { checkLimit } from './quotas.js';
-import { messageBytes, messageTooLarge } from './limits.js';
 import { iso } from './message.js';
 import { PERM_RECEIVE, PERM_SEND, Queue } from './queue.js';
-import type { QueueView, ReceivedView, SentView } from './results.js';
+import { UnansweredReceive } from './received.js';
+import type { QueueView, SentView } from './results.js';
+import type { MessageMeta } from './send-codec.js';
 import type { BrokerState } from './state.js';
 import { queuePermissions, queueView } from './views.js';
 
@@ -75,24 +76,24 @@ export function revokeQueue(s: BrokerState, c: CommandOf<'queue.revoke'>): null 
 }
 
 export function sendToQueue(
-  s: BrokerState, c: CommandOf<'queue.send'>, index: number,
+  s: BrokerState, c: SendMeta, index: number,
 ): SentView | { messages: SentView[] } {
   const q = findQueue(s, c.queue);
   requireQueuePerm(q, c.user, PERM_SEND, 'send');
   checkBatch(c.messages, c.batch);
   q.trim();
-  const sizes = checkQueueRoom(s, q, c.messages);
-  const sent = q.send(c.messages, index, sizes);
+  checkQueueRoom(s, q, c.messages);
+  const sent = q.send(c.messages, index);
   return c.batch ? { messages: sent } : sent[0];
 }
 
 export function receiveFromQueue(
   s: BrokerState, c: CommandOf<'queue.receive'>, index: number,
-): { messages: ReceivedView[] } {
+): UnansweredReceive {
   const q = findQueue(s, c.queue);
   requireQueuePerm(q, c.user, PERM_RECEIVE, 'receive');
   q.trim();
-  return { messages: q.receive(c.max ?? 1, c.visibilityTimeoutMs ?? q.leaseMs, index) };
+  return new UnansweredReceive(q.receive(c.max ?? 1, c.visibilityTimeoutMs ?? q.leaseMs, index));
 }
 
 export function ackQueue(s: BrokerState, c: CommandOf<'queue.ack'>): { acked: number; unknown: string[] } {
@@ -116,14 +117,14 @@ export function queueVisibility(s: BrokerState, c: CommandOf<'queue.visibility'>
 }
 
 /** Whole-batch checks before anything is enqueued: a batch is applied all or nothing. */
-export function checkBatch(messages: readonly Pick<SendMessage, 'body' | 'attributes'>[], batch: boolean): void {
+export function checkBatch(messages: readonly MessageMeta[], batch: boolean): void {
   if (!batch && messages.length !== 1) {
     throw new BrokerError('validation_failed', 'a single send carries exactly one message', [
       { path: 'messages', message: 'expected one message' },
     ]);
   }
   for (let i = 0; i < messages.length; i++) {
-    if (messageTooLarge(messages[i])) {
+    if (messages[i].bytes > MAX_MESSAGE_BYTES) {
       throw new BrokerError('payload_too_large', `message over ${MAX_MESSAGE_BYTES} bytes (body plus attribute names and values)`, [
         { path: batch ? `messages.${i}` : '', message: 'too large' },
       ]);
@@ -149,26 +150,18 @@ export function setGrant(s: BrokerState, owner: string, grants: Map<string, numb
 }
 
 /** A send is refused whole when the queue or its owner would go past a limit; every
- *  message of the batch counts, deduplicated ones included (decided before sending).
- *  Returns each message's byte count (Message.bytes), so it is counted once. */
-function checkQueueRoom(s: BrokerState, q: Queue, messages: readonly SendMessage[]): number[] {
-  const sizes = messageSizes(messages);
-  const bytes = sum(sizes);
+ *  message of the batch counts, deduplicated ones included (decided before sending). */
+function checkQueueRoom(s: BrokerState, q: Queue, messages: readonly MessageMeta[]): void {
+  const bytes = batchBytes(messages);
   checkLimit(s.limits, 'messagesPerQueue', q.messageCount(), messages.length, `queue '${q.name}' holds ${q.messageCount()} messages`);
   checkLimit(s.limits, 'queuedBytesPerQueue', q.bytes, bytes, `queue '${q.name}' holds ${q.bytes} bytes`);
   const usage = s.usage.of(q.owner);
   checkLimit(s.limits, 'queuedBytesPerUser', usage.queuedBytes, bytes, `the queues of user '${q.owner}' hold ${usage.queuedBytes} bytes`);
-  return sizes;
 }
 
-export function messageSizes(messages: readonly Pick<SendMessage, 'body' | 'attributes'>[]): number[] {
-  const sizes = new Array<number>(messages.length);
-  for (let i = 0; i < messages.length; i++) sizes[i] = messageBytes(messages[i]);
-  return sizes;
-}
-
-function sum(xs: readonly number[]): number {
+/** The bytes a batch counts for (messageBytes of each message). */
+export function batchBytes(messages: readonly MessageMeta[]): number {
   let n = 0;
-  for (const x of xs) n += x;
+  for (const m of messages) n += m.bytes;
   return n;
 }

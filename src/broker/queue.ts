@@ -1,8 +1,8 @@
 import { Channel } from './channel.js';
-import type { SendMessage } from './commands.js';
-import { Deque } from './deque.js';
 import { ExpiringMap } from './expiring-map.js';
-import { Delivery, Message, messageIdPrefix, storedAttributes } from './message.js';
+import { Delivery, Message, messageIdPrefix } from './message.js';
+import { MessageFifo } from './message-fifo.js';
+import type { MessageMeta } from './send-codec.js';
 import type { SentView } from './results.js';
 import { queueTarget } from './targets.js';
 import type { DeadLetterRef, Runtime } from './runtime.js';
@@ -35,9 +35,10 @@ export interface QueueConfig {
   retentionMs: number;
 }
 
-/** A queue: its FIFO of never-delivered messages in commit order plus the shared engine. */
+/** A queue: its FIFO of never-delivered messages in commit order (column-wise: no
+ *  object per waiting message) plus the shared engine. */
 export class Queue extends Channel {
-  readonly fresh = new Deque<Message>();
+  readonly fresh = new MessageFifo();
   /** Next commit sequence to give a message entering this queue. */
   nextSeq = 0;
   /** username -> PERM_SEND | PERM_RECEIVE bits. */
@@ -74,9 +75,9 @@ export class Queue extends Channel {
     };
   }
 
-  /** Enqueues a batch sent at log `index`; ids are (index, position in the batch).
-   *  `sizes` are the messages' byte counts, as the quota check counted them. */
-  send(messages: readonly SendMessage[], index: number, sizes: readonly number[]): SentView[] {
+  /** Enqueues a batch sent at log `index`; ids are (index, position in the batch), and
+   *  so is where each body stays: in that entry of the log. */
+  send(messages: readonly MessageMeta[], index: number): SentView[] {
     const now = this.rt.now;
     const out = new Array<SentView>(messages.length);
     const idPrefix = messageIdPrefix(index);
@@ -84,13 +85,12 @@ export class Queue extends Channel {
     for (let pos = 0; pos < messages.length; pos++) {
       const m = messages[pos];
       if ((out[pos] = claimSent(this.dedup, m.deduplicationId, idPrefix + pos.toString(36), now)).deduplicated) continue;
-      const attrs = storedAttributes(m.attributes);
-      const msg = new Message(index, pos, m.body, attrs, now, this.nextSeq++, now, sizes[pos]);
-      this.store(msg);
+      const seq = this.nextSeq++;
+      this.store(index, m.bytes);
       if (m.delayMs !== undefined && m.delayMs > 0) {
-        this.addDelayed(new Delivery(msg, this, 0), now + m.delayMs);
+        this.addDelayed(new Delivery(new Message(index, pos, m.bytes, now, seq, now), this, 0), now + m.delayMs);
       } else {
-        this.fresh.push(msg);
+        this.fresh.push(index, pos, m.bytes, now, seq, now);
         ready = true;
       }
     }
@@ -99,12 +99,12 @@ export class Queue extends Channel {
   }
 
   /** A message arriving from another queue's or subscription's dead-lettering: it keeps
-   *  its id, body, attributes and sentAt; its retention starts now. */
+   *  its id, body (where it is: in the log, or inline) and sentAt; its retention starts now. */
   enqueueDeadLetter(msg: Message): void {
     const now = this.rt.now;
-    const moved = new Message(msg.idIndex, msg.idPos, msg.body, msg.attributes, msg.sentAt, this.nextSeq++, now, msg.bytes);
-    this.store(moved);
-    this.fresh.push(moved);
+    if (msg.inline === null) this.store(msg.idIndex, msg.bytes);
+    else this.count(msg.bytes);
+    this.fresh.push(msg.idIndex, msg.idPos, msg.bytes, msg.sentAt, this.nextSeq++, now, msg.inline);
     this.rt.markReady(this.target);
   }
 
@@ -114,23 +114,37 @@ export class Queue extends Channel {
     return st.ready + st.inflight + st.delayed;
   }
 
-  /** Counts the bytes of every stored message again (after a restore). */
-  recount(): void {
+  /** Counts the bytes of every stored message again and pins their entries (after a
+   *  restore); `pin` collects the log index of each body in the log. */
+  recount(pin: (index: number) => void): void {
     let n = 0;
-    for (const m of this.fresh) n += m.bytes;
-    for (const d of this.returned.values()) n += d.msg.bytes;
-    for (const d of this.inflight.values()) n += d.msg.bytes;
-    for (const d of this.delayed) n += d.msg.bytes;
+    this.fresh.view().forEach((idIndex, _pos, bytes, _sentAt, _seq, _enq, inline) => {
+      n += bytes;
+      if (inline === null) pin(idIndex);
+    });
+    for (const ds of [this.returned.values(), this.inflight.values(), this.delayed]) {
+      for (const d of ds) {
+        n += d.msg.bytes;
+        if (d.msg.inline === null) pin(d.msg.idIndex);
+      }
+    }
     this.bytes = n;
     this.usage.queuedBytes += n;
   }
 
-  private store(msg: Message): void {
-    this.bytes += msg.bytes;
-    this.usage.queuedBytes += msg.bytes;
+  /** A message whose body is in the log entry at `index` is stored here. */
+  private store(index: number, bytes: number): void {
+    this.rt.pins.add(index);
+    this.count(bytes);
+  }
+
+  private count(bytes: number): void {
+    this.bytes += bytes;
+    this.usage.queuedBytes += bytes;
   }
 
   protected override onLeave(msg: Message): void {
+    super.onLeave(msg);
     this.bytes -= msg.bytes;
     this.usage.queuedBytes -= msg.bytes;
   }
@@ -165,11 +179,29 @@ export class Queue extends Channel {
     return this.fresh.peek();
   }
 
+  /** The stored message's pin passes to its delivery. */
   protected takeFresh(): void {
     this.fresh.shift();
   }
 
   protected dropFresh(): void {
+    unpinRows(this.rt, this.fresh);
     this.fresh.clear();
   }
+}
+
+/** Removes the pins of every row of a FIFO, a run of rows from one entry at a time. */
+export function unpinRows(rt: Runtime, fifo: MessageFifo): void {
+  let index = -1;
+  let n = 0;
+  fifo.view().forEach((idIndex, _pos, _bytes, _sentAt, _seq, _enq, inline) => {
+    if (inline !== null) return;
+    if (idIndex !== index && n > 0) {
+      rt.pins.remove(index, n);
+      n = 0;
+    }
+    index = idIndex;
+    n++;
+  });
+  if (n > 0) rt.pins.remove(index, n);
 }

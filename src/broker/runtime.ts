@@ -1,5 +1,6 @@
 import { IndexedHeap } from './heap.js';
 import type { Delivery, Message } from './message.js';
+import { PinSet } from './pins.js';
 import { ReceiptMinter } from './receipts.js';
 
 /** About 10 ms of work; every entry can add at most 100 leases, so backlogs drain. */
@@ -25,11 +26,23 @@ export class Runtime {
     (a, b) => a.visibleAt < b.visibleAt || (a.visibleAt === b.visibleAt && a.timerSeq < b.timerSeq),
   );
   readonly readyTargets = new Set<string>();
+  /** Live messages per log entry of their body: the oldest is Broker.retainFrom(). A
+   *  queue's stored message, a topic log's message and a subscription's delivery each
+   *  hold one pin; bodies held in memory (inline) hold none. Derived, not snapshotted. */
+  readonly pins = new PinSet();
   /** Mints receipt handles from the cluster's key; null until a key is installed. */
   receipts: ReceiptMinter | null = null;
   /** Installed by the broker: moves a message into a dead-letter queue, or drops it
    *  when that queue no longer exists. */
   moveToDeadLetter: (ref: DeadLetterRef, msg: Message) => void = () => {};
+
+  pin(m: Message): void {
+    if (m.inline === null) this.pins.add(m.idIndex);
+  }
+
+  unpin(m: Message): void {
+    if (m.inline === null) this.pins.remove(m.idIndex);
+  }
 
   schedule(d: Delivery, at: number): void {
     d.visibleAt = at;

@@ -1,5 +1,6 @@
 import type { Channel } from './channel.js';
 import type { Message } from './message.js';
+import type { FifoView } from './message-fifo.js';
 import type { QueueConfig } from './queue.js';
 import type { StoredAnswer } from './idempotency.js';
 import type { BrokerLimits } from './quotas.js';
@@ -8,9 +9,10 @@ import type { BrokerState } from './state.js';
 import type { SubscriptionConfig, TopicConfig } from './topic.js';
 
 /**
- * A consistent, cheap copy of the broker's state for a snapshot. Messages, bodies,
- * configs and stored results are immutable, so they are shared, not copied; only what
- * changes (collections, cursors and each delivery's lease fields) is copied. Taking it is
+ * A consistent, cheap copy of the broker's state for a snapshot. Messages, configs and
+ * stored results are immutable, so they are shared, not copied; FIFOs of fresh messages
+ * are frozen views of their chunks (MessageFifo.view); only what changes (collections,
+ * cursors and each delivery's lease fields) is copied. Taking it is
  * the only pause; encoding it into bytes can then run in chunks while the node keeps
  * applying entries.
  */
@@ -42,7 +44,7 @@ export interface QueueCapture extends DeliveriesCapture {
   nextSeq: number;
   grants: [string, number][];
   dedup: [string, string, number][];
-  fresh: Message[];
+  fresh: FifoView;
 }
 
 export interface SubscriptionCapture extends DeliveriesCapture {
@@ -57,7 +59,7 @@ export interface TopicCapture {
   nextSeq: number;
   grants: [string, number][];
   dedup: [string, string, number][];
-  log: Message[];
+  log: FifoView;
   /** Messages subscriptions still hold that the log already let go of, by sequence. */
   detached: Message[];
   subscriptions: SubscriptionCapture[];
@@ -77,14 +79,14 @@ export function captureState(s: BrokerState): StateCapture {
     topics: [],
   };
   for (const q of s.queues.values()) {
-    const fresh = q.fresh.toArray();
+    const fresh = q.fresh.view();
     const d = captureDeliveries(q);
     cap.queues.push({
       cfg: q.config(), nextSeq: q.nextSeq, grants: [...q.grants], dedup: [...q.dedup.stamped()], fresh, ...d,
     });
   }
   for (const t of s.topics.values()) {
-    const log = t.log.toArray();
+    const log = t.log.view();
     const detached = new Map<number, Message>();
     const subscriptions: SubscriptionCapture[] = [];
     for (const sub of t.subscriptions.values()) {

@@ -3,7 +3,9 @@ import { BinaryReader, BinaryWriter } from './binary.js';
 import type { Channel } from './channel.js';
 import { captureState, type DeliveriesCapture, type StateCapture } from './snapshot-capture.js';
 import { BrokerError } from './errors.js';
-import { Delivery, DeliveryState, Message, NO_ATTRIBUTES, storedAttributes } from './message.js';
+import { messageBytes } from './limits.js';
+import { Delivery, DeliveryState, Message, NO_ATTRIBUTES, storedAttributes, type InlineBody } from './message.js';
+import type { FifoView, MessageFifo } from './message-fifo.js';
 import { Queue } from './queue.js';
 import type { ChannelAddress, StoredAnswer } from './idempotency.js';
 import { limitsSchema } from './quotas.js';
@@ -19,8 +21,11 @@ import { Subscription, Topic } from './topic.js';
  */
 const MAGIC = 0x4d4f4d42; // "MOMB"
 /** 2: receipt key and limits; idempotency records with their owner, receives by
- *  reference. Version 1 images still restore (readIdempotencyV1). */
-const VERSION = 2;
+ *  reference. 3: messages without bodies (those are in the log), fresh ones as
+ *  delta-coded rows. Version 1 and 2 images still restore, bodies inline. */
+const VERSION = 3;
+/** Rows of a fresh FIFO encoded between two checks of the chunk size. */
+const ROWS_PER_STEP = 1024;
 
 /** The whole image at once (what StateMachine.snapshot() returns). */
 export function writeSnapshot(s: BrokerState): Uint8Array {
@@ -72,11 +77,7 @@ export function* encodeCapture(cap: StateCapture, chunkBytes: number): Generator
     w.uint(q.nextSeq);
     writeGrants(w, q.grants);
     writeDedup(w, q.dedup);
-    w.uint(q.fresh.length);
-    for (const m of q.fresh) {
-      writeMessage(w, m);
-      if (full()) yield w.take();
-    }
+    yield* writeRows(w, q.fresh, full);
     yield* writeDeliveries(w, q, (m) => writeMessage(w, m), full);
   }
 
@@ -90,12 +91,11 @@ export function* encodeCapture(cap: StateCapture, chunkBytes: number): Generator
     w.uint(t.nextSeq);
     writeGrants(w, t.grants);
     writeDedup(w, t.dedup);
-    for (const list of [t.log, t.detached]) {
-      w.uint(list.length);
-      for (const m of list) {
-        writeMessage(w, m);
-        if (full()) yield w.take();
-      }
+    yield* writeRows(w, t.log, full);
+    w.uint(t.detached.length);
+    for (const m of t.detached) {
+      writeMessage(w, m);
+      if (full()) yield w.take();
     }
     w.uint(t.subscriptions.length);
     for (const sub of t.subscriptions) {
@@ -111,20 +111,14 @@ export function* encodeCapture(cap: StateCapture, chunkBytes: number): Generator
   yield w.take();
 }
 
-/** Bodies dominate an image: sizing the buffer from them saves the doubling copies. */
+/** Sizing the buffer from the message count saves the doubling copies (bodies held
+ *  inline, restored from older images, may still make it grow). */
 function estimateSize(cap: StateCapture): number {
   let bytes = 64 * 1024;
-  const add = (m: Message) => {
-    bytes += m.body.length + 48;
-  };
-  for (const q of cap.queues) {
-    q.fresh.forEach(add);
-    for (let k = 0; k < q.returned.length; k += 2) add(q.returned[k] as Message);
-    for (const list of [q.inflight, q.delayed]) for (let k = 0; k < list.length; k += 5) add(list[k] as Message);
-  }
+  for (const q of cap.queues) bytes += q.fresh.length * 8 + (q.returned.length / 2 + (q.inflight.length + q.delayed.length) / 5) * 64;
   for (const t of cap.topics) {
-    t.log.forEach(add);
-    t.detached.forEach(add);
+    bytes += t.log.length * 8 + t.detached.length * 24;
+    for (const sub of t.subscriptions) bytes += (sub.returned.length / 2 + (sub.inflight.length + sub.delayed.length) / 5) * 48;
   }
   return Math.min(2 ** 31, bytes);
 }
@@ -133,7 +127,7 @@ export function readSnapshot(image: Uint8Array): BrokerState {
   const r = new BinaryReader(image);
   const magic = r.uint();
   const version = r.u8();
-  if (magic !== MAGIC || (version !== 1 && version !== VERSION)) {
+  if (magic !== MAGIC || (version !== 1 && version !== 2 && version !== VERSION)) {
     throw new BrokerError('validation_failed', 'not a broker snapshot of a known version');
   }
   const s = new BrokerState();
@@ -157,12 +151,13 @@ export function readSnapshot(image: Uint8Array): BrokerState {
       s.idempotency.load(owner, key, readAnswer(r), at);
     }
   }
+  const msgs = version >= 3 ? MESSAGES_V3 : MESSAGES_V1;
   for (let n = r.uint(); n > 0; n--) {
-    const q = readQueue(r, s);
+    const q = readQueue(r, s, msgs);
     s.queues.set(q.name, q);
   }
   for (let n = r.uint(); n > 0; n--) {
-    const t = readTopic(r, s);
+    const t = readTopic(r, s, msgs);
     s.topics.set(t.name, t);
   }
   if (!r.done) throw new BrokerError('validation_failed', 'trailing bytes after the snapshot image');
@@ -227,22 +222,26 @@ function readIdempotencyV1(r: BinaryReader, s: BrokerState): void {
   }
 }
 
-function writeMessage(w: BinaryWriter, m: Message): void {
-  w.uint(m.idIndex);
-  w.uint(m.idPos);
-  w.str(m.body);
-  const keys = Object.keys(m.attributes);
-  w.uint(keys.length);
-  for (const k of keys) {
-    w.str(k);
-    w.str(m.attributes[k]);
-  }
-  w.f64(m.sentAt);
-  w.uint(m.seq);
-  w.f64(m.enqueuedAt);
+/** How one image version writes messages: a delivery's message and a FIFO's rows. */
+interface MessageCodec {
+  message(r: BinaryReader): Message;
+  rows(r: BinaryReader, into: MessageFifo): void;
 }
 
-function readMessage(r: BinaryReader): Message {
+/** Versions 1 and 2: bodies and attributes inline, every field whole. */
+const MESSAGES_V1: MessageCodec = {
+  message: readMessageV1,
+  rows(r, into) {
+    for (let n = r.uint(); n > 0; n--) into.pushMessage(readMessageV1(r));
+  },
+};
+
+const MESSAGES_V3: MessageCodec = {
+  message: readMessage,
+  rows: readRows,
+};
+
+function readMessageV1(r: BinaryReader): Message {
   const idIndex = r.uint();
   const idPos = r.uint();
   const body = r.str();
@@ -258,7 +257,97 @@ function readMessage(r: BinaryReader): Message {
   }
   const sentAt = r.f64();
   const seq = r.uint();
-  return new Message(idIndex, idPos, body, attributes, sentAt, seq, r.f64());
+  const enqueuedAt = r.f64();
+  // Such an image's entries may be gone from the log: the body stays in memory.
+  return new Message(idIndex, idPos, messageBytes({ body, attributes }), sentAt, seq, enqueuedAt, { body, attributes });
+}
+
+/** A body held in memory (only messages restored from a version 1 or 2 image). */
+function writeInline(w: BinaryWriter, b: InlineBody): void {
+  w.str(b.body);
+  const keys = Object.keys(b.attributes);
+  w.uint(keys.length);
+  for (const k of keys) {
+    w.str(k);
+    w.str(b.attributes[k]);
+  }
+}
+
+function readInline(r: BinaryReader): InlineBody {
+  const body = r.str();
+  const n = r.uint();
+  if (n === 0) return { body, attributes: NO_ATTRIBUTES };
+  const read: Record<string, string> = {};
+  for (let i = 0; i < n; i++) {
+    const key = r.str();
+    Object.defineProperty(read, key, { value: r.str(), enumerable: true, writable: true, configurable: true });
+  }
+  return { body, attributes: storedAttributes(read) };
+}
+
+/** One message, every field whole (deliveries, detached topic messages). The body is
+ *  where idIndex/idPos say, in the log; the low bit of the position marks an inline one. */
+function writeMessage(w: BinaryWriter, m: Message): void {
+  w.uint(m.idIndex);
+  w.uint(m.idPos * 2 + (m.inline === null ? 0 : 1));
+  w.uint(m.bytes);
+  w.num(m.sentAt);
+  w.uint(m.seq);
+  w.num(m.enqueuedAt - m.sentAt);
+  if (m.inline !== null) writeInline(w, m.inline);
+}
+
+function readMessage(r: BinaryReader): Message {
+  const idIndex = r.uint();
+  const pos = r.uint();
+  const bytes = r.uint();
+  const sentAt = r.num();
+  const seq = r.uint();
+  const enqueuedAt = sentAt + r.num();
+  return new Message(idIndex, Math.floor(pos / 2), bytes, sentAt, seq, enqueuedAt, pos % 2 === 1 ? readInline(r) : null);
+}
+
+/**
+ * A FIFO of fresh messages as rows, each field a delta from the row before (entry
+ * index, sequence, arrival time) or from another field (sentAt from the arrival): a
+ * 1 KiB message of a batch costs about 7 bytes, and the image does not grow with bodies.
+ */
+function* writeRows(w: BinaryWriter, rows: FifoView, full: () => boolean): Generator<Uint8Array> {
+  w.uint(rows.length);
+  let index = 0;
+  let seq = 0;
+  let enq = 0;
+  const row = (idIndex: number, idPos: number, bytes: number, sentAt: number, s: number, enqueuedAt: number, inline: InlineBody | null) => {
+    w.num(idIndex - index);
+    w.uint(idPos * 2 + (inline === null ? 0 : 1));
+    w.uint(bytes);
+    w.num(s - seq);
+    w.num(enqueuedAt - enq);
+    w.num(enqueuedAt - sentAt);
+    if (inline !== null) writeInline(w, inline);
+    index = idIndex;
+    seq = s;
+    enq = enqueuedAt;
+  };
+  for (let from = 0; from < rows.length; from += ROWS_PER_STEP) {
+    rows.forEach(row, from, Math.min(rows.length, from + ROWS_PER_STEP));
+    if (full()) yield w.take();
+  }
+}
+
+function readRows(r: BinaryReader, into: MessageFifo): void {
+  let index = 0;
+  let seq = 0;
+  let enq = 0;
+  for (let n = r.uint(); n > 0; n--) {
+    index += r.num();
+    const pos = r.uint();
+    const bytes = r.uint();
+    seq += r.num();
+    enq += r.num();
+    const sentAt = enq - r.num();
+    into.push(index, Math.floor(pos / 2), bytes, sentAt, seq, enq, pos % 2 === 1 ? readInline(r) : null);
+  }
 }
 
 /** The identity of a queue, topic or subscription (BrokerState.newIdentity). */
@@ -359,7 +448,7 @@ function readDeliveries(r: BinaryReader, s: BrokerState, ch: Channel, msg: () =>
   }
 }
 
-function readQueue(r: BinaryReader, s: BrokerState): Queue {
+function readQueue(r: BinaryReader, s: BrokerState, msgs: MessageCodec): Queue {
   const identity = readIdentity(r);
   const q = new Queue(s.rt, {
     ...identity,
@@ -371,12 +460,12 @@ function readQueue(r: BinaryReader, s: BrokerState): Queue {
   q.nextSeq = r.uint();
   readGrants(r, q.grants);
   readDedup(r, q.dedup);
-  for (let n = r.uint(); n > 0; n--) q.fresh.push(readMessage(r));
-  readDeliveries(r, s, q, () => readMessage(r));
+  msgs.rows(r, q.fresh);
+  readDeliveries(r, s, q, () => msgs.message(r));
   return q;
 }
 
-function readTopic(r: BinaryReader, s: BrokerState): Topic {
+function readTopic(r: BinaryReader, s: BrokerState, msgs: MessageCodec): Topic {
   const identity = readIdentity(r);
   const t = new Topic(s.rt, {
     ...identity,
@@ -387,10 +476,10 @@ function readTopic(r: BinaryReader, s: BrokerState): Topic {
   t.nextSeq = r.uint();
   readGrants(r, t.grants);
   readDedup(r, t.dedup);
-  for (let n = r.uint(); n > 0; n--) t.log.push(readMessage(r));
+  msgs.rows(r, t.log);
   const detached = new Map<number, Message>();
   for (let n = r.uint(); n > 0; n--) {
-    const m = readMessage(r);
+    const m = msgs.message(r);
     detached.set(m.seq, m);
   }
   const bySeq = (): Message => {

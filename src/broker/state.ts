@@ -40,19 +40,24 @@ export class BrokerState {
    *  to the zeroed usage objects the queues and topics already hold. */
   recountUsage(): void {
     this.usage.zero();
+    // Pins are counted per entry first, then added in index order (PinSet appends).
+    const pins = new Map<number, number>();
+    const pin = (index: number) => pins.set(index, (pins.get(index) ?? 0) + 1);
     for (const q of this.queues.values()) {
       const u = this.usage.of(q.owner);
       u.queues++;
       u.grants += q.grants.size;
       q.bytes = 0;
-      q.recount();
+      q.recount(pin);
     }
     for (const t of this.topics.values()) {
       const u = this.usage.of(t.owner);
       u.topics++;
       u.grants += t.grants.size;
-      t.recount();
+      t.recount(pin);
       for (const sub of t.subscriptions.values()) this.usage.of(sub.cfg.owner).subscriptions++;
     }
+    this.rt.pins.clear();
+    for (const [index, n] of [...pins].sort((a, b) => a[0] - b[0])) this.rt.pins.add(index, n);
   }
 }

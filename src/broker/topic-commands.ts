@@ -1,12 +1,15 @@
 import {
   canSeeTopic, findOwnSubscription, findTopic, requireTopicOwner, requireUser, resolveDeadLetter, topicAllows,
 } from './access.js';
-import { DEFAULT_TOPIC_RETENTION_MS, DEFAULT_VISIBILITY_TIMEOUT_MS, type CommandOf, type PublishMessage } from './commands.js';
+import type { PublishMeta } from './applied-command.js';
+import { DEFAULT_TOPIC_RETENTION_MS, DEFAULT_VISIBILITY_TIMEOUT_MS, type CommandOf } from './commands.js';
 import { BrokerError } from './errors.js';
 import { checkLimit } from './quotas.js';
 import { iso } from './message.js';
-import { checkBatch, messageSizes, setGrant } from './queue-commands.js';
-import type { ReceivedView, SentView, SubscriptionView, TopicView } from './results.js';
+import { batchBytes, checkBatch, setGrant } from './queue-commands.js';
+import { UnansweredReceive } from './received.js';
+import type { SentView, SubscriptionView, TopicView } from './results.js';
+import type { MessageMeta } from './send-codec.js';
 import type { BrokerState } from './state.js';
 import { PERM_PUBLISH, PERM_SUBSCRIBE, Subscription, Topic } from './topic.js';
 import { subscriptionView, topicPermissions, topicView } from './views.js';
@@ -63,14 +66,14 @@ export function revokeTopic(s: BrokerState, c: CommandOf<'topic.revoke'>): null 
 }
 
 export function publish(
-  s: BrokerState, c: CommandOf<'topic.publish'>, index: number,
+  s: BrokerState, c: PublishMeta, index: number,
 ): SentView | { messages: SentView[] } {
   const t = findTopic(s, c.topic);
   if (!topicAllows(t, c.user, PERM_PUBLISH)) throw new BrokerError('forbidden', `no publish permission on topic '${t.name}'`);
   checkBatch(c.messages, c.batch);
   t.trim();
-  const sizes = checkTopicRoom(s, t, c.messages);
-  const sent = t.publish(c.messages, index, sizes);
+  checkTopicRoom(s, t, c.messages);
+  const sent = t.publish(c.messages, index);
   return c.batch ? { messages: sent } : sent[0];
 }
 
@@ -109,12 +112,12 @@ export function deleteSubscription(s: BrokerState, c: CommandOf<'subscription.de
 
 export function receiveFromSubscription(
   s: BrokerState, c: CommandOf<'subscription.receive'>, index: number,
-): { messages: ReceivedView[] } {
+): UnansweredReceive {
   const t = findTopic(s, c.topic);
   const sub = findOwnSubscription(t, c.subscription, c.user, true);
   const messages = sub.receive(c.max ?? 1, c.visibilityTimeoutMs ?? sub.leaseMs, index);
   t.trim();
-  return { messages };
+  return new UnansweredReceive(messages);
 }
 
 export function ackSubscription(s: BrokerState, c: CommandOf<'subscription.ack'>): { acked: number; unknown: string[] } {
@@ -150,16 +153,12 @@ export function listOwnSubscriptions(s: BrokerState, user: string, topic: string
 }
 
 /** A topic keeps what it publishes while it has subscriptions: its log counts against
- *  the per-queue limits and its owner's queued bytes, checked for the whole batch.
- *  Returns the messages' byte counts when they will be kept. */
-function checkTopicRoom(s: BrokerState, t: Topic, messages: readonly PublishMessage[]): number[] | undefined {
-  if (t.subscriptions.size === 0) return undefined;
-  const sizes = messageSizes(messages);
-  let bytes = 0;
-  for (const n of sizes) bytes += n;
+ *  the per-queue limits and its owner's queued bytes, checked for the whole batch. */
+function checkTopicRoom(s: BrokerState, t: Topic, messages: readonly MessageMeta[]): void {
+  if (t.subscriptions.size === 0) return;
+  const bytes = batchBytes(messages);
   checkLimit(s.limits, 'messagesPerQueue', t.log.length, messages.length, `topic '${t.name}' retains ${t.log.length} messages`);
   checkLimit(s.limits, 'queuedBytesPerQueue', t.bytes, bytes, `topic '${t.name}' retains ${t.bytes} bytes`);
   const usage = s.usage.of(t.owner);
   checkLimit(s.limits, 'queuedBytesPerUser', usage.queuedBytes, bytes, `the queues and topics of user '${t.owner}' hold ${usage.queuedBytes} bytes`);
-  return sizes;
 }

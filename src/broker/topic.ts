@@ -1,9 +1,9 @@
 import { Channel } from './channel.js';
-import type { PublishMessage } from './commands.js';
-import { Deque } from './deque.js';
 import { ExpiringMap } from './expiring-map.js';
-import { Message, messageIdPrefix, storedAttributes } from './message.js';
-import { claimSent, DEDUP_WINDOW_MS } from './queue.js';
+import { messageIdPrefix, type Message } from './message.js';
+import { MessageFifo } from './message-fifo.js';
+import { claimSent, DEDUP_WINDOW_MS, unpinRows } from './queue.js';
+import type { MessageMeta } from './send-codec.js';
 import type { SentView } from './results.js';
 import { subscriptionTarget } from './targets.js';
 import type { DeadLetterRef, Runtime } from './runtime.js';
@@ -22,13 +22,14 @@ export interface TopicConfig {
 }
 
 /**
- * A topic stores each published message once, in `log`, for as long as some
- * subscription has not yet taken it (each subscription keeps a cursor into the log).
- * A subscription created later starts at the end: it gets only later messages.
+ * A topic stores each published message once, in `log` (one row, its body in the log
+ * entry of the publish), for as long as some subscription has not yet taken it (each
+ * subscription keeps a cursor into the log). A subscription created later starts at
+ * the end: it gets only later messages.
  */
 export class Topic {
   /** Messages with sequence numbers baseSeq .. nextSeq-1, in publish order. */
-  readonly log = new Deque<Message>();
+  readonly log = new MessageFifo();
   baseSeq = 0;
   nextSeq = 0;
   readonly subscriptions = new Map<string, Subscription>();
@@ -52,8 +53,7 @@ export class Topic {
     return this.cfg.owner;
   }
 
-  /** `sizes`: the messages' byte counts (Message.bytes) when there are subscriptions. */
-  publish(messages: readonly PublishMessage[], index: number, sizes?: readonly number[]): SentView[] {
+  publish(messages: readonly MessageMeta[], index: number): SentView[] {
     const now = this.rt.now;
     const out = new Array<SentView>(messages.length);
     const stored = this.subscriptions.size > 0;
@@ -61,14 +61,13 @@ export class Topic {
     for (let pos = 0; pos < messages.length; pos++) {
       const m = messages[pos];
       if ((out[pos] = claimSent(this.dedup, m.deduplicationId, idPrefix + pos.toString(36), now)).deduplicated) continue;
-      const attrs = storedAttributes(m.attributes);
       const seq = this.nextSeq++;
       // With no subscription nobody will ever read it: publish succeeds, nothing is kept.
       if (stored) {
-        const msg = new Message(index, pos, m.body, attrs, now, seq, now, sizes?.[pos]);
-        this.log.push(msg);
-        this.bytes += msg.bytes;
-        this.usage.queuedBytes += msg.bytes;
+        this.log.push(index, pos, m.bytes, now, seq, now);
+        this.rt.pins.add(index);
+        this.bytes += m.bytes;
+        this.usage.queuedBytes += m.bytes;
       } else this.baseSeq = this.nextSeq;
     }
     if (stored) for (const sub of this.subscriptions.values()) this.rt.markReady(sub.target);
@@ -85,6 +84,7 @@ export class Topic {
       if (head === undefined) break;
       if (head.seq >= minCursor && now - head.sentAt < this.cfg.retentionMs) break;
       this.log.shift();
+      this.rt.unpin(head);
       this.bytes -= head.bytes;
       this.usage.queuedBytes -= head.bytes;
       this.baseSeq++;
@@ -97,16 +97,27 @@ export class Topic {
     return this.rt.now - msg.sentAt >= this.cfg.retentionMs;
   }
 
-  /** The topic is deleted: its log no longer counts for its owner. */
+  /** The topic is deleted: its log no longer counts for its owner nor pins entries. */
   release(): void {
+    unpinRows(this.rt, this.log);
+    this.log.clear();
     this.usage.queuedBytes -= this.bytes;
     this.bytes = 0;
   }
 
-  /** Counts the bytes of the log again (after a restore). */
-  recount(): void {
+  /** Counts the bytes of the log again and the entries it and the subscriptions' deliveries
+   *  pin (after a restore). */
+  recount(pin: (index: number) => void): void {
     let n = 0;
-    for (const m of this.log) n += m.bytes;
+    this.log.view().forEach((idIndex, _pos, bytes, _sentAt, _seq, _enq, inline) => {
+      n += bytes;
+      if (inline === null) pin(idIndex);
+    });
+    for (const sub of this.subscriptions.values()) {
+      for (const ds of [sub.returned.values(), sub.inflight.values(), sub.delayed]) {
+        for (const d of ds) if (d.msg.inline === null) pin(d.msg.idIndex);
+      }
+    }
     this.bytes = n;
     this.usage.queuedBytes += n;
   }
@@ -162,8 +173,10 @@ export class Subscription extends Channel {
     return this.topic.at(this.cursor);
   }
 
-  protected takeFresh(): void {
+  /** The delivery pins the entry too: the topic's log may let go of it first. */
+  protected takeFresh(msg: Message): void {
     this.cursor++;
+    this.rt.pin(msg);
   }
 
   protected dropFresh(): void {

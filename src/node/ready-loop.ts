@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { RawNode } from '../raft/raw-node.js';
 import type { Entry, Message, Ready, Role } from '../raft/types.js';
 import type { NodeConfig } from './config.js';
+import { commandReader } from './command-reader.js';
 import { decodeEnvelope } from './envelope.js';
 import { NoLeaderError, ProposalOutcomeUnknownError, StorageFailedError } from './errors.js';
 import type { Inbox } from './inbox.js';
@@ -277,6 +278,7 @@ export class ReadyLoop {
   private apply(entries: Entry[]): void {
     const { stateMachine: sm, proposals, snapshotter } = this.d;
     const now = performance.now();
+    const read = commandReader(this.d.store, entries);
     for (const e of entries) {
       if (e.index <= this._applied) continue;
       this._applied = e.index;
@@ -294,7 +296,18 @@ export class ReadyLoop {
         if (waiter) waiter.reject(err instanceof Error ? err : new Error(String(err)));
         continue;
       }
-      if (waiter) proposals.resolve(waiter, result, now);
+      if (!waiter) continue;
+      // The answering node fills in what the state keeps in the log (message bodies).
+      if (sm.answer) {
+        try {
+          result = sm.answer(result, read);
+        } catch (err) {
+          this.d.logger.error({ err, index: e.index, term: e.term }, 'state machine answer threw');
+          waiter.reject(err instanceof Error ? err : new Error(String(err)));
+          continue;
+        }
+      }
+      proposals.resolve(waiter, result, now);
     }
     this._commitIndex = Math.max(this._commitIndex, this._applied);
     this.d.emit('applied', this._applied);

@@ -12,6 +12,7 @@ import type { ApiNode, NodeStatusView } from '../../src/api/ports.js';
 import { startApiServer, type ApiServer } from '../../src/api/server.js';
 import { NotLeaderError, ProposalOutcomeUnknownError } from '../../src/node/errors.js';
 import { StreamClient, StreamRequestError, type Delivery } from '../../src/client/stream.js';
+import { MemoryLog } from '../broker/memory-log.js';
 import { CLOSE } from '../../src/api/stream/protocol.js';
 import { rawRequest } from './support/client.js';
 import { RawStream } from './support/raw-stream.js';
@@ -30,6 +31,8 @@ class SteeredNode implements ApiNode {
   /** The most proposals held at once. */
   maxHeld = 0;
   private static index = 0;
+  /** The entries applied, from which answers read message bodies (as from a Raft log). */
+  private static readonly log = new MemoryLog();
   /** As RaftNode does: a tick entry once a lease or delay fell due (leases expire). */
   private readonly clock = setInterval(() => {
     const due = this.broker.nextDueAt();
@@ -51,7 +54,9 @@ class SteeredNode implements ApiNode {
   }
 
   apply(command: Uint8Array): unknown {
-    return this.broker.apply(command, { index: ++SteeredNode.index, term: 1, time: Date.now() });
+    const index = ++SteeredNode.index;
+    SteeredNode.log.add(index, command);
+    return this.broker.answer(this.broker.apply(command, { index, term: 1, time: Date.now() }), SteeredNode.log.read);
   }
 
   async propose(command: Uint8Array): Promise<unknown> {

@@ -1,18 +1,38 @@
 import { Broker, encodeCommand, resolveLimits, type BrokerLimits, type Command, type CommandResult } from '../../src/broker/index.js';
+import { MemoryLog } from './memory-log.js';
 
 /** A receipt key as the API would propose it (any 64 hex digits). */
 export const TEST_RECEIPT_KEY = '0f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff0';
 
 /** Drives a Broker like the node does: one entry per command, increasing index, and a
- *  leader clock the test moves by hand. Commands go through encode/decode as in the log. */
+ *  leader clock the test moves by hand. Commands go through encode/decode as in the log,
+ *  which keeps them, and answers read their bodies from it (Broker.answer). */
 export class Harness {
   readonly broker = new Broker();
   index = 0;
   time = Date.UTC(2026, 0, 1);
 
+  constructor(readonly log = new MemoryLog()) {}
+
+  /** A replica restored from this one's snapshot, with a copy of its log, at the same
+   *  index and time. */
+  restored(): Harness {
+    const copy = new Harness(this.log.copy());
+    copy.broker.restore(this.broker.snapshot());
+    copy.index = this.index;
+    copy.time = this.time;
+    return copy;
+  }
+
   apply(command: Command): CommandResult {
+    return this.applyBytes(encodeCommand(command));
+  }
+
+  applyBytes(bytes: Uint8Array): CommandResult {
     this.index++;
-    return this.broker.apply(encodeCommand(command), { index: this.index, term: 1, time: this.time });
+    this.log.add(this.index, bytes);
+    const result = this.broker.apply(bytes, { index: this.index, term: 1, time: this.time });
+    return this.broker.answer(result, this.log.read) as CommandResult;
   }
 
   /** Applies and expects success; returns the value. */

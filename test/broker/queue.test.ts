@@ -119,9 +119,7 @@ describe('send and receive', () => {
     expect(() => {
       m.attributes.k = 'changed';
     }).toThrow(TypeError);
-    const restored = new Harness();
-    restored.broker.restore(h.broker.snapshot());
-    restored.index = h.index;
+    const restored = h.restored();
     restored.time = h.time + 1;
     h.advance(1);
     expect(receive(h)[0].attributes).toEqual({ k: 'v' });

@@ -61,10 +61,7 @@ describe('receipt handles', () => {
     expect(c.ok<{ messages: ReceivedView[] }>(receive('alice', 1, OTHER_KEY)).messages[0].receiptHandle).not.toBe(first[0].receiptHandle);
 
     // The key is in the snapshot: a replica restored from it mints what the others mint.
-    const restored = new Harness();
-    restored.broker.restore(a.broker.snapshot());
-    restored.index = a.index;
-    restored.time = a.time;
+    const restored = a.restored();
     expect(restored.broker.hasReceiptKey()).toBe(true);
     const next = a.ok<{ messages: ReceivedView[] }>(receive('bob', 2)).messages;
     expect(restored.ok<{ messages: ReceivedView[] }>(receive('bob', 2)).messages).toEqual(next);

@@ -6,7 +6,7 @@ import { freePort, waitFor } from '../../scripts/lib/local-cluster.js';
 import { loadConfig, type NodeConfig } from '../../src/node/config.js';
 import { silentLogger } from '../../src/node/logger.js';
 import { RaftNode } from '../../src/node/raft-node.js';
-import type { ApplyContext } from '../../src/node/state-machine.js';
+import type { ApplyContext, EntryReader } from '../../src/node/state-machine.js';
 import { DiskLogStore } from '../../src/node/storage/disk-log-store.js';
 import { encodePut, encodeTick, KvStateMachine } from '../../scripts/kv/state-machine.js';
 import { makeTempDir, removeDir } from '../support/temp-dir.js';
@@ -207,6 +207,38 @@ describe('RaftNode snapshots', () => {
     } finally {
       await store.close();
     }
+  }, T);
+
+  test('the proposer\'s answer goes through StateMachine.answer, which reads earlier entries, also below a snapshot', async () => {
+    const cfg = await config(dir);
+    /** Pins its first put (as the broker pins a queued message's send) and answers every
+     *  put with that entry's command, read from the log as the broker reads bodies. */
+    class AnsweringKv extends KvStateMachine {
+      first: number | undefined;
+      override apply(command: Uint8Array, ctx: ApplyContext) {
+        const result = super.apply(command, ctx);
+        if ('position' in result) this.first ??= ctx.index;
+        return result;
+      }
+      retainFrom(): number | undefined {
+        return this.first;
+      }
+      answer(result: unknown, read: EntryReader): unknown {
+        return { result, first: this.first === undefined ? undefined : read(this.first) };
+      }
+    }
+    const kv = new AnsweringKv({ trackOrder: true });
+    const registry = new Registry();
+    const node = await RaftNode.start({ config: cfg, stateMachine: kv, logger: silentLogger(), registry });
+    nodes.push(node);
+    await waitFor(async () => (node.status().role === 'leader' && node.isReady() ? true : undefined), 10_000, () => JSON.stringify(node.status()));
+    const firstAnswer = (await node.propose(put('k0'))) as { first?: Uint8Array };
+    expect(Buffer.from(firstAnswer.first!).equals(Buffer.from(put('k0')))).toBe(true);
+    for (let i = 1; i < 3 * SNAPSHOT_EVERY; i++) await node.propose(put(`k${i}`));
+    await waitFor(async () => ((await snapshotsTaken(registry)) >= 2 ? true : undefined), 10_000, () => 'fewer than two snapshots taken');
+    const late = (await node.propose(put('last'))) as { result: { position: number }; first?: Uint8Array };
+    expect(late.result.position).toBe(3 * SNAPSHOT_EVERY);
+    expect(Buffer.from(late.first!).equals(Buffer.from(put('k0')))).toBe(true);
   }, T);
 
   test('a state machine without snapshotChunks is snapshotted with snapshot()', async () => {

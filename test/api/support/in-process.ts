@@ -11,6 +11,7 @@ import { startApiServer, type ApiServer, type ApiServerOptions } from '../../../
 import { DiskSpaceAlarm } from '../../../src/node/disk-space.js';
 import { NoLeaderError, NotLeaderError } from '../../../src/node/errors.js';
 import { overloadedBy, type PendingLimits } from '../../../src/node/proposals.js';
+import { MemoryLog } from '../../broker/memory-log.js';
 
 interface Member {
   id: string;
@@ -20,6 +21,8 @@ interface Member {
 /** The leader: applies each proposal to the broker on the next turn of the event loop. */
 export class DirectLeader implements ApiNode {
   private index = 0;
+  /** The entries applied, from which answers read message bodies (as from a Raft log). */
+  private readonly log = new MemoryLog();
   private forwardHandler?: (payload: Uint8Array, signal?: AbortSignal) => Promise<Uint8Array>;
   members: Member[] = [];
   /** As RaftNode does: a tick entry once something in the broker fell due. */
@@ -64,7 +67,8 @@ export class DirectLeader implements ApiNode {
     this.pending.count -= 1;
     this.pending.bytes -= command.length;
     this.index += 1;
-    return this.broker.apply(command, { index: this.index, term: 1, time: Date.now() });
+    this.log.add(this.index, command);
+    return this.broker.answer(this.broker.apply(command, { index: this.index, term: 1, time: Date.now() }), this.log.read);
   }
 
   storageRefusal(): Error | undefined {

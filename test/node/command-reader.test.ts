@@ -1,0 +1,38 @@
+import { commandReader } from '../../src/node/command-reader.js';
+import { encodeEnvelope } from '../../src/node/envelope.js';
+import type { Entry } from '../../src/raft/types.js';
+import { CompactedError, UnavailableError } from '../../src/raft/storage/log-store.js';
+
+const cmd = (s: string) => new TextEncoder().encode(s);
+const entry = (index: number, text: string): Entry => ({ index, term: 1, type: 'normal', data: encodeEnvelope(7, index, 0, cmd(text)) });
+
+/** A log store holding entries 3..5; below is compacted, above is not written yet. */
+const store = {
+  entries(lo: number, hi: number): Entry[] {
+    if (lo < 3) throw new CompactedError(lo);
+    if (hi > 6) throw new UnavailableError(hi - 1);
+    return [entry(lo, `stored-${lo}`)];
+  },
+};
+
+describe('commandReader (what StateMachine.answer reads entries with)', () => {
+  test('reads the batch being applied first, then the store; returns the command without its envelope', () => {
+    const read = commandReader(store, [entry(5, 'batch-5'), entry(6, 'batch-6')]);
+    const text = (i: number) => {
+      const c = read(i);
+      return c === undefined ? undefined : new TextDecoder().decode(c);
+    };
+    expect(text(6)).toBe('batch-6');
+    expect(text(5)).toBe('batch-5');
+    expect(text(4)).toBe('stored-4');
+    expect(text(2)).toBeUndefined();
+    expect(text(9)).toBeUndefined();
+  });
+
+  test('entries that hold no command (a leader\'s no-op, a config change) read as undefined; storage failures propagate', () => {
+    const noop: Entry = { index: 8, term: 2, type: 'normal', data: new Uint8Array(0) };
+    expect(commandReader(store, [noop])(8)).toBeUndefined();
+    const failing = { entries(): Entry[] { throw new Error('disk on fire'); } };
+    expect(() => commandReader(failing, [])(4)).toThrow('disk on fire');
+  });
+});
