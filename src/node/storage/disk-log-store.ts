@@ -98,6 +98,9 @@ export class DiskLogStore implements WritableLogStore {
   private readonly keys: EntryKeys | undefined;
   /** Set when opening cut a torn write off the end of the log (the driver logs it). */
   readonly repairedTail: RecoveredSegments['repairedTail'];
+  /** The segments opening read record by record (the last, and any sealed one whose
+   *  sidecar index was missing or unusable), with why; empty for the LevelDB layout. */
+  readonly scannedSegments: RecoveredSegments['scanned'];
   private hardState: HardState;
   private snap: SnapshotMeta;
   /** The held snapshot's image: pinned from open until the driver has restored from it,
@@ -130,11 +133,12 @@ export class DiskLogStore implements WritableLogStore {
   private constructor(
     private readonly db: Db,
     readonly location: string,
-    state: { segments: SegmentLog | undefined; repairedTail: RecoveredSegments['repairedTail']; keys: EntryKeys | undefined; hardState: HardState; snap: SnapshotMeta; snapData: Uint8Array; snapCrc: number; snapSliced: boolean; start: LogStart; last: number; tail: Entry[] },
+    state: { segments: SegmentLog | undefined; repairedTail: RecoveredSegments['repairedTail']; scanned: RecoveredSegments['scanned']; keys: EntryKeys | undefined; hardState: HardState; snap: SnapshotMeta; snapData: Uint8Array; snapCrc: number; snapSliced: boolean; start: LogStart; last: number; tail: Entry[] },
     opts: DiskLogStoreOptions,
   ) {
     this.segments = state.segments;
     this.repairedTail = state.repairedTail;
+    this.scannedSegments = state.scanned;
     this.keys = state.keys;
     this.hardState = state.hardState;
     this.snap = state.snap;
@@ -686,7 +690,7 @@ async function readState(db: Db, location: string, opts: DiskLogStoreOptions) {
       if (err instanceof SegmentCorruptError) throw corrupt(err.message);
       throw new StorageFailedError(`cannot open the segments of the raft log at ${location}: ${(err as Error).message}`, { cause: err });
     }
-    const { log, repairedTail } = opened;
+    const { log, repairedTail, scanned } = opened;
     const problem =
       log.last < snap.index
         ? `entries ${log.last + 1}..${snap.index} kept below the snapshot are missing`
@@ -697,7 +701,7 @@ async function readState(db: Db, location: string, opts: DiskLogStoreOptions) {
       await log.close();
       throw corrupt(problem);
     }
-    return { ...snapState, segments: log, repairedTail, keys, last: log.last, tail: [] as Entry[] };
+    return { ...snapState, segments: log, repairedTail, scanned, keys, last: log.last, tail: [] as Entry[] };
   }
 
   const range = { gt: keys.key(start.index), lt: keys.end };
@@ -729,5 +733,5 @@ async function readState(db: Db, location: string, opts: DiskLogStoreOptions) {
   }
   if (last < snap.index) throw corrupt(`entries ${last + 1}..${snap.index} kept below the snapshot are missing`);
   if (hardState.commit > last) throw corrupt(`commit index ${hardState.commit} is beyond the last entry ${last} (torn write?)`);
-  return { ...snapState, segments: undefined, repairedTail: undefined, keys, last, tail };
+  return { ...snapState, segments: undefined, repairedTail: undefined, scanned: [], keys, last, tail };
 }

@@ -7,6 +7,7 @@ import { recordsOf, rememberRecord } from '../entry-records.js';
 import { RECORD_PREFIX_BYTES, recordBytes, segmentHeader, SEGMENT_HEADER_BYTES } from './segment-format.js';
 import { recoverSegments, type RecoveredSegments } from './segment-recovery.js';
 import type { SegmentIndex } from './segment-index.js';
+import { encodeSidecar, liveRunOf, removeSidecar, writeSidecar } from './segment-sidecar.js';
 
 export interface SegmentLogOptions {
   /** A segment that reached this size takes no more records; the next save starts a new one. */
@@ -45,7 +46,7 @@ export class SegmentLog {
   /** Opens the log in `dir` (see recoverSegments); `firstSeq` comes from the store's records. */
   static async open(dir: string, firstSeq: number, start: { index: number; term: number }, opts: SegmentLogOptions) {
     const recovered = await recoverSegments(dir, firstSeq, start);
-    return { log: new SegmentLog(dir, recovered.index, recovered, opts), repairedTail: recovered.repairedTail };
+    return { log: new SegmentLog(dir, recovered.index, recovered, opts), repairedTail: recovered.repairedTail, scanned: recovered.scanned };
   }
 
   get last(): number {
@@ -130,9 +131,20 @@ export class SegmentLog {
     this.bySeq.clear();
   }
 
-  /** Starts the next segment: header written and synced, directory entry synced. */
+  /**
+   * Starts the next segment: the current one's sidecar (its index) written, synced and
+   * its name synced, so that the segment counts as sealed only with its index on disk;
+   * then the new file's header written and synced, and its directory entry synced.
+   * A crash in between leaves a sealed segment without a sidecar at worst: it is then
+   * read record by record on the next open and its sidecar written again.
+   */
   private async roll(): Promise<SegmentFile> {
     await this.removals;
+    const current = this.segments.at(-1);
+    if (current) {
+      await writeSidecar(this.dir, current.seq, encodeSidecar(current.seq, current.size, liveRunOf(this.index, current.seq)));
+      await syncDir(this.dir);
+    }
     const seq = this.nextSeq++;
     const seg = await createSegment(this.dir, seq);
     try {
@@ -152,7 +164,10 @@ export class SegmentLog {
     for (const seg of old) this.bySeq.delete(seg.seq);
     this.removals = this.removals
       .then(async () => {
-        for (const seg of old) await removeSegment(seg);
+        for (const seg of old) {
+          await removeSegment(seg);
+          await removeSidecar(this.dir, seg.seq);
+        }
         await syncDir(this.dir);
       })
       .catch(() => {
