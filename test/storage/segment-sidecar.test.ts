@@ -103,18 +103,35 @@ describe('DiskLogStore sidecar indexes of sealed segments', () => {
     const entriesLost = (lost.length - 16) / (4 + 21 + 'entry-40'.length);
     const last = 40 - Math.round(entriesLost);
     const lastSeq = segs.at(-2)!;
+    const sealedBytes = readFileSync(join(segDir(), lastSeq)).length;
     expect(existsSync(join(segDir(), lastSeq.replace('.seg', '.idx')))).toBe(true);
     await reopened(async (s) => {
       expect(s.lastIndex()).toBe(last);
-      expect(s.scannedSegments.map((x) => x.reason)).toEqual(['the last segment']);
-      // The last segment takes appends again, so its old sidecar is gone.
-      expect(existsSync(join(segDir(), lastSeq.replace('.seg', '.idx')))).toBe(false);
+      // The last segment is sealed (its sidecar matches it): nothing is read record by record.
+      expect(s.scannedSegments).toEqual([]);
       for (let i = last + 1; i <= 50; i++) await s.save({ entries: [entry(i, 1, `entry-${i}`)] });
     });
+    // The sealed segment took no appends: they went to a new one.
+    expect(readFileSync(join(segDir(), lastSeq)).length).toBe(sealedBytes);
+    expect(files('.seg').length).toBeGreaterThan(segs.length - 1);
     await reopened((s) => {
       expect(s.scannedSegments.map((x) => x.reason)).toEqual(['the last segment']);
       expect(texts(s, 1, 51)).toEqual(all(50));
     });
+  });
+
+  test('a last segment that took appends after its sidecar was written is read, and its sidecar dropped', async () => {
+    await written(40);
+    const segs = files('.seg');
+    rmSync(join(segDir(), segs.at(-1)!));
+    const lastSeg = join(segDir(), segs.at(-2)!);
+    // Bytes appended after the sidecar (as if the store had not known it was sealed).
+    writeFileSync(lastSeg, Buffer.concat([readFileSync(lastSeg), Buffer.from([0, 0, 0, 1])]));
+    await reopened((s) => {
+      expect(s.scannedSegments.map((x) => x.reason)).toEqual(['the last segment']);
+      expect(s.repairedTail?.droppedBytes).toBe(4);
+    });
+    expect(existsSync(lastSeg.replace('.seg', '.idx'))).toBe(false);
   });
 
   test('a sidecar left half-written (its temporary file) and sidecars of deleted segments are removed', async () => {

@@ -93,6 +93,23 @@ export class SegmentIndex {
     this.count = 0;
   }
 
+  /** Becomes a copy of `other`, every entry placed in segment `seq` (an adopted file). */
+  adoptFrom(other: SegmentIndex, seq: number): void {
+    const n = other.count;
+    const from = other.head;
+    const capacity = Math.max(1024, n);
+    this.seqs = new Uint32Array(capacity).fill(seq, 0, n);
+    this.offsets = new Float64Array(capacity);
+    this.offsets.set(other.offsets.subarray(from, from + n));
+    this.lengths = new Uint32Array(capacity);
+    this.lengths.set(other.lengths.subarray(from, from + n));
+    this.terms = new Float64Array(capacity);
+    this.terms.set(other.terms.subarray(from, from + n));
+    this.base = other.base;
+    this.head = 0;
+    this.count = n;
+  }
+
   private slot(index: number): number {
     if (!this.has(index)) throw new RangeError(`segment index: ${index} is outside [${this.base}, ${this.last}]`);
     return this.head + index - this.base;

@@ -1,12 +1,12 @@
 // Opening the segments of a log: which files belong to it, where each entry lies, and
 // the repair of a torn tail.
-import { mkdirSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { SegmentIndex } from './segment-index.js';
 import { openSegmentSync, readAt, segmentPath, truncateFile, closeSegment, syncDir, type SegmentFile } from './segment-file.js';
 import { encodeSidecar, liveRunOf, readSidecar, sidecarPath, sidecarSeqOf, writeSidecar } from './segment-sidecar.js';
-import { MIN_RECORD_BODY, RECORD_PREFIX_BYTES, SEGMENT_HEADER_BYTES, SEGMENT_MAGIC, segmentSeqOf } from './segment-format.js';
+import { adoptionFileName, adoptionSeqOf, SPOOL_SUFFIX, MIN_RECORD_BODY, RECORD_PREFIX_BYTES, SEGMENT_HEADER_BYTES, SEGMENT_MAGIC, segmentSeqOf } from './segment-format.js';
 
 /** A segment that cannot be read although later ones exist: the log is damaged. */
 export class SegmentCorruptError extends Error {}
@@ -19,9 +19,11 @@ export interface RecoveredSegments {
   nextSeq: number;
   /** Set when the last segment ended in a partial or damaged record, cut off here. */
   repairedTail?: { seq: number; offset: number; droppedBytes: number; reason: string };
-  /** The segments read record by record (the last one, and sealed ones whose sidecar
-   *  was missing or unusable: theirs is written again), with why. */
+  /** The segments read record by record (the last one unless it is sealed, and sealed
+   *  ones whose sidecar was missing or unusable: theirs is written again), with why. */
   scanned: { seq: number; reason: string }[];
+  /** Set when the last segment is sealed (its sidecar matches it): it takes no appends. */
+  lastSealed: boolean;
 }
 
 /**
@@ -43,11 +45,21 @@ export async function recoverSegments(dir: string, firstSeq: number, start: { in
   const seqs: number[] = [];
   let maxSeq = firstSeq - 1;
   let removed = false;
+  // A segment adopted from a snapshot stream: when the records name it as the first
+  // segment, the install got that far and its last step (the rename) is done now;
+  // otherwise the install never happened and the file is dropped.
+  for (const name of readdirSync(dir)) {
+    const seq = adoptionSeqOf(name);
+    if (seq === undefined) continue;
+    if (seq === firstSeq && !existsSync(segmentPath(dir, seq))) renameSync(join(dir, name), segmentPath(dir, seq));
+    else unlinkSync(join(dir, adoptionFileName(seq)));
+    removed = true;
+  }
   const names = readdirSync(dir);
   const sidecars: number[] = [];
   for (const name of names) {
-    if (name.endsWith('.idx.tmp')) {
-      // A sidecar being written when the process stopped.
+    if (name.endsWith('.idx.tmp') || name.endsWith(SPOOL_SUFFIX)) {
+      // A sidecar being written, or a snapshot stream being received, when the process stopped.
       unlinkSync(join(dir, name));
       removed = true;
       continue;
@@ -65,9 +77,8 @@ export async function recoverSegments(dir: string, firstSeq: number, start: { in
     }
   }
   seqs.sort((a, b) => a - b);
-  // Sidecars of segments gone, and the last segment's: it takes appends, so any
-  // sidecar it has describes an older size of it.
-  const sealed = new Set(seqs.slice(0, -1));
+  // Sidecars of segments gone (the last segment's is checked against its size below).
+  const sealed = new Set(seqs);
   for (const seq of sidecars) {
     if (sealed.has(seq)) continue;
     unlinkSync(sidecarPath(dir, seq));
@@ -80,6 +91,7 @@ export async function recoverSegments(dir: string, firstSeq: number, start: { in
   let repairedTail: RecoveredSegments['repairedTail'];
   const scanned: RecoveredSegments['scanned'] = [];
   let sidecarsWritten = false;
+  let lastSealed = false;
   const termAt = (i: number) => (i === start.index ? start.term : index.termOf(i));
   /** Set while the records read last lie beyond the end of the index (see replay). */
   let gap: string | undefined;
@@ -110,7 +122,7 @@ export async function recoverSegments(dir: string, firstSeq: number, start: { in
     for (let k = 0; k < seqs.length; k++) {
       const seq = seqs[k];
       const isLast = k === seqs.length - 1;
-      if (!isLast) {
+      {
         // A sealed segment: its sidecar, when usable, spares reading its records.
         const size = statSync(segmentPath(dir, seq)).size;
         const sidecar = readSidecar(dir, seq, size);
@@ -128,11 +140,17 @@ export async function recoverSegments(dir: string, firstSeq: number, start: { in
             }
             replay(seq, rec.index, rec.term, rec.offset, rec.length);
           }
+          // The newest segment sealed (the next segment was never created, or it is an
+          // adopted one): appends go to a new segment.
+          if (isLast) lastSealed = true;
           continue;
         }
-        scanned.push({ seq, reason: sidecar.reason });
-      } else {
-        scanned.push({ seq, reason: 'the last segment' });
+        if (isLast && sidecar.reason !== 'no sidecar') {
+          // The segment took appends after its sidecar was written: it describes an older size.
+          unlinkSync(sidecarPath(dir, seq));
+          sidecarsWritten = true;
+        }
+        scanned.push({ seq, reason: isLast ? 'the last segment' : sidecar.reason });
       }
       const bytes = readFileSync(segmentPath(dir, seq));
       const damaged = (offset: number, reason: string): number => {
@@ -177,7 +195,7 @@ export async function recoverSegments(dir: string, firstSeq: number, start: { in
       if (end < bytes.length) await truncateFile(seg.fd, end);
       if (!isLast) {
         // Its sidecar was missing or unusable: write it again from what was just read.
-        await writeSidecar(dir, seq, encodeSidecar(seq, end, liveRunOf(index, seq)));
+        await writeSidecar(dir, seq, encodeSidecar(seq, end, index, liveRunOf(index, seq)));
         sidecarsWritten = true;
       }
     }
@@ -190,5 +208,5 @@ export async function recoverSegments(dir: string, firstSeq: number, start: { in
     for (const seg of segments) closeSegment(seg);
     throw err;
   }
-  return { segments, index, nextSeq: maxSeq + 1, scanned, ...(repairedTail ? { repairedTail } : {}) };
+  return { segments, index, nextSeq: maxSeq + 1, scanned, lastSealed, ...(repairedTail ? { repairedTail } : {}) };
 }

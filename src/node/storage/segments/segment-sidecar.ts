@@ -46,19 +46,21 @@ export interface SidecarRecord {
   length: number;
 }
 
-/** The bytes of the sidecar of segment `seq` (`segmentBytes` long), listing `records`. */
-export function encodeSidecar(seq: number, segmentBytes: number, records: ArrayLike<SidecarRecord> & Iterable<SidecarRecord>): Buffer {
-  const buf = Buffer.allocUnsafe(HEADER_BYTES + records.length * SIDECAR_RECORD_BYTES + TRAILER_BYTES);
+/** The bytes of the sidecar of segment `seq` (`segmentBytes` long), listing the entries
+ *  [run.first, run.last] of `index`. */
+export function encodeSidecar(seq: number, segmentBytes: number, index: SegmentIndex, run: { first: number; last: number }): Buffer {
+  const count = Math.max(0, run.last - run.first + 1);
+  const buf = Buffer.allocUnsafe(HEADER_BYTES + count * SIDECAR_RECORD_BYTES + TRAILER_BYTES);
   SIDECAR_MAGIC.copy(buf, 0);
   buf.writeUInt32BE(seq, 8);
-  buf.writeUInt32BE(records.length, 12);
+  buf.writeUInt32BE(count, 12);
   buf.writeDoubleBE(segmentBytes, 16);
   let at = HEADER_BYTES;
-  for (const r of records) {
-    buf.writeDoubleBE(r.index, at);
-    buf.writeDoubleBE(r.term, at + 8);
-    buf.writeDoubleBE(r.offset, at + 16);
-    buf.writeUInt32BE(r.length, at + 24);
+  for (let i = run.first; i <= run.last; i++) {
+    buf.writeDoubleBE(i, at);
+    buf.writeDoubleBE(index.termOf(i), at + 8);
+    buf.writeDoubleBE(index.offsetOf(i), at + 16);
+    buf.writeUInt32BE(index.lengthOf(i), at + 24);
     at += SIDECAR_RECORD_BYTES;
   }
   buf.writeUInt32BE(crc32(buf.subarray(0, at)), at);
@@ -66,14 +68,10 @@ export function encodeSidecar(seq: number, segmentBytes: number, records: ArrayL
 }
 
 /** The run of segment `seq` at the end of `index` (the segment being sealed is the last). */
-export function liveRunOf(index: SegmentIndex, seq: number): SidecarRecord[] {
+export function liveRunOf(index: SegmentIndex, seq: number): { first: number; last: number } {
   let first = index.last + 1;
   while (first > index.first && index.seqOf(first - 1) === seq) first--;
-  const out: SidecarRecord[] = [];
-  for (let i = first; i <= index.last; i++) {
-    out.push({ index: i, term: index.termOf(i), offset: index.offsetOf(i), length: index.lengthOf(i) });
-  }
-  return out;
+  return { first, last: index.last };
 }
 
 /** A sidecar read back: its records, or why it cannot be used. */
