@@ -208,5 +208,6 @@ export async function recoverSegments(dir: string, firstSeq: number, start: { in
     for (const seg of segments) closeSegment(seg);
     throw err;
   }
+  index.trim();
   return { segments, index, nextSeq: maxSeq + 1, scanned, lastSealed, ...(repairedTail ? { repairedTail } : {}) };
 }
