@@ -1,7 +1,7 @@
 // `make bench`: starts a fresh 3-node cluster (HTTP + JWT + Raft + fsync), registers a
 // user, warms up, runs each scenario, prints one table beside the targets and writes the
 // full results to bench-results/<timestamp>.json. QUICK=1 or --quick: one short run of
-// each. BENCH=all or --all: also the heavy scenarios 8 (recovery) and 9 (memory), each
+// each. BENCH=all or --all: also the heavy scenarios 8 (recovery) and 9 (backlog), each
 // on its own fresh cluster. --only 2,7: just those. --profile: CPU profile of the
 // leader during scenario 2 (see scripts/bench/profile-run.ts).
 // The load generator shares the 2 cores with the nodes: it runs with their V8 settings.
@@ -19,8 +19,8 @@ import type { ScenarioResult } from './bench/results.js';
 import { runScenario, type Scenario } from './bench/scenario.js';
 import { failover } from './bench/scenarios/failover.js';
 import { fanout } from './bench/scenarios/fanout.js';
+import { backlog } from './bench/scenarios/backlog.js';
 import { endToEnd } from './bench/scenarios/end-to-end.js';
-import { memory } from './bench/scenarios/memory.js';
 import { receiveAck } from './bench/scenarios/receive-ack.js';
 import { recovery } from './bench/scenarios/recovery.js';
 import { batchedSend10, batchedSend100, pipelinedSend, sequentialSend } from './bench/scenarios/send-load.js';
@@ -30,11 +30,11 @@ import { prepareCluster, warmUp } from './bench/setup.js';
 /** Scenarios sharing the first cluster, in order. */
 const SHARED: Scenario[] = [sequentialSend, pipelinedSend, batchedSend10, batchedSend100, receiveAck, endToEnd, fanout, failover, streamSequential, streamSend, streamConsume];
 /** Heavy scenarios, each on a fresh cluster of its own so earlier load does not blur them. */
-const ISOLATED: Scenario[] = [memory, recovery];
+const ISOLATED: Scenario[] = [backlog, recovery];
 
-async function withCluster<T>(options: BenchOptions, progress: Progress, clusters: BenchCluster[], fn: (ctx: BenchContext) => Promise<T>): Promise<T> {
-  progress.log('starting a fresh 3-node cluster ...');
-  const cluster = await launchBenchCluster({ nodes: 3 });
+async function withCluster<T>(options: BenchOptions, progress: Progress, clusters: BenchCluster[], fn: (ctx: BenchContext) => Promise<T>, nodeArgs?: string[]): Promise<T> {
+  progress.log(`starting a fresh 3-node cluster${nodeArgs ? ` (node ${nodeArgs.join(' ')})` : ''} ...`);
+  const cluster = await launchBenchCluster({ nodes: 3, ...(nodeArgs ? { nodeArgs } : {}) });
   clusters.push(cluster);
   const link = new BrokerLink(cluster.nodeIds.map((id) => cluster.httpUrl(id)));
   const ctx: BenchContext = { options, cluster, link, progress };
@@ -76,7 +76,7 @@ async function main(): Promise<void> {
   for (const scenario of ISOLATED.filter((s) => options.scenarios.has(s.id))) {
     await withCluster(options, progress, clusters, async (ctx) => {
       results.push(await runScenario(ctx, scenario));
-    });
+    }, scenario.nodeArgs);
   }
   results.sort((a, b) => a.id - b.id);
 

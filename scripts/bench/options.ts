@@ -24,8 +24,8 @@ export interface BenchOptions {
   drainMessages: number;
   /** Raft log entries a node holds before the restart in scenario 8. */
   recoveryEntries: number;
-  /** 1 KiB messages queued for the memory measurement in scenario 9. */
-  memoryMessages: number;
+  /** 1 KiB messages queued for the backlog scenario 9. */
+  backlogMessages: number;
   /** Profile the leader with --cpu-prof during scenario 2 instead of the full run. */
   profile: boolean;
   durations: Durations;
@@ -97,7 +97,7 @@ export function parseOptions(argv: readonly string[], env: Record<string, string
     scenarios,
     drainMessages: Number(env.BENCH_DRAIN ?? scale(100_000, 30_000)),
     recoveryEntries: Number(env.BENCH_RECOVERY_ENTRIES ?? scale(1_000_000, 100_000)),
-    memoryMessages: Number(env.BENCH_MEMORY_MESSAGES ?? scale(1_000_000, 100_000)),
+    backlogMessages: Number(env.BENCH_BACKLOG_MESSAGES ?? scale(5_000_000, 200_000)),
     profile: argv.includes('--profile') || truthy(env.PROFILE),
     durations: quick ? QUICK : FULL,
     outDir: flagValue(argv, '--out') ?? env.BENCH_OUT ?? 'bench-results',

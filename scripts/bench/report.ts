@@ -49,7 +49,7 @@ export function printSummary(report: BenchReport, file: string): void {
     'load gen = this bench process (HTTP client); other = the rest of the machine.',
     hopTable(report.scenarios),
     ...report.scenarios.flatMap((s) => s.notes.map((n) => `note (${s.id}): ${n}`)),
-    ...(report.config.scenarios.includes(8) ? [] : ['Scenarios 8 (recovery) and 9 (memory) run with BENCH=all (make bench BENCH=all).']),
+    ...(report.config.scenarios.includes(8) ? [] : ['Scenarios 8 (recovery) and 9 (backlog) run with BENCH=all (make bench BENCH=all).']),
     '',
     `total ${formatDuration(report.totalMs)}; full results in ${file}`,
   ];

@@ -9,6 +9,8 @@ export interface Scenario {
   name: string;
   title: string | ((ctx: BenchContext) => string);
   metrics: MetricSpec[];
+  /** Node options for the scenario's own cluster (heavy scenarios only), e.g. V8 heap limits. */
+  nodeArgs?: string[];
   /** What RunOutcome.messages counts, for the CPU-per-message table (e.g. "sent"). */
   cpuUnit?: string;
   config(ctx: BenchContext): Record<string, unknown>;

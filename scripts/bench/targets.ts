@@ -23,7 +23,8 @@ export const REFERENCES: Record<string, Reference> = {
   'streamConsume.rate': { target: { kind: 'min', value: 32_000 }, peers: 'RabbitMQ ~21,000' },
   'failover.firstAck': { target: { kind: 'max', value: 1500 } },
   'recovery.ready': { target: { kind: 'max', value: 5000 } },
-  'memory.overhead': { target: { kind: 'max', value: 2048 } },
+  'backlog.perMessage': { target: { kind: 'max', value: 150 } },
+  'backlog.restartReady': { target: { kind: 'max', value: 5000 } },
 };
 
 export function meetsTarget(target: Target, value: number): boolean {

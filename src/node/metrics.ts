@@ -17,6 +17,8 @@ export class RaftMetrics {
   readonly readyBatchEntries: Histogram;
   readonly followerLag: Gauge<'peer'>;
   readonly snapshots: Counter<'kind'>;
+  readonly snapshotBytes: Gauge;
+  readonly logFirstIndex: Gauge;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -52,6 +54,12 @@ export class RaftMetrics {
       registers,
     });
     this.snapshots = new Counter({ name: 'mom_raft_snapshots_total', help: 'Snapshots taken or installed', labelNames: ['kind'], registers });
+    this.snapshotBytes = new Gauge({ name: 'mom_raft_snapshot_bytes', help: 'Size of the state machine image of the snapshot this node holds', registers });
+    this.logFirstIndex = new Gauge({
+      name: 'mom_raft_log_first_index',
+      help: 'First entry the log holds (entries below a snapshot are kept while they hold live message bodies)',
+      registers,
+    });
   }
 
   setRole(role: Role): void {

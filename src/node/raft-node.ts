@@ -90,6 +90,7 @@ export class RaftNode extends EventEmitter {
       halted: () => this.loop.halted,
       fatal: (err) => this.fatal(err),
     });
+    this.snapshotter.noteHeld();
     this.disk = new DiskSpaceAlarm({
       dir: opts.config.dataDir,
       minFreeBytes: opts.config.minFreeDiskBytes,

@@ -53,6 +53,14 @@ export class Snapshotter {
 
   noteInstalled(): void {
     this.logBytesSinceSnapshot = 0;
+    this.noteHeld();
+  }
+
+  /** Publishes the size of the snapshot held and where the log starts now. */
+  noteHeld(): void {
+    const { store, metrics } = this.deps;
+    metrics.snapshotBytes.set(store.snapshotBytes());
+    metrics.logFirstIndex.set(store.firstIndex());
   }
 
   /**
@@ -62,7 +70,8 @@ export class Snapshotter {
    * replays at most about one image's worth of log. Only the capture runs
    * here; the image is encoded a chunk per turn of the event loop while the loop keeps
    * ticking, stepping and applying, and the log is compacted at the captured index
-   * once the image is complete, keeping `snapshotRetainEntries` entries below it.
+   * once the image is complete, keeping `snapshotRetainEntries` entries below it, and
+   * every entry from the state machine's retainFrom() on (live message bodies).
    */
   maybeStart(applied: number): void {
     const { store, config, stateMachine: sm, logger } = this.deps;
@@ -81,11 +90,13 @@ export class Snapshotter {
       logger.error({ err, term: this.deps.term(), index }, 'the state machine failed to capture a snapshot');
       return;
     }
+    // The entries the captured state still reads (live message bodies) stay in the log.
+    const retainFrom = sm.retainFrom?.();
     const captureMs = performance.now() - started;
     this.logBytesSinceSnapshot = 0;
     const task: SnapshotTask = { index, abandoned: false, done: Promise.resolve() };
     this.task = task;
-    task.done = this.finish(task, term, held.conf, chunks, captureMs)
+    task.done = this.finish(task, term, held.conf, chunks, captureMs, retainFrom)
       .catch((err) => {
         if (err instanceof StorageFailedError) this.deps.fatal(err);
         else logger.error({ err, term: this.deps.term(), index }, 'taking a snapshot failed; the log is not compacted');
@@ -103,7 +114,7 @@ export class Snapshotter {
     await task.done;
   }
 
-  private async finish(task: SnapshotTask, term: number, conf: ConfState, chunks: Iterator<Uint8Array>, captureMs: number): Promise<void> {
+  private async finish(task: SnapshotTask, term: number, conf: ConfState, chunks: Iterator<Uint8Array>, captureMs: number, retainFrom: number | undefined): Promise<void> {
     const { store, config, metrics, logger } = this.deps;
     const stopped = () => task.abandoned || this.deps.halted();
     const parts: Uint8Array[] = [];
@@ -131,9 +142,10 @@ export class Snapshotter {
         at += parts[k].length;
       }
     }
-    const keepFrom = Math.max(1, task.index + 1 - config.snapshotRetainEntries);
+    const keepFrom = Math.max(1, Math.min(task.index + 1 - config.snapshotRetainEntries, retainFrom ?? Number.POSITIVE_INFINITY));
     await store.compact({ meta: { index: task.index, term, conf }, data }, keepFrom);
     metrics.snapshots.inc({ kind: 'taken' });
+    this.noteHeld();
     logger.info(
       { term: this.deps.term(), index: task.index, bytes, chunks: parts.length, captureMs: Math.round(captureMs * 10) / 10, firstIndex: store.firstIndex() },
       'took a snapshot and compacted the log',

@@ -47,6 +47,19 @@ export class Progress {
     }
   }
 
+  /**
+   * The follower says its log ends at `lastIndex`, below the match it acknowledged: it
+   * lost entries (a wiped or replaced disk). Probing starts again from there. The commit
+   * index never goes back, so lowering match changes only what is sent.
+   */
+  forgetLostEntries(lastIndex: number): boolean {
+    if (lastIndex >= this.match) return false;
+    this.resetState('probe');
+    this.match = lastIndex;
+    this.next = lastIndex + 1;
+    return true;
+  }
+
   becomeReplicate(): void {
     this.resetState('replicate');
     this.next = this.match + 1;

@@ -404,8 +404,14 @@ export class Raft {
   }
 
   private handleHeartbeat(m: Message): void {
-    this.log.commitTo(Math.min(m.commit, this.log.lastIndex()));
-    this.send(message('heartbeatResp', this.id, m.from, this.term, { context: m.context }));
+    const last = this.log.lastIndex();
+    this.log.commitTo(Math.min(m.commit, last));
+    // The leader only names a commit index this node acknowledged holding: a log that
+    // ends below it lost entries (the data dir was wiped or replaced). Saying where it
+    // ends lets the leader send them again; otherwise it would wait for a rejected
+    // append, and never send below the match it remembers.
+    const lost = m.commit > last;
+    this.send(message('heartbeatResp', this.id, m.from, this.term, lost ? { context: m.context, reject: true, rejectHint: last } : { context: m.context }));
   }
 
   private handleSnapshotChunk(m: Message): void {
@@ -614,6 +620,7 @@ export class Raft {
       if (stream.acked === stream.ackedAtLastHeartbeat) this.sendSnapshotChunk(m.from);
       stream.ackedAtLastHeartbeat = stream.acked;
     }
+    if (m.reject) pr.forgetLostEntries(m.rejectHint);
     if (pr.state === 'replicate' && pr.inflights.full()) pr.inflights.freeFirstOne();
     if (pr.match < this.log.lastIndex()) this.sendAppend(m.from, true);
     if (m.context.length === 0) return;

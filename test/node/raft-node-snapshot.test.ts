@@ -170,6 +170,45 @@ describe('RaftNode snapshots', () => {
     expect(again.stateHash()).toBe(hash);
   }, T);
 
+  test('the log keeps every entry from the state machine\'s retainFrom() on, and the metrics say where it starts', async () => {
+    const cfg = await config(dir);
+    /** Pins the entry of its third put, as the broker pins the send of a queued message. */
+    class PinningKv extends KvStateMachine {
+      pinned: number | undefined;
+      override apply(command: Uint8Array, ctx: ApplyContext) {
+        const result = super.apply(command, ctx);
+        if ('position' in result && result.position === 2) this.pinned = ctx.index;
+        return result;
+      }
+      retainFrom(): number | undefined {
+        return this.pinned;
+      }
+    }
+    const kv = new PinningKv({ trackOrder: true });
+    const registry = new Registry();
+    const node = await RaftNode.start({ config: cfg, stateMachine: kv, logger: silentLogger(), registry });
+    nodes.push(node);
+    await waitFor(async () => (node.status().role === 'leader' && node.isReady() ? true : undefined), 10_000, () => JSON.stringify(node.status()));
+    for (let i = 0; i < 3 * SNAPSHOT_EVERY; i++) await node.propose(put(`k${i}`));
+    await waitFor(async () => ((await snapshotsTaken(registry)) >= 2 ? true : undefined), 10_000, () => 'fewer than two snapshots taken');
+    const pinned = kv.pinned!;
+    const firstIndex = (await registry.getSingleMetric('mom_raft_log_first_index')!.get()).values[0].value;
+    expect(firstIndex).toBe(pinned);
+    expect((await registry.getSingleMetric('mom_raft_snapshot_bytes')!.get()).values[0].value).toBeGreaterThan(0);
+    await node.stop();
+    nodes.splice(0);
+
+    const store = await DiskLogStore.open(join(dir, 'raft'), { nodeId: 'n1', conf: { voters: ['n1'] } });
+    try {
+      // Far more than RETAIN entries below the snapshot, all readable.
+      expect(store.snapshot().meta.index - pinned).toBeGreaterThan(2 * RETAIN);
+      expect(store.firstIndex()).toBe(pinned);
+      expect(store.entries(pinned, pinned + 1)).toHaveLength(1);
+    } finally {
+      await store.close();
+    }
+  }, T);
+
   test('a state machine without snapshotChunks is snapshotted with snapshot()', async () => {
     const cfg = await config(dir);
     const kv = new KvStateMachine({ trackOrder: true });

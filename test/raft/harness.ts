@@ -198,6 +198,12 @@ export class Cluster {
     this.down.add(id);
   }
 
+  /** The node's disk is replaced by an empty one (a wiped data dir); restart() it after. */
+  wipe(id: NodeId): void {
+    this.down.add(id);
+    this.stores.set(id, new MemoryLogStore({ voters: this.ids }));
+  }
+
   restart(id: NodeId): void {
     this.down.delete(id);
     const store = this.stores.get(id)!;

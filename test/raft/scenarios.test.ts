@@ -232,6 +232,26 @@ describe('Raft scenarios', () => {
     expect(c.node(leader).status().progress![lagging].state).toBe('replicate');
   });
 
+  test('a follower whose disk was wiped catches up on heartbeats alone, by snapshot when the log was compacted', () => {
+    for (const compacted of [false, true]) {
+      const c = new Cluster({ seed: 13, snapshotChunkBytes: 64 });
+      const leader = c.waitLeader();
+      const wiped = c.ids.find((id) => id !== leader)!;
+      const data = Array.from({ length: 20 }, (_, i) => `entry-${i}`);
+      for (const s of data) c.propose(leader, s);
+      c.tick(2);
+      expect(c.appliedData(wiped)).toEqual(data);
+      if (compacted) c.compact(leader);
+      c.wipe(wiped);
+      c.restart(wiped);
+      // No proposal: the leader learns of the loss from the heartbeat answers.
+      c.tick(10);
+      expect(c.appliedData(wiped)).toEqual(data);
+      expect(c.node(leader).status().progress![wiped].match).toBe(c.stores.get(leader)!.lastIndex());
+      expect(c.stores.get(wiped)!.snapshot().meta.index > 0).toBe(compacted);
+    }
+  });
+
   test('pre-vote: a rejoining partitioned node does not depose a healthy leader', () => {
     const c = new Cluster({ seed: 13 });
     const leader = c.waitLeader();

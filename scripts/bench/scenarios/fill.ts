@@ -9,7 +9,9 @@ const UNAVAILABLE_MS = 60_000;
 export interface FillOptions {
   queue: string;
   messages: number;
-  body: string;
+  /** The body of every message, or of message n (0-based, in send order) when bodyAt is given. */
+  body?: string;
+  bodyAt?: (n: number) => string;
   perRequest?: number;
   inFlight?: number;
   label?: string;
@@ -20,7 +22,9 @@ export async function fillQueue(ctx: BenchContext, opts: FillOptions): Promise<n
   const perRequest = opts.perRequest ?? 100;
   const inFlight = opts.inFlight ?? 32;
   const path = `/v1/queues/${opts.queue}/messages`;
-  const fullBatch = batchBody(opts.body, perRequest);
+  const { bodyAt } = opts;
+  const constant = opts.body ?? '';
+  const fullBatch = bodyAt === undefined ? batchBody(constant, perRequest) : '';
   const pool = new LeaderPool(ctx.link, { connections: inFlight, pipelining: 1 });
   let claimed = 0;
   let batchNo = 0;
@@ -33,8 +37,11 @@ export async function fillQueue(ctx: BenchContext, opts: FillOptions): Promise<n
   const worker = async () => {
     while (claimed < opts.messages) {
       const n = Math.min(perRequest, opts.messages - claimed);
+      const first = claimed;
       claimed += n;
-      const body = n === perRequest ? fullBatch : batchBody(opts.body, n);
+      const body = bodyAt !== undefined
+        ? JSON.stringify({ messages: Array.from({ length: n }, (_, k) => ({ body: bodyAt(first + k) })) })
+        : n === perRequest ? fullBatch : batchBody(constant, n);
       // A retry after a leader change must not queue the batch twice.
       const key = `fill-${fillId}-${batchNo++}`;
       // The cluster may stall for a while (elections, a large snapshot): the fill waits
