@@ -55,6 +55,20 @@ describe('DiskLogStore sidecar indexes of sealed segments', () => {
     });
   });
 
+  test('a torn tail of the last segment is cut while the sealed ones are read through their sidecars', async () => {
+    await written(40);
+    const last = join(segDir(), files('.seg').at(-1)!);
+    truncateSync(last, readFileSync(last).length - 5);
+    await reopened(async (s) => {
+      expect(s.lastIndex()).toBe(39);
+      expect(s.repairedTail?.reason).toMatch(/runs past the end|partial/);
+      expect(s.scannedSegments.map((x) => x.reason)).toEqual(['the last segment']);
+      expect(texts(s, 1, 40)).toEqual(all(39));
+      await s.save({ entries: [entry(40, 1, 'again-40')] });
+    });
+    await reopened((s) => expect(texts(s, 39, 41)).toEqual(['entry-39', 'again-40']));
+  });
+
   test('a missing sidecar: the segment is read record by record and its sidecar written again', async () => {
     await written(40);
     const idx = files('.idx')[1];
