@@ -1,5 +1,6 @@
-// Opening the segments of a log: which files belong to it, where each entry lies, and
-// the repair of a torn tail.
+// Opening the segments of a log: which files belong to it, where each entry lies (from
+// the sidecars of sealed segments, else from their records), the repair of a torn
+// tail, and what a crash left of an install (an adopted segment, a spool).
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -122,36 +123,34 @@ export async function recoverSegments(dir: string, firstSeq: number, start: { in
     for (let k = 0; k < seqs.length; k++) {
       const seq = seqs[k];
       const isLast = k === seqs.length - 1;
-      {
-        // A sealed segment: its sidecar, when usable, spares reading its records.
-        const size = statSync(segmentPath(dir, seq)).size;
-        const sidecar = readSidecar(dir, seq, size);
-        if (sidecar.ok) {
-          const seg = openSegmentSync(dir, seq, size);
-          segments.push(seg);
-          const header = size >= SEGMENT_HEADER_BYTES ? readAt(seg.fd, SEGMENT_HEADER_BYTES, 0) : Buffer.alloc(0);
-          if (!header.subarray(0, SEGMENT_MAGIC.length).equals(SEGMENT_MAGIC) || header.readUInt32BE(8) !== seq) {
-            throw new SegmentCorruptError(`segment ${seq} has a wrong header`);
-          }
-          for (let r = 0; r < sidecar.count; r++) {
-            const rec = sidecar.record(r);
-            if (rec.offset < SEGMENT_HEADER_BYTES + RECORD_PREFIX_BYTES || rec.offset + rec.length > size) {
-              throw new SegmentCorruptError(`the sidecar of segment ${seq} places entry ${rec.index} outside the file`);
-            }
-            replay(seq, rec.index, rec.term, rec.offset, rec.length);
-          }
-          // The newest segment sealed (the next segment was never created, or it is an
-          // adopted one): appends go to a new segment.
-          if (isLast) lastSealed = true;
-          continue;
+      // A segment with a usable sidecar is sealed: the sidecar spares reading its records.
+      const size = statSync(segmentPath(dir, seq)).size;
+      const sidecar = readSidecar(dir, seq, size);
+      if (sidecar.ok) {
+        const seg = openSegmentSync(dir, seq, size);
+        segments.push(seg);
+        const header = size >= SEGMENT_HEADER_BYTES ? readAt(seg.fd, SEGMENT_HEADER_BYTES, 0) : Buffer.alloc(0);
+        if (!header.subarray(0, SEGMENT_MAGIC.length).equals(SEGMENT_MAGIC) || header.readUInt32BE(8) !== seq) {
+          throw new SegmentCorruptError(`segment ${seq} has a wrong header`);
         }
-        if (isLast && sidecar.reason !== 'no sidecar') {
-          // The segment took appends after its sidecar was written: it describes an older size.
-          unlinkSync(sidecarPath(dir, seq));
-          sidecarsWritten = true;
+        for (let r = 0; r < sidecar.count; r++) {
+          const rec = sidecar.record(r);
+          if (rec.offset < SEGMENT_HEADER_BYTES + RECORD_PREFIX_BYTES || rec.offset + rec.length > size) {
+            throw new SegmentCorruptError(`the sidecar of segment ${seq} places entry ${rec.index} outside the file`);
+          }
+          replay(seq, rec.index, rec.term, rec.offset, rec.length);
         }
-        scanned.push({ seq, reason: isLast ? 'the last segment' : sidecar.reason });
+        // The newest segment sealed (the next segment was never created, or it is an
+        // adopted one): appends go to a new segment.
+        if (isLast) lastSealed = true;
+        continue;
       }
+      if (isLast && sidecar.reason !== 'no sidecar') {
+        // The segment took appends after its sidecar was written: it describes an older size.
+        unlinkSync(sidecarPath(dir, seq));
+        sidecarsWritten = true;
+      }
+      scanned.push({ seq, reason: isLast ? 'the last segment' : sidecar.reason });
       const bytes = readFileSync(segmentPath(dir, seq));
       const damaged = (offset: number, reason: string): number => {
         if (!isLast) throw new SegmentCorruptError(`segment ${seq} is damaged at byte ${offset}: ${reason}`);
