@@ -247,6 +247,14 @@ describe('snapshot streams that carry the entries kept below the snapshot', () =
     const snapshot = stream(leader.snapshotSource(), receiverOf(follower), 2048);
     await follower.save({ snapshot, hardState: { term: 3, vote: '', commit: 350 }, entries: [] });
     await expectSameLog(follower, leader);
+    // A stream cut off by a stop leaves a spool file; the next open deletes it.
+    const cut = receiverOf(follower);
+    const s = startStream(leader.snapshotSource());
+    for (let k = 0; k < 3; k++) {
+      const o = cut.accept('leader', 3, nextChunk(s, 2048));
+      if (o.kind === 'progress') s.acked = o.received;
+    }
+    expect(spoolFiles(fdir)).toHaveLength(1);
     await follower.close();
     follower = await open(fdir, 'leveldb');
     await expectSameLog(follower, leader);

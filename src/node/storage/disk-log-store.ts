@@ -1,4 +1,4 @@
-import { closeSync, fdatasync, mkdirSync, rename, unlinkSync } from 'node:fs';
+import { closeSync, existsSync, fdatasync, mkdirSync, readdirSync, rename, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { ClassicLevel } from 'classic-level';
@@ -46,7 +46,7 @@ import {
 } from './codec.js';
 import { EntryCache } from './entry-cache.js';
 import { SegmentLog } from './segments/segment-log.js';
-import { adoptionFileName, segmentHeader } from './segments/segment-format.js';
+import { adoptionFileName, segmentHeader, SPOOL_SUFFIX } from './segments/segment-format.js';
 import { readAt, segmentPath, syncDir, writeAll, type SegmentFile } from './segments/segment-file.js';
 import { encodeSidecar, writeSidecar } from './segments/segment-sidecar.js';
 import { FileSnapshotSpool, spooledEntriesOf, type SpooledEntries } from './snapshot-spool.js';
@@ -743,6 +743,11 @@ function spooledValue(spooled: SpooledEntries, index: number): Uint8Array {
   return readAt(spooled.fd, spooled.index.lengthOf(index), spooled.index.offsetOf(index));
 }
 
+function removeSpools(dir: string): void {
+  if (!existsSync(dir)) return;
+  for (const name of readdirSync(dir)) if (name.endsWith(SPOOL_SUFFIX)) unlinkSync(join(dir, name));
+}
+
 function discardSpooled(spooled: SpooledEntries): void {
   try {
     closeSync(spooled.fd);
@@ -859,6 +864,9 @@ async function readState(db: Db, location: string, opts: DiskLogStoreOptions) {
     return { ...snapState, segments: log, repairedTail, scanned, keys, last: log.last, tail: [] as Entry[] };
   }
 
+  // Snapshot streams this layout spooled (its entries go into LevelDB when installed)
+  // and a crash left behind.
+  removeSpools(join(location, SEGMENTS_DIR));
   const range = { gt: keys.key(start.index), lt: keys.end };
   const [firstKey] = await db.keys({ ...range, limit: 1 }).all();
   const [lastKey] = await db.keys({ ...range, limit: 1, reverse: true }).all();
