@@ -132,6 +132,16 @@ describe('snapshot streams that carry the entries kept below the snapshot', () =
     await leader.close();
   });
 
+  test('tiny chunks split the header, the image and every record; the follower still assembles them', async () => {
+    const leader = await leaderStore(300);
+    const follower = await open(tempDir());
+    const snapshot = stream(leader.snapshotSource(), receiverOf(follower), 7);
+    await follower.save({ snapshot, hardState: { term: 3, vote: '', commit: 350 }, entries: [] });
+    await expectSameLog(follower, leader);
+    await follower.close();
+    await leader.close();
+  });
+
   test('a damaged record in the stream is refused: the stream starts over, and nothing is installed from it', async () => {
     const leader = await leaderStore();
     const fdir = tempDir();
