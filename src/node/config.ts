@@ -62,6 +62,8 @@ export const configSchema = z
     electionTicks: z.number().int().min(2).max(1000).default(6).describe('ticks without a leader before an election'),
     heartbeatTicks: z.number().int().min(1).max(1000).default(1).describe('ticks between leader heartbeats'),
     snapshotEvery: z.number().int().min(1).default(10_000).describe('applied entries between snapshots'),
+    snapshotLogBytes: z.number().int().min(1).default(256 * 1024 * 1024)
+      .describe('or this many bytes of entries applied since the last snapshot, however few entries (bounds what a restart replays)'),
     snapshotRetainEntries: z.number().int().min(0).default(5_000)
       .describe('entries kept below a snapshot, so a follower slightly behind catches up by appends'),
     snapshotLogPercent: z.number().int().min(0).max(100_000).default(100)

@@ -142,6 +142,9 @@ export class RaftNode extends EventEmitter {
         maxInflightMessages: 64,
         maxMessageBytes: 1024 * 1024,
         snapshotChunkBytes: 1024 * 1024,
+        // A restart or a catch-up applies its backlog in slices: memory stays bounded and
+        // the loop keeps answering heartbeats between them.
+        maxCommittedBytesPerReady: 8 * 1024 * 1024,
         rng: { int: (n) => randomInt(0, Math.max(1, n)) },
       };
       const raw = new RawNode(raftConfig, store);

@@ -64,7 +64,9 @@ export class Snapshotter {
   }
 
   /**
-   * Starts a snapshot every `snapshotEvery` applied entries, once the log applied since
+   * Starts a snapshot every `snapshotEvery` applied entries (or `snapshotLogBytes` of
+   * them, so that batches of large messages do not leave gigabytes to replay after a
+   * restart), once the log applied since
    * the last one also holds `snapshotLogPercent`% of its bytes: the cost of snapshots
    * stays proportional to the write rate however large the state grows, and a restart
    * replays at most about one image's worth of log. Only the capture runs
@@ -77,7 +79,7 @@ export class Snapshotter {
     const { store, config, stateMachine: sm, logger } = this.deps;
     if (this.task || this.deps.halted()) return;
     const held = store.snapshot().meta;
-    if (applied - held.index < config.snapshotEvery) return;
+    if (applied - held.index < config.snapshotEvery && this.logBytesSinceSnapshot < config.snapshotLogBytes) return;
     const heldBytes = store.snapshotBytes();
     if (this.logBytesSinceSnapshot * 100 < heldBytes * config.snapshotLogPercent) return;
     const index = applied;

@@ -85,12 +85,12 @@ class ChunkedKv extends KvStateMachine {
   }
 }
 
-async function config(dir: string): Promise<NodeConfig> {
+async function config(dir: string, extra: string[] = []): Promise<NodeConfig> {
   const grpc = await freePort();
   return loadConfig(
     [
       '--data-dir', dir, '--grpc-listen', `127.0.0.1:${grpc}`, '--tick-ms', '10', '--election-ticks', '5',
-      '--snapshot-every', String(SNAPSHOT_EVERY), '--snapshot-retain-entries', String(RETAIN),
+      '--snapshot-every', String(SNAPSHOT_EVERY), '--snapshot-retain-entries', String(RETAIN), ...extra,
     ],
     {},
   );
@@ -239,6 +239,18 @@ describe('RaftNode snapshots', () => {
     const late = (await node.propose(put('last'))) as { result: { position: number }; first?: Uint8Array };
     expect(late.result.position).toBe(3 * SNAPSHOT_EVERY);
     expect(Buffer.from(late.first!).equals(Buffer.from(put('k0')))).toBe(true);
+  }, T);
+
+  test('large entries are snapshotted by bytes, long before snapshotEvery entries', async () => {
+    const cfg = await config(dir, ['--snapshot-every', '100000', '--snapshot-log-bytes', '20000', '--snapshot-log-percent', '0']);
+    const kv = new KvStateMachine({ trackOrder: true });
+    const registry = new Registry();
+    const node = await RaftNode.start({ config: cfg, stateMachine: kv, logger: silentLogger(), registry });
+    nodes.push(node);
+    await waitFor(async () => (node.status().role === 'leader' && node.isReady() ? true : undefined), 10_000, () => JSON.stringify(node.status()));
+    const big = 'v'.repeat(4000);
+    for (let i = 0; i < 12; i++) await node.propose(encodePut(`k${i}`, Buffer.from(big)));
+    await waitFor(async () => ((await snapshotsTaken(registry)) >= 1 ? true : undefined), 10_000, () => 'no snapshot taken by bytes');
   }, T);
 
   test('a state machine without snapshotChunks is snapshotted with snapshot()', async () => {
