@@ -128,21 +128,38 @@ export class MessageFifo {
   /**
    * Gives every row whose body is at a location `moved` knows (its send's entry or an
    * earlier relocation) the new location `moved` returns, and calls `moved` once per
-   * such row. Inline bodies are skipped. Scans the entry-index column (README,
-   * Relocation: the cost of a relocate entry).
+   * such row. Inline bodies are skipped. Scans the entry-index column, calling `moved`
+   * only for rows in [lo, hi] (README, Relocation: the cost of a relocate entry).
    */
-  relocate(moved: (index: number, pos: number) => BodyLocation | undefined): void {
-    for (let row = this.first; row < this.end; row++) {
-      if (this.inline?.has(row) === true) continue;
-      const k = row - this.base;
-      const c = k % CHUNK_ROWS;
-      const chunk = this.chunks[(k - c) / CHUNK_ROWS];
-      const at = this.loc?.get(row);
-      const to = at === undefined ? moved(chunk.idIndex[c], chunk.idPos[c]) : moved(at.index, at.pos);
-      if (to === undefined) continue;
-      (this.loc ??= new Map()).set(row, to);
-      if (row === this.cachedRow) this.cachedRow = -1;
+  relocate(lo: number, hi: number, moved: (index: number, pos: number) => BodyLocation | undefined): void {
+    // Rows relocated before are looked up by their current location, not their column.
+    const relocated = this.loc === null ? [] : [...this.loc];
+    for (const [row, at] of relocated) {
+      if (at.index < lo || at.index > hi || row < this.first) continue;
+      const to = moved(at.index, at.pos);
+      if (to !== undefined) this.setLoc(row, to);
     }
+    for (let row = this.first; row < this.end;) {
+      const k = row - this.base;
+      const c0 = k % CHUNK_ROWS;
+      const chunk = this.chunks[(k - c0) / CHUNK_ROWS];
+      const n = Math.min(CHUNK_ROWS - c0, this.end - row);
+      const idIndex = chunk.idIndex;
+      for (let c = c0; c < c0 + n; c++) {
+        const index = idIndex[c];
+        if (index < lo || index > hi) continue;
+        const r = row + c - c0;
+        if (this.loc?.has(r) === true || this.inline?.has(r) === true) continue;
+        const to = moved(index, chunk.idPos[c]);
+        if (to !== undefined) this.setLoc(r, to);
+      }
+      row += n;
+    }
+  }
+
+  private setLoc(row: number, to: BodyLocation): void {
+    (this.loc ??= new Map()).set(row, to);
+    if (row === this.cachedRow) this.cachedRow = -1;
   }
 
   /** The current rows, frozen: valid whatever is pushed or shifted later. */

@@ -1,7 +1,7 @@
 import { BinaryReader, BinaryWriter } from './binary.js';
 import { BrokerError } from './errors.js';
 import type { BodyLocation } from './message.js';
-import type { MessageFifo } from './message-fifo.js';
+import type { MessageFifo, RowVisitor } from './message-fifo.js';
 import type { Channel } from './channel.js';
 import { RELOCATE_KIND, VALIDATED_SEND_TAG } from './send-codec.js';
 import type { BrokerState } from './state.js';
@@ -15,9 +15,12 @@ import type { BrokerState } from './state.js';
 
 /** Messages one relocate entry carries at most (their position is a 16-bit column). */
 export const MAX_RELOCATE_MESSAGES = 10_000;
-/** Rows looked at from the head of each FIFO when choosing candidates: old messages
- *  are at the heads (dead-lettered ones excepted, which come to the tail). */
+/** Candidates taken from the head of each FIFO at most: old messages are at the heads
+ *  (dead-lettered ones excepted, which come to the tail). */
 export const CANDIDATE_ROWS_PER_FIFO = 1024;
+/** Rows looked at from the head of each FIFO at most, to get past rows relocated
+ *  already (their bodies are recent) and reach the next old ones. */
+export const CANDIDATE_SCAN_ROWS = 64 * 1024;
 
 /** One body to move: where it is now, and (for encoding) what it is. */
 export interface RelocatedBody {
@@ -132,7 +135,6 @@ export function applyRelocate(s: BrokerState, c: RelocateMeta, index: number): R
   const found = new Set<number>();
   const pins = s.rt.pins;
   const moved = (i: number, p: number): BodyLocation | undefined => {
-    if (i < lo || i > hi) return undefined;
     const k = key(i, p);
     const loc = to.get(k);
     if (loc === undefined) return undefined;
@@ -144,18 +146,18 @@ export function applyRelocate(s: BrokerState, c: RelocateMeta, index: number): R
   const deliveries = (ch: Channel) => {
     for (const ds of [ch.returned.values(), ch.inflight.values(), ch.delayed]) {
       for (const d of ds) {
-        if (d.msg.inline !== null) continue;
+        if (d.msg.inline !== null || d.msg.bodyIndex < lo || d.msg.bodyIndex > hi) continue;
         const loc = moved(d.msg.bodyIndex, d.msg.bodyPos);
         if (loc !== undefined) d.msg = d.msg.relocatedTo(loc);
       }
     }
   };
   for (const q of s.queues.values()) {
-    q.fresh.relocate(moved);
+    q.fresh.relocate(lo, hi, moved);
     deliveries(q);
   }
   for (const t of s.topics.values()) {
-    t.log.relocate(moved);
+    t.log.relocate(lo, hi, moved);
     for (const sub of t.subscriptions.values()) deliveries(sub);
   }
   return { moved: found.size };
@@ -165,22 +167,27 @@ export function applyRelocate(s: BrokerState, c: RelocateMeta, index: number): R
  * The live bodies in the oldest log entries, oldest first, up to `maxBytes` of them (at
  * least one, at most MAX_RELOCATE_MESSAGES), each once (a topic message shared by
  * subscriptions, a dead-lettered copy), only those in entries below `below`. Looks at
- * the first CANDIDATE_ROWS_PER_FIFO rows of every queue FIFO and topic log and at every
- * delivery (leased, returned, delayed): no scan of whole backlogs.
+ * the head of every queue FIFO and topic log (up to CANDIDATE_ROWS_PER_FIFO candidates
+ * among its first CANDIDATE_SCAN_ROWS rows) and at every delivery (leased, returned,
+ * delayed): no scan of whole backlogs.
  */
 export function relocationCandidates(s: BrokerState, maxBytes: number, below: number): RelocationCandidate[] {
   const seen = new Map<number, RelocationCandidate>();
-  const offer = (index: number, pos: number, bytes: number) => {
-    if (index >= below) return;
+  /** Whether the body at (index, pos) is a candidate. */
+  const offer = (index: number, pos: number, bytes: number): boolean => {
+    if (index >= below) return false;
     const k = key(index, pos);
     if (!seen.has(k)) seen.set(k, { index, pos, bytes });
+    return true;
   };
   const heads = (fifo: MessageFifo) => {
-    fifo.view().forEach((idIndex, idPos, bytes, _sentAt, _seq, _enq, inline, loc) => {
-      if (inline !== null) return;
-      if (loc === null) offer(idIndex, idPos, bytes);
-      else offer(loc.index, loc.pos, bytes);
-    }, 0, Math.min(fifo.length, CANDIDATE_ROWS_PER_FIFO));
+    const view = fifo.view();
+    const end = Math.min(view.length, CANDIDATE_SCAN_ROWS);
+    let offered = 0;
+    const row: RowVisitor = (idIndex, idPos, bytes, _sentAt, _seq, _enq, inline, loc) => {
+      if (inline === null && (loc === null ? offer(idIndex, idPos, bytes) : offer(loc.index, loc.pos, bytes))) offered++;
+    };
+    for (let from = 0; from < end && offered < CANDIDATE_ROWS_PER_FIFO; from += 256) view.forEach(row, from, Math.min(end, from + 256));
   };
   const deliveries = (ch: Channel) => {
     for (const ds of [ch.returned.values(), ch.inflight.values(), ch.delayed]) {

@@ -190,3 +190,34 @@ describe('messages.relocate', () => {
     expect(h.broker.relocationCandidates(1 << 20, a)).toEqual([]);
   });
 });
+
+describe('relocation candidates in a backlog', () => {
+  test('rows relocated already are passed over: repeated relocations walk down the FIFO', () => {
+    const h = setup();
+    h.ok({ type: 'queue.create', user: 'alice', name: 'other' });
+    // 3 sends of 1000 messages: more than one check's worth of FIFO head (1024 candidates).
+    const sends: number[] = [];
+    for (let s = 0; s < 3; s++) {
+      h.ok({ type: 'queue.send', user: 'alice', queue: 'other', batch: true, messages: Array.from({ length: 100 }, (_, i) => ({ body: `o${s}-${i}` })) });
+      sends.push(h.index);
+      for (let k = 0; k < 9; k++) {
+        h.ok({ type: 'queue.send', user: 'alice', queue: 'q', batch: true, messages: Array.from({ length: 100 }, (_, i) => ({ body: `${s}-${k}-${i}` })) });
+      }
+    }
+    const end = h.index + 1;
+    let rounds = 0;
+    while (h.broker.retainFrom()! < end) {
+      const moved = relocate(h, end).moved;
+      expect(moved).toBeGreaterThan(0);
+      rounds++;
+    }
+    expect(rounds).toBe(Math.ceil(3000 / 1024));
+    h.log.dropBelow(end);
+    const got: string[] = [];
+    for (let r = 0; r < 27; r++) got.push(...receive(h, 'q', 100).map((m) => m.body));
+    expect(got).toHaveLength(2700);
+    expect(got[0]).toBe('0-0-0');
+    expect(got[2699]).toBe('2-8-99');
+    expect(receive(h, 'other', 100).map((m) => m.body)[0]).toBe('o0-0');
+  });
+});
