@@ -1,6 +1,7 @@
 import type { CommandResult } from '../../src/broker/index.js';
 import { decodeRelocate, encodeRelocate } from '../../src/broker/relocate.js';
 import { Harness } from './harness.js';
+import { V3_ENTRIES_BASE64, V3_IMAGE_BASE64, V3_TIME } from './testdata/snapshot-v3.js';
 
 /** Relocation (README, Relocation): the leader copies old live bodies into a new entry;
  *  every holder reads them from there and the old entries are no longer pinned. */
@@ -219,5 +220,28 @@ describe('relocation candidates in a backlog', () => {
     expect(got[0]).toBe('0-0-0');
     expect(got[2699]).toBe('2-8-99');
     expect(receive(h, 'other', 100).map((m) => m.body)[0]).toBe('o0-0');
+  });
+});
+
+describe('a version-3 snapshot (before relocation)', () => {
+  test('restores, its messages relocate, and the version-4 image written then restores to the same state', () => {
+    const h = new Harness();
+    V3_ENTRIES_BASE64.forEach((e, i) => h.log.add(i + 1, Buffer.from(e, 'base64')));
+    h.broker.restore(Buffer.from(V3_IMAGE_BASE64, 'base64'));
+    h.index = V3_ENTRIES_BASE64.length;
+    h.time = V3_TIME;
+    const sendAt = 5;
+    expect(h.broker.retainFrom()).toBe(sendAt);
+    expect(relocate(h).moved).toBe(4);
+    h.log.dropBelow(h.index);
+    const copy = h.restored();
+    expect(copy.broker.stateHash()).toBe(h.broker.stateHash());
+    const got = receive(copy, 'q', 10);
+    expect(got.map((m) => [m.body, m.attributes])).toEqual([['two', {}], ['three', {}]]);
+    const pub = copy.ok({ type: 'subscription.receive', user: 'alice', topic: 't', subscription: 's', max: 10 }).messages;
+    expect(pub.map((m: { body: string }) => m.body)).toEqual(['pub']);
+    copy.advance(30_000);
+    copy.tick();
+    expect(receive(copy, 'q', 10).map((m) => [m.body, m.attributes, m.receiveCount])).toEqual([['one', { k: 'v' }, 2], ['two', {}, 2], ['three', {}, 2]]);
   });
 });
