@@ -238,7 +238,9 @@ export class ReadyLoop {
       this._applied = rd.snapshot.meta.index;
       snapshotter.noteInstalled();
       metrics.snapshots.inc({ kind: 'installed' });
-      this.d.logger.info({ term: this._term, index: this._applied }, 'installed a snapshot from the leader');
+      // firstIndex: the log now starts where the leader's did (the entries it keeps below
+      // the snapshot came with it).
+      this.d.logger.info({ term: this._term, index: this._applied, firstIndex: this.d.store.firstIndex() }, 'installed a snapshot from the leader');
     }
     if (rd.hardState) this._commitIndex = Math.max(this._commitIndex, rd.hardState.commit);
     if (late.length > 0) this.apply(late);

@@ -16,7 +16,7 @@ import { RaftLog } from './log.js';
 import { ProgressTracker } from './tracker.js';
 import { ReadOnly } from './read-only.js';
 import { contextKey, EMPTY_BYTES, message } from './util.js';
-import { nextChunk, SnapshotReceiver, startStream } from './snapshot-transfer.js';
+import { memorySpool, nextChunk, SnapshotReceiver, startStream } from './snapshot-transfer.js';
 
 /** Context of a vote request caused by leader transfer: it may disturb a leader's lease. */
 export const CAMPAIGN_TRANSFER = new TextEncoder().encode('CampaignTransfer');
@@ -53,7 +53,7 @@ export class Raft {
    *  append or heartbeat, which halves the messages of a lone write (followers need the
    *  commit index only to apply; clients are answered by the leader). */
   private appendPending = false;
-  private readonly snapshotReceiver = new SnapshotReceiver();
+  private readonly snapshotReceiver: SnapshotReceiver;
 
   constructor(readonly config: RaftConfig, store: LogStore) {
     if (config.heartbeatTicks <= 0 || config.electionTicks <= config.heartbeatTicks) {
@@ -63,6 +63,7 @@ export class Raft {
     this.electionTimeout = config.electionTicks;
     this.heartbeatTimeout = config.heartbeatTicks;
     this.log = new RaftLog(store);
+    this.snapshotReceiver = new SnapshotReceiver(store.snapshotSpool ? (meta, total) => store.snapshotSpool!(meta, total) : memorySpool);
     const { hardState, conf } = store.initialState();
     this.tracker = new ProgressTracker(conf, Math.max(1, config.maxInflightMessages));
     if (hardState.term > 0 || hardState.vote !== '' || hardState.commit > 0) {

@@ -1,3 +1,4 @@
+import type { SnapshotSpool } from './storage/log-store.js';
 import type { NodeId, Snapshot, SnapshotChunk, SnapshotMeta, SnapshotSource } from './types.js';
 
 /**
@@ -39,9 +40,39 @@ export type ChunkOutcome =
   | { kind: 'resend'; from: number }
   | { kind: 'complete'; snapshot: Snapshot };
 
-/** Follower side: assembles the chunks of one stream. */
+/** Makes the spool of a new stream (the store's, or memorySpool). */
+export type SpoolFactory = (meta: SnapshotMeta, totalBytes: number) => SnapshotSpool;
+
+/** The whole stream assembled in memory: the snapshot's data is every byte received. */
+export function memorySpool(meta: SnapshotMeta): SnapshotSpool {
+  let parts: Uint8Array[] = [];
+  let received = 0;
+  return {
+    write(data) {
+      parts.push(data);
+      received += data.length;
+    },
+    finish() {
+      const data = new Uint8Array(received);
+      let at = 0;
+      for (const p of parts) {
+        data.set(p, at);
+        at += p.length;
+      }
+      parts = [];
+      return { meta, data };
+    },
+    discard() {
+      parts = [];
+    },
+  };
+}
+
+/** Follower side: takes the chunks of one stream, in order, into a spool. */
 export class SnapshotReceiver {
-  private stream: { from: NodeId; term: number; meta: SnapshotMeta; parts: Uint8Array[]; received: number } | undefined;
+  private stream: { from: NodeId; term: number; meta: SnapshotMeta; spool: SnapshotSpool; received: number } | undefined;
+
+  constructor(private readonly makeSpool: SpoolFactory = memorySpool) {}
 
   accept(from: NodeId, term: number, chunk: SnapshotChunk): ChunkOutcome {
     const cur = this.stream;
@@ -56,27 +87,32 @@ export class SnapshotReceiver {
     if (!same) {
       // A mid-stream chunk of a stream we do not hold (we restarted): ask from zero.
       if (chunk.offset !== 0) return { kind: 'resend', from: 0 };
-      this.stream = { from, term, meta: chunk.meta, parts: [], received: 0 };
+      this.reset();
+      this.stream = { from, term, meta: chunk.meta, spool: this.makeSpool(chunk.meta, chunk.totalBytes), received: 0 };
     }
     const s = this.stream!;
     if (chunk.offset !== s.received) {
       // A gap asks for a resend; a duplicate of something we hold just reports progress.
       return chunk.offset > s.received ? { kind: 'resend', from: s.received } : { kind: 'progress', received: s.received };
     }
-    s.parts.push(chunk.data);
-    s.received += chunk.data.length;
-    if (!chunk.done) return { kind: 'progress', received: s.received };
-    this.stream = undefined;
-    const data = new Uint8Array(s.received);
-    let at = 0;
-    for (const p of s.parts) {
-      data.set(p, at);
-      at += p.length;
+    let snapshot: Snapshot | undefined;
+    try {
+      s.spool.write(chunk.data);
+      s.received += chunk.data.length;
+      if (!chunk.done) return { kind: 'progress', received: s.received };
+      this.stream = undefined;
+      snapshot = s.spool.finish();
+    } catch {
+      // Bytes the spool refused (damaged, or the disk failed): start the stream over.
+      this.stream = undefined;
+      s.spool.discard();
+      return { kind: 'resend', from: 0 };
     }
-    return { kind: 'complete', snapshot: { meta: s.meta, data } };
+    return { kind: 'complete', snapshot };
   }
 
   reset(): void {
+    this.stream?.spool.discard();
     this.stream = undefined;
   }
 }

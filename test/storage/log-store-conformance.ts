@@ -162,6 +162,26 @@ export function describeLogStoreConformance(name: string, harness: LogStoreHarne
       });
     });
 
+    test('keepFrom far below the snapshot: the log keeps every entry from there through later snapshots', async () => {
+      // The retention a backlog asks for: snapshots move on, the oldest live entry stays.
+      for (let i = 1; i <= 400; i += 50) await store.save({ entries: range(i, i + 49, (k) => 1 + Math.floor(k / 100)) });
+      for (const at of [150, 300, 390]) await store.compact({ meta: { index: at, term: 0, conf: CONF }, data: new Uint8Array([at & 255]) }, 7);
+      await bothLives((s) => {
+        expect(s.snapshot().meta.index).toBe(390);
+        expect(s.firstIndex()).toBe(7);
+        expect(s.term(6)).toBe(1);
+        expect(s.term(250)).toBe(3);
+        expect(plain(s.entries(7, 401))).toEqual(plain(range(7, 400, (k) => 1 + Math.floor(k / 100))));
+      });
+      // Raising keepFrom later drops what is below it.
+      await store.compact({ meta: { index: 395, term: 0, conf: CONF }, data: new Uint8Array([1]) }, 200);
+      await bothLives((s) => {
+        expect(s.firstIndex()).toBe(200);
+        expect(() => s.entries(199, 201)).toThrow(CompactedError);
+        expect(plain(s.entries(200, 202))).toEqual(plain(range(200, 201, (k) => 1 + Math.floor(k / 100))));
+      });
+    });
+
     test('keepFrom above the snapshot drops everything at or below it', async () => {
       await store.save({ entries: range(1, 6, () => 2) });
       await store.compact(snapshotOf(4, 2, 'four'), 99);

@@ -1,6 +1,6 @@
 // The segment files of a DiskLogStore: what a crash can leave behind and how opening
 // repairs it, where it must refuse, and how whole segments go away.
-import { appendFileSync, copyFileSync, existsSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DiskLogStore, SEGMENTS_DIR } from '../../src/node/storage/disk-log-store.js';
 import { StoreCorruptError } from '../../src/node/errors.js';
@@ -80,15 +80,29 @@ describe('DiskLogStore segments', () => {
     });
   });
 
-  test('damage in a segment that is not the last is corruption, never silently cut', async () => {
+  test('damage in a segment that is not the last is corruption, never silently cut (read without its sidecar)', async () => {
     await written(40, 256); // several segments
     expect(segmentFiles().length).toBeGreaterThan(2);
     const path = join(segDir(), segmentFiles()[0]);
+    rmSync(path.replace(/\.seg$/, '.idx'));
     const bytes = readFileSync(path);
     bytes[40] ^= 0x01;
     writeFileSync(path, bytes);
     await expect(open()).rejects.toThrow(StoreCorruptError);
     await expect(open()).rejects.toThrow(/segment \d+ is damaged/);
+  });
+
+  test('damage in a sealed segment read through its sidecar is found when the entry is read', async () => {
+    await written(40, 256);
+    const path = join(segDir(), segmentFiles()[0]);
+    const bytes = readFileSync(path);
+    bytes[40] ^= 0x01; // inside entry 1's record
+    writeFileSync(path, bytes);
+    await reopened((s) => {
+      expect(s.scannedSegments.map((x) => x.reason)).toEqual(['the last segment']);
+      expect(() => s.entries(1, 2)).toThrow(StoreCorruptError);
+      expect(texts(s, 2, 4)).toEqual(['entry-2', 'entry-3']);
+    });
   });
 
   test('a segment missing from the middle of the log is corruption', async () => {
@@ -111,6 +125,24 @@ describe('DiskLogStore segments', () => {
       expect(texts(s, 3, 7)).toEqual(['old-3', 'old-4', 'new-5', 'new-6']);
       expect(s.term(6)).toBe(2);
       expect(s.initialState().hardState).toEqual({ term: 2, vote: 'n2', commit: 4 });
+    });
+  });
+
+  test('a log rewritten from its start in a later segment reopens after the dead segment was deleted', async () => {
+    // Found by the sidecar property: entries 1..7 in segment 0; then 6, 2 and 1
+    // rewritten at newer terms in segment 1. Opening deletes segment 0 (nothing in it
+    // is live), and segment 1 alone starts with entry 6: not a gap, as entry 1 follows.
+    const store = await open(200);
+    await store.save({ hardState: { term: 1, vote: 'n1', commit: 0 }, entries: [] });
+    for (let i = 1; i <= 7; i++) await store.save({ entries: [entry(i, 1, `old-${i}`)] });
+    let term = 1;
+    for (const from of [6, 2, 1]) await store.save({ hardState: { term: ++term, vote: 'n1', commit: 0 }, entries: [entry(from, term, `new-${from}`)] });
+    await store.close();
+    await reopened(() => {});
+    expect(segmentFiles()).toHaveLength(1);
+    await reopened((s) => {
+      expect(s.lastIndex()).toBe(1);
+      expect(texts(s, 1, 2)).toEqual(['new-1']);
     });
   });
 

@@ -1,9 +1,10 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, existsSync, fdatasync, mkdirSync, readdirSync, rename, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { ClassicLevel } from 'classic-level';
 import { concatBytes } from '../../bytes.js';
 import type { ConfState, Entry, HardState, Snapshot, SnapshotMeta, SnapshotSource } from '../../raft/types.js';
+import type { SnapshotSpool } from '../../raft/storage/log-store.js';
 import {
   CompactedError,
   SnapshotGoneError,
@@ -45,6 +46,12 @@ import {
 } from './codec.js';
 import { EntryCache } from './entry-cache.js';
 import { SegmentLog } from './segments/segment-log.js';
+import { adoptionFileName, segmentHeader, SPOOL_SUFFIX } from './segments/segment-format.js';
+import { readAt, segmentPath, syncDir, writeAll, type SegmentFile } from './segments/segment-file.js';
+import { encodeSidecar, writeSidecar } from './segments/segment-sidecar.js';
+import { FileSnapshotSpool, spooledEntriesOf, type SpooledEntries } from './snapshot-spool.js';
+import { encodeStreamHeader, STREAM_HEADER_BYTES } from './snapshot-stream.js';
+import { RecordLayout } from './record-layout.js';
 import { SegmentCorruptError, type RecoveredSegments } from './segments/segment-recovery.js';
 
 export interface DiskLogStoreOptions {
@@ -98,6 +105,9 @@ export class DiskLogStore implements WritableLogStore {
   private readonly keys: EntryKeys | undefined;
   /** Set when opening cut a torn write off the end of the log (the driver logs it). */
   readonly repairedTail: RecoveredSegments['repairedTail'];
+  /** The segments opening read record by record (the last, and any sealed one whose
+   *  sidecar index was missing or unusable), with why; empty for the LevelDB layout. */
+  readonly scannedSegments: RecoveredSegments['scanned'];
   private hardState: HardState;
   private snap: SnapshotMeta;
   /** The held snapshot's image: pinned from open until the driver has restored from it,
@@ -126,15 +136,20 @@ export class DiskLogStore implements WritableLogStore {
   private imagesScanned = false;
   private wholeImageMayExist = false;
   private closed = false;
+  private streamLayout: RecordLayout | undefined;
+  /** The entries of completed snapshot streams (with their snapshot's index) until a
+   *  save installs them. */
+  private readonly unclaimed = new Map<SpooledEntries, number>();
 
   private constructor(
     private readonly db: Db,
     readonly location: string,
-    state: { segments: SegmentLog | undefined; repairedTail: RecoveredSegments['repairedTail']; keys: EntryKeys | undefined; hardState: HardState; snap: SnapshotMeta; snapData: Uint8Array; snapCrc: number; snapSliced: boolean; start: LogStart; last: number; tail: Entry[] },
+    state: { segments: SegmentLog | undefined; repairedTail: RecoveredSegments['repairedTail']; scanned: RecoveredSegments['scanned']; keys: EntryKeys | undefined; hardState: HardState; snap: SnapshotMeta; snapData: Uint8Array; snapCrc: number; snapSliced: boolean; start: LogStart; last: number; tail: Entry[] },
     opts: DiskLogStoreOptions,
   ) {
     this.segments = state.segments;
     this.repairedTail = state.repairedTail;
+    this.scannedSegments = state.scanned;
     this.keys = state.keys;
     this.hardState = state.hardState;
     this.snap = state.snap;
@@ -246,15 +261,52 @@ export class DiskLogStore implements WritableLogStore {
     return this.snapBytes;
   }
 
-  /** The held image read a slice at a time (one getSync per 1 MiB chunk), for streaming
-   *  it to a follower without loading the whole of it. */
+  /**
+   * What a follower installing the held snapshot receives, read a piece at a time
+   * (the image one getSync per 1 MiB slice, entries by position) so that streaming it
+   * never loads the whole of it: the image alone when the log keeps no entry at or
+   * below the snapshot, otherwise a composite stream (snapshot-stream.ts) of the image
+   * and those entries: they hold what the state still reads (message bodies).
+   */
   snapshotSource(): SnapshotSource {
     const meta = this.snap;
-    const index = meta.index;
+    const imageBytes = this.snapBytes;
+    const readImage = this.imageReader();
+    const segments = this.segments;
+    const start = this.start;
+    if (!segments || start.index >= meta.index) return { meta, totalBytes: imageBytes, read: readImage };
+    const header = encodeStreamHeader({ imageBytes, start });
+    const layout = this.layoutOf(segments, start.index + 1, meta.index);
+    const recordsAt = STREAM_HEADER_BYTES + imageBytes;
+    const totalBytes = recordsAt + layout.bytes;
+    const read = (offset: number, length: number): Uint8Array => {
+      const end = Math.min(totalBytes, offset + length);
+      const parts: Uint8Array[] = [];
+      if (offset < STREAM_HEADER_BYTES) parts.push(header.subarray(offset, Math.min(end, STREAM_HEADER_BYTES)));
+      if (offset < recordsAt && end > STREAM_HEADER_BYTES) {
+        parts.push(readImage(Math.max(0, offset - STREAM_HEADER_BYTES), Math.min(end, recordsAt) - Math.max(offset, STREAM_HEADER_BYTES)));
+      }
+      if (end > recordsAt) {
+        // Entries compacted away since the stream began (a newer snapshot moved the log start): start over.
+        if (this.start.index > start.index || this.segments !== segments) throw new SnapshotGoneError(meta.index);
+        try {
+          parts.push(layout.read(Math.max(0, offset - recordsAt), end - Math.max(offset, recordsAt)));
+        } catch (err) {
+          throw new StorageFailedError(`reading the entries of the snapshot stream from ${this.location} failed: ${(err as Error).message}`, { cause: err });
+        }
+      }
+      return parts.length === 1 ? parts[0] : concatBytes(parts);
+    };
+    return { meta, totalBytes, read };
+  }
+
+  /** The held image as a reader of byte ranges (a slice at a time from disk). */
+  private imageReader(): (offset: number, length: number) => Uint8Array {
+    const index = this.snap.index;
     const totalBytes = this.snapBytes;
     const sliced = this.snapSliced;
     let sliceSize = 0;
-    const read = (offset: number, length: number): Uint8Array => {
+    return (offset: number, length: number): Uint8Array => {
       const end = Math.min(totalBytes, offset + length);
       const cached = this.cachedImage(index);
       if (cached) return cached.subarray(offset, end);
@@ -267,7 +319,34 @@ export class DiskLogStore implements WritableLogStore {
       }
       return parts.length === 1 ? parts[0] : concatBytes(parts);
     };
-    return { meta, totalBytes, read };
+  }
+
+  /** Where each retained entry's record lies in a stream (one layout per snapshot: every
+   *  follower's stream of it shares it). */
+  private layoutOf(segments: SegmentLog, first: number, last: number): RecordLayout {
+    const held = this.streamLayout;
+    if (held && held.first === first && held.last === last) return held;
+    const layout = new RecordLayout(segments, first, last);
+    this.streamLayout = layout;
+    return layout;
+  }
+
+  /** Where the chunks of a snapshot stream from the leader go: the image in memory, the
+   *  entries that come with it into a file beside the segments (see FileSnapshotSpool). */
+  snapshotSpool(meta: SnapshotMeta): SnapshotSpool {
+    const dir = join(this.location, SEGMENTS_DIR);
+    mkdirSync(dir, { recursive: true });
+    return new FileSnapshotSpool(dir, meta, (entries) => this.unclaimed.set(entries, meta.index));
+  }
+
+  /** Releases the spooled entries of completed streams that no install will claim any
+   *  more (the core had the snapshot's entry already, or a newer snapshot is held). */
+  private dropUnclaimed(all = false): void {
+    for (const [entries, index] of this.unclaimed) {
+      if (!all && index > this.snap.index) continue;
+      this.unclaimed.delete(entries);
+      discardSpooled(entries);
+    }
   }
 
   private cachedImage(index: number): Uint8Array | undefined {
@@ -334,19 +413,34 @@ export class DiskLogStore implements WritableLogStore {
     let truncatedTo: number | undefined; // the cache keeps only entries below this index
 
     let snapCrc = 0;
+    // The entries the leader keeps below its snapshot, spooled to a file as they came.
+    const spooled = batch.snapshot ? spooledEntriesOf(batch.snapshot) : undefined;
+    let start: LogStart = this.start;
+    let adoption: SegmentFile | undefined;
     if (batch.snapshot && dataCrc !== undefined && batch.snapshot.meta.index > this.snap.index) {
       snap = copyMeta(batch.snapshot.meta);
       snapData = batch.snapshot.data;
-      ops.push(snapshotRecordOp(snap, snapData.length, dataCrc), logStartOp({ index: snap.index, term: snap.term }));
+      start = spooled ? { ...spooled.start } : { index: snap.index, term: snap.term };
+      ops.push(snapshotRecordOp(snap, snapData.length, dataCrc), logStartOp(start));
       snapCrc = dataCrc;
       installing = true;
       // The snapshot replaces the whole log: entries above it go in this same batch
-      // (with segments: the log moves to a new segment, named here), those below
-      // become invisible and are cleared afterwards.
-      if (this.segments) ops.push({ type: 'put', key: KEY_FIRST_SEGMENT, value: encodeSegmentSeq(this.segments.peekNextSeq()) });
-      else for (let i = Math.max(snap.index, this.snap.index) + 1; i <= this.last; i++) ops.push({ type: 'del', key: keys!.key(i) });
+      // (with segments: the log moves to a new segment, named here: the spooled entries
+      // when they came with it), those below become invisible and are cleared afterwards.
+      if (this.segments) {
+        if (spooled) adoption = await this.prepareAdoption(spooled, this.segments.adoptionSeq());
+        ops.push({ type: 'put', key: KEY_FIRST_SEGMENT, value: encodeSegmentSeq(adoption ? adoption.seq : this.segments.peekNextSeq()) });
+      } else {
+        for (let i = Math.max(snap.index, this.snap.index) + 1; i <= this.last; i++) ops.push({ type: 'del', key: keys!.key(i) });
+        // One key per entry in this same batch: the layout of earlier builds holds the
+        // whole of them in memory once (it has no files to rename into place).
+        if (spooled) for (let i = start.index + 1; i <= snap.index; i++) ops.push({ type: 'put', key: keys!.key(i), value: spooledValue(spooled, i) });
+      }
       last = snap.index;
       truncatedTo = 0;
+    } else if (spooled) {
+      discardSpooled(spooled); // a snapshot not newer than the one held
+      this.unclaimed.delete(spooled);
     }
     // The last entry durable before the entries of this save are written.
     const durableLast = last;
@@ -393,7 +487,20 @@ export class DiskLogStore implements WritableLogStore {
       const sync = (keys !== undefined && ents.length > 0) || installing || termOrVote || ops.some((op) => op.type === 'del');
       await this.write(ops, sync);
     }
-    if (installing && this.segments) this.segments.startOver(snap.index);
+    if (installing && this.segments) {
+      if (adoption && spooled) {
+        // Named by the records now: the last step of the adoption (open completes it
+        // after a crash here).
+        await this.completeAdoption(adoption);
+        this.segments.adopt(adoption, spooled.index);
+      } else {
+        this.segments.startOver(snap.index);
+      }
+    } else if (spooled && installing) {
+      discardSpooled(spooled); // its entries went into LevelDB
+    }
+    if (spooled) this.unclaimed.delete(spooled);
+    this.dropUnclaimed();
     if (this.segments && ents.length > 0) {
       try {
         await this.segments.append(ents);
@@ -409,7 +516,7 @@ export class DiskLogStore implements WritableLogStore {
     if (installed && snapData) {
       this.snap = snap;
       this.setImage(snap.index, snapData, snapCrc);
-      this.start = { index: snap.index, term: snap.term };
+      this.start = start;
     }
     this.hardState = hardState;
     if (truncatedTo !== undefined) this.cache.truncateFrom(truncatedTo, this.last);
@@ -417,9 +524,45 @@ export class DiskLogStore implements WritableLogStore {
     this.last = last;
     for (const e of ents) this.cache.push(e);
     if (installed) {
-      this.clearBelow(snap.index);
+      this.clearBelow(start.index);
       this.clearOtherImages(snap.index);
     }
+  }
+
+  /**
+   * The first steps of installing spooled entries as segment `seq`: the file gets its
+   * header and is synced, its sidecar is written, and it is renamed to `<seq>.adopt`
+   * (directory synced). Nothing names it yet: a crash now leaves the old log, and the
+   * next open deletes the file (its number is above the first segment the records name).
+   */
+  private async prepareAdoption(spooled: SpooledEntries, seq: number): Promise<SegmentFile> {
+    const dir = join(this.location, SEGMENTS_DIR);
+    try {
+      await writeAll(spooled.fd, segmentHeader(seq), 0);
+      await new Promise<void>((resolve, reject) => fdatasync(spooled.fd, (err) => (err ? reject(err) : resolve())));
+      await writeSidecar(dir, seq, encodeSidecar(seq, spooled.bytes, spooled.index, { first: spooled.index.first, last: spooled.index.last }));
+      const path = join(dir, adoptionFileName(seq));
+      await new Promise<void>((resolve, reject) => rename(spooled.path, path, (err) => (err ? reject(err) : resolve())));
+      await syncDir(dir);
+      return { seq, path, fd: spooled.fd, size: spooled.bytes };
+    } catch (err) {
+      this.unclaimed.delete(spooled);
+      discardSpooled(spooled);
+      throw this.failed(err);
+    }
+  }
+
+  /** Renames the adopted file to its segment name (and syncs the directory). */
+  private async completeAdoption(file: SegmentFile): Promise<void> {
+    const dir = join(this.location, SEGMENTS_DIR);
+    const path = segmentPath(dir, file.seq);
+    try {
+      await new Promise<void>((resolve, reject) => rename(file.path, path, (err) => (err ? reject(err) : resolve())));
+      await syncDir(dir);
+    } catch (err) {
+      throw this.failed(err);
+    }
+    file.path = path;
   }
 
   async compact(snapshot: Snapshot, keepFrom?: number): Promise<void> {
@@ -439,6 +582,7 @@ export class DiskLogStore implements WritableLogStore {
     this.snap = meta;
     this.setImage(index, snapshot.data, dataCrc);
     this.clearOtherImages(index);
+    this.dropUnclaimed();
     if (start.index > this.start.index) {
       this.start = start;
       this.cache.dropBelow(start.index + 1);
@@ -456,6 +600,7 @@ export class DiskLogStore implements WritableLogStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.dropUnclaimed(true);
     await this.background;
     await this.segments?.close();
     await this.db.close();
@@ -593,6 +738,25 @@ export class DiskLogStore implements WritableLogStore {
   }
 }
 
+/** The LevelDB value (the entry's encoding: a record without its length) of entry `index` in a spool file. */
+function spooledValue(spooled: SpooledEntries, index: number): Uint8Array {
+  return readAt(spooled.fd, spooled.index.lengthOf(index), spooled.index.offsetOf(index));
+}
+
+function removeSpools(dir: string): void {
+  if (!existsSync(dir)) return;
+  for (const name of readdirSync(dir)) if (name.endsWith(SPOOL_SUFFIX)) unlinkSync(join(dir, name));
+}
+
+function discardSpooled(spooled: SpooledEntries): void {
+  try {
+    closeSync(spooled.fd);
+    unlinkSync(spooled.path);
+  } catch {
+    // Gone already; a leftover spool file is deleted on the next open.
+  }
+}
+
 function snapshotRecordOp(meta: SnapshotMeta, dataBytes: number, dataCrc: number): BatchOp {
   return { type: 'put', key: KEY_SNAPSHOT_META, value: encodeSnapshotRecord({ meta, dataBytes, dataCrc, sliced: true }) };
 }
@@ -686,7 +850,7 @@ async function readState(db: Db, location: string, opts: DiskLogStoreOptions) {
       if (err instanceof SegmentCorruptError) throw corrupt(err.message);
       throw new StorageFailedError(`cannot open the segments of the raft log at ${location}: ${(err as Error).message}`, { cause: err });
     }
-    const { log, repairedTail } = opened;
+    const { log, repairedTail, scanned } = opened;
     const problem =
       log.last < snap.index
         ? `entries ${log.last + 1}..${snap.index} kept below the snapshot are missing`
@@ -697,9 +861,12 @@ async function readState(db: Db, location: string, opts: DiskLogStoreOptions) {
       await log.close();
       throw corrupt(problem);
     }
-    return { ...snapState, segments: log, repairedTail, keys, last: log.last, tail: [] as Entry[] };
+    return { ...snapState, segments: log, repairedTail, scanned, keys, last: log.last, tail: [] as Entry[] };
   }
 
+  // Snapshot streams this layout spooled (its entries go into LevelDB when installed)
+  // and a crash left behind.
+  removeSpools(join(location, SEGMENTS_DIR));
   const range = { gt: keys.key(start.index), lt: keys.end };
   const [firstKey] = await db.keys({ ...range, limit: 1 }).all();
   const [lastKey] = await db.keys({ ...range, limit: 1, reverse: true }).all();
@@ -729,5 +896,5 @@ async function readState(db: Db, location: string, opts: DiskLogStoreOptions) {
   }
   if (last < snap.index) throw corrupt(`entries ${last + 1}..${snap.index} kept below the snapshot are missing`);
   if (hardState.commit > last) throw corrupt(`commit index ${hardState.commit} is beyond the last entry ${last} (torn write?)`);
-  return { ...snapState, segments: undefined, repairedTail: undefined, keys, last, tail };
+  return { ...snapState, segments: undefined, repairedTail: undefined, scanned: [], keys, last, tail };
 }

@@ -1,4 +1,4 @@
-import type { ConfState, Entry, HardState, Snapshot, SnapshotSource } from '../types.js';
+import type { ConfState, Entry, HardState, Snapshot, SnapshotMeta, SnapshotSource } from '../types.js';
 
 /** Thrown when asked for an index below the compaction point (use the snapshot). */
 export class CompactedError extends Error {
@@ -46,6 +46,23 @@ export interface LogStore {
   /** The most recent snapshot's image as a source read piece by piece. Optional: the
    *  core streams snapshot().data when it is absent. */
   snapshotSource?(): SnapshotSource;
+  /** Where the chunks of a snapshot stream from the leader go as they arrive. Optional:
+   *  without it the core assembles the stream in memory and the snapshot's data is the
+   *  whole stream. A store whose leaders stream more than the image (the entries a
+   *  snapshot must keep) spools that part to disk and hands the core only the image. */
+  snapshotSpool?(meta: SnapshotMeta, totalBytes: number): SnapshotSpool;
+}
+
+/** The receiving end of one snapshot stream, fed in order (see snapshotSpool). */
+export interface SnapshotSpool {
+  /** The next bytes of the stream. Throws when they cannot be taken (they are damaged,
+   *  the disk failed): the stream is then dropped and asked for again from the start. */
+  write(data: Uint8Array): void;
+  /** The stream is complete: the snapshot to install (throws like write()). Its data is
+   *  what the state machine restores from; the store knows the rest by the object. */
+  finish(): Snapshot;
+  /** The stream is dropped (replaced by another, or abandoned): release what it holds. */
+  discard(): void;
 }
 
 /** What one Ready asks to persist, written atomically and synced. */

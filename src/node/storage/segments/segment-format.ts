@@ -24,6 +24,23 @@ export function segmentFileName(seq: number): string {
   return `${String(seq).padStart(16, '0')}.seg`;
 }
 
+/** A segment adopted from a snapshot stream, renamed into place but not yet named by
+ *  the store's records (see DiskLogStore's install). */
+export function adoptionFileName(seq: number): string {
+  return `${String(seq).padStart(16, '0')}.adopt`;
+}
+
+/** Files a snapshot stream is spooled to while it arrives (deleted on open: a stream
+ *  never resumes across a restart). */
+export const SPOOL_SUFFIX = '.spool';
+
+const ADOPTION_NAME = /^(\d{16})\.adopt$/;
+
+export function adoptionSeqOf(name: string): number | undefined {
+  const m = ADOPTION_NAME.exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+
 /** The sequence number in a segment file name, or undefined for any other file. */
 export function segmentSeqOf(name: string): number | undefined {
   const m = NAME.exec(name);

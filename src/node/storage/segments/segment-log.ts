@@ -7,6 +7,7 @@ import { recordsOf, rememberRecord } from '../entry-records.js';
 import { RECORD_PREFIX_BYTES, recordBytes, segmentHeader, SEGMENT_HEADER_BYTES } from './segment-format.js';
 import { recoverSegments, type RecoveredSegments } from './segment-recovery.js';
 import type { SegmentIndex } from './segment-index.js';
+import { encodeSidecar, liveRunOf, removeSidecar, writeSidecar } from './segment-sidecar.js';
 
 export interface SegmentLogOptions {
   /** A segment that reached this size takes no more records; the next save starts a new one. */
@@ -30,13 +31,21 @@ export class SegmentLog {
   private nextSeq: number;
   /** Segments being deleted: a new one may not be created while its directory entry is in flux. */
   private removals: Promise<void> = Promise.resolve();
+  /** The first segment of the log as the store's records name it. */
+  private firstSeq: number;
+  /** A segment that takes no appends although it is the newest (an adopted one, whose
+   *  sidecar is already written): the next append starts a new segment. */
+  private sealedSeq: number | undefined;
 
   private constructor(
     readonly dir: string,
     private readonly index: SegmentIndex,
     recovered: RecoveredSegments,
     private readonly opts: SegmentLogOptions,
+    firstSeq: number,
   ) {
+    this.firstSeq = firstSeq;
+    if (recovered.lastSealed) this.sealedSeq = recovered.segments.at(-1)?.seq;
     this.segments = recovered.segments;
     for (const seg of this.segments) this.bySeq.set(seg.seq, seg);
     this.nextSeq = recovered.nextSeq;
@@ -45,7 +54,7 @@ export class SegmentLog {
   /** Opens the log in `dir` (see recoverSegments); `firstSeq` comes from the store's records. */
   static async open(dir: string, firstSeq: number, start: { index: number; term: number }, opts: SegmentLogOptions) {
     const recovered = await recoverSegments(dir, firstSeq, start);
-    return { log: new SegmentLog(dir, recovered.index, recovered, opts), repairedTail: recovered.repairedTail };
+    return { log: new SegmentLog(dir, recovered.index, recovered, opts, firstSeq), repairedTail: recovered.repairedTail, scanned: recovered.scanned };
   }
 
   get last(): number {
@@ -82,7 +91,7 @@ export class SegmentLog {
   async append(ents: Entry[]): Promise<void> {
     if (ents.length === 0) return;
     let seg = this.segments.at(-1);
-    if (!seg || seg.size >= this.opts.segmentBytes) seg = await this.roll();
+    if (!seg || seg.size >= this.opts.segmentBytes || seg.seq === this.sealedSeq) seg = await this.roll();
     // The records as the leader encoded them (and a follower received them), when known.
     const buf = recordsOf(ents);
     const position = seg.size;
@@ -106,10 +115,63 @@ export class SegmentLog {
   /** After a snapshot at `snapIndex` was recorded with first segment peekNextSeq():
    *  forgets every entry and deletes the older segments. */
   startOver(snapIndex: number): void {
+    this.firstSeq = this.nextSeq;
     this.index.reset(snapIndex + 1);
     const old = this.segments;
     this.segments = [];
     this.removeInBackground(old);
+  }
+
+  /**
+   * The number an adopted segment takes: a number no segment of this directory had,
+   * above the first segment the records name now (so that a crash before the records
+   * name it leaves a file the next open can tell from the log's own: see adopt()).
+   */
+  adoptionSeq(): number {
+    return Math.max(this.nextSeq, this.firstSeq + 1);
+  }
+
+  /**
+   * After a snapshot was recorded with first segment `file.seq` (adoptionSeq()): the
+   * log becomes the entries `index` describes, in `file` (already renamed into place,
+   * its sidecar written), and every older segment is deleted. The file takes no appends.
+   */
+  adopt(file: SegmentFile, index: SegmentIndex): void {
+    this.index.adoptFrom(index, file.seq);
+    const old = this.segments;
+    this.segments = [file];
+    this.bySeq.set(file.seq, file);
+    this.firstSeq = file.seq;
+    this.nextSeq = Math.max(this.nextSeq, file.seq + 1);
+    this.sealedSeq = file.seq;
+    this.removeInBackground(old);
+  }
+
+  /** The records of entries [lo, hi) back to back, as they lie on disk (length prefixes
+   *  included), read with one system call per run of adjacent records. */
+  readRecords(lo: number, hi: number): Buffer {
+    const parts: Buffer[] = [];
+    let i = lo;
+    while (i < hi) {
+      const seq = this.index.seqOf(i);
+      const seg = this.bySeq.get(seq);
+      if (!seg) throw new Error(`entry ${i} lies in segment ${seq}, which is not open`);
+      const from = this.index.offsetOf(i) - RECORD_PREFIX_BYTES;
+      let end = this.index.offsetOf(i) + this.index.lengthOf(i);
+      let j = i + 1;
+      while (j < hi && this.index.seqOf(j) === seq && this.index.offsetOf(j) - RECORD_PREFIX_BYTES === end) {
+        end = this.index.offsetOf(j) + this.index.lengthOf(j);
+        j++;
+      }
+      parts.push(readAt(seg.fd, end - from, from));
+      i = j;
+    }
+    return parts.length === 1 ? parts[0] : Buffer.concat(parts);
+  }
+
+  /** Bytes the record of entry `index` takes, length prefix included. */
+  recordBytesOf(index: number): number {
+    return RECORD_PREFIX_BYTES + this.index.lengthOf(index);
   }
 
   /** The log now starts above `index`: deletes the segments that hold nothing later. */
@@ -130,9 +192,20 @@ export class SegmentLog {
     this.bySeq.clear();
   }
 
-  /** Starts the next segment: header written and synced, directory entry synced. */
+  /**
+   * Starts the next segment: the current one's sidecar (its index) written, synced and
+   * its name synced, so that the segment counts as sealed only with its index on disk;
+   * then the new file's header written and synced, and its directory entry synced.
+   * A crash in between leaves a sealed segment without a sidecar at worst: it is then
+   * read record by record on the next open and its sidecar written again.
+   */
   private async roll(): Promise<SegmentFile> {
     await this.removals;
+    const current = this.segments.at(-1);
+    if (current && current.seq !== this.sealedSeq) {
+      await writeSidecar(this.dir, current.seq, encodeSidecar(current.seq, current.size, this.index, liveRunOf(this.index, current.seq)));
+      await syncDir(this.dir);
+    }
     const seq = this.nextSeq++;
     const seg = await createSegment(this.dir, seq);
     try {
@@ -152,7 +225,10 @@ export class SegmentLog {
     for (const seg of old) this.bySeq.delete(seg.seq);
     this.removals = this.removals
       .then(async () => {
-        for (const seg of old) await removeSegment(seg);
+        for (const seg of old) {
+          await removeSegment(seg);
+          await removeSidecar(this.dir, seg.seq);
+        }
         await syncDir(this.dir);
       })
       .catch(() => {
