@@ -5,6 +5,7 @@ import { startApiServer } from './api/server.js';
 import { Broker, encodeCommand, resolveLimits } from './broker/index.js';
 import { ConfigError, exitCodeFor } from './node/errors.js';
 import { RaftNode } from './node/raft-node.js';
+import { Relocator } from './node/relocator.js';
 import { startupConfig } from './node/startup.js';
 
 async function main(): Promise<void> {
@@ -36,6 +37,12 @@ async function main(): Promise<void> {
     process.stderr.write(`mom: fatal: ${err.message}\n`);
     process.exit(exitCodeFor(err));
   });
+  // Old live messages must not pin the log: the leader copies their bodies forward
+  // (src/broker/README.md, Relocation).
+  const relocator = new Relocator({
+    node, stateMachine: broker, logger, afterEntries: config.relocateAfterEntries, checkMs: config.relocateCheckMs,
+  });
+  relocator.start();
   const api = await startApiServer({ config, node, broker, logger, registry });
   logger.info({ event: 'started', http: config.advertisedHttpUrl, grpc: config.grpcListen }, 'node started');
 
@@ -44,6 +51,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ event: 'shutdown', signal }, 'shutting down');
+    relocator.stop();
     await node.handOffLeadership();
     await api.close();
     await node.stop();

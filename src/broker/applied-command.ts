@@ -1,12 +1,13 @@
 import { decodeCommand, type Command } from './commands.js';
 import { messageBytes } from './limits.js';
+import { decodeRelocate, isRelocateEntry, type RelocateMeta } from './relocate.js';
 import { decodeSendMeta, VALIDATED_SEND_TAG, type MessageMeta, type PublishMeta, type SendMeta } from './send-codec.js';
 
 export type { MessageMeta, PublishMeta, SendMeta } from './send-codec.js';
 
 /** A command as apply runs it: sends and publishes carry their messages' sizes and
  *  options, not their bodies (those stay in the log entry). */
-export type AppliedCommand = Exclude<Command, { type: 'queue.send' | 'topic.publish' }> | SendMeta | PublishMeta;
+export type AppliedCommand = Exclude<Command, { type: 'queue.send' | 'topic.publish' }> | SendMeta | PublishMeta | RelocateMeta;
 
 /**
  * A log entry's payload as apply runs it; throws BrokerError(validation_failed) as
@@ -15,6 +16,7 @@ export type AppliedCommand = Exclude<Command, { type: 'queue.send' | 'topic.publ
  * messages are measured.
  */
 export function decodeForApply(bytes: Uint8Array): AppliedCommand {
+  if (isRelocateEntry(bytes)) return decodeRelocate(bytes);
   if (bytes[0] === VALIDATED_SEND_TAG) return decodeSendMeta(bytes);
   return toApplied(decodeCommand(bytes));
 }

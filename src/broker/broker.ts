@@ -7,6 +7,9 @@ import {
   ackQueue, createQueue, deleteQueue, grantQueue, nackQueue, purgeQueue, queueVisibility,
   receiveFromQueue, revokeQueue, sendToQueue,
 } from './queue-commands.js';
+import {
+  applyRelocate, encodeRelocate, relocationCandidates, type RelocatedBody, type RelocationCandidate,
+} from './relocate.js';
 import { answerReceive, UnansweredReceive, type ReceivedRef } from './received.js';
 import type {
   CommandResult, DepthRow, QueueView, SubscriptionView, TopicView, UserRecord,
@@ -93,6 +96,32 @@ export class Broker {
     return this.state.rt.pins.min();
   }
 
+  /**
+   * The live bodies in the oldest entries below `below`, oldest first, up to `maxBytes`
+   * (README, Relocation): what the leader moves when a few old messages pin a long log.
+   * Bounded work: FIFO heads and deliveries, not whole backlogs.
+   */
+  relocationCandidates(maxBytes: number, below: number): RelocationCandidate[] {
+    return relocationCandidates(this.state, maxBytes, below);
+  }
+
+  /** The `messages.relocate` entry moving `candidates`, their bodies read through `read`
+   *  (throws MessageBodyMissingError as answer() does). */
+  relocateCommand(candidates: readonly RelocationCandidate[], read: EntryReader): Uint8Array {
+    const bodies: RelocatedBody[] = candidates.map((c) => this.bodies.readAt(c.index, c.pos, read, (body, attributes) => ({
+      index: c.index, pos: c.pos, body, attributes,
+    })));
+    return encodeRelocate(bodies);
+  }
+
+  /** Bytes of the live messages in queues and topic logs (body plus attributes). */
+  liveBytes(): number {
+    let n = 0;
+    for (const q of this.state.queues.values()) n += q.bytes;
+    for (const t of this.state.topics.values()) n += t.bytes;
+    return n;
+  }
+
   private applyDecoded(command: AppliedCommand, ctx: ApplyContext): CommandResult {
     const s = this.state;
     this.advance(ctx);
@@ -108,7 +137,7 @@ export class Broker {
         if (!(err instanceof BrokerError)) throw err;
         result = { ok: false, error: err.toBody() };
       }
-      if (id !== undefined) {
+      if (id !== undefined && command.type !== 'messages.relocate') {
         const bounds = { records: s.limits.idempotencyRecordsPerUser, bytes: s.limits.idempotencyBytesPerUser };
         s.idempotency.set(id.owner, id.key, this.toStored(command, result), s.rt.now, bounds);
       }
@@ -119,7 +148,7 @@ export class Broker {
 
   /** A successful receive is kept by reference (where it leased from, its receipts);
    *  any other answer as it is. */
-  private toStored(command: AppliedCommand, result: CommandResult): StoredAnswer {
+  private toStored(command: Exclude<AppliedCommand, { type: 'messages.relocate' }>, result: CommandResult): StoredAnswer {
     if (result.ok && (command.type === 'queue.receive' || command.type === 'subscription.receive')) {
       const from = this.addressOf(command);
       const { messages } = result.value as UnansweredReceive;
@@ -336,6 +365,7 @@ export class Broker {
       case 'cluster.limits':
         s.limits = c.limits;
         return null;
+      case 'messages.relocate': return applyRelocate(s, c, index);
     }
   }
 
@@ -360,7 +390,7 @@ export class Broker {
  *  user, the only one who can read or fill it. Unauthenticated commands (register) and
  *  the cluster's own entries never have one. */
 function idempotencyId(c: AppliedCommand): { owner: string; key: string } | undefined {
-  if (c.type === 'tick' || c.type === 'cluster.limits' || c.type === 'user.register') return undefined;
+  if (c.type === 'tick' || c.type === 'cluster.limits' || c.type === 'user.register' || c.type === 'messages.relocate') return undefined;
   if (c.idempotencyKey === undefined) return undefined;
   return { owner: c.user, key: c.idempotencyKey };
 }

@@ -52,9 +52,13 @@ export class EntryBodies {
    *  its entry is gone or holds no such message. */
   read<T>(msg: Message, read: EntryReader, f: (body: string, attributes: Readonly<Record<string, string>>) => T): T {
     if (msg.inline !== null) return f(msg.inline.body, msg.inline.attributes);
-    const entry = msg.idIndex === this.lastIndex ? (this.last as ParsedEntry) : this.entry(msg.idIndex, read);
-    const pos = msg.idPos;
-    if (pos >= entry.count) throw new MessageBodyMissingError(msg.idIndex, pos, 'the entry has no message at that position');
+    return this.readAt(msg.bodyIndex, msg.bodyPos, read, f);
+  }
+
+  /** The same for the body at message `pos` of the entry at `index`. */
+  readAt<T>(index: number, pos: number, read: EntryReader, f: (body: string, attributes: Readonly<Record<string, string>>) => T): T {
+    const entry = index === this.lastIndex ? (this.last as ParsedEntry) : this.entry(index, read);
+    if (pos >= entry.count) throw new MessageBodyMissingError(index, pos, 'the entry has no message at that position');
     return f(entry.body(pos), entry.attributes(pos));
   }
 

@@ -1,4 +1,4 @@
-import { Message, type InlineBody } from './message.js';
+import { Message, type BodyLocation, type InlineBody } from './message.js';
 
 /** Rows per chunk: ~150 KB of columns once full, freed whole. */
 const CHUNK_ROWS = 4096;
@@ -54,6 +54,9 @@ export class MessageFifo {
   private end = 0;
   /** Bodies held in memory, by absolute row (restored from an older snapshot); rare. */
   private inline: Map<number, InlineBody> | null = null;
+  /** Bodies a relocation moved out of their send's entry, by absolute row; rare, so no
+   *  column costs every row for it. */
+  private loc: Map<number, BodyLocation> | null = null;
   /** The last row turned into a Message: a receive peeks, then takes the same row. */
   private cachedRow = -1;
   private cached: Message | undefined;
@@ -62,7 +65,10 @@ export class MessageFifo {
     return this.end - this.first;
   }
 
-  push(idIndex: number, idPos: number, bytes: number, sentAt: number, seq: number, enqueuedAt: number, inline: InlineBody | null = null): void {
+  push(
+    idIndex: number, idPos: number, bytes: number, sentAt: number, seq: number, enqueuedAt: number,
+    inline: InlineBody | null = null, loc: BodyLocation | null = null,
+  ): void {
     const k = this.end - this.base;
     const c = k % CHUNK_ROWS;
     if (c === 0 && k / CHUNK_ROWS === this.chunks.length) this.chunks.push(new Chunk());
@@ -75,11 +81,12 @@ export class MessageFifo {
     chunk.seq[c] = seq;
     chunk.enqueuedAt[c] = enqueuedAt;
     if (inline !== null) (this.inline ??= new Map()).set(this.end, inline);
+    if (loc !== null) (this.loc ??= new Map()).set(this.end, loc);
     this.end++;
   }
 
   pushMessage(m: Message): void {
-    this.push(m.idIndex, m.idPos, m.bytes, m.sentAt, m.seq, m.enqueuedAt, m.inline);
+    this.push(m.idIndex, m.idPos, m.bytes, m.sentAt, m.seq, m.enqueuedAt, m.inline, m.loc);
   }
 
   peek(): Message | undefined {
@@ -91,7 +98,7 @@ export class MessageFifo {
     if (i < 0 || i >= this.length) return undefined;
     const row = this.first + i;
     if (row !== this.cachedRow) {
-      this.cached = rowMessage(this.chunks, this.base, row, this.inline);
+      this.cached = rowMessage(this.chunks, this.base, row, this.inline, this.loc);
       this.cachedRow = row;
     }
     return this.cached;
@@ -100,6 +107,7 @@ export class MessageFifo {
   shift(): void {
     if (this.first === this.end) return;
     if (this.inline !== null && this.inline.delete(this.first) && this.inline.size === 0) this.inline = null;
+    if (this.loc !== null && this.loc.delete(this.first) && this.loc.size === 0) this.loc = null;
     this.first++;
     if (this.first - this.base >= CHUNK_ROWS) {
       this.chunks.shift();
@@ -112,17 +120,61 @@ export class MessageFifo {
     this.chunks = [];
     this.first = this.end = this.base = 0;
     this.inline = null;
+    this.loc = null;
     this.cachedRow = -1;
     this.cached = undefined;
   }
 
+  /**
+   * Gives every row whose body is at a location `moved` knows (its send's entry or an
+   * earlier relocation) the new location `moved` returns, and calls `moved` once per
+   * such row. Inline bodies are skipped. Scans the entry-index column, calling `moved`
+   * only for rows in [lo, hi] (README, Relocation: the cost of a relocate entry).
+   */
+  relocate(lo: number, hi: number, moved: (index: number, pos: number) => BodyLocation | undefined): void {
+    // Rows relocated before are looked up by their current location, not their column.
+    const relocated = this.loc === null ? [] : [...this.loc];
+    for (const [row, at] of relocated) {
+      if (at.index < lo || at.index > hi || row < this.first) continue;
+      const to = moved(at.index, at.pos);
+      if (to !== undefined) this.setLoc(row, to);
+    }
+    for (let row = this.first; row < this.end;) {
+      const k = row - this.base;
+      const c0 = k % CHUNK_ROWS;
+      const chunk = this.chunks[(k - c0) / CHUNK_ROWS];
+      const n = Math.min(CHUNK_ROWS - c0, this.end - row);
+      const idIndex = chunk.idIndex;
+      for (let c = c0; c < c0 + n; c++) {
+        const index = idIndex[c];
+        if (index < lo || index > hi) continue;
+        const r = row + c - c0;
+        if (this.loc?.has(r) === true || this.inline?.has(r) === true) continue;
+        const to = moved(index, chunk.idPos[c]);
+        if (to !== undefined) this.setLoc(r, to);
+      }
+      row += n;
+    }
+  }
+
+  private setLoc(row: number, to: BodyLocation): void {
+    (this.loc ??= new Map()).set(row, to);
+    if (row === this.cachedRow) this.cachedRow = -1;
+  }
+
   /** The current rows, frozen: valid whatever is pushed or shifted later. */
   view(): FifoView {
-    return new FifoView(this.chunks.slice(), this.base, this.first, this.end, this.inline === null ? null : new Map(this.inline));
+    return new FifoView(
+      this.chunks.slice(), this.base, this.first, this.end,
+      this.inline === null ? null : new Map(this.inline), this.loc === null ? null : new Map(this.loc),
+    );
   }
 }
 
-export type RowVisitor = (idIndex: number, idPos: number, bytes: number, sentAt: number, seq: number, enqueuedAt: number, inline: InlineBody | null) => void;
+export type RowVisitor = (
+  idIndex: number, idPos: number, bytes: number, sentAt: number, seq: number, enqueuedAt: number,
+  inline: InlineBody | null, loc: BodyLocation | null,
+) => void;
 
 /** A frozen range of a MessageFifo's rows, read column-wise (snapshots, recounts). */
 export class FifoView {
@@ -132,6 +184,7 @@ export class FifoView {
     private readonly first: number,
     private readonly end: number,
     private readonly inline: ReadonlyMap<number, InlineBody> | null,
+    private readonly loc: ReadonlyMap<number, BodyLocation> | null,
   ) {}
 
   get length(): number {
@@ -139,27 +192,30 @@ export class FifoView {
   }
 
   /** Calls `f` with each row's fields, head first; `inline` is null for a body in the
-   *  log. `from`/`to` (0-based, `to` exclusive) pick a slice of the rows. */
+   *  log, `loc` null for a body still in its send's entry. `from`/`to` (0-based, `to` exclusive) pick a slice of the rows. */
   forEach(f: RowVisitor, from = 0, to = this.length): void {
     for (let row = this.first + from; row < this.first + to; row++) {
       const k = row - this.base;
       const c = k % CHUNK_ROWS;
       const chunk = this.chunks[(k - c) / CHUNK_ROWS];
-      f(chunk.idIndex[c], chunk.idPos[c], chunk.bytes[c], chunk.sentAt[c], chunk.seq[c], chunk.enqueuedAt[c], this.inline?.get(row) ?? null);
+      f(chunk.idIndex[c], chunk.idPos[c], chunk.bytes[c], chunk.sentAt[c], chunk.seq[c], chunk.enqueuedAt[c], this.inline?.get(row) ?? null, this.loc?.get(row) ?? null);
     }
   }
 
   /** Every row as an object, head first. */
   messages(): Message[] {
     const out: Message[] = [];
-    for (let row = this.first; row < this.end; row++) out.push(rowMessage(this.chunks, this.base, row, this.inline));
+    for (let row = this.first; row < this.end; row++) out.push(rowMessage(this.chunks, this.base, row, this.inline, this.loc));
     return out;
   }
 }
 
-function rowMessage(chunks: readonly Chunk[], base: number, row: number, inline: ReadonlyMap<number, InlineBody> | null): Message {
+function rowMessage(
+  chunks: readonly Chunk[], base: number, row: number,
+  inline: ReadonlyMap<number, InlineBody> | null, loc: ReadonlyMap<number, BodyLocation> | null,
+): Message {
   const k = row - base;
   const c = k % CHUNK_ROWS;
   const chunk = chunks[(k - c) / CHUNK_ROWS];
-  return new Message(chunk.idIndex[c], chunk.idPos[c], chunk.bytes[c], chunk.sentAt[c], chunk.seq[c], chunk.enqueuedAt[c], inline?.get(row) ?? null);
+  return new Message(chunk.idIndex[c], chunk.idPos[c], chunk.bytes[c], chunk.sentAt[c], chunk.seq[c], chunk.enqueuedAt[c], inline?.get(row) ?? null, loc?.get(row) ?? null);
 }

@@ -18,6 +18,13 @@ export interface InlineBody {
   readonly attributes: Readonly<Record<string, string>>;
 }
 
+/** Where a relocated message's body is now: message `pos` of the `messages.relocate`
+ *  entry at `index` (README, Relocation). Null for a body still in its send's entry. */
+export interface BodyLocation {
+  readonly index: number;
+  readonly pos: number;
+}
+
 /**
  * A stored message: metadata only. The body and attributes stay in the Raft log, in the
  * entry of the send (or publish) at index `idIndex`, at position `idPos` of its batch;
@@ -40,7 +47,25 @@ export class Message {
     readonly enqueuedAt: number,
     /** The body in memory instead of in the log (restored from an older snapshot). */
     readonly inline: InlineBody | null = null,
+    /** Where the body is when a relocation moved it out of the send's entry. */
+    readonly loc: BodyLocation | null = null,
   ) {}
+
+  /** The log entry that holds the body (and that this message pins). */
+  get bodyIndex(): number {
+    return this.loc === null ? this.idIndex : this.loc.index;
+  }
+
+  /** The body's position among that entry's messages. */
+  get bodyPos(): number {
+    return this.loc === null ? this.idPos : this.loc.pos;
+  }
+
+  /** The same message with its body at `loc` (messages are immutable: snapshot
+   *  captures share them). */
+  relocatedTo(loc: BodyLocation): Message {
+    return new Message(this.idIndex, this.idPos, this.bytes, this.sentAt, this.seq, this.enqueuedAt, this.inline, loc);
+  }
 
   get id(): string {
     return messageId(this.idIndex, this.idPos);
@@ -76,7 +101,8 @@ export class Delivery implements HeapItem {
   state: DeliveryState = DeliveryState.Returned;
 
   constructor(
-    readonly msg: Message,
+    /** Replaced (never changed) when a relocation moves the body. */
+    public msg: Message,
     readonly channel: ChannelRef,
     public receiveCount: number,
   ) {}

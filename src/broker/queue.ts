@@ -102,9 +102,9 @@ export class Queue extends Channel {
    *  its id, body (where it is: in the log, or inline) and sentAt; its retention starts now. */
   enqueueDeadLetter(msg: Message): void {
     const now = this.rt.now;
-    if (msg.inline === null) this.store(msg.idIndex, msg.bytes);
+    if (msg.inline === null) this.store(msg.bodyIndex, msg.bytes);
     else this.count(msg.bytes);
-    this.fresh.push(msg.idIndex, msg.idPos, msg.bytes, msg.sentAt, this.nextSeq++, now, msg.inline);
+    this.fresh.push(msg.idIndex, msg.idPos, msg.bytes, msg.sentAt, this.nextSeq++, now, msg.inline, msg.loc);
     this.rt.markReady(this.target);
   }
 
@@ -118,14 +118,14 @@ export class Queue extends Channel {
    *  restore); `pin` collects the log index of each body in the log. */
   recount(pin: (index: number) => void): void {
     let n = 0;
-    this.fresh.view().forEach((idIndex, _pos, bytes, _sentAt, _seq, _enq, inline) => {
+    this.fresh.view().forEach((idIndex, _pos, bytes, _sentAt, _seq, _enq, inline, loc) => {
       n += bytes;
-      if (inline === null) pin(idIndex);
+      if (inline === null) pin(loc === null ? idIndex : loc.index);
     });
     for (const ds of [this.returned.values(), this.inflight.values(), this.delayed]) {
       for (const d of ds) {
         n += d.msg.bytes;
-        if (d.msg.inline === null) pin(d.msg.idIndex);
+        if (d.msg.inline === null) pin(d.msg.bodyIndex);
       }
     }
     this.bytes = n;
@@ -194,13 +194,14 @@ export class Queue extends Channel {
 export function unpinRows(rt: Runtime, fifo: MessageFifo): void {
   let index = -1;
   let n = 0;
-  fifo.view().forEach((idIndex, _pos, _bytes, _sentAt, _seq, _enq, inline) => {
+  fifo.view().forEach((idIndex, _pos, _bytes, _sentAt, _seq, _enq, inline, loc) => {
     if (inline !== null) return;
-    if (idIndex !== index && n > 0) {
+    const at = loc === null ? idIndex : loc.index;
+    if (at !== index && n > 0) {
       rt.pins.remove(index, n);
       n = 0;
     }
-    index = idIndex;
+    index = at;
     n++;
   });
   if (n > 0) rt.pins.remove(index, n);

@@ -37,11 +37,11 @@ export class Runtime {
   moveToDeadLetter: (ref: DeadLetterRef, msg: Message) => void = () => {};
 
   pin(m: Message): void {
-    if (m.inline === null) this.pins.add(m.idIndex);
+    if (m.inline === null) this.pins.add(m.bodyIndex);
   }
 
   unpin(m: Message): void {
-    if (m.inline === null) this.pins.remove(m.idIndex);
+    if (m.inline === null) this.pins.remove(m.bodyIndex);
   }
 
   schedule(d: Delivery, at: number): void {

@@ -15,6 +15,9 @@ export const UNVALIDATED_SEND_TAG = 0x01;
 export const VALIDATED_SEND_TAG = 0x02;
 const SEND = 1;
 const PUBLISH = 2;
+/** messages.relocate (relocate.ts): the same message layout, so that its bodies are
+ *  read exactly like a send's (binaryBodies). */
+export const RELOCATE_KIND = 3;
 
 /** Encoding goes through one reused buffer and is copied out once: allocating big
  *  ArrayBuffers costs more than the encoding itself. */

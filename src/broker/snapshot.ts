@@ -4,7 +4,7 @@ import type { Channel } from './channel.js';
 import { captureState, type DeliveriesCapture, type StateCapture } from './snapshot-capture.js';
 import { BrokerError } from './errors.js';
 import { messageBytes } from './limits.js';
-import { Delivery, DeliveryState, Message, NO_ATTRIBUTES, storedAttributes, type InlineBody } from './message.js';
+import { Delivery, DeliveryState, Message, NO_ATTRIBUTES, storedAttributes, type BodyLocation, type InlineBody } from './message.js';
 import type { FifoView, MessageFifo } from './message-fifo.js';
 import { Queue } from './queue.js';
 import type { ChannelAddress, StoredAnswer } from './idempotency.js';
@@ -22,8 +22,9 @@ import { Subscription, Topic } from './topic.js';
 const MAGIC = 0x4d4f4d42; // "MOMB"
 /** 2: receipt key and limits; idempotency records with their owner, receives by
  *  reference. 3: messages without bodies (those are in the log), fresh ones as
- *  delta-coded rows. Version 1 and 2 images still restore, bodies inline. */
-const VERSION = 3;
+ *  delta-coded rows. 4: relocated messages carry their body's location. Version 1 and
+ *  2 images still restore, bodies inline; version 3, with every body in its send's entry. */
+const VERSION = 4;
 /** Rows of a fresh FIFO encoded between two checks of the chunk size. */
 const ROWS_PER_STEP = 1024;
 
@@ -127,7 +128,7 @@ export function readSnapshot(image: Uint8Array): BrokerState {
   const r = new BinaryReader(image);
   const magic = r.uint();
   const version = r.u8();
-  if (magic !== MAGIC || (version !== 1 && version !== 2 && version !== VERSION)) {
+  if (magic !== MAGIC || (version < 1 || version > VERSION)) {
     throw new BrokerError('validation_failed', 'not a broker snapshot of a known version');
   }
   const s = new BrokerState();
@@ -151,7 +152,7 @@ export function readSnapshot(image: Uint8Array): BrokerState {
       s.idempotency.load(owner, key, readAnswer(r), at);
     }
   }
-  const msgs = version >= 3 ? MESSAGES_V3 : MESSAGES_V1;
+  const msgs = version >= 4 ? MESSAGES_V4 : version === 3 ? MESSAGES_V3 : MESSAGES_V1;
   for (let n = r.uint(); n > 0; n--) {
     const q = readQueue(r, s, msgs);
     s.queues.set(q.name, q);
@@ -236,10 +237,36 @@ const MESSAGES_V1: MessageCodec = {
   },
 };
 
+/** Version 3: the position's low bit marks an inline body. */
 const MESSAGES_V3: MessageCodec = {
-  message: readMessage,
-  rows: readRows,
+  message: (r) => readMessage(r, 1),
+  rows: (r, into) => readRows(r, into, 1),
 };
+
+/** Version 4: and the next bit a relocated body, whose location follows. */
+const MESSAGES_V4: MessageCodec = {
+  message: (r) => readMessage(r, 2),
+  rows: (r, into) => readRows(r, into, 2),
+};
+
+/** The position field of versions 4+: the position, then bits for an inline body (1)
+ *  and a relocated one (2). */
+function posField(idPos: number, inline: InlineBody | null, loc: BodyLocation | null): number {
+  return idPos * 4 + (inline === null ? 0 : 1) + (loc === null ? 0 : 2);
+}
+
+function writeLocation(w: BinaryWriter, loc: BodyLocation): void {
+  w.uint(loc.index);
+  w.uint(loc.pos);
+}
+
+/** The inline body and the relocated location a position field of `flagBits` low
+ *  bits announces, read in the order they were written. */
+function readBodyPlace(r: BinaryReader, field: number, flagBits: number): { inline: InlineBody | null; loc: BodyLocation | null } {
+  const inline = field % 2 === 1 ? readInline(r) : null;
+  const loc = flagBits > 1 && (field & 2) !== 0 ? { index: r.uint(), pos: r.uint() } : null;
+  return { inline, loc };
+}
 
 function readMessageV1(r: BinaryReader): Message {
   const idIndex = r.uint();
@@ -289,22 +316,25 @@ function readInline(r: BinaryReader): InlineBody {
  *  where idIndex/idPos say, in the log; the low bit of the position marks an inline one. */
 function writeMessage(w: BinaryWriter, m: Message): void {
   w.uint(m.idIndex);
-  w.uint(m.idPos * 2 + (m.inline === null ? 0 : 1));
+  w.uint(posField(m.idPos, m.inline, m.loc));
   w.uint(m.bytes);
   w.num(m.sentAt);
   w.uint(m.seq);
   w.num(m.enqueuedAt - m.sentAt);
   if (m.inline !== null) writeInline(w, m.inline);
+  if (m.loc !== null) writeLocation(w, m.loc);
 }
 
-function readMessage(r: BinaryReader): Message {
+/** `flagBits`: how many low bits of the position field are flags (1 in version 3). */
+function readMessage(r: BinaryReader, flagBits: number): Message {
   const idIndex = r.uint();
   const pos = r.uint();
   const bytes = r.uint();
   const sentAt = r.num();
   const seq = r.uint();
   const enqueuedAt = sentAt + r.num();
-  return new Message(idIndex, Math.floor(pos / 2), bytes, sentAt, seq, enqueuedAt, pos % 2 === 1 ? readInline(r) : null);
+  const { inline, loc } = readBodyPlace(r, pos, flagBits);
+  return new Message(idIndex, Math.floor(pos / 2 ** flagBits), bytes, sentAt, seq, enqueuedAt, inline, loc);
 }
 
 /**
@@ -317,14 +347,18 @@ function* writeRows(w: BinaryWriter, rows: FifoView, full: () => boolean): Gener
   let index = 0;
   let seq = 0;
   let enq = 0;
-  const row = (idIndex: number, idPos: number, bytes: number, sentAt: number, s: number, enqueuedAt: number, inline: InlineBody | null) => {
+  const row = (
+    idIndex: number, idPos: number, bytes: number, sentAt: number, s: number, enqueuedAt: number,
+    inline: InlineBody | null, loc: BodyLocation | null,
+  ) => {
     w.num(idIndex - index);
-    w.uint(idPos * 2 + (inline === null ? 0 : 1));
+    w.uint(posField(idPos, inline, loc));
     w.uint(bytes);
     w.num(s - seq);
     w.num(enqueuedAt - enq);
     w.num(enqueuedAt - sentAt);
     if (inline !== null) writeInline(w, inline);
+    if (loc !== null) writeLocation(w, loc);
     index = idIndex;
     seq = s;
     enq = enqueuedAt;
@@ -335,7 +369,7 @@ function* writeRows(w: BinaryWriter, rows: FifoView, full: () => boolean): Gener
   }
 }
 
-function readRows(r: BinaryReader, into: MessageFifo): void {
+function readRows(r: BinaryReader, into: MessageFifo, flagBits: number): void {
   let index = 0;
   let seq = 0;
   let enq = 0;
@@ -346,7 +380,8 @@ function readRows(r: BinaryReader, into: MessageFifo): void {
     seq += r.num();
     enq += r.num();
     const sentAt = enq - r.num();
-    into.push(index, Math.floor(pos / 2), bytes, sentAt, seq, enq, pos % 2 === 1 ? readInline(r) : null);
+    const { inline, loc } = readBodyPlace(r, pos, flagBits);
+    into.push(index, Math.floor(pos / 2 ** flagBits), bytes, sentAt, seq, enq, inline, loc);
   }
 }
 

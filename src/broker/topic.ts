@@ -109,13 +109,13 @@ export class Topic {
    *  pin (after a restore). */
   recount(pin: (index: number) => void): void {
     let n = 0;
-    this.log.view().forEach((idIndex, _pos, bytes, _sentAt, _seq, _enq, inline) => {
+    this.log.view().forEach((idIndex, _pos, bytes, _sentAt, _seq, _enq, inline, loc) => {
       n += bytes;
-      if (inline === null) pin(idIndex);
+      if (inline === null) pin(loc === null ? idIndex : loc.index);
     });
     for (const sub of this.subscriptions.values()) {
       for (const ds of [sub.returned.values(), sub.inflight.values(), sub.delayed]) {
-        for (const d of ds) if (d.msg.inline === null) pin(d.msg.idIndex);
+        for (const d of ds) if (d.msg.inline === null) pin(d.msg.bodyIndex);
       }
     }
     this.bytes = n;

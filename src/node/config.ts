@@ -68,6 +68,9 @@ export const configSchema = z
       .describe('entries kept below a snapshot, so a follower slightly behind catches up by appends'),
     snapshotLogPercent: z.number().int().min(0).max(100_000).default(100)
       .describe("a snapshot also waits for this % of the last snapshot's bytes in new log (0: count only)"),
+    relocateAfterEntries: z.number().int().min(0).default(100_000)
+      .describe("the leader copies a live message's body forward once it lies this many entries behind the applied index, so the log can drop the entries it pinned (0: never)"),
+    relocateCheckMs: z.number().int().min(10).default(5_000).describe('how often the leader looks for bodies to relocate'),
     maxPendingProposals: z.number().int().min(1).default(10_000).describe('proposals waiting to commit before new writes get 503 (overloaded)'),
     maxPendingProposalBytes: z.number().int().min(1).default(64 * 1024 * 1024)
       .describe('command bytes waiting to commit before new writes get 503 (overloaded); bounds memory when writes outrun the disk'),

@@ -15,7 +15,8 @@ import { Proposals, overloadedBy, type PendingLimits } from './proposals.js';
 import { ReadBarriers } from './read-barriers.js';
 import { ReadyLoop } from './ready-loop.js';
 import { Snapshotter } from './snapshotter.js';
-import type { StateMachine } from './state-machine.js';
+import { commandReader } from './command-reader.js';
+import type { EntryReader, StateMachine } from './state-machine.js';
 import { DiskLogStore } from './storage/disk-log-store.js';
 import { Transport, type ForwardHandler } from './transport/transport.js';
 
@@ -208,6 +209,15 @@ export class RaftNode extends EventEmitter {
       this.loop.kick();
     });
   }
+
+  /** The last index applied to the state machine. */
+  appliedIndex(): number {
+    return this.loop.applied;
+  }
+
+  /** Reads the command of a committed entry from the log (StateMachine.answer's
+   *  reader): undefined once compacted. */
+  readonly readCommand: EntryReader = (index) => commandReader(this.store, [])(index);
 
   leadership(): { role: Role; leaderId: string | null; leaderUrl: string | null } {
     const leaderId = this.loop.leaderId || null;

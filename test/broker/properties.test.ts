@@ -69,6 +69,17 @@ const op: fc.Arbitrary<Op> = fc.oneof(
     ({ kind: 'receipts' as const, dt, key, picks, single: false, cmd: { type: 'subscription.nack', user: 'alice', topic: 't', subscription: sub, delayMs: 300 } })) },
 );
 
+/** A relocation (README, Relocation) of what the broker offers below the current index,
+ *  up to `maxBytes`: the model keeps bodies in memory and sees nothing of it. */
+interface RelocateOp {
+  kind: 'relocate';
+  maxBytes: number;
+}
+const opOrRelocate: fc.Arbitrary<Op | RelocateOp> = fc.oneof(
+  { weight: 12, arbitrary: op },
+  { weight: 1, arbitrary: fc.constantFrom(1, 20, 1 << 20).map((maxBytes) => ({ kind: 'relocate' as const, maxBytes })) },
+);
+
 const T0 = Date.UTC(2026, 0, 1);
 
 const setup: Command[] = [
@@ -89,6 +100,12 @@ class Log {
 
   constructor() {
     for (const cmd of setup) this.entries.push({ cmd, time: this.time });
+  }
+
+  /** An entry the test builds itself (a relocation) at the current time: keeps the
+   *  indexes of later entries in step. */
+  skip(): void {
+    this.entries.push({ cmd: { type: 'tick' }, time: this.time });
   }
 
   next(o: Op): { cmd: Command; time: number } {
@@ -141,8 +158,9 @@ describe('broker vs reference model', () => {
   test('random command sequences give the model\'s answers and final stats', () => {
     let deadLettered = 0;
     let delivered = 0;
+    let relocated = 0;
     fc.assert(
-      fc.property(fc.array(op, { minLength: 10, maxLength: 80, size: 'max' }), (ops) => {
+      fc.property(fc.array(opOrRelocate, { minLength: 10, maxLength: 80, size: 'max' }), (ops) => {
         const replica = new Replica();
         const broker = replica.broker;
         const model = new Model();
@@ -156,6 +174,18 @@ describe('broker vs reference model', () => {
           model.now = Math.max(model.now, e.time);
         });
         for (const o of ops) {
+          if (o.kind === 'relocate') {
+            const index = log.entries.length + 1;
+            const candidates = broker.relocationCandidates(o.maxBytes, index);
+            if (candidates.length === 0) continue;
+            const bytes = broker.relocateCommand(candidates, replica.log.read);
+            log.skip();
+            replica.log.add(index, bytes);
+            const r = broker.apply(bytes, { index, term: 1, time: log.entries[index - 1].time });
+            expect(r).toEqual({ ok: true, value: { moved: candidates.length } });
+            relocated += candidates.length;
+            continue;
+          }
           const e = log.next(o);
           const i = log.entries.length - 1;
           const got = applyAt(replica, i, e);
@@ -194,6 +224,7 @@ describe('broker vs reference model', () => {
     // The sequences must actually exercise deliveries and dead-lettering.
     expect(delivered).toBeGreaterThan(150);
     expect(deadLettered).toBeGreaterThan(5);
+    expect(relocated).toBeGreaterThan(20);
   });
 
   test('snapshot and restore at a random point, then the rest: same answers and state hash', () => {
