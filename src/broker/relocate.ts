@@ -3,7 +3,7 @@ import { BrokerError } from './errors.js';
 import type { BodyLocation } from './message.js';
 import type { MessageFifo, RowVisitor } from './message-fifo.js';
 import type { Channel } from './channel.js';
-import { RELOCATE_KIND, VALIDATED_SEND_TAG } from './send-codec.js';
+import { RELOCATE_KIND, skipAttributes, skipBinaryHeader, VALIDATED_SEND_TAG } from './send-codec.js';
 import type { BrokerState } from './state.js';
 
 /**
@@ -92,18 +92,11 @@ export function isRelocateEntry(bytes: Uint8Array): boolean {
 /** The moves of a relocate entry, skipping its bodies. */
 export function decodeRelocate(bytes: Uint8Array): RelocateMeta {
   const r = new BinaryReader(bytes);
-  r.u8();
-  r.u8();
-  r.skipStr();
-  r.skipStr();
-  r.bool();
-  if (r.bool()) r.skipStr();
-  const n = r.uint();
+  const n = skipBinaryHeader(r);
   if (n === 0 || n > MAX_RELOCATE_MESSAGES) throw new BrokerError('validation_failed', `a relocate of ${n} messages`);
   for (let i = 0; i < n; i++) {
     r.skipStr();
-    const flags = r.u8();
-    if (flags & 1) for (let k = 2 * r.uint(); k > 0; k--) r.skipStr();
+    if (r.u8() & 1) skipAttributes(r);
   }
   const moves = new Array<{ index: number; pos: number }>(n);
   for (let i = 0; i < n; i++) moves[i] = { index: r.uint(), pos: r.uint() };

@@ -80,17 +80,56 @@ export function encodeSendBinary(c: Command): Uint8Array | undefined {
   return out;
 }
 
-/** The plain command object of a binary entry (either tag; the layout is the same). */
-export function decodeSendBinary(bytes: Uint8Array): unknown {
-  const r = new BinaryReader(bytes);
+/** What every binary entry starts with (sends, publishes and relocates share it). */
+interface BinaryHeader {
+  kind: number;
+  user: string;
+  target: string;
+  batch: boolean;
+  idempotencyKey: string | undefined;
+  /** Messages that follow. */
+  count: number;
+}
+
+/** Reads the header of a binary entry, leaving the reader at its first message. */
+function readBinaryHeader(r: BinaryReader): BinaryHeader {
   r.u8(); // tag
   const kind = r.u8();
-  if (kind !== SEND && kind !== PUBLISH) throw new BrokerError('validation_failed', `unknown binary command kind ${kind}`);
   const user = r.str();
   const target = r.str();
   const batch = r.bool();
   const idempotencyKey = r.bool() ? r.str() : undefined;
-  const n = r.uint();
+  return { kind, user, target, batch, idempotencyKey, count: r.uint() };
+}
+
+/** Steps over the header without building its strings (the answer path reads only
+ *  bodies); returns the number of messages that follow. */
+export function skipBinaryHeader(r: BinaryReader): number {
+  r.u8(); // tag
+  r.u8(); // kind
+  r.skipStr();
+  r.skipStr();
+  r.bool();
+  if (r.bool()) r.skipStr();
+  return r.uint();
+}
+
+/** The header of a send or publish (a relocate is not a command a client sent). */
+function readSendHeader(r: BinaryReader): BinaryHeader {
+  const h = readBinaryHeader(r);
+  if (h.kind !== SEND && h.kind !== PUBLISH) throw new BrokerError('validation_failed', `unknown binary command kind ${h.kind}`);
+  return h;
+}
+
+/** Steps over a message's attributes (their count, then names and values). */
+export function skipAttributes(r: BinaryReader): void {
+  for (let k = 2 * r.uint(); k > 0; k--) r.skipStr();
+}
+
+/** The plain command object of a binary entry (either tag; the layout is the same). */
+export function decodeSendBinary(bytes: Uint8Array): unknown {
+  const r = new BinaryReader(bytes);
+  const { kind, user, target, batch, idempotencyKey, count: n } = readSendHeader(r);
   const messages: WireMessage[] = [];
   for (let i = 0; i < n; i++) {
     const m: WireMessage = { body: r.str() };
@@ -149,14 +188,7 @@ export interface PublishMeta {
  */
 export function decodeSendMeta(bytes: Uint8Array): SendMeta | PublishMeta {
   const r = new BinaryReader(bytes);
-  r.u8(); // tag
-  const kind = r.u8();
-  if (kind !== SEND && kind !== PUBLISH) throw new BrokerError('validation_failed', `unknown binary command kind ${kind}`);
-  const user = r.str();
-  const target = r.str();
-  const batch = r.bool();
-  const idempotencyKey = r.bool() ? r.str() : undefined;
-  const n = r.uint();
+  const { kind, user, target, batch, idempotencyKey, count: n } = readSendHeader(r);
   const messages: MessageMeta[] = new Array<MessageMeta>(n);
   for (let i = 0; i < n; i++) {
     let size = r.skipStr();
@@ -184,13 +216,7 @@ export interface BinaryBodies {
 
 export function binaryBodies(bytes: Uint8Array): BinaryBodies {
   const r = new BinaryReader(bytes);
-  r.u8();
-  r.u8();
-  r.skipStr();
-  r.skipStr();
-  r.bool();
-  if (r.bool()) r.skipStr();
-  const n = r.uint();
+  const n = skipBinaryHeader(r);
   const out: BinaryBodies = { bodyStart: new Int32Array(n), bodyEnd: new Int32Array(n), attributes: new Int32Array(n) };
   for (let i = 0; i < n; i++) {
     const len = r.skipStr();
@@ -198,9 +224,7 @@ export function binaryBodies(bytes: Uint8Array): BinaryBodies {
     out.bodyStart[i] = r.position - len;
     const flags = r.u8();
     out.attributes[i] = flags & 1 ? r.position : -1;
-    if (flags & 1) {
-      for (let k = 2 * r.uint(); k > 0; k--) r.skipStr();
-    }
+    if (flags & 1) skipAttributes(r);
     if (flags & 2) r.uint();
     if (flags & 4) r.skipStr();
   }
