@@ -8,7 +8,7 @@ import type { ApiErrorCode } from '../api/errors.js';
 export type MomErrorCode = ApiErrorCode | 'quota_exceeded' | 'insufficient_storage' | (string & {});
 
 export class MomApiError extends Error {
-  override readonly name = 'MomApiError';
+  override readonly name: string = 'MomApiError';
   constructor(
     readonly status: number,
     readonly code: MomErrorCode,

@@ -11,6 +11,7 @@ import { connect as netConnect, isIP, type NetConnectOpts, type Socket } from 'n
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import WebSocket from 'ws';
 import type { SentView } from '../broker/results.js';
+import { MomApiError } from './errors.js';
 import {
   CLOSE,
   RECONNECTABLE,
@@ -52,17 +53,10 @@ export interface StreamClientOptions {
   heartbeatMs?: number;
 }
 
-/** A request the broker answered with an error (API.md's code, status and details). */
-export class StreamRequestError extends Error {
-  override readonly name = 'StreamRequestError';
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly details?: unknown,
-  ) {
-    super(`${status} ${code}: ${message}`);
-  }
+/** A request the broker answered with an error over the stream: the same error (code,
+ *  status, details) a REST call gets as MomApiError, so one catch serves both. */
+export class StreamRequestError extends MomApiError {
+  override readonly name: string = 'StreamRequestError';
 }
 
 /** The stream ended for good (closed by the caller, refused, or no leader in time). */

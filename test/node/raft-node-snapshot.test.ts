@@ -103,6 +103,11 @@ async function snapshotsTaken(registry: Registry): Promise<number> {
 
 const put = (k: string) => encodePut(k, Buffer.from(`v-${k}`));
 
+/** A single-node cluster: waits until the node leads and is ready to serve. */
+async function waitLeader(node: RaftNode): Promise<void> {
+  await waitFor(async () => (node.status().role === 'leader' && node.isReady() ? true : undefined), 10_000, () => JSON.stringify(node.status()));
+}
+
 describe('RaftNode snapshots', () => {
   let dir: string;
   const nodes: RaftNode[] = [];
@@ -122,7 +127,7 @@ describe('RaftNode snapshots', () => {
       config: cfg, stateMachine: kv, logger: silentLogger(), registry, idleTickCommand: encodeTick, idleTickMs: 20,
     });
     nodes.push(node);
-    await waitFor(async () => (node.status().role === 'leader' && node.isReady() ? true : undefined), 10_000, () => JSON.stringify(node.status()));
+    await waitLeader(node);
 
     let n = 0;
     while (kv.captures.length === 0) await node.propose(put(`k${n++}`));
@@ -162,7 +167,7 @@ describe('RaftNode snapshots', () => {
     const again = new ChunkedKv({ trackOrder: true });
     const second = await RaftNode.start({ config: cfg, stateMachine: again, logger: silentLogger(), registry: new Registry() });
     nodes.push(second);
-    await waitFor(async () => (second.status().role === 'leader' && second.isReady() ? true : undefined), 10_000, () => JSON.stringify(second.status()));
+    await waitLeader(second);
     // The commit index is not persisted: the entries above the snapshot are applied once
     // the restarted leader commits in its term, which may come just after it is ready.
     await waitFor(async () => ((again.putOrder()?.length ?? 0) >= total ? true : undefined), 10_000, () => `${(again.putOrder()?.length ?? 0)} of ${total} applied`);
@@ -188,7 +193,7 @@ describe('RaftNode snapshots', () => {
     const registry = new Registry();
     const node = await RaftNode.start({ config: cfg, stateMachine: kv, logger: silentLogger(), registry });
     nodes.push(node);
-    await waitFor(async () => (node.status().role === 'leader' && node.isReady() ? true : undefined), 10_000, () => JSON.stringify(node.status()));
+    await waitLeader(node);
     for (let i = 0; i < 3 * SNAPSHOT_EVERY; i++) await node.propose(put(`k${i}`));
     await waitFor(async () => ((await snapshotsTaken(registry)) >= 2 ? true : undefined), 10_000, () => 'fewer than two snapshots taken');
     const pinned = kv.pinned!;
@@ -231,7 +236,7 @@ describe('RaftNode snapshots', () => {
     const registry = new Registry();
     const node = await RaftNode.start({ config: cfg, stateMachine: kv, logger: silentLogger(), registry });
     nodes.push(node);
-    await waitFor(async () => (node.status().role === 'leader' && node.isReady() ? true : undefined), 10_000, () => JSON.stringify(node.status()));
+    await waitLeader(node);
     const firstAnswer = (await node.propose(put('k0'))) as { first?: Uint8Array };
     expect(Buffer.from(firstAnswer.first!).equals(Buffer.from(put('k0')))).toBe(true);
     for (let i = 1; i < 3 * SNAPSHOT_EVERY; i++) await node.propose(put(`k${i}`));
@@ -247,7 +252,7 @@ describe('RaftNode snapshots', () => {
     const registry = new Registry();
     const node = await RaftNode.start({ config: cfg, stateMachine: kv, logger: silentLogger(), registry });
     nodes.push(node);
-    await waitFor(async () => (node.status().role === 'leader' && node.isReady() ? true : undefined), 10_000, () => JSON.stringify(node.status()));
+    await waitLeader(node);
     const big = 'v'.repeat(4000);
     for (let i = 0; i < 12; i++) await node.propose(encodePut(`k${i}`, Buffer.from(big)));
     await waitFor(async () => ((await snapshotsTaken(registry)) >= 1 ? true : undefined), 10_000, () => 'no snapshot taken by bytes');
@@ -259,7 +264,7 @@ describe('RaftNode snapshots', () => {
     const registry = new Registry();
     const node = await RaftNode.start({ config: cfg, stateMachine: kv, logger: silentLogger(), registry });
     nodes.push(node);
-    await waitFor(async () => (node.status().role === 'leader' && node.isReady() ? true : undefined), 10_000, () => JSON.stringify(node.status()));
+    await waitLeader(node);
     for (let i = 0; i < SNAPSHOT_EVERY + 2; i++) await node.propose(put(`k${i}`));
     await waitFor(async () => ((await snapshotsTaken(registry)) >= 1 ? true : undefined), 10_000, () => 'no snapshot taken');
     await node.stop();
@@ -269,7 +274,7 @@ describe('RaftNode snapshots', () => {
     const again = new KvStateMachine({ trackOrder: true });
     const second = await RaftNode.start({ config: cfg, stateMachine: again, logger: silentLogger(), registry: new Registry() });
     nodes.push(second);
-    await waitFor(async () => (second.status().role === 'leader' && second.isReady() ? true : undefined), 10_000, () => JSON.stringify(second.status()));
+    await waitLeader(second);
     await waitFor(async () => ((again.putOrder()?.length ?? 0) >= SNAPSHOT_EVERY + 2 ? true : undefined), 10_000, () => `${(again.putOrder()?.length ?? 0)} applied`);
     expect(again.stateHash()).toBe(hash);
     expect(again.putOrder()).toHaveLength(SNAPSHOT_EVERY + 2);

@@ -32,14 +32,18 @@ export interface CompareRow {
   rabbit(side: AmqpSide, options: CompareOptions, label: string): Promise<RunOutcome>;
 }
 
+/** The AMQP loads the REST rows and the stream rows are both compared with. */
+const rabbitSequential: CompareRow['rabbit'] = (side, o, label) => amqpSendLoad(side, { queue: AMQP_QUEUES.sequential, perOp: 1, inFlight: 1, connections: 1, durationMs: o.durationMs }, AMQP_BODY, label);
+const rabbitPipelined: CompareRow['rabbit'] = (side, o, label) => amqpSendLoad(side, { queue: AMQP_QUEUES.pipelined, perOp: 1, inFlight: 256, connections: o.amqpConnections ?? AMQP_PIPELINED_CONNECTIONS, durationMs: o.durationMs }, AMQP_BODY, label);
+
 export const COMPARE_ROWS: CompareRow[] = [
   {
     id: 1, title: 'send, 1 in flight', unit: 'sent', latency: ['p50', 'p99'], ours: sequentialSend,
-    rabbit: (side, o, label) => amqpSendLoad(side, { queue: AMQP_QUEUES.sequential, perOp: 1, inFlight: 1, connections: 1, durationMs: o.durationMs }, AMQP_BODY, label),
+    rabbit: rabbitSequential,
   },
   {
     id: 2, title: 'send, 256 in flight', unit: 'sent', latency: ['p50', 'p99'], ours: pipelinedSend,
-    rabbit: (side, o, label) => amqpSendLoad(side, { queue: AMQP_QUEUES.pipelined, perOp: 1, inFlight: 256, connections: o.amqpConnections ?? AMQP_PIPELINED_CONNECTIONS, durationMs: o.durationMs }, AMQP_BODY, label),
+    rabbit: rabbitPipelined,
   },
   {
     id: 3, title: 'receive+ack, max 10, 16 consumers', unit: 'drained', latency: [], ours: receiveAck,
@@ -53,11 +57,11 @@ export const COMPARE_ROWS: CompareRow[] = [
   // at its best (rows 1 and 2's connections), and one consumer with prefetch 256.
   {
     id: 5, title: 'stream send, 1 in flight', unit: 'sent', latency: ['p50', 'p99'], ours: streamSequential,
-    rabbit: (side, o, label) => amqpSendLoad(side, { queue: AMQP_QUEUES.sequential, perOp: 1, inFlight: 1, connections: 1, durationMs: o.durationMs }, AMQP_BODY, label),
+    rabbit: rabbitSequential,
   },
   {
     id: 6, title: 'stream send, 256 in flight', unit: 'sent', latency: ['p50', 'p99'], ours: streamSend,
-    rabbit: (side, o, label) => amqpSendLoad(side, { queue: AMQP_QUEUES.pipelined, perOp: 1, inFlight: 256, connections: o.amqpConnections ?? AMQP_PIPELINED_CONNECTIONS, durationMs: o.durationMs }, AMQP_BODY, label),
+    rabbit: rabbitPipelined,
   },
   {
     id: 7, title: 'stream consume, prefetch 256, ack each', unit: 'drained', latency: [], ours: streamConsume,

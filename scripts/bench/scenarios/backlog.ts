@@ -50,10 +50,16 @@ function rssOfAll(ctx: BenchContext): Record<string, number> {
   return out;
 }
 
-async function gauge(ctx: BenchContext, id: string, name: string): Promise<number> {
+/** The values of unlabelled gauges from one scrape of a node's /metrics (NaN if absent). */
+async function gauges<N extends string>(ctx: BenchContext, id: string, names: readonly N[]): Promise<Record<N, number>> {
   const reply = await ctx.link.get(ctx.cluster.httpUrl(id), '/metrics', 5000);
-  const line = reply?.text.split('\n').find((l) => l.startsWith(`${name} `));
-  return line === undefined ? Number.NaN : Number(line.slice(name.length + 1));
+  const lines = reply?.text.split('\n') ?? [];
+  const out = {} as Record<N, number>;
+  for (const name of names) {
+    const line = lines.find((l) => l.startsWith(`${name} `));
+    out[name] = line === undefined ? Number.NaN : Number(line.slice(name.length + 1));
+  }
+  return out;
 }
 
 async function followers(ctx: BenchContext): Promise<string[]> {
@@ -156,14 +162,15 @@ export const backlog: Scenario = {
       const after = rssOfAll(ctx);
       const perNode: Record<string, Record<string, number>> = {};
       for (const id of ctx.cluster.nodeIds) {
+        const g = await gauges(ctx, id, ['mom_raft_snapshot_bytes', 'mom_raft_log_first_index']);
         perNode[id] = {
           rssBeforeBytes: before[id],
           rssAfterBytes: after[id],
           bytesPerMessage: (after[id] - before[id]) / messages,
           rssAtFifthBytes: mid[id],
           marginalBytesPerMessage: (after[id] - mid[id]) / (messages - first),
-          snapshotBytes: await gauge(ctx, id, 'mom_raft_snapshot_bytes'),
-          logFirstIndex: await gauge(ctx, id, 'mom_raft_log_first_index'),
+          snapshotBytes: g.mom_raft_snapshot_bytes,
+          logFirstIndex: g.mom_raft_log_first_index,
           dataDirBytes: directoryBytes(ctx.cluster.dataDir(id)),
         };
       }

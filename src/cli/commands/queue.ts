@@ -1,4 +1,5 @@
 // mom queue create|ls|rm|purge|stats.
+import { MAX_RECEIVES_LIMIT, MAX_VISIBILITY_TIMEOUT_MS } from '../../broker/limits.js';
 import { intOption, stringOption } from '../args.js';
 import { table } from '../output.js';
 import type { Command } from '../command.js';
@@ -25,8 +26,8 @@ export const queueCreate: Command = {
   async run(ctx) {
     const q = await ctx.client().createQueue({
       name: ctx.args[0],
-      visibilityTimeoutMs: intOption(ctx.values, 'visibility-timeout', 0, 43_200_000),
-      maxReceives: intOption(ctx.values, 'max-receives', 1, 1000),
+      visibilityTimeoutMs: intOption(ctx.values, 'visibility-timeout', 0, MAX_VISIBILITY_TIMEOUT_MS),
+      maxReceives: intOption(ctx.values, 'max-receives', 1, MAX_RECEIVES_LIMIT),
       deadLetterQueue: stringOption(ctx.values, 'dead-letter-queue'),
       retentionMs: intOption(ctx.values, 'retention', 1, Number.MAX_SAFE_INTEGER),
     });

@@ -1,23 +1,22 @@
 // mom receive QUEUE and mom sub receive TOPIC SUB: print messages (the body per line, or
 // NDJSON with --json), optionally ack them after printing, once or --follow.
+import { MAX_RECEIVE, MAX_VISIBILITY_TIMEOUT_MS } from '../../broker/limits.js';
 import { intOption } from '../args.js';
 import type { Command, Context } from '../command.js';
 import type { Inbox } from '../../client/index.js';
-
-const MAX_PER_RECEIVE = 100;
 
 async function receiveCommand(ctx: Context, inbox: Inbox): Promise<number | void> {
   const follow = ctx.values.follow === true;
   const ack = ctx.values.ack === true;
   const max = intOption(ctx.values, 'max', 1, Number.MAX_SAFE_INTEGER) ?? (follow ? undefined : 1);
   const waitMs = intOption(ctx.values, 'wait', 0, 20_000) ?? (follow ? 20_000 : 0);
-  const visibilityTimeoutMs = intOption(ctx.values, 'visibility-timeout', 0, 43_200_000);
+  const visibilityTimeoutMs = intOption(ctx.values, 'visibility-timeout', 0, MAX_VISIBILITY_TIMEOUT_MS);
   let got = 0;
   while (max === undefined || got < max) {
     let messages;
     try {
       messages = await inbox.receive({
-        max: Math.min(MAX_PER_RECEIVE, max === undefined ? MAX_PER_RECEIVE : max - got),
+        max: Math.min(MAX_RECEIVE, max === undefined ? MAX_RECEIVE : max - got),
         waitMs,
         ...(visibilityTimeoutMs !== undefined && { visibilityTimeoutMs }),
       }, { signal: ctx.signal });

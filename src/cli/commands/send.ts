@@ -2,6 +2,7 @@
 // stdin is one message: lines go in batches (SendBatcher: one Idempotency-Key per batch,
 // reused on every retry, so a leader change never sends a line twice), in order, with a
 // progress line on stderr when it is a terminal and the input takes a while.
+import { MAX_DELAY_MS } from '../../broker/limits.js';
 import { createInterface } from 'node:readline';
 import { intOption, stringOption, type Values } from '../args.js';
 import { UsageError } from '../exit-codes.js';
@@ -120,12 +121,12 @@ export const send: Command = {
   words: ['send'],
   usage: 'QUEUE [BODY] [options]',
   summary: 'send a message, or one per line of stdin',
-  help: `${sendHelp}\n  --delay MS          deliver no sooner than this (0..900000)`,
+  help: `${sendHelp}\n  --delay MS          deliver no sooner than this (0..${MAX_DELAY_MS})`,
   options: { ...sendOptions, delay: { type: 'string' } },
   args: [1, 2],
   run(ctx) {
     const q = ctx.client().queue(ctx.args[0]);
-    const delayMs = intOption(ctx.values, 'delay', 0, 900_000);
+    const delayMs = intOption(ctx.values, 'delay', 0, MAX_DELAY_MS);
     return sendCommand(ctx, { one: (m) => q.send(m as never, { signal: ctx.signal }), batcher: (o) => q.batcher(o) }, delayMs === undefined ? {} : { delayMs });
   },
 };

@@ -1,5 +1,6 @@
 // mom topic create|ls|rm and mom sub create|ls|rm (publish and sub receive live with
 // send and receive).
+import { MAX_RECEIVES_LIMIT, MAX_VISIBILITY_TIMEOUT_MS } from '../../broker/limits.js';
 import { intOption, stringOption } from '../args.js';
 import { table } from '../output.js';
 import type { Command } from '../command.js';
@@ -56,8 +57,8 @@ export const subCreate: Command = {
   async run(ctx) {
     const s = await ctx.client().topic(ctx.args[0]).createSubscription({
       name: ctx.args[1],
-      ackTimeoutMs: intOption(ctx.values, 'ack-timeout', 0, 43_200_000),
-      maxDeliveries: intOption(ctx.values, 'max-deliveries', 1, 1000),
+      ackTimeoutMs: intOption(ctx.values, 'ack-timeout', 0, MAX_VISIBILITY_TIMEOUT_MS),
+      maxDeliveries: intOption(ctx.values, 'max-deliveries', 1, MAX_RECEIVES_LIMIT),
       deadLetterQueue: stringOption(ctx.values, 'dead-letter-queue'),
     });
     ctx.out.result(s, () => `created subscription ${s.topic}/${s.name}`);
