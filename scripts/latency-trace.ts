@@ -86,6 +86,14 @@ function main(): void {
   if (!dir) throw new Error('usage: latency-trace.ts <trace dir>');
   const lines = timelines(readPoints(dir));
   if (lines.length === 0) throw new Error(`no complete sequential request found in ${dir}`);
+  printHops(`${lines.length} sequential requests`, lines);
+  // The tail: the same points for the slowest 1 % alone, to see which hop makes it.
+  const total = (t: Timeline) => t.get('http.out') ?? 0;
+  const slowest = [...lines].sort((a, b) => total(b) - total(a)).slice(0, Math.max(1, Math.floor(lines.length / 100)));
+  printHops(`\nthe slowest ${slowest.length} (1 %)`, slowest);
+}
+
+function printHops(title: string, lines: Timeline[]): void {
   const hops = new Map<string, number[]>();
   for (const t of lines) for (const [name, us] of t) (hops.get(name) ?? hops.set(name, []).get(name)!).push(us);
   const rows = [...hops.entries()]
@@ -94,7 +102,7 @@ function main(): void {
       return { name, n: values.length, p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99) };
     })
     .sort((a, b) => a.p50 - b.p50);
-  process.stdout.write(`${lines.length} sequential requests; µs since the request reached the leader (L) or a follower (F, the first one)\n`);
+  process.stdout.write(`${title}; µs since the request reached the leader (L) or a follower (F, the first one)\n`);
   process.stdout.write(`${'point'.padEnd(28)} ${'n'.padStart(7)} ${'p50'.padStart(8)} ${'p99'.padStart(8)}\n`);
   for (const r of rows) process.stdout.write(`${r.name.padEnd(28)} ${String(r.n).padStart(7)} ${r.p50.toFixed(0).padStart(8)} ${r.p99.toFixed(0).padStart(8)}\n`);
 }
