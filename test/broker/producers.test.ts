@@ -1,6 +1,7 @@
-import { Broker, decodeCommand, encodeCommand, PRODUCER_WINDOW, type Command } from '../../src/broker/index.js';
+import { decodeCommand, DEFAULT_LIMITS, encodeCommand, PRODUCER_WINDOW, type Command } from '../../src/broker/index.js';
 import { PRODUCER_IDLE_MS, ProducerWindow } from '../../src/broker/producers.js';
 import { Harness } from './harness.js';
+import { V3_ENTRIES_BASE64, V3_IMAGE_BASE64, V3_TIME } from './testdata/snapshot-v3.js';
 
 type Frame = { seq: number; count: number };
 
@@ -251,9 +252,30 @@ describe('a producer window', () => {
   });
 });
 
-test('a broker without producers restores from its own image', () => {
-  const a = new Broker();
-  const b = new Broker();
-  b.restore(a.snapshot());
-  expect(b.stateHash()).toBe(a.stateHash());
+describe('older images and entries', () => {
+  test('an image written before producers restores without any, takes producers, and its new image restores alike', () => {
+    const h = new Harness();
+    V3_ENTRIES_BASE64.forEach((e, i) => h.log.add(i + 1, Buffer.from(e, 'base64')));
+    h.broker.restore(Buffer.from(V3_IMAGE_BASE64, 'base64'));
+    h.index = V3_ENTRIES_BASE64.length;
+    h.time = V3_TIME;
+    expect(h.broker.limits().producersPerUser).toBe(DEFAULT_LIMITS.producersPerUser);
+    expect(h.broker.producerCount('alice')).toBe(0);
+    const first = h.ok(frame(0, 'four'));
+    expect(h.ok(frame(0, 'four'))).toEqual({ id: first.id, deduplicated: true });
+    const copy = h.restored();
+    expect(copy.broker.stateHash()).toBe(h.broker.stateHash());
+    expect(copy.apply(frame(0, 'four'))).toEqual(h.apply(frame(0, 'four')));
+  });
+
+  test('limits set by an entry of an earlier version (no producersPerUser) keep its default', () => {
+    const { producersPerUser: _, ...older } = { ...DEFAULT_LIMITS, queuesPerUser: 7 };
+    const json = JSON.stringify({ type: 'cluster.limits', limits: older });
+    // Validated JSON (tag 3) as earlier leaders wrote it, and plain JSON.
+    for (const bytes of [Buffer.concat([Buffer.from([3]), Buffer.from(json)]), Buffer.from(json)]) {
+      const h = new Harness();
+      expect(h.applyBytes(new Uint8Array(bytes))).toEqual({ ok: true, value: null });
+      expect(h.broker.limits()).toEqual({ ...DEFAULT_LIMITS, queuesPerUser: 7 });
+    }
+  });
 });
