@@ -250,7 +250,7 @@ export function applyProducerSend<C extends SendMeta | PublishMeta>(
   now: number,
   limits: BrokerLimits,
   index: number,
-  run: (c: C, positions: number[]) => SentView[],
+  run: (c: C, positions: number[] | undefined) => SentView[],
 ): SentView | { messages: SentView[] } | FramesView {
   const w = table.use(c.user, producer.id, now, limits);
   const answers: FrameAnswer[] = new Array<FrameAnswer>(producer.frames.length);
@@ -267,12 +267,16 @@ export function applyProducerSend<C extends SendMeta | PublishMeta>(
     start += f.count;
   });
   if (fresh.length > 0) {
-    const positions: number[] = [];
-    for (const f of fresh) for (let k = 0; k < f.count; k++) positions.push(f.start + k);
     let sent: SentView[] | undefined;
     let error: BrokerErrorBody | undefined;
     try {
-      sent = run({ ...c, messages: positions.map((p) => c.messages[p]) }, positions);
+      if (fresh.length === producer.frames.length) {
+        sent = run(c, undefined); // the usual case: every frame is new
+      } else {
+        const positions: number[] = [];
+        for (const f of fresh) for (let k = 0; k < f.count; k++) positions.push(f.start + k);
+        sent = run({ ...c, messages: positions.map((p) => c.messages[p]) }, positions);
+      }
     } catch (err) {
       if (!(err instanceof BrokerError)) throw err;
       error = err.toBody();
