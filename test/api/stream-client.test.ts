@@ -323,6 +323,40 @@ describe('StreamClient', () => {
     }
   });
 
+  test('a producer never has frames out a window or more past its oldest unanswered one', async () => {
+    // A server that answers every send at once but the first (sequence 0), until told.
+    const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    const seqs: number[] = [];
+    let releaseFirst: (() => void) | undefined;
+    server.on('connection', (ws) => {
+      ws.send(JSON.stringify({ op: 'ready', user: 'client', node: 'fake', expiresAt: new Date(Date.now() + 60_000).toISOString(), limits: {} }));
+      ws.on('message', (data) => {
+        const frame = JSON.parse(data.toString()) as { id: number; seq: number };
+        seqs.push(frame.seq);
+        const ok = () => ws.send(JSON.stringify({ op: 'ok', id: frame.id, status: 201, body: { id: `x-${frame.seq}`, deduplicated: false } }));
+        if (frame.seq === 0) releaseFirst = ok;
+        else ok();
+      });
+    });
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      const client = await StreamClient.connect({ urls: [`http://127.0.0.1:${(server.address() as AddressInfo).port}`], token, maxUnconfirmed: 64 });
+      clients.push(client);
+      const sends = Array.from({ length: 1100 }, (_, i) => client.send('q', { body: `b${i}` }));
+      while (seqs.length < 1024) await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setTimeout(r, 100));
+      // Sequences 0..1023 went out; 1024 waits for 0's answer, though only 1 is unanswered.
+      expect(Math.max(...seqs)).toBe(1023);
+      releaseFirst!();
+      await Promise.all(sends);
+      expect(seqs.slice().sort((a, b) => a - b)).toEqual(Array.from({ length: 1100 }, (_, i) => i));
+      expect(new Set(seqs).size).toBe(1100);
+    } finally {
+      for (const ws of server.clients) ws.terminate();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   test('a refused consumer rejects its iterator with the REST error', async () => {
     const client = await connect();
     const consumer = client.consume({ queue: 'missing-queue' });
