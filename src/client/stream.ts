@@ -567,9 +567,11 @@ export class StreamClient {
     this.ws = ws;
     this.connectedAt = Date.now();
     if (ws.readyState !== WebSocket.OPEN) {
-      // Closed between its `ready` and now: the close event was already spent.
+      // Closed between its `ready` and now: the close event was already spent. This runs
+      // inside the reconnect that opened it, which a reconnect asked for now would join
+      // (and with it end): ask once that one is over.
       ws.on('error', () => undefined);
-      this.onClose(ws, 1006, '');
+      setImmediate(() => this.onClose(ws, 1006, ''));
       return;
     }
     let lastSign = Date.now();

@@ -323,6 +323,33 @@ describe('StreamClient', () => {
     }
   });
 
+  test('a stream that closes right after its ready (a node going down) is opened again', async () => {
+    // The first connection says ready and closes in the same breath (both frames reach
+    // the client in one read); later ones are cut, so the client goes on to a.
+    const flaky = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    let accepted = 0;
+    flaky.on('connection', (ws) => {
+      if (accepted++ > 0) {
+        ws.terminate();
+        return;
+      }
+      ws.send(JSON.stringify({ op: 'ready', user: 'client', node: 'flaky', expiresAt: new Date(Date.now() + 60_000).toISOString(), limits: {} }));
+      ws.close(CLOSE.goingAway);
+    });
+    await new Promise((resolve) => flaky.once('listening', resolve));
+    try {
+      const client = await StreamClient.connect({ urls: [`http://127.0.0.1:${(flaky.address() as AddressInfo).port}`, urls.get('a')!], token });
+      clients.push(client);
+      const sent = await client.send('c-basic', { body: 'after the flaky node' });
+      expect(sent.deduplicated).toBe(false);
+      expect(client.node).toBe('a');
+      expect(await drain('c-basic')).toEqual(['after the flaky node']);
+    } finally {
+      for (const ws of flaky.clients) ws.terminate();
+      await new Promise((resolve) => flaky.close(resolve));
+    }
+  });
+
   test('a producer never has frames out a window or more past its oldest unanswered one', async () => {
     // A server that answers every send at once but the first (sequence 0), until told.
     const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
