@@ -119,7 +119,14 @@ export class SendCoalescer {
 /** Each frame's own answer out of a producer's batch: its messages in the shape of its
  *  frame, or its error. */
 function answerFrames(parts: readonly Part[], answer: Answer): void {
-  const frames = (answer.body as { frames: FrameBody[] }).frames;
+  const frames = (answer.body as { frames?: FrameBody[] } | undefined)?.frames;
+  if (!Array.isArray(frames) || frames.length !== parts.length) {
+    // A leader that does not know producers (an older version during an upgrade)
+    // answered the batch as a plain one: each frame's fate is not told apart.
+    const err = new ApiError('internal', 'the leader did not answer the frames one by one');
+    for (const part of parts) part.done(err);
+    return;
+  }
   parts.forEach((part, i) => {
     const f = frames[i];
     if ('error' in f) part.done(new ApiError(f.error.code as ApiErrorCode, f.error.message, f.error.details ?? undefined));
