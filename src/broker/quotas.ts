@@ -44,7 +44,7 @@ export const DEFAULT_LIMITS: Readonly<BrokerLimits> = Object.freeze({
   queuedBytesPerUser: 64 * 1024 * MiB,
   idempotencyRecordsPerUser: 10_000,
   idempotencyBytesPerUser: 16 * MiB,
-  // A producer's window costs up to ~18 KiB (README, Producers): 18 MiB per user at most.
+  // A producer with a full window costs ~20 KB (README, Producers): ~20 MB per user at most.
   producersPerUser: 1_000,
 });
 
