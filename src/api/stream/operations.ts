@@ -47,7 +47,7 @@ function messagesBody(fields: Record<string, unknown>): unknown {
 const byTarget = (target: StreamTarget, queueOp: string, subOp: string): string => ('queue' in target ? queueOp : subOp);
 
 /** A frame's `producer` and `seq`: both or neither. */
-function producerOf(f: Record<string, unknown>): { producer?: { id: string; seq: number } } {
+function frameProducer(f: Record<string, unknown>): { producer?: { id: string; seq: number } } {
   const { producer: id, seq } = f;
   if (id === undefined && seq === undefined) return {};
   if (typeof id !== 'string' || !PRODUCER_ID_PATTERN.test(id)) throw badRequest('producer', 'must be 1..64 characters of A-Z a-z 0-9 _ - (with seq)');
@@ -61,9 +61,9 @@ export function routeCallOf(frame: Frame): RouteCall {
   const idempotencyKey = optionalString(f, 'idempotencyKey');
   switch (frame.op) {
     case 'send':
-      return { operationId: 'sendMessages', params: { name: requiredString(f, 'queue') }, body: messagesBody(f), idempotencyKey, ...producerOf(f) };
+      return { operationId: 'sendMessages', params: { name: requiredString(f, 'queue') }, body: messagesBody(f), idempotencyKey, ...frameProducer(f) };
     case 'publish':
-      return { operationId: 'publishMessages', params: { name: requiredString(f, 'topic') }, body: messagesBody(f), idempotencyKey, ...producerOf(f) };
+      return { operationId: 'publishMessages', params: { name: requiredString(f, 'topic') }, body: messagesBody(f), idempotencyKey, ...frameProducer(f) };
     case 'ack': {
       const target = targetOf(f);
       return { operationId: byTarget(target, 'ackMessages', 'ackSubscription'), params: targetParams(target), body: defined({ receiptHandles: f.receiptHandles }), idempotencyKey };
