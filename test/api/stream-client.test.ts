@@ -154,7 +154,7 @@ beforeAll(async () => {
   const user = { username: 'client', password: 'client-password' };
   expect((await rest('POST', '/v1/auth/register', user)).status).toBe(201);
   token = (await rest('POST', '/v1/auth/login', user)).json.token;
-  for (const name of ['c-basic', 'c-resume', 'c-consume', 'c-redeliver', 'c-ack']) expect((await rest('POST', '/v1/queues', { name })).status).toBe(201);
+  for (const name of ['c-basic', 'c-resume', 'c-consume', 'c-redeliver', 'c-ack', 'c-state']) expect((await rest('POST', '/v1/queues', { name })).status).toBe(201);
 });
 
 afterEach(async () => {
@@ -224,6 +224,42 @@ describe('StreamClient', () => {
     expect(await Promise.all(acks)).toEqual(Array(30).fill(true));
     expect(got).toEqual(bodies.map((b) => b.body));
     expect((await rest('GET', '/v1/queues/c-consume')).json.stats).toEqual({ ready: 0, inflight: 0, delayed: 0 });
+  });
+
+  test('debugState says what the client waits for: unanswered requests, and credit held until acks are answered', async () => {
+    const client = await connect({ maxUnconfirmed: 8 });
+    await client.send('c-state', Array.from({ length: 6 }, (_, i) => ({ body: `s-${i}` })));
+    const consumer = client.consume({ queue: 'c-state' }, { prefetch: 4 });
+    const got: Delivery[] = [];
+    for await (const d of consumer) {
+      got.push(d);
+      if (got.length === 4) break;
+    }
+    const held = client.debugState().consumers;
+    expect(held).toEqual([]); // leaving the loop cancelled it
+    const second = client.consume({ queue: 'c-state' }, { prefetch: 2 });
+    const iterator = second[Symbol.asyncIterator]();
+    const first = (await iterator.next()).value as Delivery;
+    while (client.debugState().consumers[0]?.buffered !== 1) await new Promise((r) => setTimeout(r, 5));
+    expect(client.debugState().consumers).toEqual([expect.objectContaining({
+      id: second.id, target: { queue: 'c-state' }, prefetch: 2, started: true, ended: false, delivered: 2, settled: 0, buffered: 1,
+    })]);
+    await first.ack();
+    expect(client.debugState().consumers[0]).toMatchObject({ delivered: 2, settled: 1 });
+    await second.cancel();
+    await Promise.all(got.map((d) => d.ack()));
+
+    nodes.a.hold = true;
+    const sends = [client.send('c-state', { body: 'h-0' }), client.send('c-state', { body: 'h-1' })];
+    while (nodes.a.held.length === 0) await new Promise((r) => setTimeout(r, 5)); // both in one batch entry
+    const state = client.debugState();
+    expect(state).toMatchObject({ node: 'a', socket: 'open', live: true, reconnecting: false, pending: 2, unconfirmed: 2, maxUnconfirmed: 8, waitingForRoom: 0 });
+    expect(state.oldestPending).toMatchObject({ op: 'send' });
+    expect(state.msSinceFrameOut).toBeGreaterThanOrEqual(0);
+    nodes.a.hold = false;
+    for (const h of nodes.a.held.splice(0)) h.resolve(nodes.a.apply(h.command));
+    await Promise.all(sends);
+    expect(client.debugState()).toMatchObject({ pending: 0, unconfirmed: 0 });
   });
 
   test('a consumer resumes on the new leader; what the old stream leased comes back after its lease', async () => {
