@@ -519,7 +519,15 @@ export class StreamClient {
       this.throwIfClosed();
       const base = this.leaderHint ?? this.opts.urls[turn++ % this.opts.urls.length];
       this.leaderHint = undefined;
-      const attempt = await this.attempt(base);
+      let attempt = await this.attempt(base);
+      if ('ws' in attempt && attempt.ws.readyState !== WebSocket.OPEN) {
+        // Closed right after its `ready` (a node that stopped leading as it accepted the
+        // stream sends both, and one read can carry them): try again from here. Adopting
+        // it would report the close while this reconnect is still the one in progress,
+        // and the reconnect that close asks for would be lost.
+        attempt.ws.terminate();
+        attempt = { retry: `${base}: closed right after ready` };
+      }
       if ('ws' in attempt) {
         if (isRetry) this.reconnects++;
         this.adopt(attempt.ws);
@@ -593,16 +601,11 @@ export class StreamClient {
     });
   }
 
+  /** Takes an open socket (openStream checked it in this same turn) as the stream. */
   private adopt(ws: WebSocket): void {
     ws.removeAllListeners();
     this.ws = ws;
     this.connectedAt = Date.now();
-    if (ws.readyState !== WebSocket.OPEN) {
-      // Closed between its `ready` and now: the close event was already spent.
-      ws.on('error', () => undefined);
-      this.onClose(ws, 1006, '');
-      return;
-    }
     let lastSign = Date.now();
     const heartbeatMs = this.opts.heartbeatMs ?? 10_000;
     const heartbeat = setInterval(() => {

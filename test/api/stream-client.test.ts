@@ -324,6 +324,44 @@ describe('StreamClient', () => {
     }
   });
 
+  test('a node that closes a stream right after its ready (in the same read) is left and the stream opened elsewhere', async () => {
+    // Redirect mode: a node that stops leading just as it accepted a stream sends `ready`
+    // and then closes 4503; both can arrive in one read, so the client sees the socket
+    // closing as soon as it has the ready. It must go on reconnecting, not sit there.
+    const flap = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    const ready = JSON.stringify({ op: 'ready', user: 'client', node: 'flap', expiresAt: new Date(Date.now() + 60_000).toISOString(), limits: {} });
+    const streams: Array<import('ws').WebSocket> = [];
+    flap.on('connection', (ws, req) => {
+      streams.push(ws);
+      if (streams.length === 1) ws.send(ready); // the first stream stays, until the test closes it
+      else if (streams.length === 2) {
+        req.socket.cork(); // the ready and the close frame in one write
+        ws.send(ready);
+        ws.close(CLOSE.leaderChanged, '');
+        process.nextTick(() => req.socket.uncork());
+      } else ws.terminate();
+    });
+    await new Promise((resolve) => flap.once('listening', resolve));
+    try {
+      const flapUrl = `http://127.0.0.1:${(flap.address() as AddressInfo).port}`;
+      const client = await StreamClient.connect({ urls: [flapUrl, urls.get('a')!], token });
+      clients.push(client);
+      expect(client.node).toBe('flap');
+      const sent = client.send('c-basic', { body: 'after the flap' });
+      streams[0].close(CLOSE.leaderChanged, ''); // reconnects: to the flapping node first
+      const stuck = new Promise<never>((_, reject) => {
+        setTimeout(() => reject(new Error(`no answer in 5 s: ${JSON.stringify(client.debugState())}`)), 5_000).unref();
+      });
+      expect(await Promise.race([sent, stuck])).toMatchObject({ deduplicated: false });
+      expect(streams.length).toBeGreaterThanOrEqual(2);
+      expect(client.node).toBe('a');
+      expect(await drain('c-basic')).toEqual(['after the flap']);
+    } finally {
+      for (const ws of flap.clients) ws.terminate();
+      await new Promise((resolve) => flap.close(resolve));
+    }
+  });
+
   test('a refused consumer rejects its iterator with the REST error', async () => {
     const client = await connect();
     const consumer = client.consume({ queue: 'missing-queue' });
