@@ -48,6 +48,7 @@ interface SendFields {
   idempotencyKey?: unknown;
   messages?: unknown;
   batch?: unknown;
+  producer?: unknown;
 }
 
 const isName = (v: unknown): boolean => typeof v === 'string' && NAME_PATTERN.test(v);
@@ -55,10 +56,12 @@ const isName = (v: unknown): boolean => typeof v === 'string' && NAME_PATTERN.te
 /**
  * True when `c` is a queue.send or topic.publish of body-only messages that its command
  * schema accepts: user and target are names, the idempotency key (if any) has the
- * header's pattern, `batch` is a boolean. False says nothing: check with the schema.
+ * header's pattern, `batch` is a boolean, and it has no producer (whose frames the
+ * schema checks). False says nothing: check with the schema.
  */
 export function isValidBodyOnlySend(c: SendFields): boolean {
   if (c.type !== 'queue.send' && c.type !== 'topic.publish') return false;
+  if (c.producer !== undefined) return false;
   const target = c.type === 'queue.send' ? c.queue : c.topic;
   if (!isName(c.user) || !isName(target) || typeof c.batch !== 'boolean') return false;
   if (c.idempotencyKey !== undefined && !(typeof c.idempotencyKey === 'string' && IDEMPOTENCY_KEY_PATTERN.test(c.idempotencyKey))) return false;

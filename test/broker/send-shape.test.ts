@@ -91,6 +91,13 @@ describe('body-only sends are checked by hand with the schemas\' verdict', () =>
       expect(bytes).toEqual(encodeSendBinary(commandSchema.parse(c)));
       expect(decodeCommand(bytes)).toEqual(c);
     }
+    // A producer's frames are the schema's to check, valid or not.
+    const withProducer = { ...base, producer: { id: 'p1', frames: [{ seq: 0, count: 100 }] } } as Command;
+    expect(isValidBodyOnlySend(withProducer)).toBe(false);
+    expect(encodeCommand(withProducer)).toEqual(encodeSendBinary(commandSchema.parse(withProducer)));
+    const badProducer = { ...base, producer: { id: 'p1', frames: [{ seq: 0, count: 99 }] } } as Command;
+    expect(isValidBodyOnlySend(badProducer)).toBe(false);
+    expect(() => decodeCommand(encodeCommand(badProducer))).toThrow(BrokerError);
     const invalid = [
       { ...base, user: 'bad name' }, { ...base, queue: '-q' }, { ...base, idempotencyKey: 'a\nb' },
       { ...base, idempotencyKey: 'k'.repeat(129) }, { ...base, batch: 'yes' }, { ...base, messages: body(101) },
