@@ -2,7 +2,7 @@
 // to the leader, the progress bar, and the CPU accounting around each run.
 import type { BrokerLink } from './client.js';
 import type { BenchCluster } from './cluster.js';
-import { cpuBetween, sampleCpu } from './cpu.js';
+import { cpuBetween, readPeakRssBytes, sampleCpu } from './cpu.js';
 import type { BenchOptions } from './options.js';
 import type { Progress } from './progress.js';
 import type { RunOutcome } from './results.js';
@@ -53,13 +53,20 @@ export async function measured(ctx: BenchContext, run: () => Promise<Omit<RunOut
   const raftAfter = await scrapeRaft(ctx);
   const termAfter = await highestTerm(ctx);
   const cpu = cpuBetween(before, after);
+  // Memory beside CPU: a setting that saves CPU by holding more (the young generation,
+  // the old generation's growth) shows its price here.
+  const peakRssMb: Record<string, number> = {};
+  for (const [id, pid] of Object.entries(pids)) {
+    const bytes = pid === undefined ? undefined : readPeakRssBytes(pid);
+    if (bytes !== undefined) peakRssMb[id] = Math.round(bytes / (1024 * 1024));
+  }
   const raft: Record<string, RaftActivity> = {};
   for (const id of ctx.cluster.nodeIds) {
     const b = raftBefore[id];
     const a = raftAfter[id];
     if (a !== undefined && b !== undefined) raft[id] = raftActivity(b, a, cpu.wallMs);
   }
-  return { ...outcome, detail: { ...outcome.detail, raft, cpuPerNodeMs: cpu.serversMs, termBefore, termAfter }, cpu, leaderId };
+  return { ...outcome, detail: { ...outcome.detail, raft, cpuPerNodeMs: cpu.serversMs, peakRssMb, termBefore, termAfter }, cpu, leaderId };
 }
 
 async function highestTerm(ctx: BenchContext): Promise<number | undefined> {
@@ -75,7 +82,9 @@ export function raftLine(ctx: BenchContext, outcome: RunOutcome): string {
   const leader = leaderId === undefined ? undefined : raft[leaderId];
   if (leader === undefined) return '';
   const f = (n: number) => (Number.isFinite(n) ? n.toFixed(n >= 10 ? 0 : 1) : '-');
-  return `leader ${leaderId}: ${f(leader.fsyncsPerSecond)} fsync/s of ${f(leader.fsyncMeanMs)} ms, ${f(leader.entriesPerFsync)} entries/fsync, propose-to-apply ${f(leader.commitMeanMs)} ms`;
+  const peak = (outcome.detail.peakRssMb ?? {}) as Record<string, number>;
+  const memory = Object.keys(peak).sort().map((id) => `${id} ${peak[id]}`).join(', ');
+  return `leader ${leaderId}: ${f(leader.fsyncsPerSecond)} fsync/s of ${f(leader.fsyncMeanMs)} ms, ${f(leader.entriesPerFsync)} entries/fsync, propose-to-apply ${f(leader.commitMeanMs)} ms; peak RSS MB ${memory}`;
 }
 
 export async function purge(ctx: BenchContext, queue: string): Promise<void> {

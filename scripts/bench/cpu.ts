@@ -118,12 +118,21 @@ export function sumCpu(reports: readonly CpuReport[]): CpuReport | undefined {
   return { wallMs, cores, serversMs, serversTotalMs, loadGenMs, otherMs, otherShare, contended: reports.some((r) => r.contended) };
 }
 
-/** Resident memory of a process in bytes (VmRSS), or undefined when it is gone. */
-export function readRssBytes(pid: number): number | undefined {
+function statusKb(pid: number, field: string): number | undefined {
   try {
-    const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const m = new RegExp(`${field}:\\s+(\\d+)\\s+kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) * 1024 : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** Resident memory of a process in bytes (VmRSS), or undefined when it is gone. */
+export function readRssBytes(pid: number): number | undefined {
+  return statusKb(pid, 'VmRSS');
+}
+
+/** The most resident memory a process has had since it started (VmHWM), in bytes. */
+export function readPeakRssBytes(pid: number): number | undefined {
+  return statusKb(pid, 'VmHWM');
 }

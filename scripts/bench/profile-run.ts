@@ -1,8 +1,9 @@
 // `make bench` with --profile (or PROFILE=1): every node runs with --cpu-prof, the
-// pipelined-send scenario (PROFILE_SCENARIO=1: the sequential one, 4: receive+ack) runs once, the
-// cluster stops with SIGTERM so V8 writes the profiles, and the leader's profile is
-// summarized: self time by function and by area, and inclusive time of the heaviest
-// functions. Output in bench-results/profile-<ts>/, the followers' profiles beside it.
+// pipelined-send scenario (PROFILE_SCENARIO=1: the sequential one, 3: batches of 100,
+// 4: receive+ack, 11/12: stream send/consume) runs once, the cluster stops with SIGTERM
+// so V8 writes the profiles, and the leader's profile is summarized: self time by
+// function and by area, and inclusive time of the heaviest functions; then a follower's
+// self time. Output in bench-results/profile-<ts>/, the followers' profiles beside it.
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -17,7 +18,7 @@ import { timestampName } from './report.js';
 import { runScenario } from './scenario.js';
 import { nodeIdOf } from './scenarios/cluster-wait.js';
 import { receiveAck } from './scenarios/receive-ack.js';
-import { pipelinedSend, sequentialSend } from './scenarios/send-load.js';
+import { batchedSend100, pipelinedSend, sequentialSend } from './scenarios/send-load.js';
 import { streamConsume, streamSend } from './scenarios/stream.js';
 import { prepareCluster, warmUp } from './setup.js';
 import { formatTable } from './table.js';
@@ -34,7 +35,7 @@ export async function runProfile(options: BenchOptions, progress: Progress, clus
   const ctx: BenchContext = { options: { ...options, runs: 1 }, cluster, link, progress };
   let leaderPid: number | undefined;
   let leaderId: string;
-  const chosen = { '1': sequentialSend, '4': receiveAck, '11': streamSend, '12': streamConsume }[process.env.PROFILE_SCENARIO ?? ''] ?? pipelinedSend;
+  const chosen = { '1': sequentialSend, '3': batchedSend100, '4': receiveAck, '11': streamSend, '12': streamConsume }[process.env.PROFILE_SCENARIO ?? ''] ?? pipelinedSend;
   // Only the samples taken while the scenario ran: V8 stamps them with the same monotonic
   // clock as process.hrtime here, so start-up and shutdown stay out of the figures.
   const window: ProfileWindow = { fromUs: 0, toUs: Number.MAX_SAFE_INTEGER };
@@ -62,6 +63,9 @@ export async function runProfile(options: BenchOptions, progress: Progress, clus
   copyFileSync(join(profDir, leaderFile), join(outDir, `leader-${leaderId}.cpuprofile`));
   for (const f of files) if (f !== leaderFile) copyFileSync(join(profDir, f), join(outDir, `follower-${f}`));
   writeFileSync(join(outDir, 'summary.json'), `${JSON.stringify({ leaderId, window, ...summary }, null, 2)}\n`);
+  // One follower's self time too: a regression in the replication path shows there.
+  const followerFile = files.find((f) => f !== leaderFile);
+  const follower = followerFile === undefined ? undefined : summarizeProfile(JSON.parse(readFileSync(join(profDir, followerFile), 'utf8')) as CpuProfile, 40, window);
   rmSync(profDir, { recursive: true, force: true });
   process.stdout.write([
     '',
@@ -73,6 +77,14 @@ export async function runProfile(options: BenchOptions, progress: Progress, clus
     '',
     table('inclusive time (function anywhere on the stack)', summary.inclusive.slice(0, 30)),
     '',
+    ...(follower === undefined ? [] : [
+      `CPU profile of a follower (${followerFile}): ${follower.totalMs.toFixed(0)} ms busy, ${follower.idleMs.toFixed(0)} ms idle`,
+      '',
+      table('follower: self time by area', follower.areas.slice(0, 15)),
+      '',
+      table('follower: self time by function', follower.functions.slice(0, 25)),
+      '',
+    ]),
     `profile and summary in ${outDir} (open the .cpuprofile in Chrome DevTools > Performance)`,
     '',
   ].join('\n'));

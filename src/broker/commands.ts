@@ -8,6 +8,7 @@ import {
   MAX_VISIBILITY_TIMEOUT_MS, MIN_RETENTION_MS, NAME_PATTERN, PRODUCER_ID_PATTERN, isWellFormed,
 } from './limits.js';
 import { UNVALIDATED_SEND_TAG, VALIDATED_SEND_TAG, decodeSendBinary, encodeSendBinary } from './send-codec.js';
+import { isValidBodyOnlySend } from './send-shape.js';
 
 export * from './limits.js';
 
@@ -218,6 +219,9 @@ const VALIDATED_JSON_TAG = 0x03;
  * replica, as before.
  */
 export function encodeCommand(command: Command): Uint8Array {
+  // The usual send (messages that are only a body) is checked by hand: the same verdict
+  // as its schema, without zod's per-message allocations (send-shape.ts).
+  if (isValidBodyOnlySend(command)) return encodeSendBinary(command)!;
   const parsed = commandSchema.safeParse(command);
   if (!parsed.success) return encoder.encode(JSON.stringify(command));
   const valid = parsed.data;

@@ -103,6 +103,22 @@ describe('gRPC transport', () => {
     expect(Buffer.from(received).equals(Buffer.from(knownRecord(msgs[0].entries[0])!))).toBe(true);
   });
 
+  test('a big frame reaches grpc-js as a view of the encoded bytes, not a copy (nice-grpc wraps the serializer in Buffer.from)', () => {
+    const serialize = RaftServiceDefinition.send.requestSerialize;
+    const big = { clusterId: 'c', clusterToken: 't', from: 'a', messages: [append(7, 100_000)], entriesAsRecords: true };
+    const out = serialize(big) as unknown;
+    expect(out).toBeInstanceOf(ArrayBuffer);
+    const frame = Buffer.from(out as ArrayBuffer);
+    expect(frame.buffer).toBe(out);
+    expect(frame.equals(Buffer.from(encodeBatch(big)))).toBe(true);
+    expect(Buffer.from(decodeBatch(frame).messages[0].entries[0].data).equals(Buffer.from(big.messages[0].entries[0].data))).toBe(true);
+    // A small frame lies in Buffer's shared pool: it is handed over as bytes (and copied).
+    const small = { clusterId: 'c', clusterToken: 't', from: 'a', messages: [append(7)] };
+    const smallOut = serialize(small) as unknown;
+    expect(smallOut).toBeInstanceOf(Uint8Array);
+    expect(Buffer.from(smallOut as Uint8Array).equals(Buffer.from(encodeBatch(small)))).toBe(true);
+  });
+
   test('a record damaged on the way is refused, never taken as an entry', () => {
     const frame = encodeBatch({ clusterId: 'c', clusterToken: 't', from: 'a', messages: [append(7, 64)], entriesAsRecords: true });
     frame[frame.length - 10] ^= 0x20; // inside the entry's data

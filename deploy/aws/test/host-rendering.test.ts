@@ -66,7 +66,7 @@ describe('systemd unit', () => {
     expect(unit.get('Unit')?.get('Description')).toBe('MOM broker node n3');
     expect(unit.get('Unit')?.get('RequiresMountsFor')).toBe('/var/lib/mom');
     const service = unit.get('Service');
-    expect(service?.get('ExecStart')).toBe('/opt/mom/bin/node --max-semi-space-size=64 /opt/mom/current/dist/main.js --config /etc/mom/node.json');
+    expect(service?.get('ExecStart')).toBe('/opt/mom/bin/node --max-semi-space-size=64 --initial-old-space-size=128 /opt/mom/current/dist/main.js --config /etc/mom/node.json');
     expect(service?.get('User')).toBe('mom');
     expect(service?.get('Restart')).toBe('always');
     expect(service?.get('KillSignal')).toBe('SIGTERM');

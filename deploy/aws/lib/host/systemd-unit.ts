@@ -6,7 +6,7 @@ import { HOST_PATHS, SERVICE_USER } from './paths.js';
 
 /** The broker's V8 flags (src/runtime-flags.ts, where they are explained; a test of the
  *  root package checks that the two lists agree). */
-export const NODE_PROCESS_FLAGS = ['--max-semi-space-size=64'];
+export const NODE_PROCESS_FLAGS = ['--max-semi-space-size=64', '--initial-old-space-size=128'];
 
 export interface SystemdUnitInput {
   nodeId: string;
