@@ -4,7 +4,7 @@
 // field; for this one shape a loop gives the same verdict at a fraction of the cost.
 // Anything else (attributes, delays, deduplication ids, and every invalid input) is
 // left to the schemas, so their answers and error messages stay exactly as they were.
-import { IDEMPOTENCY_KEY_PATTERN, MAX_BATCH, NAME_PATTERN, isWellFormed } from './limits.js';
+import { IDEMPOTENCY_KEY_PATTERN, MAX_BATCH, NAME_PATTERN, PRODUCER_ID_PATTERN, isWellFormed } from './limits.js';
 
 export interface BodyOnlyMessage {
   body: string;
@@ -53,17 +53,49 @@ interface SendFields {
 
 const isName = (v: unknown): boolean => typeof v === 'string' && NAME_PATTERN.test(v);
 
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
+
+/** Only the keys `a` and `b` (own enumerable keys, `__proto__` included when JSON.parse made one). */
+function hasOnlyKeys(o: object, a: string, b: string): boolean {
+  for (const key in o) if (key !== a && key !== b) return false;
+  return true;
+}
+
+/**
+ * A producer as its command schema accepts it (commands.ts, producerSchema) for a
+ * command of `messages` messages: an id of the producer pattern, 1..MAX_BATCH frames of
+ * distinct sequences (safe integers ≥ 0) and counts (1..MAX_BATCH) that add up to the
+ * messages. The stream client sends one with every frame, so this is the usual send too.
+ */
+function isValidProducer(p: unknown, messages: number): boolean {
+  if (!isPlainObject(p) || !hasOnlyKeys(p, 'id', 'frames')) return false;
+  if (typeof p.id !== 'string' || !PRODUCER_ID_PATTERN.test(p.id)) return false;
+  const frames = p.frames;
+  if (!Array.isArray(frames) || frames.length < 1 || frames.length > MAX_BATCH) return false;
+  let total = 0;
+  for (const f of frames as unknown[]) {
+    if (!isPlainObject(f) || !hasOnlyKeys(f, 'seq', 'count')) return false;
+    const { seq, count } = f;
+    if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) return false;
+    if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > MAX_BATCH) return false;
+    total += count;
+  }
+  if (frames.length > 1 && new Set((frames as Array<{ seq: number }>).map((f) => f.seq)).size !== frames.length) return false;
+  return total === messages;
+}
+
 /**
  * True when `c` is a queue.send or topic.publish of body-only messages that its command
  * schema accepts: user and target are names, the idempotency key (if any) has the
- * header's pattern, `batch` is a boolean, and it has no producer (whose frames the
- * schema checks). False says nothing: check with the schema.
+ * header's pattern, `batch` is a boolean, and its producer (if any) is valid for its
+ * messages. False says nothing: check with the schema.
  */
 export function isValidBodyOnlySend(c: SendFields): boolean {
   if (c.type !== 'queue.send' && c.type !== 'topic.publish') return false;
-  if (c.producer !== undefined) return false;
   const target = c.type === 'queue.send' ? c.queue : c.topic;
   if (!isName(c.user) || !isName(target) || typeof c.batch !== 'boolean') return false;
   if (c.idempotencyKey !== undefined && !(typeof c.idempotencyKey === 'string' && IDEMPOTENCY_KEY_PATTERN.test(c.idempotencyKey))) return false;
-  return areBodyOnlyMessages(c.messages);
+  if (!areBodyOnlyMessages(c.messages)) return false;
+  return c.producer === undefined || isValidProducer(c.producer, c.messages.length);
 }
