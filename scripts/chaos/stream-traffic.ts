@@ -1,7 +1,8 @@
 // The chaos traffic over the stream (docs/STREAM.md) instead of REST, for
-// `make chaos WORKLOAD=stream`: the same producers (unique payloads, one Idempotency-Key
-// per logical write) and consumers (ack, or "crash" now and then), through StreamClients
-// that reconnect and resend on their own across leader kills, pauses and partitions.
+// `make chaos WORKLOAD=stream`: the same producers (unique payloads; each client one
+// idempotent producer whose frames are numbered) and consumers (ack, or "crash" now and
+// then), through StreamClients that reconnect and resend on their own across leader
+// kills, pauses and partitions.
 // The history and the checker are the REST workload's.
 import { StreamClient, StreamClosedError, StreamRequestError, type Delivery, type StreamTarget } from '../../src/client/stream.js';
 import type { HistoryRecorder } from './history.js';
@@ -59,7 +60,8 @@ export class StreamTraffic {
       urls: this.opts.urls,
       token: () => this.opts.token(),
       maxUnconfirmed: 16,
-      resendGuard: 'idempotencyKey',
+      // The default resend guard (producer sequences, docs/STREAM.md, Producers): a send
+      // resent after a leader change is answered from its producer's window.
       reconnectDeadlineMs: 600_000,
       heartbeatMs: 3_000,
     });
@@ -82,9 +84,10 @@ export class StreamTraffic {
         ? opts.history.invoke(process, 'publish', { topic: opts.topic, key, payloads })
         : opts.history.invoke(process, 'send', { queue, key, payloads });
       try {
+        // `key` names the operation in the history only: the client guards its resends.
         const sent = publish
-          ? await (n === 1 ? client.publish(opts.topic, messages[0], { idempotencyKey: key }).then((s) => [s]) : client.publish(opts.topic, messages, { idempotencyKey: key }))
-          : await (n === 1 ? client.send(queue, messages[0], { idempotencyKey: key }).then((s) => [s]) : client.send(queue, messages, { idempotencyKey: key }));
+          ? await (n === 1 ? client.publish(opts.topic, messages[0]).then((s) => [s]) : client.publish(opts.topic, messages))
+          : await (n === 1 ? client.send(queue, messages[0]).then((s) => [s]) : client.send(queue, messages));
         const ids = sent.map((s) => s.id);
         if (publish) opts.history.complete(opId, process, 'publish', 'ok', { topic: opts.topic, key, payloads, ids });
         else opts.history.complete(opId, process, 'send', 'ok', { queue, key, payloads, ids });

@@ -34,5 +34,6 @@ export function toApplied(c: Command): AppliedCommand {
     ? { type: c.type, user: c.user, queue: c.queue, batch: c.batch, messages }
     : { type: c.type, user: c.user, topic: c.topic, batch: c.batch, messages };
   if (c.idempotencyKey !== undefined) out.idempotencyKey = c.idempotencyKey;
+  if (c.producer !== undefined) out.producer = c.producer;
   return out;
 }

@@ -3,9 +3,10 @@ import { decodeForApply, toApplied, type AppliedCommand } from './applied-comman
 import type { Command, CommandOf } from './commands.js';
 import { EntryBodies, type EntryReader } from './entry-bodies.js';
 import { BrokerError } from './errors.js';
+import { applyProducerSend } from './producers.js';
 import {
   ackQueue, createQueue, deleteQueue, grantQueue, nackQueue, purgeQueue, queueVisibility,
-  receiveFromQueue, revokeQueue, sendToQueue,
+  receiveFromQueue, revokeQueue, sendMessages, sendToQueue,
 } from './queue-commands.js';
 import {
   applyRelocate, encodeRelocate, relocationCandidates, type RelocatedBody, type RelocationCandidate,
@@ -16,7 +17,7 @@ import type {
 } from './results.js';
 import { StreamHash } from './hash.js';
 import { replayedResult, storedResult, type ChannelAddress, type StoredAnswer } from './idempotency.js';
-import type { BrokerLimits } from './quotas.js';
+import { DEFAULT_LIMITS, type BrokerLimits } from './quotas.js';
 import type { Channel } from './channel.js';
 import { parseTarget } from './targets.js';
 import { captureState } from './snapshot-capture.js';
@@ -24,7 +25,7 @@ import { encodeCapture, readSnapshot, writeSnapshot } from './snapshot.js';
 import { BrokerState } from './state.js';
 import {
   ackSubscription, createSubscription, createTopic, deleteSubscription, deleteTopic, grantTopic,
-  listOwnSubscriptions, nackSubscription, publish, receiveFromSubscription, revokeTopic,
+  listOwnSubscriptions, nackSubscription, publish, publishMessages, receiveFromSubscription, revokeTopic,
   subscriptionVisibility,
 } from './topic-commands.js';
 import { queueView, topicView } from './views.js';
@@ -228,6 +229,11 @@ export class Broker {
     return { ...this.state.usage.peek(user) };
   }
 
+  /** Stream producers a user has (README, Producers). */
+  producerCount(user: string): number {
+    return this.state.producers.count(user);
+  }
+
   /** Idempotency records a user holds and the bytes they count for. */
   idempotencyUsage(user: string): { records: number; bytes: number } {
     return this.state.idempotency.usage(user);
@@ -322,6 +328,7 @@ export class Broker {
     s.lastIndex = ctx.index;
     s.rt.runTimers();
     s.idempotency.expire(s.rt.now);
+    s.producers.expire(s.rt.now);
   }
 
   private execute(c: AppliedCommand, index: number): unknown {
@@ -336,7 +343,11 @@ export class Broker {
       case 'queue.purge': return purgeQueue(s, c);
       case 'queue.grant': return grantQueue(s, c);
       case 'queue.revoke': return revokeQueue(s, c);
-      case 'queue.send': return sendToQueue(s, c, index);
+      case 'queue.send':
+        if (c.producer !== undefined) {
+          return applyProducerSend(s.producers, c, c.producer, s.rt.now, s.limits, index, (sub, at) => sendMessages(s, sub, index, at));
+        }
+        return sendToQueue(s, c, index);
       case 'queue.receive':
         if (c.receiptKey !== undefined) s.rt.installReceiptKey(c.receiptKey);
         return receiveFromQueue(s, c, index);
@@ -347,7 +358,11 @@ export class Broker {
       case 'topic.delete': return deleteTopic(s, c);
       case 'topic.grant': return grantTopic(s, c);
       case 'topic.revoke': return revokeTopic(s, c);
-      case 'topic.publish': return publish(s, c, index);
+      case 'topic.publish':
+        if (c.producer !== undefined) {
+          return applyProducerSend(s.producers, c, c.producer, s.rt.now, s.limits, index, (sub, at) => publishMessages(s, sub, index, at));
+        }
+        return publish(s, c, index);
       case 'subscription.create': return createSubscription(s, c);
       case 'subscription.delete': return deleteSubscription(s, c);
       case 'subscription.receive':
@@ -363,7 +378,8 @@ export class Broker {
         for (const t of s.topics.values()) t.trim();
         return null;
       case 'cluster.limits':
-        s.limits = c.limits;
+        // Entries of earlier versions name fewer limits: the rest keep their defaults.
+        s.limits = { ...DEFAULT_LIMITS, ...c.limits };
         return null;
       case 'messages.relocate': return applyRelocate(s, c, index);
     }

@@ -3,6 +3,7 @@
 // it proposes. A command type missing here fails to compile at CommandValue. Receives are
 // typed as answered (Broker.answer fills their bodies in on the proposing node).
 import type { CommandType } from './commands.js';
+import type { FramesView } from './producers.js';
 import type * as Q from './queue-commands.js';
 import type { ReceivedView } from './results.js';
 import type * as T from './topic-commands.js';
@@ -16,7 +17,8 @@ type Values = {
   'queue.purge': ReturnType<typeof Q.purgeQueue>;
   'queue.grant': ReturnType<typeof Q.grantQueue>;
   'queue.revoke': ReturnType<typeof Q.revokeQueue>;
-  'queue.send': ReturnType<typeof Q.sendToQueue>;
+  /** FramesView: a producer's send carrying several frames (README, Producers). */
+  'queue.send': ReturnType<typeof Q.sendToQueue> | FramesView;
   'queue.receive': Answered;
   'queue.ack': ReturnType<typeof Q.ackQueue>;
   'queue.nack': ReturnType<typeof Q.nackQueue>;
@@ -25,7 +27,7 @@ type Values = {
   'topic.delete': ReturnType<typeof T.deleteTopic>;
   'topic.grant': ReturnType<typeof T.grantTopic>;
   'topic.revoke': ReturnType<typeof T.revokeTopic>;
-  'topic.publish': ReturnType<typeof T.publish>;
+  'topic.publish': ReturnType<typeof T.publish> | FramesView;
   'subscription.create': ReturnType<typeof T.createSubscription>;
   'subscription.delete': ReturnType<typeof T.deleteSubscription>;
   'subscription.receive': Answered;

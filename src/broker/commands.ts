@@ -6,7 +6,7 @@ import { RECEIPT_KEY_PATTERN } from './receipts.js';
 import {
   IDEMPOTENCY_KEY_PATTERN, MAX_ATTRIBUTES, MAX_ATTRIBUTE_NAME_LENGTH, MAX_BATCH, MAX_DEDUPLICATION_ID_LENGTH,
   MAX_DELAY_MS, MAX_RECEIPT_HANDLE_LENGTH, MAX_RECEIVE, MAX_RECEIVES_LIMIT, MAX_RETENTION_MS,
-  MAX_VISIBILITY_TIMEOUT_MS, MIN_RETENTION_MS, NAME_PATTERN, isWellFormed,
+  MAX_VISIBILITY_TIMEOUT_MS, MIN_RETENTION_MS, NAME_PATTERN, PRODUCER_ID_PATTERN, isWellFormed,
 } from './limits.js';
 import { UNVALIDATED_SEND_TAG, VALIDATED_SEND_TAG, decodeSendBinary, encodeSendBinary } from './send-codec.js';
 
@@ -61,6 +61,29 @@ export const publishMessageSchema = z.strictObject({
 });
 export type PublishMessage = z.infer<typeof publishMessageSchema>;
 
+/**
+ * A send's or publish's producer (README, Producers): the client's producer id and, per
+ * frame the command carries (several when the stream merged frames into one batch),
+ * its sequence and how many of the command's messages, in order, are that frame's.
+ */
+export const producerSchema = z.strictObject({
+  id: z.string().regex(PRODUCER_ID_PATTERN),
+  frames: z
+    .array(z.strictObject({
+      seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+      count: z.number().int().min(1).max(MAX_BATCH),
+    }))
+    .min(1)
+    .max(MAX_BATCH)
+    .refine((frames) => new Set(frames.map((f) => f.seq)).size === frames.length, 'sequences must differ'),
+});
+export type ProducerFrames = z.infer<typeof producerSchema>;
+
+/** The frames of a producer cover the command's messages exactly. */
+const framesCoverMessages = (c: { messages: unknown[]; producer?: ProducerFrames }): boolean =>
+  c.producer === undefined || c.producer.frames.reduce((n, f) => n + f.count, 0) === c.messages.length;
+const FRAMES_COVER = { message: "the producer's frame counts must add up to the messages", path: ['producer'] };
+
 const permissionsQueue = z.array(z.enum(['send', 'receive'])).max(2);
 const permissionsTopic = z.array(z.enum(['publish', 'subscribe'])).max(2);
 
@@ -92,7 +115,8 @@ export const queueSendSchema = z.object({
   type: z.literal('queue.send'), ...acting, queue: name,
   messages: z.array(sendMessageSchema).min(1).max(MAX_BATCH),
   batch: z.boolean(),
-});
+  producer: producerSchema.optional(),
+}).refine(framesCoverMessages, FRAMES_COVER);
 export const queueReceiveSchema = z.object({
   type: z.literal('queue.receive'), ...acting, queue: name,
   max: z.number().int().min(1).max(MAX_RECEIVE).optional(),
@@ -127,7 +151,8 @@ export const topicPublishSchema = z.object({
   type: z.literal('topic.publish'), ...acting, topic: name,
   messages: z.array(publishMessageSchema).min(1).max(MAX_BATCH),
   batch: z.boolean(),
-});
+  producer: producerSchema.optional(),
+}).refine(framesCoverMessages, FRAMES_COVER);
 
 export const subscriptionCreateSchema = z.object({
   type: z.literal('subscription.create'), ...acting, topic: name, name,

@@ -14,6 +14,14 @@ export const MAX_ATTRIBUTES = 100;
 /** Attribute names in characters; values are bounded by MAX_MESSAGE_BYTES. */
 export const MAX_ATTRIBUTE_NAME_LENGTH = 256;
 export const MAX_DEDUPLICATION_ID_LENGTH = 128;
+/** A stream producer's id, chosen by its client (docs/STREAM.md, Producers): e.g. 128
+ *  random bits in base64url. */
+export const PRODUCER_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+/** The sequences of one producer whose answers the broker keeps (README, Producers). It
+ *  is also the most requests one stream connection may have unconfirmed (the server
+ *  stops reading there, and the client never has more frames out), so every frame a
+ *  client may still resend lies within its producer's window. */
+export const PRODUCER_WINDOW = 1024;
 export const MAX_RECEIPT_HANDLE_LENGTH = 256;
 export const MAX_BATCH = 100;
 export const MAX_RECEIVE = 100;

@@ -78,13 +78,18 @@ export function revokeQueue(s: BrokerState, c: CommandOf<'queue.revoke'>): null 
 export function sendToQueue(
   s: BrokerState, c: SendMeta, index: number,
 ): SentView | { messages: SentView[] } {
+  const sent = sendMessages(s, c, index);
+  return c.batch ? { messages: sent } : sent[0];
+}
+
+/** A send's messages, each answered; `positions` as in Queue.send. */
+export function sendMessages(s: BrokerState, c: SendMeta, index: number, positions?: readonly number[]): SentView[] {
   const q = findQueue(s, c.queue);
   requireQueuePerm(q, c.user, PERM_SEND, 'send');
   checkBatch(c.messages, c.batch);
   q.trim();
   checkQueueRoom(s, q, c.messages);
-  const sent = q.send(c.messages, index);
-  return c.batch ? { messages: sent } : sent[0];
+  return q.send(c.messages, index, positions);
 }
 
 export function receiveFromQueue(

@@ -76,15 +76,18 @@ export class Queue extends Channel {
   }
 
   /** Enqueues a batch sent at log `index`; ids are (index, position in the batch), and
-   *  so is where each body stays: in that entry of the log. */
-  send(messages: readonly MessageMeta[], index: number): SentView[] {
+   *  so is where each body stays: in that entry of the log. `positions` gives each
+   *  message's position in the entry when only some of its messages are sent (a
+   *  producer's frames answered before are not: README, Producers). */
+  send(messages: readonly MessageMeta[], index: number, positions?: readonly number[]): SentView[] {
     const now = this.rt.now;
     const out = new Array<SentView>(messages.length);
     const idPrefix = messageIdPrefix(index);
     let ready = false;
-    for (let pos = 0; pos < messages.length; pos++) {
-      const m = messages[pos];
-      if ((out[pos] = claimSent(this.dedup, m.deduplicationId, idPrefix + pos.toString(36), now)).deduplicated) continue;
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i];
+      const pos = positions === undefined ? i : positions[i];
+      if ((out[i] = claimSent(this.dedup, m.deduplicationId, idPrefix + pos.toString(36), now)).deduplicated) continue;
       const seq = this.nextSeq++;
       this.store(index, m.bytes);
       if (m.delayMs !== undefined && m.delayMs > 0) {

@@ -26,6 +26,8 @@ export interface BrokerLimits {
   idempotencyRecordsPerUser: number;
   /** Bytes of idempotency records kept per user (as counted by the cache). */
   idempotencyBytesPerUser: number;
+  /** Stream producers (their sequence windows) kept per user; a new one past it is refused. */
+  producersPerUser: number;
 }
 
 const MiB = 1024 * 1024;
@@ -42,6 +44,8 @@ export const DEFAULT_LIMITS: Readonly<BrokerLimits> = Object.freeze({
   queuedBytesPerUser: 64 * 1024 * MiB,
   idempotencyRecordsPerUser: 10_000,
   idempotencyBytesPerUser: 16 * MiB,
+  // A producer with a full window costs ~20 KB (README, Producers): ~20 MB per user at most.
+  producersPerUser: 1_000,
 });
 
 export type LimitName = keyof BrokerLimits;
@@ -59,6 +63,8 @@ export const limitsSchema = z.strictObject({
   queuedBytesPerUser: limit,
   idempotencyRecordsPerUser: limit,
   idempotencyBytesPerUser: limit,
+  // Added later: limits written by earlier versions (log entries, snapshots) lack it.
+  producersPerUser: limit.default(DEFAULT_LIMITS.producersPerUser),
 }) satisfies z.ZodType<BrokerLimits>;
 
 /** Defaults overridden by `overrides` (a node's flags); throws on an unknown name or a

@@ -1,5 +1,5 @@
 import { BinaryReader, BinaryWriter } from './binary.js';
-import type { Command } from './commands.js';
+import type { Command, ProducerFrames } from './commands.js';
 import { BrokerError } from './errors.js';
 
 /**
@@ -39,7 +39,13 @@ interface WireSend {
   messages?: unknown;
   batch?: unknown;
   idempotencyKey?: unknown;
+  producer?: unknown;
 }
+
+/** The header's option bits (one byte; entries of earlier versions wrote 0 or 1 there,
+ *  a boolean for the key). */
+const HAS_KEY = 1;
+const HAS_PRODUCER = 2;
 
 /** The binary form (VALIDATED_SEND_TAG) of a send or publish the caller validated with
  *  its schema (so every string is well-formed and every number a safe integer), or
@@ -56,8 +62,9 @@ export function encodeSendBinary(c: Command): Uint8Array | undefined {
   w.str(c.user);
   w.str(target);
   w.bool(c.batch);
-  w.bool(c.idempotencyKey !== undefined);
+  w.u8((c.idempotencyKey !== undefined ? HAS_KEY : 0) | (c.producer !== undefined ? HAS_PRODUCER : 0));
   if (c.idempotencyKey !== undefined) w.str(c.idempotencyKey);
+  if (c.producer !== undefined) writeProducer(w, c.producer);
   w.uint(messages.length);
   for (const m of messages) {
     w.str(m.body as string);
@@ -80,6 +87,22 @@ export function encodeSendBinary(c: Command): Uint8Array | undefined {
   return out;
 }
 
+function writeProducer(w: BinaryWriter, p: ProducerFrames): void {
+  w.str(p.id);
+  w.uint(p.frames.length);
+  for (const f of p.frames) {
+    w.uint(f.seq);
+    w.uint(f.count);
+  }
+}
+
+function readProducer(r: BinaryReader): ProducerFrames {
+  const id = r.str();
+  const frames = new Array<ProducerFrames['frames'][number]>(r.uint());
+  for (let i = 0; i < frames.length; i++) frames[i] = { seq: r.uint(), count: r.uint() };
+  return { id, frames };
+}
+
 /** What every binary entry starts with (sends, publishes and relocates share it). */
 interface BinaryHeader {
   kind: number;
@@ -87,6 +110,7 @@ interface BinaryHeader {
   target: string;
   batch: boolean;
   idempotencyKey: string | undefined;
+  producer: ProducerFrames | undefined;
   /** Messages that follow. */
   count: number;
 }
@@ -98,8 +122,10 @@ function readBinaryHeader(r: BinaryReader): BinaryHeader {
   const user = r.str();
   const target = r.str();
   const batch = r.bool();
-  const idempotencyKey = r.bool() ? r.str() : undefined;
-  return { kind, user, target, batch, idempotencyKey, count: r.uint() };
+  const options = r.u8();
+  const idempotencyKey = options & HAS_KEY ? r.str() : undefined;
+  const producer = options & HAS_PRODUCER ? readProducer(r) : undefined;
+  return { kind, user, target, batch, idempotencyKey, producer, count: r.uint() };
 }
 
 /** Steps over the header without building its strings (the answer path reads only
@@ -110,7 +136,9 @@ export function skipBinaryHeader(r: BinaryReader): number {
   r.skipStr();
   r.skipStr();
   r.bool();
-  if (r.bool()) r.skipStr();
+  const options = r.u8();
+  if (options & HAS_KEY) r.skipStr();
+  if (options & HAS_PRODUCER) readProducer(r);
   return r.uint();
 }
 
@@ -129,7 +157,7 @@ export function skipAttributes(r: BinaryReader): void {
 /** The plain command object of a binary entry (either tag; the layout is the same). */
 export function decodeSendBinary(bytes: Uint8Array): unknown {
   const r = new BinaryReader(bytes);
-  const { kind, user, target, batch, idempotencyKey, count: n } = readSendHeader(r);
+  const { kind, user, target, batch, idempotencyKey, producer, count: n } = readSendHeader(r);
   const messages: WireMessage[] = [];
   for (let i = 0; i < n; i++) {
     const m: WireMessage = { body: r.str() };
@@ -150,6 +178,7 @@ export function decodeSendBinary(bytes: Uint8Array): unknown {
     ? { type: 'queue.send', user, queue: target, messages, batch }
     : { type: 'topic.publish', user, topic: target, messages, batch };
   if (idempotencyKey !== undefined) c.idempotencyKey = idempotencyKey;
+  if (producer !== undefined) c.producer = producer;
   return c;
 }
 
@@ -169,6 +198,7 @@ export interface SendMeta {
   queue: string;
   batch: boolean;
   idempotencyKey?: string;
+  producer?: ProducerFrames;
   messages: MessageMeta[];
 }
 
@@ -178,6 +208,7 @@ export interface PublishMeta {
   topic: string;
   batch: boolean;
   idempotencyKey?: string;
+  producer?: ProducerFrames;
   messages: MessageMeta[];
 }
 
@@ -188,7 +219,7 @@ export interface PublishMeta {
  */
 export function decodeSendMeta(bytes: Uint8Array): SendMeta | PublishMeta {
   const r = new BinaryReader(bytes);
-  const { kind, user, target, batch, idempotencyKey, count: n } = readSendHeader(r);
+  const { kind, user, target, batch, idempotencyKey, producer, count: n } = readSendHeader(r);
   const messages: MessageMeta[] = new Array<MessageMeta>(n);
   for (let i = 0; i < n; i++) {
     let size = r.skipStr();
@@ -203,6 +234,7 @@ export function decodeSendMeta(bytes: Uint8Array): SendMeta | PublishMeta {
     ? { type: 'queue.send', user, queue: target, batch, messages }
     : { type: 'topic.publish', user, topic: target, batch, messages };
   if (idempotencyKey !== undefined) c.idempotencyKey = idempotencyKey;
+  if (producer !== undefined) c.producer = producer;
   return c;
 }
 

@@ -3,6 +3,7 @@ import type { Message } from './message.js';
 import type { FifoView } from './message-fifo.js';
 import type { QueueConfig } from './queue.js';
 import type { StoredAnswer } from './idempotency.js';
+import type { ProducerWindow } from './producers.js';
 import type { BrokerLimits } from './quotas.js';
 import type { DeadLetterRef } from './runtime.js';
 import type { BrokerState } from './state.js';
@@ -27,6 +28,8 @@ export interface StateCapture {
   users: [string, string][];
   /** [owner, key, answer, at], oldest first. */
   idempotency: [string, string, StoredAnswer, number][];
+  /** Copies of the producers' windows, least recently used first. */
+  producers: ProducerWindow[];
   queues: QueueCapture[];
   topics: TopicCapture[];
 }
@@ -75,6 +78,7 @@ export function captureState(s: BrokerState): StateCapture {
     limits: s.limits,
     users: [...s.users],
     idempotency: [...s.idempotency.stamped()],
+    producers: [...s.producers.values()].map((w) => w.copy()),
     queues: [],
     topics: [],
   };

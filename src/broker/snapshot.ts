@@ -8,6 +8,7 @@ import { Delivery, DeliveryState, Message, NO_ATTRIBUTES, storedAttributes, type
 import type { FifoView, MessageFifo } from './message-fifo.js';
 import { Queue } from './queue.js';
 import { storedResult, type ChannelAddress, type StoredAnswer } from './idempotency.js';
+import { ProducerWindow, type FrameAnswer } from './producers.js';
 import { limitsSchema } from './quotas.js';
 import type { CommandResult } from './results.js';
 import type { DeadLetterRef } from './runtime.js';
@@ -23,8 +24,9 @@ const MAGIC = 0x4d4f4d42; // "MOMB"
 /** 2: receipt key and limits; idempotency records with their owner, receives by
  *  reference. 3: messages without bodies (those are in the log), fresh ones as
  *  delta-coded rows. 4: relocated messages carry their body's location. Version 1 and
- *  2 images still restore, bodies inline; version 3, with every body in its send's entry. */
-const VERSION = 4;
+ *  2 images still restore, bodies inline; version 3, with every body in its send's entry.
+ *  5: stream producers' windows (README, Producers); older images restore without any. */
+const VERSION = 5;
 /** Rows of a fresh FIFO encoded between two checks of the chunk size. */
 const ROWS_PER_STEP = 1024;
 
@@ -64,6 +66,12 @@ export function* encodeCapture(cap: StateCapture, chunkBytes: number): Generator
     w.str(key);
     w.f64(at);
     writeAnswer(w, answer);
+    if (full()) yield w.take();
+  }
+
+  w.uint(cap.producers.length);
+  for (const p of cap.producers) {
+    writeProducer(w, p);
     if (full()) yield w.take();
   }
 
@@ -152,6 +160,7 @@ export function readSnapshot(image: Uint8Array): BrokerState {
       s.idempotency.load(owner, key, readAnswer(r), at);
     }
   }
+  if (version >= 5) for (let n = r.uint(); n > 0; n--) s.producers.load(readProducer(r));
   const msgs = version >= 4 ? MESSAGES_V4 : version === 3 ? MESSAGES_V3 : MESSAGES_V1;
   for (let n = r.uint(); n > 0; n--) {
     const q = readQueue(r, s, msgs);
@@ -164,6 +173,37 @@ export function readSnapshot(image: Uint8Array): BrokerState {
   if (!r.done) throw new BrokerError('validation_failed', 'trailing bytes after the snapshot image');
   s.recountUsage();
   return s;
+}
+
+/** A producer and its held answers, newest sequence as the base of the others' deltas;
+ *  the usual answer is (entry index, first position, count), any other its JSON. */
+function writeProducer(w: BinaryWriter, p: ProducerWindow): void {
+  w.str(p.owner);
+  w.str(p.id);
+  w.f64(p.lastUsed);
+  w.num(p.highest);
+  const held = p.held();
+  w.uint(held.length);
+  for (const h of held) {
+    w.uint(p.highest - h.seq);
+    w.uint(h.count);
+    if (h.count > 0) {
+      w.uint(h.index);
+      w.uint(h.pos);
+    } else w.str(JSON.stringify(h.other));
+  }
+}
+
+function readProducer(r: BinaryReader): ProducerWindow {
+  const p = new ProducerWindow(r.str(), r.str(), r.f64());
+  p.highest = r.num();
+  for (let n = r.uint(); n > 0; n--) {
+    const seq = p.highest - r.uint();
+    const count = r.uint();
+    if (count > 0) p.load({ seq, count, index: r.uint(), pos: r.uint(), other: undefined });
+    else p.load({ seq, count, index: 0, pos: 0, other: JSON.parse(r.str()) as FrameAnswer });
+  }
+  return p;
 }
 
 const ANSWER_RESULT = 0;

@@ -1,4 +1,5 @@
 import { IdempotencyCache } from './idempotency.js';
+import { ProducerTable } from './producers.js';
 import { DEFAULT_LIMITS, type BrokerLimits } from './quotas.js';
 import type { Queue } from './queue.js';
 import { Runtime } from './runtime.js';
@@ -14,6 +15,8 @@ export class BrokerState {
   readonly topics = new Map<string, Topic>();
   /** (user, key) -> the first answer. */
   readonly idempotency = new IdempotencyCache();
+  /** (user, producer id) -> the answers of its recent sequences (README, Producers). */
+  readonly producers = new ProducerTable();
   /** The limits in force: the defaults until a `cluster.limits` entry sets them. */
   limits: BrokerLimits = DEFAULT_LIMITS;
   /** What each user holds, against the limits; derived, recounted on restore. */

@@ -68,13 +68,18 @@ export function revokeTopic(s: BrokerState, c: CommandOf<'topic.revoke'>): null 
 export function publish(
   s: BrokerState, c: PublishMeta, index: number,
 ): SentView | { messages: SentView[] } {
+  const sent = publishMessages(s, c, index);
+  return c.batch ? { messages: sent } : sent[0];
+}
+
+/** A publish's messages, each answered; `positions` as in Topic.publish. */
+export function publishMessages(s: BrokerState, c: PublishMeta, index: number, positions?: readonly number[]): SentView[] {
   const t = findTopic(s, c.topic);
   if (!topicAllows(t, c.user, PERM_PUBLISH)) throw new BrokerError('forbidden', `no publish permission on topic '${t.name}'`);
   checkBatch(c.messages, c.batch);
   t.trim();
   checkTopicRoom(s, t, c.messages);
-  const sent = t.publish(c.messages, index);
-  return c.batch ? { messages: sent } : sent[0];
+  return t.publish(c.messages, index, positions);
 }
 
 export function createSubscription(s: BrokerState, c: CommandOf<'subscription.create'>): SubscriptionView {

@@ -53,14 +53,17 @@ export class Topic {
     return this.cfg.owner;
   }
 
-  publish(messages: readonly MessageMeta[], index: number): SentView[] {
+  /** As Queue.send: `positions` are the messages' positions in the entry when only
+   *  some of its messages are published. */
+  publish(messages: readonly MessageMeta[], index: number, positions?: readonly number[]): SentView[] {
     const now = this.rt.now;
     const out = new Array<SentView>(messages.length);
     const stored = this.subscriptions.size > 0;
     const idPrefix = messageIdPrefix(index);
-    for (let pos = 0; pos < messages.length; pos++) {
-      const m = messages[pos];
-      if ((out[pos] = claimSent(this.dedup, m.deduplicationId, idPrefix + pos.toString(36), now)).deduplicated) continue;
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i];
+      const pos = positions === undefined ? i : positions[i];
+      if ((out[i] = claimSent(this.dedup, m.deduplicationId, idPrefix + pos.toString(36), now)).deduplicated) continue;
       const seq = this.nextSeq++;
       // With no subscription nobody will ever read it: publish succeeds, nothing is kept.
       if (stored) {

@@ -3,13 +3,14 @@
 // window, and acks, nacks and extends. It finds the leader from any node (following the
 // upgrade's 307), and when the stream closes with leaderChanged, goingAway or a dropped
 // connection it reconnects and resumes: every unconfirmed request is sent again in its
-// first order, sends and publishes with their Idempotency-Keys (one is generated for each
-// unless the caller gave one), so nothing is applied twice; consumers start again, and
-// what was leased to the old connection comes back when its lease ends.
+// first order, sends and publishes with their producer sequence (or the resend guard the
+// caller chose), so nothing is applied twice; consumers start again, and what was leased
+// to the old connection comes back when its lease ends.
 import { randomBytes } from 'node:crypto';
 import { connect as netConnect, isIP, type NetConnectOpts, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import WebSocket from 'ws';
+import { PRODUCER_WINDOW } from '../broker/limits.js';
 import type { SentView } from '../broker/results.js';
 import { MomApiError } from './errors.js';
 import {
@@ -31,17 +32,22 @@ export interface StreamClientOptions {
   urls: readonly string[];
   /** A JWT, or a function giving a fresh one (called again when the token expires). */
   token: string | (() => string | Promise<string>);
-  /** Requests sent and not yet answered; send() waits for room beyond it. Default 256. */
+  /** Requests sent and not yet answered; send() waits for room beyond it. Default 256;
+   *  with the 'producer' guard at most a producer's window (1,024). */
   maxUnconfirmed?: number;
   /** What keeps a send or publish resent after a reconnect from being applied twice,
    *  when the caller gave no key of its own:
-   *  - 'deduplicationId' (default): each message without one gets a generated
-   *    deduplicationId; a resent message that was already applied is answered with its
-   *    first id and `deduplicated: true`. The server commits such frames in batches.
+   *  - 'producer' (default): the client is a producer with a random id for its
+   *    lifetime, and numbers its send and publish frames; a resent frame that was
+   *    applied before is answered with its first ids and `deduplicated: true`
+   *    (docs/STREAM.md, Producers). The server commits such frames in batches and
+   *    keeps a bounded window per producer, whatever the message rate.
+   *  - 'deduplicationId': each message without one gets a generated deduplicationId,
+   *    which every node remembers for 5 minutes (memory grows with the rate).
    *  - 'idempotencyKey': each frame gets a generated Idempotency-Key (the first answer is
    *    replayed), at one log entry per frame.
    *  - 'none': a resend may store a message twice. */
-  resendGuard?: 'deduplicationId' | 'idempotencyKey' | 'none';
+  resendGuard?: ResendGuard;
   /** Give up when no leader could be reached for this long. Default 60 s. */
   reconnectDeadlineMs?: number;
   /** Acks and nacks of one target made in the same turn of the event loop go out as one
@@ -52,6 +58,8 @@ export interface StreamClientOptions {
    *  client) never closes it. Default 10 s. */
   heartbeatMs?: number;
 }
+
+export type ResendGuard = 'producer' | 'deduplicationId' | 'idempotencyKey' | 'none';
 
 /** A request the broker answered with an error over the stream: the same error (code,
  *  status, details) a REST call gets as MomApiError, so one catch serves both. */
@@ -148,10 +156,21 @@ export class StreamClient {
   /** The node serving the stream now. */
   node: string | undefined;
   private readonly maxUnconfirmed: number;
+  private readonly guard: ResendGuard;
+  /** This client's producer id: the same for every frame it sends, across reconnects. */
+  readonly producerId = randomBytes(16).toString('base64url');
+  /** The sequence the next send or publish frame gets. */
+  private nextSeq = 0;
+  /** Sequences sent and not answered yet, oldest first (they are added in order). */
+  private readonly unansweredSeqs = new Set<number>();
 
   private constructor(private readonly opts: StreamClientOptions) {
     if (opts.urls.length === 0) throw new Error('StreamClient needs at least one URL');
-    this.maxUnconfirmed = opts.maxUnconfirmed ?? 256;
+    this.guard = opts.resendGuard ?? 'producer';
+    const max = opts.maxUnconfirmed ?? 256;
+    // A frame resent after a break must still be in its producer's window: never more
+    // frames out than the window holds.
+    this.maxUnconfirmed = this.guard === 'producer' ? Math.min(max, PRODUCER_WINDOW) : max;
   }
 
   /** Opens a stream to the leader (found from any of `urls`). */
@@ -178,14 +197,14 @@ export class StreamClient {
 
   private async write(op: 'send' | 'publish', where: Record<string, string>, message: MessageInput | MessageInput[], key: string | undefined): Promise<SentView | SentView[]> {
     const batch = Array.isArray(message);
-    const guard = this.opts.resendGuard ?? 'deduplicationId';
+    const guard = this.guard;
     const idempotencyKey = key ?? (guard === 'idempotencyKey' ? this.generatedKey() : undefined);
     if (key === undefined && guard === 'deduplicationId') {
       const withId = (m: MessageInput): MessageInput => (m.deduplicationId !== undefined ? m : { ...m, deduplicationId: this.generatedKey() });
       message = Array.isArray(message) ? message.map(withId) : withId(message);
     }
     const frame = { op, ...where, ...(idempotencyKey !== undefined && { idempotencyKey }), ...(batch ? { messages: message } : { message }) };
-    const body = await this.request(frame, true);
+    const body = await this.request(frame, true, key === undefined && guard === 'producer');
     return batch ? (body as { messages: SentView[] }).messages : (body as SentView);
   }
 
@@ -200,7 +219,7 @@ export class StreamClient {
    *  ack applied before the break would otherwise come back `unknown`): each carries a
    *  generated Idempotency-Key unless resendGuard is 'none'. */
   private settleKey(): { idempotencyKey?: string } {
-    return this.opts.resendGuard === 'none' ? {} : { idempotencyKey: this.generatedKey() };
+    return this.guard === 'none' ? {} : { idempotencyKey: this.generatedKey() };
   }
 
   ack(target: StreamTarget, receiptHandles: string[]): Promise<AckAnswer> {
@@ -245,17 +264,28 @@ export class StreamClient {
 
   // ---- requests ----------------------------------------------------------------------
 
-  private async request(fields: Record<string, unknown>, counted: boolean): Promise<unknown> {
+  /** `sequenced`: a send or publish that carries this client's producer id and the next
+   *  sequence, taken once there is room (so the frames out never span more than the
+   *  window). */
+  private async request(fields: Record<string, unknown>, counted: boolean, sequenced = false): Promise<unknown> {
     this.throwIfClosed();
     if (counted) {
-      while (this.unconfirmed >= this.maxUnconfirmed) {
-        await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
+      let waited = false;
+      while (this.unconfirmed >= this.maxUnconfirmed || (sequenced && this.seqSpanFull())) {
+        // Woken but still without room: first in line again, so sends keep their order.
+        await new Promise<void>((resolve) => (waited ? this.roomWaiters.unshift(resolve) : this.roomWaiters.push(resolve)));
+        waited = true;
         this.throwIfClosed();
       }
       this.unconfirmed++;
     }
     const id = this.nextId++;
-    const frame = { ...fields, id };
+    let frame: Record<string, unknown>;
+    if (sequenced) {
+      const seq = this.nextSeq++;
+      this.unansweredSeqs.add(seq);
+      frame = { ...fields, producer: this.producerId, seq, id };
+    } else frame = { ...fields, id };
     return new Promise<unknown>((resolve, reject) => {
       const entry: Pending = { id, frame, text: JSON.stringify(frame), resolve, reject, counted };
       this.pending.set(id, entry);
@@ -267,7 +297,16 @@ export class StreamClient {
     if (this.closedError) throw this.closedError;
   }
 
+  /** Whether the next sequence would lie a window or more past the oldest unanswered
+   *  one: that one, resent after a break, would no longer be answered from the window.
+   *  (Later frames may be answered first: relayed frames commit in any order.) */
+  private seqSpanFull(): boolean {
+    const oldest = this.unansweredSeqs.values().next();
+    return !oldest.done && this.nextSeq - oldest.value >= PRODUCER_WINDOW;
+  }
+
   private settle(entry: Pending): void {
+    if (typeof entry.frame.seq === 'number') this.unansweredSeqs.delete(entry.frame.seq);
     this.pending.delete(entry.id);
     if (!entry.counted) return;
     this.unconfirmed--;
@@ -528,9 +567,11 @@ export class StreamClient {
     this.ws = ws;
     this.connectedAt = Date.now();
     if (ws.readyState !== WebSocket.OPEN) {
-      // Closed between its `ready` and now: the close event was already spent.
+      // Closed between its `ready` and now: the close event was already spent. This runs
+      // inside the reconnect that opened it, which a reconnect asked for now would join
+      // (and with it end): ask once that one is over.
       ws.on('error', () => undefined);
-      this.onClose(ws, 1006, '');
+      setImmediate(() => this.onClose(ws, 1006, ''));
       return;
     }
     let lastSign = Date.now();

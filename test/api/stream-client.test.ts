@@ -154,7 +154,7 @@ beforeAll(async () => {
   const user = { username: 'client', password: 'client-password' };
   expect((await rest('POST', '/v1/auth/register', user)).status).toBe(201);
   token = (await rest('POST', '/v1/auth/login', user)).json.token;
-  for (const name of ['c-basic', 'c-resume', 'c-consume', 'c-redeliver', 'c-ack']) expect((await rest('POST', '/v1/queues', { name })).status).toBe(201);
+  for (const name of ['c-basic', 'c-resume', 'c-consume', 'c-redeliver', 'c-ack', 'c-producer']) expect((await rest('POST', '/v1/queues', { name })).status).toBe(201);
 });
 
 afterEach(async () => {
@@ -206,6 +206,41 @@ describe('StreamClient', () => {
     expect(stored.sort()).toEqual([...bodies].sort());
     // Each confirm names the id the stored message has.
     expect(new Set(sent.map((s) => s.id)).size).toBe(bodies.length);
+  });
+
+  test('producer sequences (the default): sends applied before a reconnect are answered after their resend with their first ids, from the window', async () => {
+    const client = await connect({ maxUnconfirmed: 64 });
+    nodes.a.hold = true;
+    const singles = Array.from({ length: 12 }, (_, i) => client.send('c-producer', { body: `p-${i}` }));
+    const batch = client.send('c-producer', [{ body: 'p-b1' }, { body: 'p-b2' }]);
+    while (nodes.a.held.length === 0) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 50));
+    // Every held command is applied, none is confirmed: the client must resend all.
+    const held = nodes.a.held.splice(0);
+    const firstIds: string[] = [];
+    let merged = 0;
+    for (const h of held) {
+      const r = nodes.a.apply(h.command) as { ok: boolean; value: { id?: string; messages?: Array<{ id: string }>; frames?: Array<{ messages: Array<{ id: string }> }> } };
+      expect(r.ok).toBe(true);
+      const v = r.value;
+      if (v.frames) merged++;
+      if (v.frames) for (const f of v.frames) firstIds.push(...f.messages.map((m) => m.id));
+      else if (v.messages) firstIds.push(...v.messages.map((m) => m.id));
+      else firstIds.push(v.id!);
+    }
+    expect(merged).toBeGreaterThan(0); // frames of one turn were merged, with their sequences
+    lead('b');
+    for (const h of held) h.reject(new ProposalOutcomeUnknownError());
+    const sent = [...(await Promise.all(singles)), ...(await batch)];
+    expect(client.reconnects).toBeGreaterThanOrEqual(1);
+    // Each answer is the first one: same ids, marked deduplicated; nothing stored twice.
+    expect(sent.every((s) => s.deduplicated)).toBe(true);
+    expect(sent.map((s) => s.id).sort()).toEqual(firstIds.sort());
+    expect((await drain('c-producer')).sort()).toEqual([...Array.from({ length: 12 }, (_, i) => `p-${i}`), 'p-b1', 'p-b2'].sort());
+    // One producer for the client's lifetime, no deduplication ids: memory is its window.
+    expect(broker.producerCount('client')).toBeGreaterThanOrEqual(1);
+    const again = await client.send('c-producer', { body: 'after' });
+    expect(again.deduplicated).toBe(false);
   });
 
   test('consume as an async iterator: prefetch bounds what is unacked, acks let more in', async () => {
@@ -285,6 +320,67 @@ describe('StreamClient', () => {
     } finally {
       for (const ws of hung.clients) ws.terminate();
       await new Promise((resolve) => hung.close(resolve));
+    }
+  });
+
+  test('a stream that closes right after its ready (a node going down) is opened again', async () => {
+    // The first connection says ready and closes in the same breath (both frames reach
+    // the client in one read); later ones are cut, so the client goes on to a.
+    const flaky = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    let accepted = 0;
+    flaky.on('connection', (ws) => {
+      if (accepted++ > 0) {
+        ws.terminate();
+        return;
+      }
+      ws.send(JSON.stringify({ op: 'ready', user: 'client', node: 'flaky', expiresAt: new Date(Date.now() + 60_000).toISOString(), limits: {} }));
+      ws.close(CLOSE.goingAway);
+    });
+    await new Promise((resolve) => flaky.once('listening', resolve));
+    try {
+      const client = await StreamClient.connect({ urls: [`http://127.0.0.1:${(flaky.address() as AddressInfo).port}`, urls.get('a')!], token });
+      clients.push(client);
+      const sent = await client.send('c-basic', { body: 'after the flaky node' });
+      expect(sent.deduplicated).toBe(false);
+      expect(client.node).toBe('a');
+      expect(await drain('c-basic')).toEqual(['after the flaky node']);
+    } finally {
+      for (const ws of flaky.clients) ws.terminate();
+      await new Promise((resolve) => flaky.close(resolve));
+    }
+  });
+
+  test('a producer never has frames out a window or more past its oldest unanswered one', async () => {
+    // A server that answers every send at once but the first (sequence 0), until told.
+    const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    const seqs: number[] = [];
+    let releaseFirst: (() => void) | undefined;
+    server.on('connection', (ws) => {
+      ws.send(JSON.stringify({ op: 'ready', user: 'client', node: 'fake', expiresAt: new Date(Date.now() + 60_000).toISOString(), limits: {} }));
+      ws.on('message', (data) => {
+        const frame = JSON.parse(data.toString()) as { id: number; seq: number };
+        seqs.push(frame.seq);
+        const ok = () => ws.send(JSON.stringify({ op: 'ok', id: frame.id, status: 201, body: { id: `x-${frame.seq}`, deduplicated: false } }));
+        if (frame.seq === 0) releaseFirst = ok;
+        else ok();
+      });
+    });
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      const client = await StreamClient.connect({ urls: [`http://127.0.0.1:${(server.address() as AddressInfo).port}`], token, maxUnconfirmed: 64 });
+      clients.push(client);
+      const sends = Array.from({ length: 1100 }, (_, i) => client.send('q', { body: `b${i}` }));
+      while (seqs.length < 1024) await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setTimeout(r, 100));
+      // Sequences 0..1023 went out; 1024 waits for 0's answer, though only 1 is unanswered.
+      expect(Math.max(...seqs)).toBe(1023);
+      releaseFirst!();
+      await Promise.all(sends);
+      expect(seqs.slice().sort((a, b) => a - b)).toEqual(Array.from({ length: 1100 }, (_, i) => i));
+      expect(new Set(seqs).size).toBe(1100);
+    } finally {
+      for (const ws of server.clients) ws.terminate();
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 

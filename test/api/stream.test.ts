@@ -49,7 +49,7 @@ beforeAll(async () => {
   cluster = await startInProcessCluster('redirect', { stream: { authGraceMs: GRACE_MS } });
   token = await login('streamer');
   otherToken = await login('stranger');
-  for (const name of ['s-send', 's-idem', 's-consume', 's-credit', 's-nack', 's-cancel', 's-errors']) {
+  for (const name of ['s-send', 's-idem', 's-consume', 's-credit', 's-nack', 's-cancel', 's-errors', 's-producer']) {
     expect((await rest('POST', '/v1/queues', { name })).status).toBe(201);
   }
   expect((await rest('POST', '/v1/topics', { name: 's-topic' })).status).toBe(201);
@@ -159,6 +159,53 @@ describe('send and publish', () => {
     expect(a).toMatchObject({ op: 'ok', status: 201 });
     expect((b as { body: unknown }).body).toEqual((a as { body: unknown }).body);
     expect((await rest('GET', '/v1/queues/s-idem')).json.stats).toMatchObject({ ready: 1 });
+  });
+
+  test('producer sequences: a frame resent on a new connection is answered from the window with its first ids', async () => {
+    const first = await open();
+    first.send({ op: 'send', id: 1, queue: 's-producer', producer: 'prod-A', seq: 0, message: { body: 'x0' } });
+    first.send({ op: 'send', id: 2, queue: 's-producer', producer: 'prod-A', seq: 1, messages: [{ body: 'x1' }, { body: 'x2' }] });
+    const a0 = (await first.answer(1)) as { body: { id: string } };
+    const a1 = (await first.answer(2)) as { body: { messages: Array<{ id: string }> } };
+    expect(a0).toMatchObject({ op: 'ok', status: 201, body: { deduplicated: false } });
+    first.ws.terminate();
+    // The client lost the answers: it resends both frames, with a new one, elsewhere.
+    const second = await open();
+    second.send({ op: 'send', id: 1, queue: 's-producer', producer: 'prod-A', seq: 0, message: { body: 'x0' } });
+    second.send({ op: 'send', id: 2, queue: 's-producer', producer: 'prod-A', seq: 1, messages: [{ body: 'x1' }, { body: 'x2' }] });
+    second.send({ op: 'send', id: 3, queue: 's-producer', producer: 'prod-A', seq: 2, message: { body: 'x3' } });
+    expect(await second.answer(1)).toMatchObject({ op: 'ok', status: 201, body: { id: a0.body.id, deduplicated: true } });
+    expect(await second.answer(2)).toMatchObject({ op: 'ok', status: 201, body: { messages: a1.body.messages.map((m) => ({ id: m.id, deduplicated: true })) } });
+    expect(await second.answer(3)).toMatchObject({ op: 'ok', status: 201, body: { deduplicated: false } });
+    const got = await rest('POST', '/v1/queues/s-producer/receive', { max: 10, visibilityTimeoutMs: 0 });
+    expect(got.json.messages.map((m: { body: string }) => m.body)).toEqual(['x0', 'x1', 'x2', 'x3']);
+    // A sequence far below the highest is refused: its answer is no longer known.
+    second.send({ op: 'send', id: 4, queue: 's-producer', producer: 'prod-A', seq: 5000, message: { body: 'far' } });
+    await second.answer(4);
+    second.send({ op: 'send', id: 5, queue: 's-producer', producer: 'prod-A', seq: 0, message: { body: 'x0' } });
+    expect(await second.answer(5)).toMatchObject({
+      op: 'error', status: 409, error: { code: 'conflict', details: { reason: 'sequence_below_window', producer: 'prod-A', seq: 0, oldest: 3977 } },
+    });
+    // producer and seq go together, and are checked.
+    second.send({ op: 'send', id: 6, queue: 's-producer', producer: 'prod-A', message: { body: 'no seq' } });
+    second.send({ op: 'send', id: 7, queue: 's-producer', producer: 'bad id!', seq: 1, message: { body: 'x' } });
+    expect(await second.answer(6)).toMatchObject({ op: 'error', status: 400, error: { code: 'validation_failed', details: [{ path: 'seq' }] } });
+    expect(await second.answer(7)).toMatchObject({ op: 'error', status: 400, error: { code: 'validation_failed', details: [{ path: 'producer' }] } });
+  });
+
+  test('REST: X-Mom-Producer names the frames of a request; several frames are answered one by one', async () => {
+    const send = (header: string, body: unknown) =>
+      rawRequest(cluster.leaderUrl, 'POST', '/v1/queues/s-producer/messages', { token, body, headers: { 'x-mom-producer': header } });
+    const one = await send('prod-R 7', { body: 'r7' });
+    expect(one.status).toBe(201);
+    const merged = await send('prod-R 7:1,8:2', { messages: [{ body: 'r7' }, { body: 'r8a' }, { body: 'r8b' }] });
+    expect(merged.status).toBe(201);
+    expect(merged.json.frames).toEqual([
+      { status: 201, messages: [{ id: one.json.id, deduplicated: true }] },
+      { status: 201, messages: [{ id: expect.any(String), deduplicated: false }, { id: expect.any(String), deduplicated: false }] },
+    ]);
+    expect((await send('prod-R 9:2', { body: 'x' })).json.error).toMatchObject({ code: 'validation_failed', details: [{ in: 'header', path: 'X-Mom-Producer' }] });
+    expect((await send('prod-R', { body: 'x' })).status).toBe(400);
   });
 
   test('publish to a topic reaches its subscription', async () => {
@@ -352,5 +399,25 @@ describe('forward mode: a follower keeps the stream and relays to the leader', (
     expect(await s.answer('a')).toMatchObject({ op: 'ok', body: { acked: 3 } });
     const stats = await rawRequest(fwd.leaderUrl, 'GET', '/v1/queues/relay', { token: fwdToken });
     expect(stats.json.stats).toEqual({ ready: 0, inflight: 0, delayed: 0 });
+  });
+
+  test('producer frames relayed by a follower: a resend on a new connection is answered from the window', async () => {
+    const frames = Array.from({ length: 6 }, (_, seq) => ({ op: 'send', id: seq, queue: 'relay', producer: 'relay-prod', seq, message: { body: `f${seq}` } }));
+    const first = await RawStream.open(fwd.followerUrls[0], fwdToken);
+    opened.push(first);
+    await first.next((f) => f.op === 'ready');
+    for (const f of frames) first.send(f);
+    const answers = await Promise.all(frames.map((f) => first.answer(f.id))) as Array<{ op: string; body: { id: string; deduplicated: boolean } }>;
+    expect(answers.every((a) => a.op === 'ok' && !a.body.deduplicated)).toBe(true);
+    first.ws.terminate();
+    const second = await RawStream.open(fwd.followerUrls[1] ?? fwd.followerUrls[0], fwdToken);
+    opened.push(second);
+    await second.next((f) => f.op === 'ready');
+    for (const f of frames) second.send(f);
+    const again = await Promise.all(frames.map((f) => second.answer(f.id)));
+    expect(again).toEqual(answers.map((a) => ({ ...a, body: { id: a.body.id, deduplicated: true } })));
+    // Stored once each (the earlier test's consumer may hold some of them).
+    const { stats } = (await rawRequest(fwd.leaderUrl, 'GET', '/v1/queues/relay', { token: fwdToken })).json;
+    expect(stats.ready + stats.inflight).toBe(6);
   });
 });

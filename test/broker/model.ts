@@ -5,6 +5,10 @@
  */
 export type Result = { ok: true; value: unknown } | { ok: false; code: string };
 
+interface Sent { id: string; deduplicated: boolean }
+/** One frame's answer in a producer's command (errors by code, as Result). */
+export type FrameResult = { ok: true; messages: Sent[] } | { ok: false; code: string };
+
 interface MMsg {
   id: string;
   body: string;
@@ -31,7 +35,7 @@ interface MChan {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
-const mid = (index: number, pos: number) => `${index.toString(36)}-${pos.toString(36)}`;
+const midOf = (index: number, pos: number) => `${index.toString(36)}-${pos.toString(36)}`;
 const rid = (index: number, pos: number) => `${index.toString(36)}.${pos.toString(36)}`;
 
 export class Model {
@@ -43,6 +47,8 @@ export class Model {
   topicDedup = new Map<string, { id: string; at: number }>();
   /** A receive's answer is kept as where it leased from and its receipts. */
   readonly idem = new Map<string, { result: Result; at: number; from?: MChan; receipts?: string[] }>();
+  /** `${user}\n${producer id}` -> its answers by sequence. */
+  readonly producers = new Map<string, { highest: number; lastUsed: number; answers: Map<number, FrameResult> }>();
   /** How often messages were dead-lettered (lets the tests check they cover it). */
   deadLettered = 0;
 
@@ -54,6 +60,7 @@ export class Model {
     this.now = Math.max(this.now, time);
     this.runTimers();
     for (const [k, e] of this.idem) if (this.now - e.at >= 600_000) this.idem.delete(k);
+    for (const [k, p] of this.producers) if (this.now - p.lastUsed >= 600_000) this.producers.delete(k);
     const key = c.idempotencyKey === undefined ? undefined : `${c.user}\n${c.idempotencyKey}`;
     if (key !== undefined && this.idem.has(key)) {
       const e = this.idem.get(key)!;
@@ -86,7 +93,50 @@ export class Model {
     return { ready: n('ready'), inflight: n('inflight'), delayed: n('delayed') };
   }
 
-  private exec(c: any, index: number): Result {
+  /** A producer's frames as the broker answers them (src/broker README, Producers):
+   *  every answer is kept, and a sequence within 1024 of the highest is looked up. */
+  private producerSend(c: any, index: number): Result {
+    const key = `${c.user}\n${c.producer.id}`;
+    let p = this.producers.get(key);
+    if (p === undefined) {
+      p = { highest: -1, lastUsed: this.now, answers: new Map() };
+      this.producers.set(key, p);
+    }
+    p.lastUsed = this.now;
+    const out: FrameResult[] = [];
+    const fresh: Array<{ at: number; seq: number; positions: number[] }> = [];
+    let start = 0;
+    c.producer.frames.forEach((f: { seq: number; count: number }, at: number) => {
+      const positions = Array.from({ length: f.count }, (_, k) => start + k);
+      start += f.count;
+      const first = p.answers.get(f.seq);
+      if (f.seq <= p.highest - 1024) out[at] = { ok: false, code: 'conflict' };
+      else if (first !== undefined) out[at] = first.ok ? { ok: true, messages: first.messages.map((m) => ({ ...m, deduplicated: true })) } : first;
+      else fresh.push({ at, seq: f.seq, positions });
+    });
+    if (fresh.length > 0) {
+      const positions = fresh.flatMap((f) => f.positions);
+      const r = this.exec({ ...c, producer: undefined, batch: true, messages: positions.map((i) => c.messages[i]) }, index, positions);
+      let offset = 0;
+      for (const f of fresh) {
+        const answer: FrameResult = r.ok
+          ? { ok: true, messages: (r.value as { messages: Sent[] }).messages.slice(offset, offset + f.positions.length) }
+          : { ok: false, code: r.code };
+        offset += f.positions.length;
+        p.highest = Math.max(p.highest, f.seq);
+        p.answers.set(f.seq, answer);
+        out[f.at] = answer;
+      }
+    }
+    if (out.length > 1) return { ok: true, value: { frames: out } };
+    const [a] = out;
+    if (!a.ok) return a;
+    return { ok: true, value: c.batch ? { messages: a.messages } : a.messages[0] };
+  }
+
+  private exec(c: any, index: number, positions?: number[]): Result {
+    if (c.producer !== undefined) return this.producerSend(c, index);
+    const mid = (i: number, pos: number) => midOf(i, positions?.[pos] ?? pos);
     switch (c.type) {
       case 'tick':
         return { ok: true, value: null };

@@ -32,7 +32,25 @@ const batch = fc.array(msg, { minLength: 1, maxLength: 3 });
 const picks = fc.array(fc.nat(), { minLength: 1, maxLength: 3 });
 const lease = fc.option(fc.constantFrom(0, 500, 3000), { nil: undefined });
 
+/** A producer's frames (README, Producers): sequences that repeat (resends), go back
+ *  (out of order) and jump past the window, merged up to three in a command. */
+const producerFrames = fc.uniqueArray(
+  fc.record({ seq: fc.constantFrom(0, 1, 2, 3, 4, 5, 1027, 1028, 2100), b: fc.array(msg, { minLength: 1, maxLength: 2 }) }),
+  { minLength: 1, maxLength: 3, selector: (f) => f.seq },
+);
+const producerOp = (kind: 'queue' | 'topic') =>
+  fc.record({ dt, user: kind === 'queue' ? user : fc.constant('alice'), queue, id: fc.constantFrom('P', 'Q'), frames: producerFrames }).map(({ dt, user, queue, id, frames }) => {
+    const messages = frames.flatMap((f) => (kind === 'queue' ? f.b : f.b.map(({ delayMs: _d, ...m }) => m)));
+    const producer = { id, frames: frames.map((f) => ({ seq: f.seq, count: f.b.length })) };
+    const batch = frames.length > 1 || messages.length > 1;
+    return { kind: 'cmd' as const, dt, cmd: kind === 'queue'
+      ? { type: 'queue.send', user, queue, messages, batch, producer }
+      : { type: 'topic.publish', user, topic: 't', messages, batch, producer } };
+  });
+
 const op: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 4, arbitrary: producerOp('queue') },
+  { weight: 1, arbitrary: producerOp('topic') },
   { weight: 5, arbitrary: fc.record({ dt, key, user, queue, b: batch }).map(({ dt, key, user, queue, b }) =>
     ({ kind: 'cmd' as const, dt, key, cmd: { type: 'queue.send', user, queue, messages: b, batch: b.length > 1 } })) },
   { weight: 5, arbitrary: fc.record({ dt, key, user, queue, max: fc.integer({ min: 1, max: 4 }), lease }).map(({ dt, key, user, queue, max, lease }) =>
@@ -130,7 +148,11 @@ class Log {
 }
 
 function norm(r: CommandResult): Result {
-  return r.ok ? { ok: true, value: JSON.parse(JSON.stringify(r.value)) } : { ok: false, code: r.error.code };
+  if (!r.ok) return { ok: false, code: r.error.code };
+  const value = JSON.parse(JSON.stringify(r.value)) as { frames?: Array<{ ok: boolean; error?: { code: string } }> } | null;
+  // A producer's frames: errors compared by code, as whole results are.
+  if (value?.frames) value.frames = value.frames.map((f) => (f.ok ? f : { ok: false, code: f.error!.code }));
+  return { ok: true, value };
 }
 
 /** A broker and the log it reads bodies from. */
@@ -159,6 +181,7 @@ describe('broker vs reference model', () => {
     let deadLettered = 0;
     let delivered = 0;
     let relocated = 0;
+    const producerAnswers = { replayed: 0, belowWindow: 0, merged: 0 };
     fc.assert(
       fc.property(fc.array(opOrRelocate, { minLength: 10, maxLength: 80, size: 'max' }), (ops) => {
         const replica = new Replica();
@@ -192,6 +215,12 @@ describe('broker vs reference model', () => {
           const want = model.apply(e.cmd, i + 1, e.time);
           expect({ cmd: e.cmd, result: norm(got) }).toEqual({ cmd: e.cmd, result: want });
           log.observe(got);
+          if ('producer' in e.cmd && e.cmd.producer !== undefined) {
+            const text = JSON.stringify(got);
+            if (text.includes('"deduplicated":true')) producerAnswers.replayed++;
+            if (text.includes('sequence_below_window')) producerAnswers.belowWindow++;
+            if (text.includes('"frames"')) producerAnswers.merged++;
+          }
           if (got.ok && e.cmd.type.endsWith('.receive')) delivered += (got.value as { messages?: unknown[] } | null)?.messages?.length ?? 0;
         }
         // The log keeps only what retainFrom() asks for (a compaction), then everything
@@ -225,6 +254,10 @@ describe('broker vs reference model', () => {
     expect(delivered).toBeGreaterThan(150);
     expect(deadLettered).toBeGreaterThan(5);
     expect(relocated).toBeGreaterThan(20);
+    // And producers' resends, refusals below the window and merged frames.
+    expect(producerAnswers.replayed).toBeGreaterThan(50);
+    expect(producerAnswers.belowWindow).toBeGreaterThan(20);
+    expect(producerAnswers.merged).toBeGreaterThan(50);
   });
 
   test('snapshot and restore at a random point, then the rest: same answers and state hash', () => {

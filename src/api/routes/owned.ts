@@ -4,6 +4,7 @@
 import type { z } from 'zod';
 import type { CommandOf } from '../../broker/index.js';
 import { commit, idempotencyField, type ApiDeps } from '../deps.js';
+import { framesBody, isFramesView, PRODUCER_HEADER, producerOf } from '../producer.js';
 import { defineRoute, type RouteSpec } from '../route.js';
 import { GrantParams, NameParams } from '../schemas.js';
 import { checkMessageSizes } from './messages.js';
@@ -84,18 +85,20 @@ export function ownedRoutes<G extends z.ZodType<{ permissions: string[] }>, V ex
       parseBody: at.send.parseBody,
       success: 201,
       check: checkMessageSizes,
-      async handle({ user, params, body, idempotencyKey }) {
+      async handle({ user, params, body, idempotencyKey, headers }) {
         // New messages need disk; everything else (receives, acks) frees or keeps it.
         const refused = deps.node.storageRefusal();
         if (refused) throw refused;
         const sent: SendBody = body;
         const batch = 'messages' in sent;
         const messages = batch ? sent.messages : [sent];
+        const producer = producerOf(headers[PRODUCER_HEADER], messages.length);
         const value = await commit(deps, {
           type: types.send, user, ...idempotencyField(idempotencyKey), ...ref(params.name), messages, batch,
+          ...(producer !== undefined && { producer }),
         } as SendCommand);
         deps.metrics.sent(at.kind, messages.length);
-        return { status: 201, body: value };
+        return { status: 201, body: isFramesView(value) ? framesBody(value) : value };
       },
     }),
   ];

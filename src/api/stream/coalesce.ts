@@ -4,9 +4,14 @@
 // with its own part of the batch's answer: what REST would have answered it (a single
 // message's {id, deduplicated}, or a batch's {messages}). One log entry per read instead
 // of one per frame is what lets a stream confirm tens of thousands of messages a second.
-// Frames with a key are committed alone: the key names that request's answer.
+// Frames with a key are committed alone: the key names that request's answer. Frames of
+// one producer are merged with their sequences (docs/STREAM.md, Producers), and the
+// batch answers each frame on its own ({frames: [...]}: a frame resent may replay while
+// the next one is new).
 import { MAX_BATCH } from '../../broker/commands.js';
 import type { SentView } from '../../broker/index.js';
+import { ApiError, type ApiErrorCode } from '../errors.js';
+import type { FrameBody } from '../producer.js';
 import type { Answer } from '../route.js';
 import type { Caller, Prepared, RouteTable } from './operations.js';
 
@@ -35,7 +40,7 @@ export class SendCoalescer {
   ) {}
 
   add(part: Part): void {
-    const key = `${part.prepared.spec.operationId}\n${JSON.stringify(part.prepared.params)}`;
+    const key = `${part.prepared.spec.operationId}\n${JSON.stringify(part.prepared.params)}\n${part.prepared.producer?.id ?? ''}`;
     let group = this.groups.get(key);
     if (!group) {
       group = [];
@@ -59,14 +64,20 @@ export class SendCoalescer {
     for (const group of groups.values()) {
       let chunk: Part[] = [];
       let size = 0;
+      // A producer's sequence appears once per command (a client repeating one on a
+      // connection gets it answered twice, from the window the second time).
+      const seqs = new Set<number>();
       for (const part of group) {
-        if (size + part.messages.length > MAX_BATCH && chunk.length > 0) {
+        const seq = part.prepared.producer?.frames[0].seq;
+        if ((size + part.messages.length > MAX_BATCH || (seq !== undefined && seqs.has(seq))) && chunk.length > 0) {
           this.commit(chunk);
           chunk = [];
           size = 0;
+          seqs.clear();
         }
         chunk.push(part);
         size += part.messages.length;
+        if (seq !== undefined) seqs.add(seq);
       }
       if (chunk.length > 0) this.commit(chunk);
     }
@@ -81,8 +92,15 @@ export class SendCoalescer {
     }
     const first = parts[0].prepared;
     const merged: Prepared = { ...first, body: { messages: parts.flatMap((p) => p.messages) }, idempotencyKey: undefined };
+    if (first.producer !== undefined) {
+      merged.producer = { id: first.producer.id, frames: parts.flatMap((p) => p.prepared.producer!.frames) };
+    }
     this.routes.serve(merged, caller).then(
       (answer) => {
+        if (merged.producer !== undefined) {
+          answerFrames(parts, answer);
+          return;
+        }
         const sent = (answer.body as { messages: SentView[] }).messages;
         let at = 0;
         for (const part of parts) {
@@ -96,4 +114,22 @@ export class SendCoalescer {
       },
     );
   }
+}
+
+/** Each frame's own answer out of a producer's batch: its messages in the shape of its
+ *  frame, or its error. */
+function answerFrames(parts: readonly Part[], answer: Answer): void {
+  const frames = (answer.body as { frames?: FrameBody[] } | undefined)?.frames;
+  if (!Array.isArray(frames) || frames.length !== parts.length) {
+    // A leader that does not know producers (an older version during an upgrade)
+    // answered the batch as a plain one: each frame's fate is not told apart.
+    const err = new ApiError('internal', 'the leader did not answer the frames one by one');
+    for (const part of parts) part.done(err);
+    return;
+  }
+  parts.forEach((part, i) => {
+    const f = frames[i];
+    if ('error' in f) part.done(new ApiError(f.error.code as ApiErrorCode, f.error.message, f.error.details ?? undefined));
+    else part.done(undefined, { status: f.status, body: part.single ? f.messages[0] : { messages: f.messages } });
+  });
 }

@@ -14,8 +14,8 @@ export type ClientOp = 'auth' | 'send' | 'publish' | 'consume' | 'cancel' | 'ack
 /** The fields each op may carry; anything else is validation_failed, as REST's strict bodies. */
 const FIELDS: Record<ClientOp, ReadonlySet<string>> = {
   auth: new Set(['op', 'id', 'token']),
-  send: new Set(['op', 'id', 'queue', 'idempotencyKey', 'message', 'messages']),
-  publish: new Set(['op', 'id', 'topic', 'idempotencyKey', 'message', 'messages']),
+  send: new Set(['op', 'id', 'queue', 'idempotencyKey', 'message', 'messages', 'producer', 'seq']),
+  publish: new Set(['op', 'id', 'topic', 'idempotencyKey', 'message', 'messages', 'producer', 'seq']),
   consume: new Set(['op', 'id', 'queue', 'topic', 'subscription', 'prefetch', 'visibilityTimeoutMs']),
   cancel: new Set(['op', 'id', 'consumer']),
   ack: new Set(['op', 'id', 'queue', 'topic', 'subscription', 'receiptHandles', 'idempotencyKey']),

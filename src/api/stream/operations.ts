@@ -2,8 +2,10 @@
 // operations), served by the same route: its params and body schemas, its size checks,
 // its Idempotency-Key rule and its handler, which builds and commits the broker command.
 // Nothing is validated twice or differently here.
+import { PRODUCER_ID_PATTERN, type ProducerFrames } from '../../broker/index.js';
 import { idempotencyKeyOf, parseBody, replayedAnswer, validate } from '../app.js';
 import { ApiError, STATUS_OF, type ApiErrorCode } from '../errors.js';
+import { formatProducer, PRODUCER_HEADER } from '../producer.js';
 import type { LeaderBoundRequest, LeaderGate } from '../leader.js';
 import type { Answer, RouteSpec } from '../route.js';
 import { NotLeaderError } from '../../node/errors.js';
@@ -16,6 +18,8 @@ export interface RouteCall {
   params: Record<string, string>;
   body: unknown;
   idempotencyKey: string | undefined;
+  /** A send's or publish's producer and sequence (docs/STREAM.md, Producers). */
+  producer?: { id: string; seq: number };
 }
 
 export interface Caller {
@@ -42,15 +46,24 @@ function messagesBody(fields: Record<string, unknown>): unknown {
 
 const byTarget = (target: StreamTarget, queueOp: string, subOp: string): string => ('queue' in target ? queueOp : subOp);
 
+/** A frame's `producer` and `seq`: both or neither. */
+function frameProducer(f: Record<string, unknown>): { producer?: { id: string; seq: number } } {
+  const { producer: id, seq } = f;
+  if (id === undefined && seq === undefined) return {};
+  if (typeof id !== 'string' || !PRODUCER_ID_PATTERN.test(id)) throw badRequest('producer', 'must be 1..64 characters of A-Z a-z 0-9 _ - (with seq)');
+  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) throw badRequest('seq', 'must be an integer >= 0 (with producer)');
+  return { producer: { id, seq } };
+}
+
 /** The route call of a send, publish, ack, nack or extend frame. */
 export function routeCallOf(frame: Frame): RouteCall {
   const f = frame.fields;
   const idempotencyKey = optionalString(f, 'idempotencyKey');
   switch (frame.op) {
     case 'send':
-      return { operationId: 'sendMessages', params: { name: requiredString(f, 'queue') }, body: messagesBody(f), idempotencyKey };
+      return { operationId: 'sendMessages', params: { name: requiredString(f, 'queue') }, body: messagesBody(f), idempotencyKey, ...frameProducer(f) };
     case 'publish':
-      return { operationId: 'publishMessages', params: { name: requiredString(f, 'topic') }, body: messagesBody(f), idempotencyKey };
+      return { operationId: 'publishMessages', params: { name: requiredString(f, 'topic') }, body: messagesBody(f), idempotencyKey, ...frameProducer(f) };
     case 'ack': {
       const target = targetOf(f);
       return { operationId: byTarget(target, 'ackMessages', 'ackSubscription'), params: targetParams(target), body: defined({ receiptHandles: f.receiptHandles }), idempotencyKey };
@@ -89,7 +102,7 @@ export function receiveCallOf(target: StreamTarget, max: number, visibilityTimeo
   };
 }
 
-/** The routes a stream serves read no header. */
+/** The routes a stream serves read no header but the producer's. */
 const NO_HEADERS: Readonly<Record<string, string | undefined>> = Object.freeze({});
 
 /** A call checked by its route's schemas: what the route's handler takes. */
@@ -98,6 +111,18 @@ export interface Prepared {
   params: unknown;
   body: unknown;
   idempotencyKey: string | undefined;
+  /** The frame's producer and sequence, with its message count (coalesce.ts merges them). */
+  producer?: ProducerFrames;
+}
+
+/** The headers a prepared call carries to its route (here, or relayed to the leader). */
+function headersOf(prepared: Prepared): Readonly<Record<string, string | undefined>> {
+  return prepared.producer === undefined ? NO_HEADERS : { [PRODUCER_HEADER]: formatProducer(prepared.producer) };
+}
+
+function messageCount(body: unknown): number {
+  const messages = (body as { messages?: unknown[] }).messages;
+  return messages === undefined ? 1 : messages.length;
 }
 
 /** The REST routes by operationId, run as the app runs them on the leader. */
@@ -120,7 +145,11 @@ export class RouteTable {
     const params = validate(spec.params, call.params, 'params');
     const body = parseBody(spec, call.body);
     spec.check?.(body);
-    return { spec, params, body, idempotencyKey: idempotencyKeyOf(call.idempotencyKey) };
+    const prepared: Prepared = { spec, params, body, idempotencyKey: idempotencyKeyOf(call.idempotencyKey) };
+    if (call.producer !== undefined) {
+      prepared.producer = { id: call.producer.id, frames: [{ seq: call.producer.seq, count: messageCount(body) }] };
+    }
+    return prepared;
   }
 
   /** Serves a call on this node (the leader); an answer replayed under an
@@ -135,7 +164,7 @@ export class RouteTable {
     const { spec, params, body, idempotencyKey } = prepared;
     const answer = await this.gate.run(relayable(prepared, caller), () =>
       spec
-        .handle({ user: caller.user, params, query: {}, body, idempotencyKey, clientAddress: caller.clientAddress, signal: caller.signal, headers: NO_HEADERS })
+        .handle({ user: caller.user, params, query: {}, body, idempotencyKey, clientAddress: caller.clientAddress, signal: caller.signal, headers: headersOf(prepared) })
         .catch(replayedAnswer),
     );
     if (answer.status === 307) {
@@ -161,6 +190,7 @@ function relayable(prepared: Prepared, caller: Caller): LeaderBoundRequest {
         authorization: `Bearer ${caller.token}`,
         'content-type': 'application/json',
         ...(idempotencyKey !== undefined && { 'idempotency-key': idempotencyKey }),
+        ...headersOf(prepared),
       };
     },
     get rawBody() {

@@ -1,6 +1,7 @@
 // The stream's wire contract (docs/STREAM.md): JSON text frames, close codes and limits.
 // Shared by the server (src/api/stream) and the client (src/client/stream.ts), so this
-// file imports types only.
+// file imports types and the broker's limits only.
+import { PRODUCER_WINDOW } from '../../broker/limits.js';
 import type { ReceivedView } from '../../broker/results.js';
 
 export const STREAM_PATH = '/v1/stream';
@@ -38,8 +39,9 @@ export const STREAM_LIMITS = {
   /** Largest frame accepted: REST's request limit plus the envelope. */
   maxFrameBytes: 1024 * 1024 + 4096,
   /** Requests (any but consume) a connection may have unanswered before the server stops
-   *  reading from it. */
-  maxUnconfirmed: 1024,
+   *  reading from it: a producer's window, so that every frame a client may resend is
+   *  still answered from it (docs/STREAM.md, Producers). */
+  maxUnconfirmed: PRODUCER_WINDOW,
   /** Bytes queued for the client above which the server stops reading requests and
    *  pushing deliveries until the client catches up. */
   maxBufferedBytes: 4 * 1024 * 1024,
@@ -77,19 +79,26 @@ export interface AuthFrame {
   token: string;
 }
 
+/** A send's or publish's producer (docs/STREAM.md, Producers): the client's producer id
+ *  and this frame's sequence, one more than the previous frame's. */
+export interface ProducerFields {
+  producer?: string;
+  seq?: number;
+}
+
 export type SendFrame = {
   op: 'send';
   id: RequestId;
   queue: string;
   idempotencyKey?: string;
-} & ({ message: MessageInput } | { messages: MessageInput[] });
+} & ProducerFields & ({ message: MessageInput } | { messages: MessageInput[] });
 
 export type PublishFrame = {
   op: 'publish';
   id: RequestId;
   topic: string;
   idempotencyKey?: string;
-} & ({ message: Omit<MessageInput, 'delayMs'> } | { messages: Array<Omit<MessageInput, 'delayMs'>> });
+} & ProducerFields & ({ message: Omit<MessageInput, 'delayMs'> } | { messages: Array<Omit<MessageInput, 'delayMs'>> });
 
 export type ConsumeFrame = {
   op: 'consume';
