@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { startLocalChaosCluster } from './chaos/local-cluster-adapter.js';
+import { PhaseTimeoutError } from './chaos/phase-deadline.js';
 import { formatSummary } from './chaos/report.js';
 import { runChaos } from './chaos/run.js';
 
@@ -65,6 +66,8 @@ main().then(
   (code) => process.exit(code),
   (err: unknown) => {
     if (err instanceof UsageError) console.error(`chaos: ${err.message}\n${USAGE}`);
+    // The run logged its state dump already.
+    else if (err instanceof PhaseTimeoutError) console.error(`chaos: phase '${err.phase}' did not finish within ${err.budgetMs} ms (state dump above)`);
     else console.error(`chaos: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
     process.exit(2);
   },

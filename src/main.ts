@@ -7,11 +7,13 @@ import { ConfigError, exitCodeFor } from './node/errors.js';
 import { RaftNode } from './node/raft-node.js';
 import { Relocator } from './node/relocator.js';
 import { startupConfig } from './node/startup.js';
+import { startLatencyTrace } from './node/latency-trace.js';
 
 async function main(): Promise<void> {
   const started = await startupConfig(process.argv.slice(2), process.env);
   if (started === undefined) return; // --help
   const { config, logger } = started;
+  startLatencyTrace(process.env.MOM_LATENCY_TRACE, config.nodeId);
   const limits = brokerLimits(config.limits);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });

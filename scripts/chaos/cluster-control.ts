@@ -19,6 +19,8 @@ export interface ClusterControl {
   /** Where data dirs and node logs live. */
   readonly dataRoot: string;
   httpUrl(id: string): string;
+  /** Where the node writes its log, if it writes one. */
+  logFile(id: string): string | undefined;
   /** kill -9. */
   kill(id: string): Promise<void>;
   /** Start a killed or stopped node again on the same ports and data dir (no-op if running). */

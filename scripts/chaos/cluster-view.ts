@@ -9,7 +9,8 @@ export type NodeStatusView = Pick<ClusterStatus, 'nodeId' | 'role' | 'term' | 'l
 };
 
 export class ClusterView {
-  constructor(private readonly client: BrokerHttpClient, private readonly urls: ReadonlyMap<string, string>) {}
+  /** `halt`: the run failed; waits end at once. */
+  constructor(private readonly client: BrokerHttpClient, private readonly urls: ReadonlyMap<string, string>, private readonly halt?: AbortSignal) {}
 
   async status(id: string, timeoutMs = 800): Promise<NodeStatusView | undefined> {
     const url = this.urls.get(id);
@@ -45,7 +46,7 @@ export class ClusterView {
 
   async waitReady(ids: readonly string[], deadline: number): Promise<string[]> {
     let notReady = [...ids];
-    while (Date.now() < deadline) {
+    while (Date.now() < deadline && this.halt?.aborted !== true) {
       const ready = await Promise.all(notReady.map((id) => this.isReady(id)));
       notReady = notReady.filter((_, i) => !ready[i]);
       if (notReady.length === 0) return [];
@@ -62,7 +63,7 @@ export class ClusterView {
   async waitConverged(ids: readonly string[], deadline: number): Promise<ConvergenceReport> {
     let last: (NodeStatusView | undefined)[] = [];
     let samples = 0;
-    while (Date.now() < deadline || samples === 0) {
+    while ((Date.now() < deadline && this.halt?.aborted !== true) || samples === 0) {
       samples++;
       last = await Promise.all(ids.map((id) => this.status(id)));
       const views = last.filter((v): v is NodeStatusView => v !== undefined);

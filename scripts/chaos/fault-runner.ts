@@ -3,6 +3,7 @@
 // enforces it against timing drift), and records what actually happened.
 import type { ClusterControl } from './cluster-control.js';
 import type { ClusterView } from './cluster-view.js';
+import { faultEpisodeBudgetMs, withDeadline } from './phase-deadline.js';
 import type { LinkMesh } from './proxy.js';
 import { faultBudget, type FaultEpisode } from './schedule.js';
 
@@ -47,15 +48,39 @@ export class FaultRunner {
     return this.faulty.size;
   }
 
+  /** Which nodes a fault holds now: counted against the budget, SIGSTOPped, killed. */
+  get held(): { faulty: string[]; paused: string[]; down: string[] } {
+    return { faulty: [...this.faulty].sort(), paused: [...this.paused].sort(), down: [...this.down].sort() };
+  }
+
   /**
    * Runs the plan; the phase starts now. Resolves when every started episode has
    * healed. Faults fall behind the plan when restarts are slow; past `deadline` only
-   * the first `alwaysRun` episodes (one of each kind) still start.
+   * the first `alwaysRun` episodes (one of each kind) still start. An episode that
+   * overruns its own deadline (faultEpisodeBudgetMs) fails the run at once with a
+   * PhaseTimeoutError naming it; no further episode starts.
    */
   async run(plan: readonly FaultEpisode[], shouldStop: () => boolean, deadline = Infinity, alwaysRun = 0): Promise<void> {
-    this.shouldStop = shouldStop;
-    const phaseStart = Date.now();
+    let overran: ((err: unknown) => void) | undefined;
+    const overrun = new Promise<never>((_, reject) => (overran = reject));
+    let stuck = false;
+    this.shouldStop = () => stuck || shouldStop();
     const running: Promise<void>[] = [];
+    const start = (episode: FaultEpisode, node: string | undefined, note: string): void => {
+      const name = `fault #${episode.id} ${episode.kind}${node === undefined ? '' : ` on ${node}`}`;
+      running.push(withDeadline(name, faultEpisodeBudgetMs(episode, this.deps.cluster.nodeIds.length), () => this.runEpisode(episode, node, note)).catch((err: unknown) => {
+        stuck = true;
+        overran?.(err);
+      }));
+    };
+    await Promise.race([this.startEpisodes(plan, start, deadline, alwaysRun).then(() => Promise.all(running)), overrun]);
+  }
+
+  private async startEpisodes(
+    plan: readonly FaultEpisode[], start: (e: FaultEpisode, node: string | undefined, note: string) => void, deadline: number, alwaysRun: number,
+  ): Promise<void> {
+    const shouldStop = this.shouldStop;
+    const phaseStart = Date.now();
     const ordered = [...plan].sort((a, b) => a.startMs - b.startMs);
     for (const [index, episode] of ordered.entries()) {
       await sleepUntil(phaseStart + episode.startMs, shouldStop);
@@ -80,9 +105,8 @@ export class FaultRunner {
         }
         this.faulty.add(node);
       }
-      running.push(this.runEpisode(episode, node, note));
+      start(episode, node, note);
     }
-    await Promise.all(running);
   }
 
   /** Undo anything still in effect: heal links, resume paused, start killed nodes. */

@@ -13,6 +13,8 @@ export class HistoryRecorder {
   /** Completed operations by outcome, for progress lines. */
   readonly counts = { ok: 0, fail: 0, info: 0 };
   private nextOpId = 1;
+  /** Invoked and not yet completed: what a stuck run is waiting for. */
+  private readonly open = new Map<number, { process: string; f: OpFunction; time: number }>();
   private readonly out: WriteStream | undefined;
 
   constructor(readonly clock: () => number, path?: string) {
@@ -23,6 +25,7 @@ export class HistoryRecorder {
    *  consumer's deliveries were all leased after the consumer started). */
   invoke<F extends OpFunction>(process: string, f: F, value: Payload<F>, at?: number): number {
     const opId = this.nextOpId++;
+    this.open.set(opId, { process, f, time: at ?? this.clock() });
     this.push({ process, type: 'invoke', f, opId, time: at ?? this.clock(), value } as HistoryOp);
     return opId;
   }
@@ -34,12 +37,20 @@ export class HistoryRecorder {
     if (error !== undefined) op.error = error;
     if (node !== undefined) op.node = node;
     this.counts[type]++;
+    this.open.delete(opId);
     this.push(op);
+  }
+
+  /** Operations invoked and not completed, oldest first (time: when invoked). */
+  inFlight(): Array<{ opId: number; process: string; f: OpFunction; time: number }> {
+    return [...this.open].map(([opId, o]) => ({ opId, ...o })).sort((a, b) => a.time - b.time);
   }
 
   private push(op: HistoryOp): void {
     this.ops.push(op);
-    this.out?.write(`${JSON.stringify(op)}\n`);
+    // After close (a run that failed while operations were still going): memory only,
+    // as a write after end would be an unhandled stream error.
+    if (this.closing === undefined) this.out?.write(`${JSON.stringify(op)}\n`);
   }
 
   private closing: Promise<void> | undefined;

@@ -36,6 +36,13 @@ export async function startLocalChaosCluster(opts: LocalChaosClusterOptions): Pr
     unexpected.push(exit);
     opts.log?.(`node ${n.id} exited on its own (code ${exit.code}, signal ${exit.signal}); log: ${n.logFile}`);
   });
+  // After shutdown nothing starts a node again: a run still going (one that missed its
+  // deadline) must not bring back what its owner stopped.
+  let shutDown = false;
+  const restart = (id: string): void => {
+    if (shutDown) throw new Error(`cluster is shut down: ${id} not started`);
+    cluster.restart(id);
+  };
   const expectExit = async (id: string, act: () => Promise<void>): Promise<void> => {
     if (!cluster.isRunning(id)) return;
     expected.add(id);
@@ -45,19 +52,21 @@ export async function startLocalChaosCluster(opts: LocalChaosClusterOptions): Pr
     nodeIds: cluster.nodes.map((n) => n.id),
     dataRoot,
     httpUrl: (id) => cluster.node(id).httpUrl,
+    logFile: (id) => cluster.node(id).logFile,
     kill: (id) => expectExit(id, () => cluster.kill(id, 'SIGKILL')),
-    start: async (id) => { if (!cluster.isRunning(id)) cluster.restart(id); },
+    start: async (id) => { if (!cluster.isRunning(id)) restart(id); },
     gracefulRestart: async (id) => {
       const began = Date.now();
       await expectExit(id, () => cluster.stop(id));
       const stop = { ms: Date.now() - began, forced: cluster.node(id).exited?.signal === 'SIGKILL' };
-      cluster.restart(id);
+      restart(id);
       return stop;
     },
     pause: async (id) => cluster.pause(id),
     resume: async (id) => cluster.resume(id),
     unexpectedExits: () => [...unexpected],
     shutdown: async ({ keepData }) => {
+      shutDown = true;
       for (const n of cluster.nodes) expected.add(n.id);
       await cluster.destroy(); // kills every node; the root is ours, so it stays
       if (keepData || opts.keepData) opts.log?.(`data dirs and node logs kept in ${dataRoot}`);

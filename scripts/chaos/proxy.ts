@@ -311,6 +311,16 @@ export class LinkMesh {
     for (const l of this.links.values()) l.heal();
   }
 
+  /** The links with a fault in effect now ("n1->n2": its faults). */
+  faultsNow(): Record<string, LinkFaults> {
+    const out: Record<string, LinkFaults> = {};
+    for (const [key, l] of this.links) {
+      const f = l.state;
+      if (f.forward !== 'pass' || f.backward !== 'pass' || f.delayMs > 0 || f.resetProbability > 0) out[key.replace('\u0000', '->')] = f;
+    }
+    return out;
+  }
+
   stats(): Record<string, LinkStats> {
     const out: Record<string, LinkStats> = {};
     for (const [key, l] of this.links) out[key.replace('\u0000', '->')] = l.stats;

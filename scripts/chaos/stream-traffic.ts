@@ -4,7 +4,7 @@
 // then), through StreamClients that reconnect and resend on their own across leader
 // kills, pauses and partitions.
 // The history and the checker are the REST workload's.
-import { StreamClient, StreamClosedError, StreamRequestError, type Delivery, type StreamTarget } from '../../src/client/stream.js';
+import { StreamClient, StreamClosedError, StreamRequestError, type Delivery, type StreamClientState, type StreamTarget } from '../../src/client/stream.js';
 import type { HistoryRecorder } from './history.js';
 import { queueTarget, subTarget, type Target } from './ops.js';
 
@@ -30,7 +30,7 @@ const PREFETCH = 10;
 const SKIPS_BEFORE_RESTART = PREFETCH / 2;
 
 export class StreamTraffic {
-  private readonly clients: StreamClient[] = [];
+  private readonly clients: Array<{ name: string; client: StreamClient }> = [];
   readonly producerLoops: Array<Promise<void>> = [];
   readonly consumerLoops: Array<Promise<void>> = [];
 
@@ -39,10 +39,10 @@ export class StreamTraffic {
   async start(): Promise<void> {
     const { opts } = this;
     for (let i = 0; i < opts.producers; i++) {
-      const client = await this.connect();
-      this.producerLoops.push(this.produce(`stream-producer-${i}`, client));
+      const name = `stream-producer-${i}`;
+      this.producerLoops.push(this.produce(name, await this.connect(name)));
     }
-    const consumerClient = await this.connect();
+    const consumerClient = await this.connect('stream-consumers');
     opts.queues.forEach((q, i) => {
       this.consumerLoops.push(this.consume(`stream-consumer-q${i}`, consumerClient, { queue: q }, queueTarget(q)));
     });
@@ -51,11 +51,17 @@ export class StreamTraffic {
     }
   }
 
-  async close(): Promise<void> {
-    await Promise.all(this.clients.map((c) => c.close(2_000).catch(() => undefined)));
+  /** Closes every client once its requests are answered, or after drainMs. */
+  async close(drainMs = 2_000): Promise<void> {
+    await Promise.all(this.clients.map(({ client }) => client.close(drainMs).catch(() => undefined)));
   }
 
-  private async connect(): Promise<StreamClient> {
+  /** Each client's state, for the dump of a stuck run. */
+  states(): Array<{ name: string; state: StreamClientState }> {
+    return this.clients.map(({ name, client }) => ({ name, state: client.debugState() }));
+  }
+
+  private async connect(name: string): Promise<StreamClient> {
     const client = await StreamClient.connect({
       urls: this.opts.urls,
       token: () => this.opts.token(),
@@ -65,7 +71,7 @@ export class StreamTraffic {
       reconnectDeadlineMs: 600_000,
       heartbeatMs: 3_000,
     });
-    this.clients.push(client);
+    this.clients.push({ name, client });
     return client;
   }
 

@@ -5,6 +5,7 @@
 import type { AttemptOutcome, BrokerHttpClient, CallOptions } from './http-client.js';
 import type { HistoryRecorder } from './history.js';
 import { StreamTraffic } from './stream-traffic.js';
+import type { StreamClientState } from '../../src/client/stream.js';
 import {
   queueTarget, subTarget,
   type DeliveredMessage, type OpFunction, type OpValue, type Target,
@@ -27,6 +28,8 @@ export interface WorkloadOptions {
   transport?: 'rest' | 'stream';
   /** The nodes' base URLs (the stream transport connects itself). */
   urls?: readonly string[];
+  /** The run failed: retry loops give up at once. */
+  halt?: AbortSignal;
 }
 
 interface ConsumerSpec { process: string; target: Target; path: string }
@@ -86,7 +89,7 @@ export class Workload {
           return out.body;
         }
         this.opts.history.complete(opId, 'setup', 'setup', out.type, { what }, out.error);
-        if (Date.now() > deadline) throw new Error(`setup step ${what} did not succeed: ${out.error}`);
+        if (Date.now() > deadline || this.halted) throw new Error(`setup step ${what} did not succeed: ${out.error}`);
         await sleep(backoff(out, this.opts.random));
       }
     };
@@ -99,7 +102,7 @@ export class Workload {
     for (const s of SUBSCRIPTIONS) {
       await this.writeUntilDone('setup', 'subscribe', { topic: TOPIC, subscription: s }, {
         method: 'POST', path: `/v1/topics/${TOPIC}/subscriptions`, body: { name: s, ackTimeoutMs: this.leaseMs },
-      }, `setup-sub-${s}`, () => Date.now() > deadline, 409);
+      }, `setup-sub-${s}`, () => Date.now() > deadline || this.halted, 409);
     }
   }
 
@@ -135,6 +138,22 @@ export class Workload {
     this.consumerLoops.push(started.then(async () => void (await Promise.all(traffic.consumerLoops))));
   }
 
+  private get halted(): boolean {
+    return this.opts.halt?.aborted === true;
+  }
+
+  /** The stream clients' states (none over REST), for the dump of a stuck run. */
+  streamStates(): Array<{ name: string; state: StreamClientState }> {
+    return this.streamTraffic?.states() ?? [];
+  }
+
+  /** Ends the traffic now (a run that failed): stream clients close without waiting. */
+  async abort(): Promise<void> {
+    this.producersRunning = false;
+    this.consumersRunning = false;
+    await this.streamTraffic?.close(0);
+  }
+
   /** Stops producing; an attempt in flight finishes (its outcome may stay unknown). */
   async stopProducers(): Promise<void> {
     this.producersRunning = false;
@@ -153,7 +172,7 @@ export class Workload {
     for (const t of this.targets) this.lastDeliveryAt.set(t, Math.max(this.lastDeliveryAt.get(t) ?? 0, start));
     const quiet = (): number => this.targets.filter((t) => Date.now() - (this.lastDeliveryAt.get(t) ?? 0) > quietMs).length;
     let emptyPerLeader = false;
-    while (quiet() < this.targets.length && Date.now() < deadline) {
+    while (quiet() < this.targets.length && Date.now() < deadline && !this.halted) {
       await sleep(1000);
       const left = await this.residual();
       if (left !== undefined && this.targets.every((t) => left[t] !== undefined && left[t].ready + left[t].inflight + left[t].delayed === 0)) {
@@ -202,7 +221,7 @@ export class Workload {
         this.token = (out.body as { token: string }).token;
         return;
       }
-      if (Date.now() > deadline) throw new Error(`login failed: ${out.type === 'ok' ? 'no token' : out.error}`);
+      if (Date.now() > deadline || this.halted) throw new Error(`login failed: ${out.type === 'ok' ? 'no token' : out.error}`);
       await sleep(backoff(out, this.opts.random));
     }
   }
@@ -279,7 +298,7 @@ export class Workload {
       if (f === 'receive' && out.type === 'info') this.lastDeliveryAt.set((value as OpValue<'receive'>).target, Date.now());
       if (out.status === 401) await this.login(Date.now() + 30_000).catch(() => undefined);
       else if (out.type === 'fail' && out.status !== undefined && out.status !== 429) return undefined;
-      if (stop()) return undefined;
+      if (stop() || this.halted) return undefined;
       await sleep(backoff(out, this.opts.random));
     }
   }

@@ -1,5 +1,5 @@
 // startApiServer: the HTTP server of one node (docs/contracts.md).
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { buildApp } from './app.js';
@@ -12,6 +12,7 @@ import { LeaderGate } from './leader.js';
 import { ReadyWaiters } from './long-poll.js';
 import { ApiMetrics } from './metrics.js';
 import { parseHostPort } from '../node/address.js';
+import { mark, tracingLatency } from '../node/latency-trace.js';
 import type { ApiConfig, ApiNode, Logger } from './ports.js';
 import { apiRoutes } from './routes/index.js';
 import { attachStream, type StreamSettings } from './stream/server.js';
@@ -87,7 +88,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const headersTimeout = opts.headersTimeoutMs ?? HEADERS_TIMEOUT_MS;
   // Node checks the header and request deadlines on this interval (30 s by default,
   // which would let a slow client hold a connection three times longer than meant).
-  const server = createServer({ keepAlive: true, connectionsCheckingInterval: Math.min(1_000, headersTimeout) }, app.koa().callback());
+  const handler = app.koa().callback();
+  const server = createServer({ keepAlive: true, connectionsCheckingInterval: Math.min(1_000, headersTimeout) }, tracingLatency() ? tracedHandler(handler) : handler);
   // Idle keep-alive connections live a minute. Receiving a request has its own deadlines
   // (Node answers 408 past them); answering one is bounded by the route (a long poll
   // by its waitMs, see receive.ts). Beyond maxConnections, new sockets are closed at once.
@@ -127,4 +129,13 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     return closing;
   };
   return { close, port: address.port };
+}
+
+/** The request handler with the trace's first and last points of an HTTP request. */
+function tracedHandler(handler: RequestListener): RequestListener {
+  return (req, res) => {
+    mark('http.in');
+    res.once('finish', () => mark('http.out'));
+    return handler(req, res);
+  };
 }

@@ -17,6 +17,8 @@ export {
   StreamRequestError,
   StreamClosedError,
   type StreamClientOptions,
+  type StreamClientState,
+  type StreamConsumerState,
   type StreamTarget,
   type ConsumeOptions as StreamConsumeOptions,
   type Delivery as StreamDelivery,

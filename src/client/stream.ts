@@ -112,6 +112,46 @@ interface Pending {
   reject(err: Error): void;
   /** Counts against maxUnconfirmed. */
   counted: boolean;
+  /** When the request was made (Date.now()), for StreamClientState. */
+  madeAt: number;
+}
+
+/** A snapshot of a client for diagnosing a stream that stopped making progress (a run
+ *  that hangs dumps it): its connection, what it waits for, and when frames last moved. */
+export interface StreamClientState {
+  node: string | undefined;
+  socket: 'none' | 'connecting' | 'open' | 'closing' | 'closed';
+  /** Open, and everything pending was sent on it. */
+  live: boolean;
+  reconnecting: boolean;
+  reconnects: number;
+  /** Why the client gave up, once it has. */
+  closed?: string;
+  pending: number;
+  unconfirmed: number;
+  maxUnconfirmed: number;
+  /** Requests waiting for room under maxUnconfirmed. */
+  waitingForRoom: number;
+  oldestPending?: { id: RequestId; op: string; ageMs: number };
+  msSinceConnected?: number;
+  msSinceFrameIn?: number;
+  msSinceFrameOut?: number;
+  consumers: StreamConsumerState[];
+}
+
+export interface StreamConsumerState {
+  id: RequestId;
+  target: StreamTarget;
+  prefetch: number | undefined;
+  started: boolean;
+  ended: boolean;
+  cancelled: boolean;
+  delivered: number;
+  /** Deliveries whose ack or nack was answered (or failed). */
+  settled: number;
+  /** Delivered, not yet iterated by the caller. */
+  buffered: number;
+  msSinceDelivery?: number;
 }
 
 const RATE_LIMIT_RETRY_MS = 50;
@@ -156,6 +196,8 @@ export class StreamClient {
   /** The node serving the stream now. */
   node: string | undefined;
   private readonly maxUnconfirmed: number;
+  private lastFrameInAt = 0;
+  private lastFrameOutAt = 0;
   private readonly guard: ResendGuard;
   /** This client's producer id: the same for every frame it sends, across reconnects. */
   readonly producerId = randomBytes(16).toString('base64url');
@@ -262,6 +304,32 @@ export class StreamClient {
     }
   }
 
+  /** Where the client stands now (see StreamClientState). */
+  debugState(): StreamClientState {
+    const now = Date.now();
+    const since = (t: number): number | undefined => (t === 0 ? undefined : now - t);
+    const oldest = this.pending.values().next().value;
+    const ws = this.ws;
+    const socket = !ws ? 'none' : (['connecting', 'open', 'closing', 'closed'] as const)[ws.readyState];
+    return {
+      node: this.node,
+      socket,
+      live: this.live,
+      reconnecting: this.connecting !== undefined,
+      reconnects: this.reconnects,
+      ...(this.closedError && { closed: this.closedError.message }),
+      pending: this.pending.size,
+      unconfirmed: this.unconfirmed,
+      maxUnconfirmed: this.maxUnconfirmed,
+      waitingForRoom: this.roomWaiters.length,
+      ...(oldest && { oldestPending: { id: oldest.id, op: String(oldest.frame.op), ageMs: now - oldest.madeAt } }),
+      msSinceConnected: since(this.connectedAt),
+      msSinceFrameIn: since(this.lastFrameInAt),
+      msSinceFrameOut: since(this.lastFrameOutAt),
+      consumers: [...this.consumers.values()].map((c) => c.debugState(now)),
+    };
+  }
+
   // ---- requests ----------------------------------------------------------------------
 
   /** `sequenced`: a send or publish that carries this client's producer id and the next
@@ -287,7 +355,7 @@ export class StreamClient {
       frame = { ...fields, producer: this.producerId, seq, id };
     } else frame = { ...fields, id };
     return new Promise<unknown>((resolve, reject) => {
-      const entry: Pending = { id, frame, text: JSON.stringify(frame), resolve, reject, counted };
+      const entry: Pending = { id, frame, text: JSON.stringify(frame), resolve, reject, counted, madeAt: Date.now() };
       this.pending.set(id, entry);
       this.sendText(entry.text);
     });
@@ -333,6 +401,7 @@ export class StreamClient {
     this.socket?.cork();
     for (const text of frames) ws.send(text);
     this.socket?.uncork();
+    this.lastFrameOutAt = Date.now();
   }
 
   // ---- acks in batches -------------------------------------------------------------
@@ -477,6 +546,7 @@ export class StreamClient {
     }
     for (const entry of this.pending.values()) ws.send(entry.text);
     this.socket?.uncork();
+    this.lastFrameOutAt = Date.now();
     this.live = true;
   }
 
@@ -582,7 +652,7 @@ export class StreamClient {
     }, heartbeatMs / 4);
     heartbeat.unref();
     ws.on('message', (data) => {
-      lastSign = Date.now();
+      lastSign = this.lastFrameInAt = Date.now();
       this.onFrame(data.toString());
     });
     ws.on('pong', () => (lastSign = Date.now()));
@@ -681,16 +751,53 @@ export class StreamConsumer implements AsyncIterable<Delivery> {
   }
 
   onStarted(): void {
+    this.startedYet = true;
     this.startedResolve();
+  }
+
+  private startedYet = false;
+  private delivered = 0;
+  private settled = 0;
+  private lastDeliveryAt = 0;
+
+  debugState(now: number): StreamConsumerState {
+    return {
+      id: this.id,
+      target: this.target,
+      prefetch: this.opts.prefetch,
+      started: this.startedYet,
+      ended: this.ended,
+      cancelled: this.cancelled,
+      delivered: this.delivered,
+      settled: this.settled,
+      buffered: this.buffer.length,
+      ...(this.lastDeliveryAt > 0 && { msSinceDelivery: now - this.lastDeliveryAt }),
+    };
+  }
+
+  /** Counts an answered (or failed) ack or nack, for debugState's credit view. */
+  private counted(settling: Promise<boolean>): Promise<boolean> {
+    return settling.then(
+      (ok) => {
+        this.settled++;
+        return ok;
+      },
+      (err: unknown) => {
+        this.settled++;
+        throw err;
+      },
+    );
   }
 
   onDeliver(messages: DeliveredMessage[]): void {
     if (this.ended) return;
+    this.delivered += messages.length;
+    this.lastDeliveryAt = Date.now();
     for (const m of messages) {
       const delivery: Delivery = {
         ...m,
-        ack: () => this.client.settleDelivery('ack', this.target, m.receiptHandle),
-        nack: (delayMs = 0) => this.client.settleDelivery('nack', this.target, m.receiptHandle, delayMs),
+        ack: () => this.counted(this.client.settleDelivery('ack', this.target, m.receiptHandle)),
+        nack: (delayMs = 0) => this.counted(this.client.settleDelivery('nack', this.target, m.receiptHandle, delayMs)),
         extend: (ms) => this.client.extend(this.target, m.receiptHandle, ms),
       };
       if (this.waiter) {

@@ -19,6 +19,7 @@ import { commandReader } from './command-reader.js';
 import type { EntryReader, StateMachine } from './state-machine.js';
 import { DiskLogStore } from './storage/disk-log-store.js';
 import { Transport, type ForwardHandler } from './transport/transport.js';
+import { mark } from './latency-trace.js';
 
 export type { NodeStatus } from './node-status.js';
 
@@ -189,6 +190,7 @@ export class RaftNode extends EventEmitter {
       this.metrics.proposals.inc({ outcome: 'overloaded' });
       return Promise.reject(overloaded);
     }
+    mark('propose');
     const committed = this.proposals.enqueue(command);
     this.lastProposalMs = Date.now();
     this.loop.kick();

@@ -14,6 +14,7 @@ import type { Snapshotter } from './snapshotter.js';
 import type { StateMachine } from './state-machine.js';
 import type { DiskLogStore } from './storage/disk-log-store.js';
 import { encodeRecords } from './storage/entry-records.js';
+import { mark, markMessages } from './latency-trace.js';
 
 export interface ReadyLoopDeps {
   config: NodeConfig;
@@ -174,13 +175,17 @@ export class ReadyLoop {
     if (rd.softState) this.noteSoftState(rd.softState.role, rd.softState.leaderId);
     if (rd.hardState) this.noteTerm(rd.hardState.term);
     const leader = this._role === 'leader';
+    mark('ready', rd.entries.at(-1)?.index ?? rd.committedEntries.at(-1)?.index ?? 0, `${rd.entries.length}+${rd.committedEntries.length}`);
 
     // The leader encodes its new entries once, as the log stores them: the same bytes
     // go to its segment and to the followers, which write them as received.
     if (leader && rd.entries.length > 0) encodeRecords(rd.entries);
     // The leader replicates while its own write is in flight; anyone else answers
     // only after the write (votes and acknowledgements must be durable first).
-    if (leader && rd.messages.length > 0) this.d.send(rd.messages);
+    if (leader && rd.messages.length > 0) {
+      markMessages('send', rd.messages);
+      this.d.send(rd.messages);
+    }
 
     // Committed entries already in the durable log need not wait for this Ready's
     // write: they are applied (and their callers answered) while the disk syncs.
@@ -206,6 +211,7 @@ export class ReadyLoop {
     if (rd.snapshot) await snapshotter.abandon();
     if (rd.mustSync || rd.entries.length > 0 || rd.snapshot) {
       const started = performance.now();
+      mark('write.start', rd.entries.at(-1)?.index ?? 0);
       let write: Promise<void>;
       try {
         write = Promise.resolve(store.save({ hardState, entries: rd.entries, snapshot: rd.snapshot }));
@@ -222,6 +228,7 @@ export class ReadyLoop {
       } finally {
         this.writing = false;
       }
+      mark('write.done', rd.entries.at(-1)?.index ?? 0);
       const writeMs = performance.now() - started;
       if (rd.mustSync) {
         metrics.fsyncLatency.observe(writeMs / 1000);
@@ -231,7 +238,10 @@ export class ReadyLoop {
     } else if (early.length > 0) {
       this.apply(early);
     }
-    if (!leader && rd.messages.length > 0) this.d.send(rd.messages);
+    if (!leader && rd.messages.length > 0) {
+      markMessages('send', rd.messages);
+      this.d.send(rd.messages);
+    }
 
     if (rd.snapshot && rd.snapshot.meta.index > this._applied) {
       this.d.stateMachine.restore(rd.snapshot.data);
@@ -309,6 +319,7 @@ export class ReadyLoop {
           continue;
         }
       }
+      mark('apply', e.index);
       proposals.resolve(waiter, result, now);
     }
     this._commitIndex = Math.max(this._commitIndex, this._applied);

@@ -154,7 +154,7 @@ beforeAll(async () => {
   const user = { username: 'client', password: 'client-password' };
   expect((await rest('POST', '/v1/auth/register', user)).status).toBe(201);
   token = (await rest('POST', '/v1/auth/login', user)).json.token;
-  for (const name of ['c-basic', 'c-resume', 'c-consume', 'c-redeliver', 'c-ack', 'c-producer']) expect((await rest('POST', '/v1/queues', { name })).status).toBe(201);
+  for (const name of ['c-basic', 'c-resume', 'c-consume', 'c-redeliver', 'c-ack', 'c-producer', 'c-state']) expect((await rest('POST', '/v1/queues', { name })).status).toBe(201);
 });
 
 afterEach(async () => {
@@ -261,6 +261,42 @@ describe('StreamClient', () => {
     expect((await rest('GET', '/v1/queues/c-consume')).json.stats).toEqual({ ready: 0, inflight: 0, delayed: 0 });
   });
 
+  test('debugState says what the client waits for: unanswered requests, and credit held until acks are answered', async () => {
+    const client = await connect({ maxUnconfirmed: 8 });
+    await client.send('c-state', Array.from({ length: 6 }, (_, i) => ({ body: `s-${i}` })));
+    const consumer = client.consume({ queue: 'c-state' }, { prefetch: 4 });
+    const got: Delivery[] = [];
+    for await (const d of consumer) {
+      got.push(d);
+      if (got.length === 4) break;
+    }
+    const held = client.debugState().consumers;
+    expect(held).toEqual([]); // leaving the loop cancelled it
+    const second = client.consume({ queue: 'c-state' }, { prefetch: 2 });
+    const iterator = second[Symbol.asyncIterator]();
+    const first = (await iterator.next()).value as Delivery;
+    while (client.debugState().consumers[0]?.buffered !== 1) await new Promise((r) => setTimeout(r, 5));
+    expect(client.debugState().consumers).toEqual([expect.objectContaining({
+      id: second.id, target: { queue: 'c-state' }, prefetch: 2, started: true, ended: false, delivered: 2, settled: 0, buffered: 1,
+    })]);
+    await first.ack();
+    expect(client.debugState().consumers[0]).toMatchObject({ delivered: 2, settled: 1 });
+    await second.cancel();
+    await Promise.all(got.map((d) => d.ack()));
+
+    nodes.a.hold = true;
+    const sends = [client.send('c-state', { body: 'h-0' }), client.send('c-state', { body: 'h-1' })];
+    while (nodes.a.held.length === 0) await new Promise((r) => setTimeout(r, 5)); // both in one batch entry
+    const state = client.debugState();
+    expect(state).toMatchObject({ node: 'a', socket: 'open', live: true, reconnecting: false, pending: 2, unconfirmed: 2, maxUnconfirmed: 8, waitingForRoom: 0 });
+    expect(state.oldestPending).toMatchObject({ op: 'send' });
+    expect(state.msSinceFrameOut).toBeGreaterThanOrEqual(0);
+    nodes.a.hold = false;
+    for (const h of nodes.a.held.splice(0)) h.resolve(nodes.a.apply(h.command));
+    await Promise.all(sends);
+    expect(client.debugState()).toMatchObject({ pending: 0, unconfirmed: 0 });
+  });
+
   test('a consumer resumes on the new leader; what the old stream leased comes back after its lease', async () => {
     const client = await connect();
     await client.send('c-redeliver', [{ body: 'x1' }, { body: 'x2' }]);
@@ -320,6 +356,44 @@ describe('StreamClient', () => {
     } finally {
       for (const ws of hung.clients) ws.terminate();
       await new Promise((resolve) => hung.close(resolve));
+    }
+  });
+
+  test('a reconnect that lands on a node closing the stream right after its ready (same read) goes on to another node', async () => {
+    // Redirect mode: a node that stops leading just as it accepted a stream sends `ready`
+    // and then closes 4503; both can arrive in one read, so the client sees the socket
+    // closing as soon as it has the ready. It must go on reconnecting, not sit there.
+    const flap = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    const ready = JSON.stringify({ op: 'ready', user: 'client', node: 'flap', expiresAt: new Date(Date.now() + 60_000).toISOString(), limits: {} });
+    const streams: Array<import('ws').WebSocket> = [];
+    flap.on('connection', (ws, req) => {
+      streams.push(ws);
+      if (streams.length === 1) ws.send(ready); // the first stream stays, until the test closes it
+      else if (streams.length === 2) {
+        req.socket.cork(); // the ready and the close frame in one write
+        ws.send(ready);
+        ws.close(CLOSE.leaderChanged, '');
+        process.nextTick(() => req.socket.uncork());
+      } else ws.terminate();
+    });
+    await new Promise((resolve) => flap.once('listening', resolve));
+    try {
+      const flapUrl = `http://127.0.0.1:${(flap.address() as AddressInfo).port}`;
+      const client = await StreamClient.connect({ urls: [flapUrl, urls.get('a')!], token });
+      clients.push(client);
+      expect(client.node).toBe('flap');
+      const sent = client.send('c-basic', { body: 'after the flap' });
+      streams[0].close(CLOSE.leaderChanged, ''); // reconnects: to the flapping node first
+      const stuck = new Promise<never>((_, reject) => {
+        setTimeout(() => reject(new Error(`no answer in 5 s: ${JSON.stringify(client.debugState())}`)), 5_000).unref();
+      });
+      expect(await Promise.race([sent, stuck])).toMatchObject({ deduplicated: false });
+      expect(streams.length).toBeGreaterThanOrEqual(2);
+      expect(client.node).toBe('a');
+      expect(await drain('c-basic')).toEqual(['after the flap']);
+    } finally {
+      for (const ws of flap.clients) ws.terminate();
+      await new Promise((resolve) => flap.close(resolve));
     }
   });
 

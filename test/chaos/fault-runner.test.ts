@@ -13,6 +13,7 @@ class RecordingCluster implements ClusterControl {
   constructor(readonly nodeIds: string[]) {}
   unexpectedExits(): [] { return []; }
   httpUrl(id: string): string { return `http://${id}`; }
+  logFile(): undefined { return undefined; }
   private note(call: string): void {
     this.calls.push(call);
     this.maxUnhealthy = Math.max(this.maxUnhealthy, this.down.size + this.paused.size);

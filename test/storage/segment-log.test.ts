@@ -1,6 +1,6 @@
 // The segment files of a DiskLogStore: what a crash can leave behind and how opening
 // repairs it, where it must refuse, and how whole segments go away.
-import { appendFileSync, copyFileSync, existsSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DiskLogStore, SEGMENTS_DIR } from '../../src/node/storage/disk-log-store.js';
 import { StoreCorruptError } from '../../src/node/errors.js';
@@ -210,5 +210,79 @@ describe('DiskLogStore segments', () => {
     } finally {
       await store.close();
     }
+  });
+  describe('zeros written ahead of the newest segment (segment-zeroes.ts)', () => {
+    /** Bytes of the records of entries written by `written` with these texts. */
+    const recordsBytes = (texts: string[]) => 16 + texts.reduce((n, t) => n + 4 + 21 + t.length, 0);
+    const settle = () => new Promise((r) => setTimeout(r, 50));
+
+    /** Entries 1..n saved one at a time, then the data dir copied while the store is
+     *  still open (what a kill -9 leaves: every save was durable when it returned). */
+    async function crashedAfter(n: number, segmentBytes?: number): Promise<void> {
+      const store = await open(segmentBytes);
+      await store.save({ hardState: { term: 1, vote: 'n1', commit: 0 }, entries: [] });
+      for (let i = 1; i <= n; i++) await store.save({ entries: [entry(i, 1, `entry-${i}`)] });
+      await settle(); // the zeros in flight land
+      const image = `${dir}-crash`;
+      cpSync(dir, image, { recursive: true });
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+      cpSync(image, dir, { recursive: true });
+      rmSync(image, { recursive: true, force: true });
+    }
+
+    const texts10 = Array.from({ length: 10 }, (_, i) => `entry-${i + 1}`);
+
+    test('small appends write into zeros the file already has; a crash leaves them and opening reads them as the end, not as damage', async () => {
+      await crashedAfter(10);
+      const size = statSync(lastSegment()).size;
+      expect(size).toBeGreaterThan(recordsBytes(texts10)); // zeros ahead of the records
+      expect(readFileSync(lastSegment()).subarray(recordsBytes(texts10)).every((b) => b === 0)).toBe(true);
+      await reopened(async (s) => {
+        expect(s.repairedTail).toBeUndefined();
+        expect(s.lastIndex()).toBe(10);
+        expect(texts(s, 9, 11)).toEqual(['entry-9', 'entry-10']);
+        await s.save({ entries: [entry(11, 1, 'entry-11')] });
+      });
+      await reopened((s) => {
+        expect(s.repairedTail).toBeUndefined();
+        expect(texts(s, 10, 12)).toEqual(['entry-10', 'entry-11']);
+      });
+    });
+
+    test('a clean close cuts the newest segment to its records', async () => {
+      await written(10);
+      expect(statSync(lastSegment()).size).toBe(recordsBytes(texts10));
+    });
+
+    test('a record torn in the middle of the zeros is cut off like any torn tail', async () => {
+      await crashedAfter(3);
+      const path = lastSegment();
+      const bytes = readFileSync(path);
+      const end = recordsBytes(['entry-1', 'entry-2', 'entry-3']);
+      bytes.set([0, 0, 0, 29, 1, 2, 3], end); // the start of a record whose rest never reached the disk
+      writeFileSync(path, bytes);
+      await reopened((s) => {
+        expect(s.lastIndex()).toBe(3);
+        expect(s.repairedTail?.reason).toMatch(/checksum/);
+        expect(s.repairedTail?.offset).toBe(end);
+      });
+      expect(statSync(path).size).toBe(end);
+    });
+
+    test('a segment is cut to its records before it is sealed: after a crash only the newest one is read record by record', async () => {
+      await crashedAfter(40, 256);
+      const files = segmentFiles();
+      expect(files.length).toBeGreaterThan(2);
+      for (const f of files.slice(0, -1)) {
+        const bytes = readFileSync(join(segDir(), f));
+        expect(bytes.at(-1)).not.toBe(0); // ends with its last record (entry text), no zeros
+      }
+      await reopened((s) => {
+        expect(s.scannedSegments.map((x) => x.reason)).toEqual(['the last segment']);
+        expect(s.lastIndex()).toBe(40);
+        expect(texts(s, 1, 3)).toEqual(['entry-1', 'entry-2']);
+      });
+    });
   });
 });

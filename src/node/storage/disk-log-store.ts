@@ -1,6 +1,5 @@
-import { closeSync, existsSync, fdatasync, mkdirSync, readdirSync, rename, unlinkSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
 import { ClassicLevel } from 'classic-level';
 import { concatBytes } from '../../bytes.js';
 import type { ConfState, Entry, HardState, Snapshot, SnapshotMeta, SnapshotSource } from '../../raft/types.js';
@@ -15,44 +14,32 @@ import {
 import { StorageFailedError, StoreCorruptError, StoreLockedError } from '../errors.js';
 import {
   CorruptValueError,
-  FORMAT_VERSION,
-  LEVELDB_ENTRIES_FORMAT,
-  READABLE_FORMATS,
-  SEGMENT_FORMAT,
-  SNAPSHOT_IMAGES_END,
-  type EntryKeys,
   KEY_FIRST_SEGMENT,
-  KEY_FORMAT,
   KEY_HARD_STATE,
   KEY_LOG_START,
-  KEY_SNAPSHOT_DATA,
   KEY_SNAPSHOT_META,
-  checksum,
-  decodeEntry,
-  decodeFormat,
-  decodeHardState,
-  decodeLogStart,
-  decodeSegmentSeq,
-  decodeSnapshotRecord,
   encodeEntry,
-  encodeFormat,
   encodeHardState,
   encodeLogStart,
   encodeSegmentSeq,
   encodeSnapshotRecord,
-  entryKeysOf,
-  snapshotSliceKey,
+  type EntryKeys,
   type LogStart,
 } from './codec.js';
 import { EntryCache } from './entry-cache.js';
-import { SegmentLog } from './segments/segment-log.js';
-import { adoptionFileName, segmentHeader, SPOOL_SUFFIX } from './segments/segment-format.js';
-import { readAt, segmentPath, syncDir, writeAll, type SegmentFile } from './segments/segment-file.js';
-import { encodeSidecar, writeSidecar } from './segments/segment-sidecar.js';
+import { RecordLayout } from './record-layout.js';
+import { SEGMENTS_DIR } from './segments/segment-format.js';
+import type { SegmentFile } from './segments/segment-file.js';
+import type { SegmentLog } from './segments/segment-log.js';
+import type { RecoveredSegments } from './segments/segment-recovery.js';
+import { SnapshotImages } from './snapshot-images.js';
 import { FileSnapshotSpool, spooledEntriesOf, type SpooledEntries } from './snapshot-spool.js';
 import { encodeStreamHeader, STREAM_HEADER_BYTES } from './snapshot-stream.js';
-import { RecordLayout } from './record-layout.js';
-import { SegmentCorruptError, type RecoveredSegments } from './segments/segment-recovery.js';
+import { completeAdoption, discardSpooled, prepareAdoption, spooledValue } from './spool-adoption.js';
+import { checkedEntry, readState, type RecoveredState } from './store-recovery.js';
+import { StoreRecords, type BatchOp, type Db } from './store-records.js';
+
+export { SEGMENTS_DIR } from './segments/segment-format.js';
 
 export interface DiskLogStoreOptions {
   /** Written into a fresh store and checked on every open: a data dir is one node's. */
@@ -72,14 +59,6 @@ export interface DiskLogStoreOptions {
   /** Segment files roll at about this size (default 64 MiB). */
   segmentBytes?: number;
 }
-
-/** The directory of the segment files, inside the store's directory (LevelDB ignores it). */
-export const SEGMENTS_DIR = 'segments';
-
-type Db = ClassicLevel<Uint8Array, Uint8Array>;
-type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
-
-const EMPTY = new Uint8Array(0);
 
 /**
  * The durable Raft log of one node. A LevelDB holds the hard state, the snapshot
@@ -108,59 +87,43 @@ export class DiskLogStore implements WritableLogStore {
   /** The segments opening read record by record (the last, and any sealed one whose
    *  sidecar index was missing or unusable), with why; empty for the LevelDB layout. */
   readonly scannedSegments: RecoveredSegments['scanned'];
+  private readonly records: StoreRecords;
+  private readonly images: SnapshotImages;
   private hardState: HardState;
   private snap: SnapshotMeta;
-  /** The held snapshot's image: pinned from open until the driver has restored from it,
-   *  otherwise held only weakly and read back from disk when wanted. A large state's
-   *  image costs as much memory as the state itself; keeping it resident for the rare
-   *  follower that needs it would double the node's memory. */
-  private pinnedImage: Uint8Array | undefined;
-  private weakImage: { index: number; ref: WeakRef<Uint8Array> } | undefined;
-  private snapBytes: number;
-  private snapCrc: number;
-  /** False only for an image stored whole under the old key (read at open). */
-  private snapSliced: boolean;
   /** The entry just below the first stored one (the snapshot's, unless a margin was kept). */
   private start: LogStart;
   private last: number;
   private readonly cache: EntryCache;
-  private readonly sliceBytes: number;
-  private failure: StorageFailedError | undefined;
+  /** Deletions of entries below the log start (LevelDB layout), one after the other. */
   private background: Promise<void> = Promise.resolve();
   /** Entries below this index are known deleted. Clears start here, not at 0: a LevelDB
    *  range scan steps over every tombstone until compaction drops it, so clearing from
    *  0 after each snapshot grew slower with the age of the log. */
   private clearedBelow = 0;
-  /** The sliced images that may still be stored (indexes), beside the current one. */
-  private staleImages = new Set<number>();
-  private imagesScanned = false;
-  private wholeImageMayExist = false;
-  private closed = false;
   private streamLayout: RecordLayout | undefined;
   /** The entries of completed snapshot streams (with their snapshot's index) until a
    *  save installs them. */
   private readonly unclaimed = new Map<SpooledEntries, number>();
 
   private constructor(
-    private readonly db: Db,
+    db: Db,
     readonly location: string,
-    state: { segments: SegmentLog | undefined; repairedTail: RecoveredSegments['repairedTail']; scanned: RecoveredSegments['scanned']; keys: EntryKeys | undefined; hardState: HardState; snap: SnapshotMeta; snapData: Uint8Array; snapCrc: number; snapSliced: boolean; start: LogStart; last: number; tail: Entry[] },
+    state: RecoveredState,
     opts: DiskLogStoreOptions,
   ) {
+    this.records = new StoreRecords(db, location);
+    const sliceBytes = Math.max(1, opts.snapshotSliceBytes ?? 1024 * 1024);
+    this.images = new SnapshotImages(this.records, sliceBytes, { index: state.snap.index, data: state.snapData, crc: state.snapCrc, sliced: state.snapSliced });
     this.segments = state.segments;
     this.repairedTail = state.repairedTail;
     this.scannedSegments = state.scanned;
     this.keys = state.keys;
     this.hardState = state.hardState;
     this.snap = state.snap;
-    this.pinnedImage = state.snapData;
-    this.snapBytes = state.snapData.length;
-    this.snapCrc = state.snapCrc;
-    this.snapSliced = state.snapSliced;
     this.start = state.start;
     this.last = state.last;
     this.cache = new EntryCache(opts.cacheEntries ?? 16_384, opts.cacheBytes ?? 64 * 1024 * 1024);
-    this.sliceBytes = Math.max(1, opts.snapshotSliceBytes ?? 1024 * 1024);
     for (const e of state.tail) this.cache.push(e);
   }
 
@@ -196,7 +159,7 @@ export class DiskLogStore implements WritableLogStore {
       // crash may have left some behind.
       store.clearBelow(state.start.index);
       // So may an image whose record was never written, or one a newer image replaced.
-      store.clearOtherImages(state.snapSliced ? state.snap.index : undefined);
+      store.images.clearOthers(state.snapSliced ? state.snap.index : undefined);
       return store;
     } catch (err) {
       await db.close().catch(() => {});
@@ -247,7 +210,7 @@ export class DiskLogStore implements WritableLogStore {
    *  image is still there, else from disk: costly for a large image); the metadata is free. */
   snapshot(): Snapshot {
     const meta = this.snap;
-    const image = () => this.image(meta.index);
+    const image = () => this.images.get(meta.index);
     return {
       meta,
       get data() {
@@ -258,7 +221,7 @@ export class DiskLogStore implements WritableLogStore {
 
   /** Bytes of the held snapshot's image (without reading it). */
   snapshotBytes(): number {
-    return this.snapBytes;
+    return this.images.bytes;
   }
 
   /**
@@ -270,8 +233,8 @@ export class DiskLogStore implements WritableLogStore {
    */
   snapshotSource(): SnapshotSource {
     const meta = this.snap;
-    const imageBytes = this.snapBytes;
-    const readImage = this.imageReader();
+    const imageBytes = this.images.bytes;
+    const readImage = this.images.reader();
     const segments = this.segments;
     const start = this.start;
     if (!segments || start.index >= meta.index) return { meta, totalBytes: imageBytes, read: readImage };
@@ -298,27 +261,6 @@ export class DiskLogStore implements WritableLogStore {
       return parts.length === 1 ? parts[0] : concatBytes(parts);
     };
     return { meta, totalBytes, read };
-  }
-
-  /** The held image as a reader of byte ranges (a slice at a time from disk). */
-  private imageReader(): (offset: number, length: number) => Uint8Array {
-    const index = this.snap.index;
-    const totalBytes = this.snapBytes;
-    const sliced = this.snapSliced;
-    let sliceSize = 0;
-    return (offset: number, length: number): Uint8Array => {
-      const end = Math.min(totalBytes, offset + length);
-      const cached = this.cachedImage(index);
-      if (cached) return cached.subarray(offset, end);
-      if (!sliced) return this.image(index).subarray(offset, end);
-      if (sliceSize === 0) sliceSize = this.readSlice(index, 0).length;
-      const parts: Uint8Array[] = [];
-      for (let n = Math.floor(offset / sliceSize); n * sliceSize < end; n++) {
-        const slice = this.readSlice(index, n);
-        parts.push(slice.subarray(Math.max(0, offset - n * sliceSize), Math.min(slice.length, end - n * sliceSize)));
-      }
-      return parts.length === 1 ? parts[0] : concatBytes(parts);
-    };
   }
 
   /** Where each retained entry's record lies in a stream (one layout per snapshot: every
@@ -349,60 +291,13 @@ export class DiskLogStore implements WritableLogStore {
     }
   }
 
-  private cachedImage(index: number): Uint8Array | undefined {
-    if (index === this.snap.index && this.pinnedImage) return this.pinnedImage;
-    return this.weakImage?.index === index ? this.weakImage.ref.deref() : undefined;
-  }
-
-  private holdWeakly(index: number, image: Uint8Array): void {
-    this.pinnedImage = undefined;
-    this.weakImage = { index, ref: new WeakRef(image) };
-  }
-
-  /** The whole image of the snapshot at `index`, from memory or read back from disk. */
-  private image(index: number): Uint8Array {
-    const cached = this.cachedImage(index);
-    if (cached) {
-      this.holdWeakly(index, cached);
-      return cached;
-    }
-    if (index !== this.snap.index) throw new SnapshotGoneError(index);
-    if (this.snapBytes === 0) return EMPTY;
-    let data: Uint8Array;
-    if (this.snapSliced) {
-      const parts: Uint8Array[] = [];
-      for (let n = 0, read = 0; read < this.snapBytes; n++) {
-        const slice = this.readSlice(index, n);
-        parts.push(slice);
-        read += slice.length;
-      }
-      data = concatBytes(parts);
-    } else {
-      data = this.db.getSync(KEY_SNAPSHOT_DATA) ?? EMPTY;
-    }
-    if (data.length !== this.snapBytes || checksum(data) !== this.snapCrc) {
-      throw new StoreCorruptError(this.location, `snapshot data at index ${index} does not match its length/checksum`);
-    }
-    this.holdWeakly(index, data);
-    return data;
-  }
-
-  private readSlice(index: number, n: number): Uint8Array {
-    const slice = this.db.getSync(snapshotSliceKey(index, n));
-    if (slice === undefined) {
-      if (index !== this.snap.index) throw new SnapshotGoneError(index);
-      throw new StoreCorruptError(this.location, `slice ${n} of the snapshot image at index ${index} is missing`);
-    }
-    return slice;
-  }
-
   async save(batch: PersistBatch): Promise<void> {
-    this.checkWritable();
+    this.records.checkWritable();
     // A snapshot from the leader: its image is written first, in slices; the batch
     // below records it (and drops the log) atomically.
     const dataCrc =
       batch.snapshot && batch.snapshot.meta.index > this.snap.index
-        ? await this.writeImage(batch.snapshot.meta.index, batch.snapshot.data)
+        ? await this.images.write(batch.snapshot.meta.index, batch.snapshot.data)
         : undefined;
     const ops: BatchOp[] = [];
     const keys = this.keys;
@@ -485,7 +380,7 @@ export class DiskLogStore implements WritableLogStore {
       // lag on disk (it is learned again from the leader), so a commit-only change is
       // written without waiting for the disk.
       const sync = (keys !== undefined && ents.length > 0) || installing || termOrVote || ops.some((op) => op.type === 'del');
-      await this.write(ops, sync);
+      await this.records.write(ops, sync);
     }
     if (installing && this.segments) {
       if (adoption && spooled) {
@@ -505,17 +400,17 @@ export class DiskLogStore implements WritableLogStore {
       try {
         await this.segments.append(ents);
       } catch (err) {
-        throw this.failed(err);
+        throw this.records.failed(err);
       }
     }
-    if (afterEntries.length > 0) await this.write(afterEntries, false);
+    if (afterEntries.length > 0) await this.records.write(afterEntries, false);
 
     // Only an installed snapshot moves the snapshot here: a compact() that finished
     // during this write already moved it, and must not be undone.
     const installed = installing && snap.index > this.snap.index;
     if (installed && snapData) {
       this.snap = snap;
-      this.setImage(snap.index, snapData, snapCrc);
+      this.images.hold(snap.index, snapData, snapCrc);
       this.start = start;
     }
     this.hardState = hardState;
@@ -525,48 +420,31 @@ export class DiskLogStore implements WritableLogStore {
     for (const e of ents) this.cache.push(e);
     if (installed) {
       this.clearBelow(start.index);
-      this.clearOtherImages(snap.index);
+      this.images.clearOthers(snap.index);
     }
   }
 
-  /**
-   * The first steps of installing spooled entries as segment `seq`: the file gets its
-   * header and is synced, its sidecar is written, and it is renamed to `<seq>.adopt`
-   * (directory synced). Nothing names it yet: a crash now leaves the old log, and the
-   * next open deletes the file (its number is above the first segment the records name).
-   */
+  /** Writes spooled entries as segment `seq`, not yet named by the records (see prepareAdoption). */
   private async prepareAdoption(spooled: SpooledEntries, seq: number): Promise<SegmentFile> {
-    const dir = join(this.location, SEGMENTS_DIR);
     try {
-      await writeAll(spooled.fd, segmentHeader(seq), 0);
-      await new Promise<void>((resolve, reject) => fdatasync(spooled.fd, (err) => (err ? reject(err) : resolve())));
-      await writeSidecar(dir, seq, encodeSidecar(seq, spooled.bytes, spooled.index, { first: spooled.index.first, last: spooled.index.last }));
-      const path = join(dir, adoptionFileName(seq));
-      await new Promise<void>((resolve, reject) => rename(spooled.path, path, (err) => (err ? reject(err) : resolve())));
-      await syncDir(dir);
-      return { seq, path, fd: spooled.fd, size: spooled.bytes };
+      return await prepareAdoption(join(this.location, SEGMENTS_DIR), spooled, seq);
     } catch (err) {
       this.unclaimed.delete(spooled);
       discardSpooled(spooled);
-      throw this.failed(err);
+      throw this.records.failed(err);
     }
   }
 
-  /** Renames the adopted file to its segment name (and syncs the directory). */
   private async completeAdoption(file: SegmentFile): Promise<void> {
-    const dir = join(this.location, SEGMENTS_DIR);
-    const path = segmentPath(dir, file.seq);
     try {
-      await new Promise<void>((resolve, reject) => rename(file.path, path, (err) => (err ? reject(err) : resolve())));
-      await syncDir(dir);
+      await completeAdoption(join(this.location, SEGMENTS_DIR), file);
     } catch (err) {
-      throw this.failed(err);
+      throw this.records.failed(err);
     }
-    file.path = path;
   }
 
   async compact(snapshot: Snapshot, keepFrom?: number): Promise<void> {
-    this.checkWritable();
+    this.records.checkWritable();
     const index = snapshot.meta.index;
     if (index <= this.snap.index) return; // older than the snapshot we hold
     if (index > this.last) throw new UnavailableError(index);
@@ -575,13 +453,13 @@ export class DiskLogStore implements WritableLogStore {
     // (those entries are gone), never above the snapshot.
     const startIndex = Math.min(index, Math.max(this.start.index, (keepFrom ?? index + 1) - 1));
     const start: LogStart = { index: startIndex, term: this.term(startIndex) };
-    const dataCrc = await this.writeImage(index, snapshot.data);
+    const dataCrc = await this.images.write(index, snapshot.data);
     if (index <= this.snap.index) return; // an installed snapshot overtook this one
-    await this.write([snapshotRecordOp(meta, snapshot.data.length, dataCrc), logStartOp(start)]);
+    await this.records.write([snapshotRecordOp(meta, snapshot.data.length, dataCrc), logStartOp(start)]);
     if (index <= this.snap.index) return;
     this.snap = meta;
-    this.setImage(index, snapshot.data, dataCrc);
-    this.clearOtherImages(index);
+    this.images.hold(index, snapshot.data, dataCrc);
+    this.images.clearOthers(index);
     this.dropUnclaimed();
     if (start.index > this.start.index) {
       this.start = start;
@@ -590,113 +468,14 @@ export class DiskLogStore implements WritableLogStore {
     }
   }
 
-  private setImage(index: number, data: Uint8Array, crc: number): void {
-    this.snapBytes = data.length;
-    this.snapCrc = crc;
-    this.snapSliced = true;
-    this.holdWeakly(index, data);
-  }
-
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.records.closed) return;
+    this.records.closed = true;
     this.dropUnclaimed(true);
     await this.background;
+    await this.images.settled();
     await this.segments?.close();
-    await this.db.close();
-  }
-
-  private checkWritable(): void {
-    if (this.failure) throw this.failure;
-    if (this.closed) throw new StorageFailedError(`raft log at ${this.location} is closed`);
-  }
-
-  private async write(ops: BatchOp[], sync = true): Promise<void> {
-    try {
-      // The chained batch costs about a third of the CPU of db.batch(array) per
-      // operation (no per-op option cloning), which matters at tens of thousands of
-      // entries per second.
-      const batch = this.db.batch();
-      for (const op of ops) {
-        if (op.type === 'put') batch.put(op.key, op.value);
-        else batch.del(op.key);
-      }
-      await batch.write({ sync });
-    } catch (err) {
-      throw this.failed(err);
-    }
-  }
-
-  /** Once a synced write fails we cannot know what reached the disk: stop writing. */
-  private failed(err: unknown): StorageFailedError {
-    this.failure ??= new StorageFailedError(`synced write to the raft log at ${this.location} failed: ${(err as Error).message}`, { cause: err });
-    return this.failure;
-  }
-
-  /**
-   * Writes the image of the snapshot at `index` under its own keys, a slice per batch
-   * (each synced, so that the record written next never names a lost slice), and
-   * returns its checksum, computed slice by slice.
-   */
-  private async writeImage(index: number, data: Uint8Array): Promise<number> {
-    // A clear of other images still running would take the new slices with it.
-    await this.background;
-    // Until a record names it, a partial image is one to clear with the others.
-    this.staleImages.add(index);
-    try {
-      // Slices left by an attempt that crashed before its record was written.
-      await this.db.clear({ gte: snapshotSliceKey(index, 0), lt: snapshotSliceKey(index + 1, 0) });
-    } catch (err) {
-      throw new StorageFailedError(`clearing snapshot slices in ${this.location} failed: ${(err as Error).message}`, { cause: err });
-    }
-    let crc = 0;
-    for (let at = 0, n = 0; at < data.length; at += this.sliceBytes, n++) {
-      this.checkWritable();
-      const slice = data.subarray(at, Math.min(data.length, at + this.sliceBytes));
-      crc = crc32(slice, crc);
-      await this.write([{ type: 'put', key: snapshotSliceKey(index, n), value: slice }]);
-    }
-    return crc;
-  }
-
-  /**
-   * Deletes, in the background, every stored image but the sliced one at `keep`. The
-   * first call (at open) scans the whole image range; later ones delete only the images
-   * this store wrote or replaced, so they never step over old tombstones.
-   */
-  private clearOtherImages(keep: number | undefined): void {
-    let ranges: { gte?: Uint8Array; gt?: Uint8Array; lt: Uint8Array }[];
-    if (!this.imagesScanned) {
-      this.imagesScanned = true;
-      const end = SNAPSHOT_IMAGES_END;
-      ranges =
-        keep === undefined
-          ? [{ gt: KEY_SNAPSHOT_DATA, lt: end }]
-          : [
-              { gte: KEY_SNAPSHOT_DATA, lt: snapshotSliceKey(keep, 0) },
-              { gte: snapshotSliceKey(keep + 1, 0), lt: end },
-            ];
-    } else {
-      ranges = [];
-      for (const index of this.staleImages) {
-        if (index !== keep) ranges.push({ gte: snapshotSliceKey(index, 0), lt: snapshotSliceKey(index + 1, 0) });
-      }
-      this.staleImages.clear();
-    }
-    // An image stored whole under the old key stays until a sliced one replaces it.
-    const dropWholeImage = keep !== undefined && this.wholeImageMayExist;
-    if (keep === undefined) this.wholeImageMayExist = true;
-    else this.staleImages.add(keep);
-    if (ranges.length === 0 && !dropWholeImage) return;
-    this.wholeImageMayExist &&= !dropWholeImage;
-    this.background = this.background
-      .then(async () => {
-        if (dropWholeImage) await this.db.del(KEY_SNAPSHOT_DATA);
-        for (const range of ranges) await this.db.clear(range);
-      })
-      .catch(() => {
-        // Harmless: unnamed images are cleared again on the next open.
-      });
+    await this.records.db.close();
   }
 
   /** Deletes entries at or below `index` in the background (they are already invisible). */
@@ -710,7 +489,7 @@ export class DiskLogStore implements WritableLogStore {
     const from = this.clearedBelow;
     this.clearedBelow = index + 1;
     this.background = this.background
-      .then(() => this.db.clear({ gte: keys.key(from), lte: keys.key(index) }))
+      .then(() => this.records.db.clear({ gte: keys.key(from), lte: keys.key(index) }))
       .catch(() => {
         // Harmless: invisible entries are cleared again on the next open.
       });
@@ -729,7 +508,7 @@ export class DiskLogStore implements WritableLogStore {
     }
     let value: Uint8Array | undefined;
     try {
-      value = this.db.getSync(this.keys!.key(index));
+      value = this.records.db.getSync(this.keys!.key(index));
     } catch (err) {
       throw new StorageFailedError(`reading entry ${index} from ${this.location} failed: ${(err as Error).message}`, { cause: err });
     }
@@ -738,35 +517,8 @@ export class DiskLogStore implements WritableLogStore {
   }
 }
 
-/** The LevelDB value (the entry's encoding: a record without its length) of entry `index` in a spool file. */
-function spooledValue(spooled: SpooledEntries, index: number): Uint8Array {
-  return readAt(spooled.fd, spooled.index.lengthOf(index), spooled.index.offsetOf(index));
-}
-
-function removeSpools(dir: string): void {
-  if (!existsSync(dir)) return;
-  for (const name of readdirSync(dir)) if (name.endsWith(SPOOL_SUFFIX)) unlinkSync(join(dir, name));
-}
-
-function discardSpooled(spooled: SpooledEntries): void {
-  try {
-    closeSync(spooled.fd);
-    unlinkSync(spooled.path);
-  } catch {
-    // Gone already; a leftover spool file is deleted on the next open.
-  }
-}
-
 function snapshotRecordOp(meta: SnapshotMeta, dataBytes: number, dataCrc: number): BatchOp {
   return { type: 'put', key: KEY_SNAPSHOT_META, value: encodeSnapshotRecord({ meta, dataBytes, dataCrc, sliced: true }) };
-}
-
-/** The record and image of a snapshot in one batch (the empty one of a fresh store). */
-function snapshotOps(meta: SnapshotMeta, data: Uint8Array): BatchOp[] {
-  return [
-    { type: 'put', key: KEY_SNAPSHOT_META, value: encodeSnapshotRecord({ meta, dataBytes: data.length, dataCrc: checksum(data) }) },
-    { type: 'put', key: KEY_SNAPSHOT_DATA, value: data },
-  ];
 }
 
 function logStartOp(start: LogStart): BatchOp {
@@ -775,126 +527,4 @@ function logStartOp(start: LogStart): BatchOp {
 
 function copyMeta(meta: SnapshotMeta): SnapshotMeta {
   return { index: meta.index, term: meta.term, conf: { voters: [...meta.conf.voters] } };
-}
-
-function checkedEntry(location: string, value: Uint8Array, index: number): Entry {
-  let e: Entry;
-  try {
-    e = decodeEntry(value);
-  } catch (err) {
-    throw new StoreCorruptError(location, `entry ${index}: ${(err as Error).message}`);
-  }
-  if (e.index !== index) throw new StoreCorruptError(location, `entry stored under index ${index} says it is ${e.index}`);
-  return e;
-}
-
-/** Reads and cross-checks everything a start needs, without loading the whole log. */
-async function readState(db: Db, location: string, opts: DiskLogStoreOptions) {
-  const corrupt = (detail: string) => new StoreCorruptError(location, detail);
-  const decoded = <T>(what: string, f: () => T): T => {
-    try {
-      return f();
-    } catch (err) {
-      if (err instanceof CorruptValueError) throw corrupt(`${what}: ${err.message}`);
-      throw err;
-    }
-  };
-
-  let formatValue = await db.get(KEY_FORMAT);
-  if (formatValue === undefined) {
-    const any = await db.keys({ limit: 1 }).all();
-    if (any.length > 0) throw corrupt('it holds data but no format record (not a raft log of this broker?)');
-    const meta: SnapshotMeta = { index: 0, term: 0, conf: { voters: [...opts.conf.voters] } };
-    const fresh = opts.entryLayout === 'leveldb' ? LEVELDB_ENTRIES_FORMAT : FORMAT_VERSION;
-    formatValue = encodeFormat({ format: fresh, nodeId: opts.nodeId });
-    await db.batch(
-      [
-        { type: 'put', key: KEY_FORMAT, value: formatValue },
-        { type: 'put', key: KEY_HARD_STATE, value: encodeHardState({ term: 0, vote: '', commit: 0 }) },
-        ...snapshotOps(meta, EMPTY),
-      ],
-      { sync: true },
-    );
-  }
-  const format = decoded('format record', () => decodeFormat(formatValue));
-  if (!READABLE_FORMATS.includes(format.format)) throw corrupt(`format version ${format.format}, this build reads ${READABLE_FORMATS.join(' and ')}`);
-  const keys = format.format === SEGMENT_FORMAT ? undefined : entryKeysOf(format.format);
-  if (format.nodeId !== opts.nodeId) throw corrupt(`it belongs to node ${format.nodeId}, not ${opts.nodeId}`);
-
-  const hsValue = await db.get(KEY_HARD_STATE);
-  if (hsValue === undefined) throw corrupt('hard state is missing');
-  const hardState = decoded('hard state', () => decodeHardState(hsValue));
-
-  const snapValue = await db.get(KEY_SNAPSHOT_META);
-  if (snapValue === undefined) throw corrupt('snapshot metadata is missing');
-  const snapRec = decoded('snapshot metadata', () => decodeSnapshotRecord(snapValue));
-  const snapData = snapRec.sliced
-    ? concatBytes(await db.values({ gte: snapshotSliceKey(snapRec.meta.index, 0), lt: snapshotSliceKey(snapRec.meta.index + 1, 0) }).all())
-    : ((await db.get(KEY_SNAPSHOT_DATA)) ?? EMPTY);
-  if (snapData.length !== snapRec.dataBytes || checksum(snapData) !== snapRec.dataCrc) {
-    throw corrupt(`snapshot data at index ${snapRec.meta.index} does not match its length/checksum`);
-  }
-  const snap = snapRec.meta;
-  const startValue = await db.get(KEY_LOG_START);
-  const start: LogStart = startValue === undefined ? { index: snap.index, term: snap.term } : decoded('log start', () => decodeLogStart(startValue));
-  if (start.index > snap.index) throw corrupt(`the log starts at ${start.index + 1}, after the snapshot at ${snap.index}`);
-  const snapState = { hardState, snap, snapData, snapCrc: snapRec.dataCrc, snapSliced: snapRec.sliced === true, start };
-
-  if (!keys) {
-    const firstValue = await db.get(KEY_FIRST_SEGMENT);
-    const firstSeq = firstValue === undefined ? 0 : decoded('first segment', () => decodeSegmentSeq(firstValue));
-    let opened: Awaited<ReturnType<typeof SegmentLog.open>>;
-    try {
-      opened = await SegmentLog.open(join(location, SEGMENTS_DIR), firstSeq, start, { segmentBytes: opts.segmentBytes ?? 64 * 1024 * 1024 });
-    } catch (err) {
-      if (err instanceof SegmentCorruptError) throw corrupt(err.message);
-      throw new StorageFailedError(`cannot open the segments of the raft log at ${location}: ${(err as Error).message}`, { cause: err });
-    }
-    const { log, repairedTail, scanned } = opened;
-    const problem =
-      log.last < snap.index
-        ? `entries ${log.last + 1}..${snap.index} kept below the snapshot are missing`
-        : hardState.commit > log.last
-          ? `commit index ${hardState.commit} is beyond the last entry ${log.last}`
-          : undefined;
-    if (problem) {
-      await log.close();
-      throw corrupt(problem);
-    }
-    return { ...snapState, segments: log, repairedTail, scanned, keys, last: log.last, tail: [] as Entry[] };
-  }
-
-  // Snapshot streams this layout spooled (its entries go into LevelDB when installed)
-  // and a crash left behind.
-  removeSpools(join(location, SEGMENTS_DIR));
-  const range = { gt: keys.key(start.index), lt: keys.end };
-  const [firstKey] = await db.keys({ ...range, limit: 1 }).all();
-  const [lastKey] = await db.keys({ ...range, limit: 1, reverse: true }).all();
-  let last = start.index;
-  const tail: Entry[] = [];
-  if (firstKey !== undefined && lastKey !== undefined) {
-    const first = keys.indexOf(firstKey);
-    last = keys.indexOf(lastKey);
-    if (first !== start.index + 1) throw corrupt(`log starts at ${first} but should start at ${start.index + 1}`);
-    // Verify the tail we keep in memory: checksums, contiguity, terms never decreasing.
-    const want = Math.min(last - first + 1, opts.cacheEntries ?? 16_384);
-    const rows = await db.iterator({ ...range, reverse: true, limit: want }).all();
-    let expect = last;
-    for (const [key, value] of rows) {
-      const index = keys.indexOf(key);
-      if (index !== expect) throw corrupt(`entry ${expect} is missing (found ${index} next)`);
-      const e = checkedEntry(location, value, index);
-      if (tail.length > 0 && e.term > tail[tail.length - 1].term) throw corrupt(`term goes down after entry ${index}`);
-      tail.push(e);
-      expect--;
-    }
-    if (tail.length !== want) throw corrupt(`entries below ${expect + 1} are missing`);
-    if (tail[tail.length - 1].term < start.term && tail[tail.length - 1].index === start.index + 1) {
-      throw corrupt(`entry ${start.index + 1} has a term below the one before it`);
-    }
-    tail.reverse();
-  }
-  if (last < snap.index) throw corrupt(`entries ${last + 1}..${snap.index} kept below the snapshot are missing`);
-  if (hardState.commit > last) throw corrupt(`commit index ${hardState.commit} is beyond the last entry ${last} (torn write?)`);
-  return { ...snapState, segments: undefined, repairedTail: undefined, scanned: [], keys, last, tail };
 }

@@ -2,6 +2,7 @@ import { ClientError, Status, createChannel, createClient, type Channel, type Ch
 import type { Logger } from 'pino';
 import type { Message } from '../../raft/types.js';
 import { RaftServiceDefinition } from './wire.js';
+import { markMessages } from '../latency-trace.js';
 
 export interface PeerLinkOptions {
   selfId: string;
@@ -136,6 +137,7 @@ export class PeerLink {
       this.queue = n === this.queue.length ? [] : this.queue.slice(n);
       this.queuedBytes = Math.max(0, this.queuedBytes - bytes);
       this.lastContactMs = Date.now();
+      markMessages('frame.out', messages);
       yield { clusterId, clusterToken, from: selfId, messages, entriesAsRecords: this.peerAcceptsRecords };
     }
   }

@@ -7,6 +7,7 @@ import { ForwardError, ListenError } from '../errors.js';
 import { GRPC_CHANNEL_OPTIONS, PeerLink } from './peer-link.js';
 import { PeerGuard, isRefused } from './peer-guard.js';
 import { RaftServiceDefinition } from './wire.js';
+import { markMessages } from '../latency-trace.js';
 
 export interface TlsFiles {
   cert: string;
@@ -104,6 +105,7 @@ export class Transport {
             throw new ServerError(Status.PERMISSION_DENIED, `a frame on ${peer}'s stream carries a message from another node`);
           }
           transport?.links.get(peer)?.notePeerAcceptsRecords(batch.acceptsEntryRecords === true);
+          markMessages('frame.in', batch.messages);
           opts.onMessages(batch.messages);
         }
         return {};

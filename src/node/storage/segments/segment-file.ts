@@ -10,8 +10,14 @@ export interface SegmentFile {
   /** Opened read-write with O_DSYNC: a write returns once its bytes are durable,
    *  one system call where write + fdatasync would be two trips to the thread pool. */
   fd: number;
-  /** Bytes in the file: where the next record goes. */
+  /** Bytes of records in the file: where the next record goes. */
   size: number;
+  /** The newest segment: the file's length when zeros lie beyond `size` (segment-zeroes.ts). */
+  allocated?: number;
+  /** A chunk of zeros being written beyond `allocated`. */
+  zeroing?: Promise<void>;
+  /** Writing zeros failed once (a full disk?): none are tried again on this segment. */
+  zeroFailed?: boolean;
 }
 
 export function segmentPath(dir: string, seq: number): string {

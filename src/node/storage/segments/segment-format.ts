@@ -11,6 +11,9 @@ import { crc32 } from 'node:zlib';
 import type { Entry } from '../../../raft/types.js';
 import { ENTRY_HEADER } from '../codec.js';
 
+/** The directory of the segment files, inside the store's directory (LevelDB ignores it). */
+export const SEGMENTS_DIR = 'segments';
+
 export const SEGMENT_MAGIC = Buffer.from('MOMSEG\0\x01', 'latin1');
 export const SEGMENT_HEADER_BYTES = 16;
 /** The length prefix in front of each entry. */

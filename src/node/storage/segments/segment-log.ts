@@ -8,6 +8,7 @@ import { RECORD_PREFIX_BYTES, recordBytes, segmentHeader, SEGMENT_HEADER_BYTES }
 import { recoverSegments, type RecoveredSegments } from './segment-recovery.js';
 import type { SegmentIndex } from './segment-index.js';
 import { encodeSidecar, liveRunOf, removeSidecar, writeSidecar } from './segment-sidecar.js';
+import { afterAppend, beforeAppend, cutZeroes, settleZeroes } from './segment-zeroes.js';
 
 export interface SegmentLogOptions {
   /** A segment that reached this size takes no more records; the next save starts a new one. */
@@ -95,8 +96,10 @@ export class SegmentLog {
     // The records as the leader encoded them (and a follower received them), when known.
     const buf = recordsOf(ents);
     const position = seg.size;
+    await beforeAppend(seg, position + buf.length);
     await writeAll(seg.fd, buf, position);
     seg.size += buf.length;
+    afterAppend(seg, buf.length, this.opts.segmentBytes);
     this.index.truncateFrom(ents[0].index);
     let offset = position;
     for (const e of ents) {
@@ -187,6 +190,9 @@ export class SegmentLog {
 
   async close(): Promise<void> {
     await this.removals;
+    // A clean stop leaves the newest segment as long as its records (a crash leaves
+    // the zeros, which the next open reads as the end of the log).
+    for (const seg of this.segments) await cutZeroes(seg);
     for (const seg of this.segments) closeSegment(seg);
     this.segments = [];
     this.bySeq.clear();
@@ -203,6 +209,7 @@ export class SegmentLog {
     await this.removals;
     const current = this.segments.at(-1);
     if (current && current.seq !== this.sealedSeq) {
+      await cutZeroes(current);
       await writeSidecar(this.dir, current.seq, encodeSidecar(current.seq, current.size, this.index, liveRunOf(this.index, current.seq)));
       await syncDir(this.dir);
     }
@@ -226,6 +233,7 @@ export class SegmentLog {
     this.removals = this.removals
       .then(async () => {
         for (const seg of old) {
+          await settleZeroes(seg);
           await removeSegment(seg);
           await removeSidecar(this.dir, seg.seq);
         }

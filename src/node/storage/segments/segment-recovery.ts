@@ -7,6 +7,7 @@ import { crc32 } from 'node:zlib';
 import { SegmentIndex } from './segment-index.js';
 import { openSegmentSync, readAt, segmentPath, truncateFile, closeSegment, syncDir, type SegmentFile } from './segment-file.js';
 import { encodeSidecar, liveRunOf, readSidecar, sidecarPath, sidecarSeqOf, writeSidecar } from './segment-sidecar.js';
+import { zeroFrom } from './segment-zeroes.js';
 import { adoptionFileName, adoptionSeqOf, SPOOL_SUFFIX, MIN_RECORD_BODY, RECORD_PREFIX_BYTES, SEGMENT_HEADER_BYTES, SEGMENT_MAGIC, segmentSeqOf } from './segment-format.js';
 
 /** A segment that cannot be read although later ones exist: the log is damaged. */
@@ -158,6 +159,8 @@ export async function recoverSegments(dir: string, firstSeq: number, start: { in
         return offset;
       };
       let end = bytes.length;
+      /** Zeros written ahead of the last record (segment-zeroes.ts): kept, not a repair. */
+      let zeroTail = false;
       if (bytes.length < SEGMENT_HEADER_BYTES) {
         end = damaged(0, 'the header is incomplete');
       } else if (!bytes.subarray(0, SEGMENT_MAGIC.length).equals(SEGMENT_MAGIC) || bytes.readUInt32BE(8) !== seq) {
@@ -165,6 +168,11 @@ export async function recoverSegments(dir: string, firstSeq: number, start: { in
       } else {
         let at = SEGMENT_HEADER_BYTES;
         while (at < bytes.length) {
+          if (isLast && bytes[at] === 0 && zeroFrom(bytes, at)) {
+            end = at;
+            zeroTail = true;
+            break;
+          }
           if (at + RECORD_PREFIX_BYTES + MIN_RECORD_BODY > bytes.length) {
             end = damaged(at, 'a partial record');
             break;
@@ -191,7 +199,8 @@ export async function recoverSegments(dir: string, firstSeq: number, start: { in
       }
       const seg = openSegmentSync(dir, seq, end);
       segments.push(seg);
-      if (end < bytes.length) await truncateFile(seg.fd, end);
+      if (zeroTail) seg.allocated = bytes.length;
+      else if (end < bytes.length) await truncateFile(seg.fd, end);
       if (!isLast) {
         // Its sidecar was missing or unusable: write it again from what was just read.
         await writeSidecar(dir, seq, encodeSidecar(seq, end, index, liveRunOf(index, seq)));
