@@ -1,8 +1,10 @@
 // Apply CPU per message of the broker alone (no Raft, no I/O), for A/B runs of two
 // checkouts: sends as followers and leaders apply them (binary entries of 100 x 1 KiB),
 // then receives of 100 (with Broker.answer filling bodies in from the entries, where
-// the broker has it) and acks. Prints the median of --rounds rounds, CPU time.
-//   node --expose-gc --import tsx scripts/bench-broker-apply.ts [--broker <src/broker dir>] [--entries N] [--rounds R]
+// the broker has it) and acks. Prints the median of --rounds rounds, CPU time; and what
+// the proposing node pays to validate and encode one receive and one ack of --take
+// handles (scenario 4 of `make bench` takes 10).
+//   node --expose-gc --import tsx scripts/bench-broker-apply.ts [--broker <src/broker dir>] [--entries N] [--rounds R] [--take N]
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -14,6 +16,7 @@ const dir = resolve(arg('--broker', 'src/broker'));
 const ENTRIES = Number(arg('--entries', '2000'));
 const ROUNDS = Number(arg('--rounds', '5'));
 const BATCH = 100;
+const TAKE = Number(arg('--take', '10'));
 const BODY = 1024;
 
 interface BrokerLike {
@@ -43,7 +46,31 @@ function cpuUs(f: () => void): number {
   return u.user + u.system;
 }
 
-function round(): { send: number; receive: number; ack: number } {
+interface Round {
+  send: number;
+  receive: number;
+  ack: number;
+  encodeReceive: number;
+  encodeAck: number;
+}
+
+/** CPU µs to validate and encode one receive and one ack (of TAKE handles), as the API
+ *  does for every request on the leader. */
+function encodeCosts(handles: readonly string[]): { encodeReceive: number; encodeAck: number } {
+  const n = 20_000;
+  const receiptHandles = handles.slice(0, TAKE);
+  const receive = { type: 'queue.receive', user: 'bench', queue: 'q', max: TAKE };
+  const ack = { type: 'queue.ack', user: 'bench', queue: 'q', receiptHandles };
+  const encodeReceive = cpuUs(() => {
+    for (let i = 0; i < n; i++) mod.encodeCommand(receive);
+  });
+  const encodeAck = cpuUs(() => {
+    for (let i = 0; i < n; i++) mod.encodeCommand(ack);
+  });
+  return { encodeReceive: encodeReceive / n, encodeAck: encodeAck / n };
+}
+
+function round(): Round {
   const b = new mod.Broker();
   const log = new Map<number, Uint8Array>();
   let index = 0;
@@ -74,16 +101,21 @@ function round(): { send: number; receive: number; ack: number } {
     for (const a of acks) apply(a);
   });
   const n = ENTRIES * BATCH;
-  return { send: send / n, receive: recv / n, ack: ack / n };
+  return { send: send / n, receive: recv / n, ack: ack / n, ...encodeCosts(handles[0]) };
 }
 
 const gc = (globalThis as { gc?: () => void }).gc;
 round(); // warm-up
-const runs: { send: number; receive: number; ack: number }[] = [];
+const runs: Round[] = [];
 for (let r = 0; r < ROUNDS; r++) {
   gc?.();
   runs.push(round());
 }
 const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const fmt = (k: 'send' | 'receive' | 'ack') => median(runs.map((x) => x[k])).toFixed(3);
-console.log(JSON.stringify({ broker: dir, answer: typeof new mod.Broker().answer === 'function', perMessageCpuUs: { send: fmt('send'), receive: fmt('receive'), ack: fmt('ack') } }));
+const fmt = (k: keyof Round) => median(runs.map((x) => x[k])).toFixed(3);
+console.log(JSON.stringify({
+  broker: dir,
+  answer: typeof new mod.Broker().answer === 'function',
+  perMessageCpuUs: { send: fmt('send'), receive: fmt('receive'), ack: fmt('ack') },
+  perCommandCpuUs: { [`encodeReceive(max ${TAKE})`]: fmt('encodeReceive'), [`encodeAck(${TAKE} handles)`]: fmt('encodeAck') },
+}));

@@ -13,7 +13,12 @@ export interface BenchContext {
   cluster: BenchCluster;
   link: BrokerLink;
   progress: Progress;
+  /** Set by measured(): the monotonic span (µs) of the last measured run, so a profile
+   *  can leave out a scenario's fill and setup. */
+  measuredWindow?: { fromUs: number; toUs: number };
 }
+
+const monotonicUs = (): number => Number(process.hrtime.bigint() / 1000n);
 
 /** A 1 KiB message body (ASCII, so 1024 bytes of UTF-8). */
 export const BODY_1KIB = 'm'.repeat(1024);
@@ -48,7 +53,9 @@ export async function measured(ctx: BenchContext, run: () => Promise<Omit<RunOut
   const raftBefore = await scrapeRaft(ctx);
   const termBefore = (await ctx.link.clusterView(ctx.link.leaderUrl))?.term;
   const before = sampleCpu(pids);
+  const fromUs = monotonicUs();
   const outcome = await run();
+  ctx.measuredWindow = { fromUs, toUs: monotonicUs() };
   const after = sampleCpu(pids);
   const raftAfter = await scrapeRaft(ctx);
   const termAfter = await highestTerm(ctx);

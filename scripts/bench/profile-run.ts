@@ -3,7 +3,8 @@
 // 4: receive+ack, 11/12: stream send/consume) runs once, the cluster stops with SIGTERM
 // so V8 writes the profiles, and the leader's profile is summarized: self time by
 // function and by area, and inclusive time of the heaviest functions; then a follower's
-// self time. Output in bench-results/profile-<ts>/, the followers' profiles beside it.
+// self time. Output in bench-results/profile-<ts>/: every node's profile and its folded
+// stacks (for a flame graph).
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -12,7 +13,7 @@ import type { BenchCluster } from './cluster.js';
 import type { BenchContext } from './context.js';
 import { launchBenchCluster } from './local.js';
 import type { BenchOptions } from './options.js';
-import { summarizeProfile, type CpuProfile, type ProfileWindow, type SelfTime } from './profile.js';
+import { foldedStacks, summarizeProfile, type CpuProfile, type ProfileWindow, type SelfTime } from './profile.js';
 import type { Progress } from './progress.js';
 import { timestampName } from './report.js';
 import { runScenario } from './scenario.js';
@@ -48,6 +49,8 @@ export async function runProfile(options: BenchOptions, progress: Progress, clus
     const result = await runScenario(ctx, chosen);
     window.toUs = Number(process.hrtime.bigint() / 1000n);
     if (result.failed !== undefined) throw new Error(`scenario ${chosen.id} failed: ${result.failed}`);
+    // The measured part alone (a drain without its fill, for instance).
+    if (ctx.measuredWindow !== undefined) Object.assign(window, ctx.measuredWindow);
   } finally {
     await link.close();
     await cluster.shutdown();
@@ -56,16 +59,20 @@ export async function runProfile(options: BenchOptions, progress: Progress, clus
   const files = readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile'));
   const leaderFile = files.find((f) => leaderPid !== undefined && f.includes(`.${leaderPid}.`));
   if (leaderFile === undefined) throw new Error(`no profile of the leader (pid ${leaderPid}) in ${profDir}: ${files.join(', ') || 'none'} (does the node exit cleanly on SIGTERM?)`);
-  const profile = JSON.parse(readFileSync(join(profDir, leaderFile), 'utf8')) as CpuProfile;
+  const read = (f: string) => JSON.parse(readFileSync(join(profDir, f), 'utf8')) as CpuProfile;
+  const profile = read(leaderFile);
   const summary = summarizeProfile(profile, 40, window);
   const outDir = resolve(options.outDir, `profile-${timestampName(new Date())}`);
   mkdirSync(outDir, { recursive: true });
   copyFileSync(join(profDir, leaderFile), join(outDir, `leader-${leaderId}.cpuprofile`));
-  for (const f of files) if (f !== leaderFile) copyFileSync(join(profDir, f), join(outDir, `follower-${f}`));
-  writeFileSync(join(outDir, 'summary.json'), `${JSON.stringify({ leaderId, window, ...summary }, null, 2)}\n`);
-  // One follower's self time too: a regression in the replication path shows there.
-  const followerFile = files.find((f) => f !== leaderFile);
-  const follower = followerFile === undefined ? undefined : summarizeProfile(JSON.parse(readFileSync(join(profDir, followerFile), 'utf8')) as CpuProfile, 40, window);
+  writeFileSync(join(outDir, `leader-${leaderId}.folded`), foldedStacks(profile, window));
+  const followerFiles = files.filter((f) => f !== leaderFile);
+  for (const f of followerFiles) {
+    copyFileSync(join(profDir, f), join(outDir, `follower-${f}`));
+    writeFileSync(join(outDir, `follower-${f.replace(/\.cpuprofile$/, '')}.folded`), foldedStacks(read(f), window));
+  }
+  const follower = followerFiles.length > 0 ? summarizeProfile(read(followerFiles[0]), 40, window) : undefined;
+  writeFileSync(join(outDir, 'summary.json'), `${JSON.stringify({ leaderId, window, ...summary, follower }, null, 2)}\n`);
   rmSync(profDir, { recursive: true, force: true });
   process.stdout.write([
     '',
@@ -78,13 +85,14 @@ export async function runProfile(options: BenchOptions, progress: Progress, clus
     table('inclusive time (function anywhere on the stack)', summary.inclusive.slice(0, 30)),
     '',
     ...(follower === undefined ? [] : [
-      `CPU profile of a follower (${followerFile}): ${follower.totalMs.toFixed(0)} ms busy, ${follower.idleMs.toFixed(0)} ms idle`,
+      `CPU profile of a follower over the same span: ${follower.totalMs.toFixed(0)} ms busy, ${follower.idleMs.toFixed(0)} ms idle`,
       '',
       table('follower: self time by area', follower.areas.slice(0, 15)),
       '',
-      table('follower: self time by function', follower.functions.slice(0, 25)),
+      table('follower: self time by function', follower.functions.slice(0, 30)),
       '',
     ]),
+    'flame graphs: the .folded files (flamegraph.pl, inferno or speedscope draw them)',
     `profile and summary in ${outDir} (open the .cpuprofile in Chrome DevTools > Performance)`,
     '',
   ].join('\n'));

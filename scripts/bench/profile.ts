@@ -118,3 +118,31 @@ export function summarizeProfile(profile: CpuProfile, top = 25, window?: Profile
     .map(([name, us]) => ({ name, ms: us / 1000, share: totalUs > 0 ? us / totalUs : 0 }));
   return { totalMs: totalUs / 1000, idleMs: idleUs / 1000, functions: rank(functions), areas: rank(areas), inclusive: rank(inclusiveTimes(profile, byId, weights)) };
 }
+
+/**
+ * The samples in `window` as folded stacks, one line per distinct stack: frames from the
+ * root down joined by `;`, a space, the µs spent there (Brendan Gregg's format, which
+ * flamegraph.pl, inferno and speedscope draw as a flame graph). Idle samples are left out.
+ */
+export function foldedStacks(profile: CpuProfile, window?: ProfileWindow): string {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const weights = sampleWeights(profile, window);
+  const perLeaf = new Map<number, number>();
+  profile.samples.forEach((id, i) => {
+    if (weights[i] > 0) perLeaf.set(id, (perLeaf.get(id) ?? 0) + weights[i]);
+  });
+  const lines: string[] = [];
+  for (const [leaf, us] of perLeaf) {
+    if (byId.get(leaf)?.callFrame.functionName === '(idle)') continue;
+    const frames: string[] = [];
+    for (let cur: number | undefined = leaf; cur !== undefined; cur = parent.get(cur)) {
+      const node = byId.get(cur);
+      if (node === undefined || node.callFrame.functionName === '(root)') continue;
+      frames.push(frameName(node).replaceAll(';', ','));
+    }
+    lines.push(`${frames.reverse().join(';')} ${Math.round(us)}`);
+  }
+  return lines.sort().join('\n') + '\n';
+}

@@ -11,7 +11,9 @@ export interface ReceiveLoop {
   target: string;
   max: number;
   waitMs: number;
-  signal: AbortSignal;
+  /** Aborts when the client goes away. Asked for only when the receive has to wait: a
+   *  receive answered at once makes no AbortController (app.ts, Input). */
+  clientGone(): AbortSignal;
   /** Proposes one receive command and returns what it leased. `attempt` counts from 0. */
   propose(attempt: number): Promise<{ messages: ReceivedView[] }>;
 }
@@ -46,13 +48,15 @@ export async function receiveWithWait(deps: ApiDeps, loop: ReceiveLoop): Promise
       return answer;
     }
     const remaining = deadline - performance.now();
-    if (remaining <= 0 || loop.signal.aborted) return answer;
+    if (remaining <= 0) return answer;
+    const signal = loop.clientGone();
+    if (signal.aborted) return answer;
     const outcome = await deps.waiters.wait({
       target: loop.target,
       max: loop.max,
       sinceVersion,
       timeoutMs: Math.ceil(remaining),
-      signal: loop.signal,
+      signal,
       front,
     });
     if (outcome !== 'ready') return { messages: [] };

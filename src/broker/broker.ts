@@ -16,7 +16,7 @@ import type {
   CommandResult, DepthRow, QueueView, SubscriptionView, TopicView, UserRecord,
 } from './results.js';
 import { StreamHash } from './hash.js';
-import type { ChannelAddress, StoredAnswer } from './idempotency.js';
+import { replayedResult, storedResult, type ChannelAddress, type StoredAnswer } from './idempotency.js';
 import { DEFAULT_LIMITS, type BrokerLimits } from './quotas.js';
 import type { Channel } from './channel.js';
 import { parseTarget } from './targets.js';
@@ -157,7 +157,7 @@ export class Broker {
         return { kind: 'receive', replayOf: command.type, from, receipts: messages.map((m) => m.receiptHandle) };
       }
     }
-    return { kind: 'result', result, replayOf: command.type };
+    return storedResult(result, command.type);
   }
 
   private addressOf(c: CommandOf<'queue.receive'> | CommandOf<'subscription.receive'>): ChannelAddress | undefined {
@@ -176,7 +176,7 @@ export class Broker {
    * queue or subscription is gone). Nothing is leased or changed (README, Idempotency).
    */
   private replay(a: StoredAnswer): CommandResult {
-    if (a.kind === 'result') return { ...a.result, replayOf: a.replayOf };
+    if (a.kind === 'result') return { ...replayedResult(a), replayOf: a.replayOf };
     const ch = this.channelAt(a.from);
     const messages: ReceivedRef[] = [];
     if (ch !== undefined) {

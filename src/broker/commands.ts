@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { BrokerError } from './errors.js';
 import { limitsSchema } from './quotas.js';
+import { VALIDATED_LEASE_TAG, decodeLeaseBinary, encodeLeaseBinary } from './lease-codec.js';
 import { RECEIPT_KEY_PATTERN } from './receipts.js';
 import {
   IDEMPOTENCY_KEY_PATTERN, MAX_ATTRIBUTES, MAX_ATTRIBUTE_NAME_LENGTH, MAX_BATCH, MAX_DEDUPLICATION_ID_LENGTH,
@@ -212,8 +213,9 @@ const VALIDATED_JSON_TAG = 0x03;
 
 /**
  * Validated once, encoded once, by the proposing node, into the log entry's payload:
- * sends and publishes in a compact binary form (send-codec.ts), everything else as
- * JSON, both behind a first byte that says "validated". Every replica then decodes
+ * sends and publishes in a compact binary form (send-codec.ts), receives, acks and
+ * nacks in another (lease-codec.ts, which checks their few fields without the schema),
+ * everything else as JSON, all behind a first byte that says "validated". Every replica then decodes
  * such an entry without the schema (decodeCommand). A command that fails validation is
  * written as plain JSON, so that apply refuses it as validation_failed on every
  * replica, as before.
@@ -222,6 +224,8 @@ export function encodeCommand(command: Command): Uint8Array {
   // The usual send (messages that are only a body) is checked by hand: the same verdict
   // as its schema, without zod's per-message allocations (send-shape.ts).
   if (isValidBodyOnlySend(command)) return encodeSendBinary(command)!;
+  const lease = encodeLeaseBinary(command);
+  if (lease !== undefined) return lease;
   const parsed = commandSchema.safeParse(command);
   if (!parsed.success) return encoder.encode(JSON.stringify(command));
   const valid = parsed.data;
@@ -245,6 +249,8 @@ export function decodeCommand(bytes: Uint8Array): Command {
     switch (bytes[0]) {
       case VALIDATED_SEND_TAG:
         return decodeSendBinary(bytes) as Command;
+      case VALIDATED_LEASE_TAG:
+        return decodeLeaseBinary(bytes);
       case VALIDATED_JSON_TAG:
         return JSON.parse(decoder.decode(bytes.subarray(1))) as Command;
       case UNVALIDATED_SEND_TAG:

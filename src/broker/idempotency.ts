@@ -1,6 +1,16 @@
 import type { CommandType } from './commands.js';
 import type { CommandResult } from './results.js';
 
+/** A result as a record keeps it. */
+export function storedResult(result: CommandResult, replayOf: CommandType): StoredAnswer {
+  return { kind: 'result', json: JSON.stringify(result), replayOf };
+}
+
+/** The result a record replays (its JSON parsed: the same a restored replica gives). */
+export function replayedResult(a: Extract<StoredAnswer, { kind: 'result' }>): CommandResult {
+  return JSON.parse(a.json) as CommandResult;
+}
+
 /** docs/API.md, Idempotency: an Idempotency-Key is honoured for ten minutes of replicated time. */
 export const IDEMPOTENCY_WINDOW_MS = 10 * 60_000;
 
@@ -11,12 +21,13 @@ export type ChannelAddress =
 
 /**
  * What a key answers again. Most answers are kept as they were (they are small: ids,
- * views, errors). A successful receive is kept by reference — where it leased from and
+ * views, errors), as their JSON: what the record counts for, what a snapshot writes and
+ * what a replay parses, so a snapshot of many records stringifies none of them again. A successful receive is kept by reference — where it leased from and
  * the receipt handles — and rendered again from the state when replayed, so neither
  * memory nor snapshots ever hold a copy of a body (README, Idempotency).
  */
 export type StoredAnswer =
-  | { kind: 'result'; result: CommandResult; replayOf: CommandType }
+  | { kind: 'result'; json: string; replayOf: CommandType }
   | { kind: 'receive'; replayOf: CommandType; from: ChannelAddress; receipts: string[] };
 
 interface Entry {
@@ -131,7 +142,7 @@ function slot(owner: string, key: string): string {
  *  the same records. */
 function answerBytes(slotKey: string, a: StoredAnswer): number {
   let n = RECORD_OVERHEAD_BYTES + slotKey.length;
-  if (a.kind === 'result') return n + JSON.stringify(a.result).length;
+  if (a.kind === 'result') return n + a.json.length;
   n += a.from.kind === 'queue' ? a.from.queue.length : a.from.topic.length + a.from.subscription.length;
   for (const r of a.receipts) n += r.length + 16;
   return n;

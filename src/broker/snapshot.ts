@@ -7,7 +7,7 @@ import { messageBytes } from './limits.js';
 import { Delivery, DeliveryState, Message, NO_ATTRIBUTES, storedAttributes, type BodyLocation, type InlineBody } from './message.js';
 import type { FifoView, MessageFifo } from './message-fifo.js';
 import { Queue } from './queue.js';
-import type { ChannelAddress, StoredAnswer } from './idempotency.js';
+import { storedResult, type ChannelAddress, type StoredAnswer } from './idempotency.js';
 import { ProducerWindow, type FrameAnswer } from './producers.js';
 import { limitsSchema } from './quotas.js';
 import type { CommandResult } from './results.js';
@@ -214,7 +214,7 @@ function writeAnswer(w: BinaryWriter, a: StoredAnswer): void {
   if (a.kind === 'result') {
     w.u8(ANSWER_RESULT);
     w.str(a.replayOf);
-    w.str(JSON.stringify(a.result));
+    w.str(a.json);
     return;
   }
   w.u8(ANSWER_RECEIVE);
@@ -234,7 +234,7 @@ function writeAnswer(w: BinaryWriter, a: StoredAnswer): void {
 function readAnswer(r: BinaryReader): StoredAnswer {
   const kind = r.u8();
   const replayOf = r.str() as StoredAnswer['replayOf'];
-  if (kind === ANSWER_RESULT) return { kind: 'result', replayOf, result: JSON.parse(r.str()) as CommandResult };
+  if (kind === ANSWER_RESULT) return { kind: 'result', replayOf, json: r.str() };
   if (kind !== ANSWER_RECEIVE) throw new BrokerError('validation_failed', `unknown idempotency answer kind ${kind}`);
   const from: ChannelAddress = r.bool()
     ? { kind: 'queue', queue: r.str(), uid: 0 }
@@ -259,7 +259,7 @@ function readIdempotencyV1(r: BinaryReader, s: BrokerState): void {
     // caller could plant it; registers keep no records now, so it is dropped.
     if (replayOf === 'user.register') continue;
     const cut = slot.indexOf('\n');
-    s.idempotency.load(slot.slice(0, cut), slot.slice(cut + 1), { kind: 'result', replayOf, result }, at);
+    s.idempotency.load(slot.slice(0, cut), slot.slice(cut + 1), storedResult(result, replayOf), at);
   }
 }
 

@@ -1,5 +1,8 @@
 import { describe, expect, test } from '@jest/globals';
+import type { ApiDeps } from '../../src/api/deps.js';
 import { ReadyWaiters, type WaitOutcome } from '../../src/api/long-poll.js';
+import { receiveWithWait } from '../../src/api/receive.js';
+import type { ReceivedView } from '../../src/broker/index.js';
 
 /** Lets settled promises run their callbacks. */
 const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -108,5 +111,29 @@ describe('ReadyWaiters memory', () => {
     w.notify('queue:kept');
     await flush();
     expect(waiting.outcome).toBe('ready');
+  });
+});
+
+describe('receiveWithWait', () => {
+  const deps = (waiters: ReadyWaiters) => ({ waiters }) as unknown as ApiDeps;
+  const message = { id: '1-0' } as ReceivedView;
+
+  test('a receive answered at once never asks for the client-gone signal (no AbortController per request)', async () => {
+    let asked = 0;
+    const loop = (answers: ReceivedView[][], waitMs: number) => ({
+      target: 'queue:a', max: 10, waitMs,
+      clientGone: () => { asked++; return new AbortController().signal; },
+      propose: (attempt: number) => Promise.resolve({ messages: answers[attempt] }),
+    });
+    const waiters = new ReadyWaiters();
+    expect((await receiveWithWait(deps(waiters), loop([[message]], 20_000))).messages).toEqual([message]);
+    expect((await receiveWithWait(deps(waiters), loop([[]], 0))).messages).toEqual([]);
+    expect(asked).toBe(0);
+    // An empty receive that waits listens for the client: its wait ends on the next event.
+    const waiting = receiveWithWait(deps(waiters), loop([[], [message]], 20_000));
+    await flush();
+    expect(asked).toBe(1);
+    waiters.notify('queue:a');
+    expect((await waiting).messages).toEqual([message]);
   });
 });

@@ -1,5 +1,5 @@
 import { parseOptions } from '../../scripts/bench/options.js';
-import { areaOf, summarizeProfile, type CpuProfile } from '../../scripts/bench/profile.js';
+import { areaOf, foldedStacks, summarizeProfile, type CpuProfile } from '../../scripts/bench/profile.js';
 
 describe('bench options', () => {
   it('runs scenarios 1-7 three times by default', () => {
@@ -66,5 +66,10 @@ describe('cpu profile summary', () => {
     expect(s.totalMs).toBe(5);
     expect(s.idleMs).toBe(0);
     expect(s.areas).toEqual([{ name: 'jose', ms: 5, share: 1 }]);
+  });
+
+  it('folds the samples into one line per stack, root first, weighted in µs, without idle', () => {
+    expect(foldedStacks(profile())).toBe('handle src/api/app.js:1 1000\nhandle src/api/app.js:1;jwtVerify jose/v.js:1 5000\n');
+    expect(foldedStacks(profile(), { fromUs: 2000, toUs: 7000 })).toBe('handle src/api/app.js:1;jwtVerify jose/v.js:1 5000\n');
   });
 });

@@ -43,12 +43,13 @@ export function leaseRoutes<P extends z.ZodType>(deps: ApiDeps, at: Leased<P>): 
       ...op('receive'),
       method: 'POST',
       body: ReceiveBody,
-      async handle({ user, params, body, idempotencyKey, signal }) {
+      async handle(input) {
+        const { user, params, body, idempotencyKey } = input;
         const answer = await receiveWithWait(deps, {
           target: at.target(params),
           max: body.max,
           waitMs: body.waitMs,
-          signal,
+          clientGone: () => input.signal,
           propose: (attempt) =>
             commit(deps, leaseCommand(at, 'receive', params, {
               ...receiptKeyField(deps.broker),
