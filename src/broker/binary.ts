@@ -103,12 +103,15 @@ export class BinaryWriter {
   }
 }
 
-/** Reads what BinaryWriter wrote; any overrun is a corrupt image. */
+/** Reads what BinaryWriter wrote; any overrun is corrupt input (`what` names it in the error). */
 export class BinaryReader {
-  private pos = 0;
+  protected pos = 0;
   private readonly view: DataView;
 
-  constructor(private readonly buf: Uint8Array) {
+  constructor(
+    protected readonly buf: Uint8Array,
+    private readonly what = 'snapshot image',
+  ) {
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   }
 
@@ -143,7 +146,7 @@ export class BinaryReader {
       n += (b & 0x7f) * scale;
       if (b < 0x80) return n;
       scale *= 0x80;
-      if (scale > 2 ** 56) throw corrupt();
+      if (scale > 2 ** 56) throw this.corrupt();
     }
   }
 
@@ -155,7 +158,7 @@ export class BinaryReader {
   num(): number {
     const v = this.uint();
     if (v === 1) return this.f64();
-    if (v % 2 !== 0) throw corrupt();
+    if (v % 2 !== 0) throw this.corrupt();
     const z = v / 2;
     return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
   }
@@ -187,11 +190,11 @@ export class BinaryReader {
     return len;
   }
 
-  private need(n: number): void {
-    if (this.pos + n > this.buf.length) throw corrupt();
+  protected need(n: number): void {
+    if (this.pos + n > this.buf.length) throw this.corrupt();
   }
-}
 
-function corrupt(): BrokerError {
-  return new BrokerError('validation_failed', 'snapshot image is truncated or corrupt');
+  corrupt(): BrokerError {
+    return new BrokerError('validation_failed', `${this.what} is truncated or corrupt`);
+  }
 }

@@ -1,4 +1,4 @@
-import { BinaryWriter } from './binary.js';
+import { BinaryReader, BinaryWriter } from './binary.js';
 import type { Command, CommandOf } from './commands.js';
 import { BrokerError } from './errors.js';
 import {
@@ -106,60 +106,34 @@ export function encodeLeaseBinary(command: Command): Uint8Array | undefined {
 
 /**
  * Reads what encodeLeaseBinary wrote. Strings are sliced out of the bytes with Buffer's
- * UTF-8 decoder, the fastest for short strings (TextDecoder costs several times more per
- * call): the proposer wrote well-formed text (names by their pattern, handles checked).
+ * UTF-8 decoder, the fastest for short strings (the snapshot reader's fatal TextDecoder
+ * costs several times more per call): the proposer wrote well-formed text (names by
+ * their pattern, handles checked).
  */
-class LeaseReader {
-  private pos = 0;
+class LeaseReader extends BinaryReader {
+  private readonly text: Buffer;
 
-  constructor(private readonly buf: Buffer) {}
-
-  get done(): boolean {
-    return this.pos === this.buf.length;
-  }
-
-  u8(): number {
-    this.need(1);
-    return this.buf[this.pos++];
-  }
-
-  /** Unsigned LEB128, as BinaryWriter.uint writes it. */
-  uint(): number {
-    let n = 0;
-    let scale = 1;
-    for (;;) {
-      const b = this.u8();
-      n += (b & 0x7f) * scale;
-      if (b < 0x80) return n;
-      scale *= 0x80;
-      if (scale > 2 ** 49) throw corrupt();
-    }
+  constructor(bytes: Uint8Array) {
+    super(bytes, 'a lease command entry');
+    this.text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
   /** A u32 byte length, then UTF-8, as BinaryWriter.str writes it. */
-  str(): string {
+  override str(): string {
     this.need(4);
-    const len = this.buf.readUInt32LE(this.pos);
+    const len = this.text.readUInt32LE(this.pos);
     this.pos += 4;
     this.need(len);
-    const s = this.buf.toString('utf8', this.pos, this.pos + len);
+    const s = this.text.toString('utf8', this.pos, this.pos + len);
     this.pos += len;
     return s;
   }
-
-  private need(n: number): void {
-    if (this.pos + n > this.buf.length) throw corrupt();
-  }
-}
-
-function corrupt(): BrokerError {
-  return new BrokerError('validation_failed', 'a lease command entry is truncated or corrupt');
 }
 
 /** The command a VALIDATED_LEASE_TAG entry holds, with the fields the JSON form would
  *  have (absent ones left out). Trusted: the proposer checked it. */
 export function decodeLeaseBinary(bytes: Uint8Array): Command {
-  const r = new LeaseReader(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  const r = new LeaseReader(bytes);
   r.u8(); // tag
   const type = KINDS[r.u8() - 1] as LeaseCommand['type'] | undefined;
   if (type === undefined) throw new BrokerError('validation_failed', `unknown lease command kind ${bytes[1]}`);
@@ -189,6 +163,6 @@ export function decodeLeaseBinary(bytes: Uint8Array): Command {
  *  scripts/bench-broker-apply.ts, acks of 100). */
 function readHandles(r: LeaseReader): string[] {
   const handles: unknown = JSON.parse(r.str());
-  if (!Array.isArray(handles) || handles.length > MAX_BATCH) throw corrupt();
+  if (!Array.isArray(handles) || handles.length > MAX_BATCH) throw r.corrupt();
   return handles as string[];
 }
