@@ -42,6 +42,15 @@ function operation(spec: RouteSpec): Record<string, unknown> {
       schema: { type: 'string', pattern: IDEMPOTENCY_KEY_PATTERN.source },
     });
   }
+  for (const header of spec.headers ?? []) {
+    parameters.push({
+      name: header.name,
+      in: 'header',
+      required: false,
+      description: header.description,
+      schema: { type: 'string', ...(header.pattern && { pattern: header.pattern.source }) },
+    });
+  }
   const responses: Record<string, unknown> = {
     [String(spec.success)]: { description: STATUS_TEXT[spec.success] ?? 'OK' },
     default: errorResponse,

@@ -4,8 +4,16 @@
 // leader as REST requests; a REST client may send it too.
 import { MAX_BATCH, PRODUCER_ID_PATTERN, type FramesView, type ProducerFrames } from '../broker/index.js';
 import { fromBrokerError, validationFailed } from './errors.js';
+import type { HeaderDoc } from './route.js';
 
 export const PRODUCER_HEADER = 'x-mom-producer';
+
+/** The header as the API's OpenAPI document describes it. */
+export const PRODUCER_HEADER_DOC: HeaderDoc = {
+  name: 'X-Mom-Producer',
+  description: 'The producer and its sequence: "<producer id> <seq>" (or "<id> <seq>:<count>,..." for merged frames); a repeated sequence returns the first answer and stores nothing',
+  pattern: /^[A-Za-z0-9_-]{1,64} (0|[1-9][0-9]{0,15})(:[1-9][0-9]{0,2})?(,(0|[1-9][0-9]{0,15}):[1-9][0-9]{0,2})*$/,
+};
 
 /** `<id> <seq>` for one frame (all the request's messages), or `<id> <seq>:<count>,...`
  *  for frames merged into one batch, each taking the next `count` messages. */

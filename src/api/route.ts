@@ -50,6 +50,15 @@ interface RouteHead {
   kind: RouteKind;
   /** The statuses this route answers on success (for the docs). */
   success: number;
+  /** Request headers the route reads beyond Authorization and Idempotency-Key (for the docs). */
+  headers?: readonly HeaderDoc[];
+}
+
+/** A request header as GET /openapi.json describes it. */
+export interface HeaderDoc {
+  name: string;
+  description: string;
+  pattern?: RegExp;
 }
 
 export interface RouteSpec extends RouteHead {

@@ -5,6 +5,7 @@ import { describe, expect, test } from '@jest/globals';
 import { Registry } from 'prom-client';
 import type { ApiDeps } from '../../src/api/deps.js';
 import { openApiDocument } from '../../src/api/openapi.js';
+import { producerOf } from '../../src/api/producer.js';
 import { apiRoutes } from '../../src/api/routes/index.js';
 
 // The route table is data; building it calls no dependency (handlers are never run here).
@@ -33,5 +34,21 @@ describe('the API reference is complete', () => {
       .flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path.replace(/\{([A-Za-z]+)\}/g, ':$1')}`))
       .sort();
     expect(described).toEqual(served);
+  });
+
+  test('the send and publish routes describe the X-Mom-Producer header, and its pattern takes what the route takes', () => {
+    const doc = openApiDocument(routes) as { paths: Record<string, Record<string, { parameters: Array<{ name: string; schema: { pattern?: string } }> }>> };
+    const producerParams = Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.entries(ops).flatMap(([method, op]) => op.parameters.filter((p) => p.name === 'X-Mom-Producer').map((p) => ({ at: `${method.toUpperCase()} ${path}`, pattern: p.schema.pattern }))));
+    expect(producerParams.map((p) => p.at).sort()).toEqual(['POST /v1/queues/{name}/messages', 'POST /v1/topics/{name}/messages']);
+    const pattern = new RegExp(producerParams[0].pattern!);
+    for (const ok of ['p-1 0', 'p_1 7:3', 'P 1:2,5:1,9:100']) {
+      expect(pattern.test(ok)).toBe(true);
+      expect(() => producerOf(ok, ok.includes(':') ? ok.split(',').reduce((n, f) => n + Number(f.split(':')[1]), 0) : 1)).not.toThrow();
+    }
+    for (const bad of ['p 01', 'p -1', 'bad id 1', 'p 1,2', 'p 1:0', `${'x'.repeat(65)} 1`]) {
+      expect(pattern.test(bad)).toBe(false);
+      expect(() => producerOf(bad, 3)).toThrow();
+    }
   });
 });

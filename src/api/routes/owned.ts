@@ -4,7 +4,7 @@
 import type { z } from 'zod';
 import type { CommandOf } from '../../broker/index.js';
 import { commit, idempotencyField, type ApiDeps } from '../deps.js';
-import { framesBody, isFramesView, PRODUCER_HEADER, producerOf } from '../producer.js';
+import { framesBody, isFramesView, PRODUCER_HEADER, PRODUCER_HEADER_DOC, producerOf } from '../producer.js';
 import { defineRoute, type RouteSpec } from '../route.js';
 import { GrantParams, NameParams } from '../schemas.js';
 import { checkMessageSizes } from './messages.js';
@@ -84,6 +84,7 @@ export function ownedRoutes<G extends z.ZodType<{ permissions: string[] }>, V ex
       body: at.send.body,
       parseBody: at.send.parseBody,
       success: 201,
+      headers: [PRODUCER_HEADER_DOC],
       check: checkMessageSizes,
       async handle({ user, params, body, idempotencyKey, headers }) {
         // New messages need disk; everything else (receives, acks) frees or keeps it.
