@@ -8,11 +8,19 @@ import type { HeaderDoc } from './route.js';
 
 export const PRODUCER_HEADER = 'x-mom-producer';
 
-/** The header as the API's OpenAPI document describes it. */
+/** A frame's sequence and count as the header writes them (decimal, no leading zeros). */
+const SEQ_TEXT = '(0|[1-9][0-9]{0,15})';
+const COUNT_TEXT = '[1-9][0-9]{0,2}';
+const SEQ = new RegExp(`^${SEQ_TEXT}$`);
+const COUNT = new RegExp(`^${COUNT_TEXT}$`);
+/** The producer id pattern without its anchors, to build the whole header's pattern from. */
+const ID_TEXT = PRODUCER_ID_PATTERN.source.replace(/^\^|\$$/g, '');
+
+/** The header as the API's OpenAPI document describes it (the pattern from the same rules producerOf checks). */
 export const PRODUCER_HEADER_DOC: HeaderDoc = {
   name: 'X-Mom-Producer',
   description: 'The producer and its sequence: "<producer id> <seq>" (or "<id> <seq>:<count>,..." for merged frames); a repeated sequence returns the first answer and stores nothing',
-  pattern: /^[A-Za-z0-9_-]{1,64} (0|[1-9][0-9]{0,15})(:[1-9][0-9]{0,2})?(,(0|[1-9][0-9]{0,15}):[1-9][0-9]{0,2})*$/,
+  pattern: new RegExp(`^${ID_TEXT} ${SEQ_TEXT}(:${COUNT_TEXT})?(,${SEQ_TEXT}:${COUNT_TEXT})*$`),
 };
 
 /** `<id> <seq>` for one frame (all the request's messages), or `<id> <seq>:<count>,...`
@@ -22,8 +30,6 @@ export function formatProducer(p: ProducerFrames): string {
 }
 
 const invalid = (message: string) => validationFailed([{ in: 'header', path: 'X-Mom-Producer', message }]);
-
-const SEQ = /^(0|[1-9][0-9]{0,15})$/;
 
 /** The producer a request's header names, or undefined without one; validation_failed
  *  for a malformed header or counts that do not add up to the request's messages. */
@@ -38,7 +44,7 @@ export function producerOf(header: string | string[] | undefined, messages: numb
   if (parts.length > MAX_BATCH) throw invalid(`at most ${MAX_BATCH} frames`);
   const frames = parts.map((part) => {
     const [seq, count, more] = part.split(':');
-    if (!SEQ.test(seq) || more !== undefined || (count !== undefined && !/^[1-9][0-9]{0,2}$/.test(count))) {
+    if (!SEQ.test(seq) || more !== undefined || (count !== undefined && !COUNT.test(count))) {
       throw invalid(`"${part}" is not <seq> or <seq>:<count>`);
     }
     const n = Number(seq);

@@ -6,6 +6,15 @@
 // left to the schemas, so their answers and error messages stay exactly as they were.
 import { IDEMPOTENCY_KEY_PATTERN, MAX_BATCH, NAME_PATTERN, PRODUCER_ID_PATTERN, isWellFormed } from './limits.js';
 
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
+
+/** No keys but `a` and `b` (own enumerable keys, `__proto__` included when JSON.parse made one). */
+function hasOnlyKeys(o: object, a: string, b = a): boolean {
+  for (const key in o) if (key !== a && key !== b) return false;
+  return true;
+}
+
 export interface BodyOnlyMessage {
   body: string;
 }
@@ -13,12 +22,9 @@ export interface BodyOnlyMessage {
 /** A plain object whose one field is `body`, a well-formed string: what both the
  *  request schemas and the command schemas accept for a message, unchanged. */
 export function isBodyOnlyMessage(m: unknown): m is BodyOnlyMessage {
-  if (typeof m !== 'object' || m === null || Object.getPrototypeOf(m) !== Object.prototype) return false;
-  const body = (m as { body?: unknown }).body;
-  if (typeof body !== 'string' || !isWellFormed(body)) return false;
-  // Own enumerable keys, `__proto__` included when JSON.parse made one.
-  for (const key in m) if (key !== 'body') return false;
-  return true;
+  if (!isPlainObject(m)) return false;
+  const body = m.body;
+  return typeof body === 'string' && isWellFormed(body) && hasOnlyKeys(m, 'body');
 }
 
 /** 1..MAX_BATCH body-only messages. */
@@ -32,10 +38,10 @@ export function areBodyOnlyMessages(messages: unknown): messages is BodyOnlyMess
  *  caller then validates with its schema). The body is returned as it came: the
  *  schemas would return an equal copy. */
 export function bodyOnlySendBody(json: unknown): BodyOnlyMessage | { messages: BodyOnlyMessage[] } | undefined {
-  if (typeof json !== 'object' || json === null || Object.getPrototypeOf(json) !== Object.prototype) return undefined;
+  if (!isPlainObject(json)) return undefined;
   if (!Object.prototype.hasOwnProperty.call(json, 'messages')) return isBodyOnlyMessage(json) ? json : undefined;
-  for (const key in json) if (key !== 'messages') return undefined;
-  const messages = (json as { messages: unknown }).messages;
+  if (!hasOnlyKeys(json, 'messages')) return undefined;
+  const messages = json.messages;
   return areBodyOnlyMessages(messages) ? { messages } : undefined;
 }
 
@@ -52,15 +58,6 @@ interface SendFields {
 }
 
 const isName = (v: unknown): boolean => typeof v === 'string' && NAME_PATTERN.test(v);
-
-const isPlainObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
-
-/** Only the keys `a` and `b` (own enumerable keys, `__proto__` included when JSON.parse made one). */
-function hasOnlyKeys(o: object, a: string, b: string): boolean {
-  for (const key in o) if (key !== a && key !== b) return false;
-  return true;
-}
 
 /**
  * A producer as its command schema accepts it (commands.ts, producerSchema) for a
