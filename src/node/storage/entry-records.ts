@@ -37,12 +37,12 @@ export function encodeRecords(ents: readonly Entry[]): Buffer {
 }
 
 /**
- * The records of `ents`, back to back. Records already encoded are not encoded again:
- * when they lie one after the other in one buffer (the usual case: one Ready's
- * entries, or one received message's) the answer is a view of them, otherwise the
- * runs are copied together; entries without a record are encoded now.
+ * The records of `ents`, in order, as views of the buffers that hold them: records
+ * lying one after the other in one buffer (the usual case: one Ready's entries, or one
+ * received message's) make one run. Records already encoded are not encoded again;
+ * entries without a record are encoded now.
  */
-export function recordsOf(ents: readonly Entry[]): Uint8Array {
+export function recordRuns(ents: readonly Entry[]): Uint8Array[] {
   const runs: Uint8Array[] = [];
   let buffer: ArrayBufferLike | undefined;
   let start = 0;
@@ -58,11 +58,16 @@ export function recordsOf(ents: readonly Entry[]): Uint8Array {
     start = r.byteOffset;
     end = start + r.length;
   }
-  if (!buffer) return new Uint8Array(0);
-  const last = new Uint8Array(buffer, start, end - start);
-  if (runs.length === 0) return last;
-  runs.push(last);
-  return Buffer.concat(runs);
+  if (buffer) runs.push(new Uint8Array(buffer, start, end - start));
+  return runs;
+}
+
+/** The records of `ents` back to back in one array: a view when they form one run
+ *  (recordRuns), else the runs copied together. */
+export function recordsOf(ents: readonly Entry[]): Uint8Array {
+  const runs = recordRuns(ents);
+  if (runs.length === 0) return new Uint8Array(0);
+  return runs.length === 1 ? runs[0] : Buffer.concat(runs);
 }
 
 /** Parses records back to back (as recordsOf gives them), checking every checksum; the

@@ -6,7 +6,7 @@ import type { Message } from '../../raft/types.js';
 import { ForwardError, ListenError } from '../errors.js';
 import { GRPC_CHANNEL_OPTIONS, PeerLink } from './peer-link.js';
 import { PeerGuard, isRefused } from './peer-guard.js';
-import { RaftServiceDefinition } from './wire.js';
+import { RaftServiceDefinition, inboundDefinition } from './wire.js';
 import { markMessages } from '../latency-trace.js';
 
 export interface TlsFiles {
@@ -84,10 +84,10 @@ export class Transport {
     // Requests are checked by the guard as they are deserialized: a refused one is never
     // decoded past its first three fields.
     const guard = new PeerGuard(opts.clusterId, opts.clusterToken, new Set(opts.peers.map((p) => p.id)));
-    const guarded = {
+    const guarded = inboundDefinition({
       send: { ...RaftServiceDefinition.send, requestDeserialize: guard.deserializer(RaftServiceDefinition.send.requestDeserialize) },
       forward: { ...RaftServiceDefinition.forward, requestDeserialize: guard.deserializer(RaftServiceDefinition.forward.requestDeserialize) },
-    } as const;
+    } as const);
     const refuse = (from: string, clusterId: string): ServerError => {
       transport?.warnAuth(from, clusterId);
       return new ServerError(Status.UNAUTHENTICATED, 'wrong cluster id, cluster token or node id');
