@@ -2,7 +2,8 @@
 // truth), and the conversions between it and the core's Message type.
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
-import type { MethodDefinition, ServiceDefinition } from 'nice-grpc';
+import type { ServiceDefinition as GrpcServiceDefinition } from '@grpc/grpc-js';
+import type { ServiceDefinition } from 'nice-grpc';
 import type { Entry, Message, MessageType, SnapshotChunk } from '../../raft/types.js';
 import { decodeRecords, recordsOf } from '../storage/entry-records.js';
 
@@ -240,48 +241,34 @@ export const RaftServiceDefinition = {
 
 export type RaftServiceDefinition = typeof RaftServiceDefinition;
 
-type AnyMethod = MethodDefinition<any, any, any, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-type RequestOf<M> = M extends MethodDefinition<unknown, infer Req, unknown, unknown> ? Req : never;
-type ResponseOf<M> = M extends MethodDefinition<unknown, unknown, infer Res, unknown> ? Res : never;
-
-/** A service in the form nice-grpc takes from ts-proto (see inboundDefinition). */
-export interface InboundServiceDefinition<D extends Record<string, AnyMethod>> {
-  name: string;
-  fullName: string;
-  methods: {
-    [K in keyof D]: {
-      name: string;
-      requestType: { encode(message: RequestOf<D[K]>): { finish(): Uint8Array }; decode(input: Uint8Array): RequestOf<D[K]> };
-      requestStream: D[K]['requestStream'];
-      responseType: { encode(message: ResponseOf<D[K]>): { finish(): Uint8Array }; decode(input: Uint8Array): ResponseOf<D[K]> };
-      responseStream: D[K]['responseStream'];
-      options: Record<string, never>;
-    };
-  };
+/** grpc-js takes a Buffer: a view of the encoded bytes (grpc-js copies them once, behind its 5-byte prefix). */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /**
- * `definition` (methods of one service) in the form nice-grpc takes from ts-proto, for
- * a server. nice-grpc reads every definition whose methods carry a `path` (its own form
- * too) as one of grpc-js's, and wraps its decoder in `Buffer.from(bytes)`: a copy of
- * every inbound frame (~8 % of a follower's CPU under batches of 100, and as much
- * external memory for the GC to account). A ts-proto decoder gets the bytes grpc-js
- * reassembled, and the entries decoded from them stay views of those bytes.
+ * The same service for grpc-js used directly: the Raft stream (PeerLink) and the
+ * server are on the hot path of every write, where nice-grpc's async iterables cost
+ * microtask hops and CPU on both ends (see scripts/bench-hop.ts). Forward keeps
+ * nice-grpc's client (RaftServiceDefinition).
  */
-export function inboundDefinition<D extends Record<string, AnyMethod>>(definition: D): InboundServiceDefinition<D> {
-  let fullName = '';
-  const methods: Record<string, InboundServiceDefinition<D>['methods'][keyof D]> = {};
-  for (const [key, m] of Object.entries(definition)) {
-    const slash = m.path.lastIndexOf('/');
-    fullName = m.path.slice(1, slash);
-    methods[key] = {
-      name: m.path.slice(slash + 1),
-      requestType: { encode: (v) => ({ finish: () => m.requestSerialize(v) }), decode: (bytes) => m.requestDeserialize(bytes) as RequestOf<D[keyof D]> },
-      requestStream: m.requestStream,
-      responseType: { encode: (v) => ({ finish: () => m.responseSerialize(v) }), decode: (bytes) => m.responseDeserialize(bytes) as ResponseOf<D[keyof D]> },
-      responseStream: m.responseStream,
-      options: {},
-    };
-  }
-  return { name: fullName.slice(fullName.lastIndexOf('.') + 1), fullName, methods: methods as InboundServiceDefinition<D>['methods'] };
-}
+export const RaftGrpcService = {
+  send: {
+    path: RaftServiceDefinition.send.path,
+    requestStream: true,
+    responseStream: false,
+    requestSerialize: (b: WireBatch) => asBuffer(encodeBatch(b)),
+    requestDeserialize: decodeBatch,
+    responseSerialize: (v: Record<string, never>) => asBuffer(ack.serialize(v)),
+    responseDeserialize: ack.deserialize,
+  },
+  forward: {
+    path: RaftServiceDefinition.forward.path,
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: (v: WireForwardRequest) => asBuffer(forwardRequest.serialize(v)),
+    requestDeserialize: forwardRequest.deserialize,
+    responseSerialize: (v: WireForwardResponse) => asBuffer(forwardResponse.serialize(v)),
+    responseDeserialize: forwardResponse.deserialize,
+  },
+} as const satisfies GrpcServiceDefinition;
