@@ -443,7 +443,7 @@ describe('peer guard', () => {
 });
 
 describe('inbound frames', () => {
-  test('entries received are views of the frame grpc-js reassembled, not of a copy (nice-grpc copies inbound frames of definitions in its own form)', async () => {
+  test('entries received are views of the frame grpc-js reassembled, not of a copy', async () => {
     const { a, b } = await startPair();
     try {
       await connected(a, b, 'b');
