@@ -382,6 +382,19 @@ describe('gRPC transport', () => {
 });
 
 describe('entry records', () => {
+  test("an encoded entry's data is its copy inside the record: the buffer it was proposed in is not held twice", () => {
+    const proposed = [new Uint8Array(5000).fill(1), new Uint8Array(300).fill(2)];
+    const ents = proposed.map((data, i) => ({ index: i + 1, term: 1, type: 'normal' as const, data }));
+    const buf = encodeRecords(ents);
+    ents.forEach((e, i) => {
+      expect(e.data.buffer).toBe(buf.buffer);
+      expect(e.data).not.toBeInstanceOf(Buffer);
+      expect(Buffer.from(e.data).equals(Buffer.from(proposed[i]))).toBe(true);
+      const record = knownRecord(e)!;
+      expect(e.data.byteOffset + e.data.length).toBe(record.byteOffset + record.length);
+    });
+  });
+
   test('records of entries from two frames are joined without encoding them again', () => {
     const first = decodeBatch(encodeBatch({ clusterId: 'c', clusterToken: 't', from: 'a', messages: [append(1), append(2)], entriesAsRecords: true }));
     const second = decodeBatch(encodeBatch({ clusterId: 'c', clusterToken: 't', from: 'a', messages: [append(3)], entriesAsRecords: true }));
