@@ -13,7 +13,7 @@ import type { ReadBarriers } from './read-barriers.js';
 import type { Snapshotter } from './snapshotter.js';
 import type { StateMachine } from './state-machine.js';
 import type { DiskLogStore } from './storage/disk-log-store.js';
-import { encodeRecords, knownRecord } from './storage/entry-records.js';
+import { encodeRecords } from './storage/entry-records.js';
 import { mark, markMessages } from './latency-trace.js';
 
 export interface ReadyLoopDeps {
@@ -131,29 +131,8 @@ export class ReadyLoop {
     this.stepWhileWritingQueued = false;
     if (!this.writing || this._halted) return;
     this.d.inbox.feedWhileWriting();
-    this.proposeWhileWriting();
     const msgs = this.d.raw.takeEarlyMessages();
     if (msgs.length > 0) this.d.send(msgs);
-  }
-
-  /**
-   * A leader takes the proposals that came during its own write into the log now, and
-   * their appends go out with takeEarlyMessages: the followers write them while the
-   * leader still writes the previous batch, instead of after it. The leader writes
-   * them with its next Ready and counts itself for them only then (advance()); the
-   * next Ready applies them only after that write (handleReady's early/late split),
-   * so no entry is applied here before it is durable here. Anything but a plain
-   * leader of the Ready being written leaves the queue to the loop (drainInputs).
-   */
-  private proposeWhileWriting(): void {
-    const { raw, proposals } = this.d;
-    if (!proposals.hasQueued || this._role !== 'leader' || raw.raft.role !== 'leader' || raw.raft.leadTransferee !== '') return;
-    const first = raw.raft.log.lastIndex() + 1;
-    this.proposeQueued();
-    // Encoded once, as handleReady does for the entries of its Ready: the appends sent
-    // now and the leader's next write use the same bytes.
-    const unstable = raw.raft.log.unstable;
-    if (raw.raft.log.lastIndex() >= first) encodeRecords(unstable.entries.slice(first - unstable.offset));
   }
 
   // ---- the loop ----
@@ -174,7 +153,13 @@ export class ReadyLoop {
   private drainInputs(): void {
     const { raw, proposals, reads } = this.d;
     this.d.inbox.feedAll();
-    if (proposals.hasQueued) this.proposeQueued();
+    if (proposals.hasQueued) {
+      proposals.proposeQueued(
+        Date.now(),
+        (datas) => this._role === 'leader' && raw.proposeMany(datas),
+        () => (this._role === 'leader' ? new NoLeaderError('leadership is being transferred; retry shortly') : this.d.leaderError()),
+      );
+    }
     if (reads.hasQueued) {
       reads.startRound(
         (ctx) => this._role === 'leader' && raw.readIndex(ctx),
@@ -182,16 +167,6 @@ export class ReadyLoop {
       );
     }
     this.d.metrics.pendingProposals.set(proposals.pending);
-  }
-
-  /** Hands every queued proposal to the core, or fails them if this node cannot propose. */
-  private proposeQueued(): void {
-    const { raw, proposals } = this.d;
-    proposals.proposeQueued(
-      Date.now(),
-      (datas) => this._role === 'leader' && raw.proposeMany(datas),
-      () => (this._role === 'leader' ? new NoLeaderError('leadership is being transferred; retry shortly') : this.d.leaderError()),
-    );
   }
 
   private async handleReady(rd: Ready): Promise<void> {
@@ -204,13 +179,7 @@ export class ReadyLoop {
 
     // The leader encodes its new entries once, as the log stores them: the same bytes
     // go to its segment and to the followers, which write them as received.
-    // Entries proposed during the previous write were encoded then (proposeWhileWriting)
-    // and lead the Ready's entries: only the rest is encoded here.
-    if (leader && rd.entries.length > 0) {
-      let k = 0;
-      while (k < rd.entries.length && knownRecord(rd.entries[k]) !== undefined) k++;
-      if (k < rd.entries.length) encodeRecords(k === 0 ? rd.entries : rd.entries.slice(k));
-    }
+    if (leader && rd.entries.length > 0) encodeRecords(rd.entries);
     // The leader replicates while its own write is in flight; anyone else answers
     // only after the write (votes and acknowledgements must be durable first).
     if (leader && rd.messages.length > 0) {
