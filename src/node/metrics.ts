@@ -3,6 +3,36 @@ import type { Role } from '../raft/types.js';
 
 const ROLES: Role[] = ['follower', 'preCandidate', 'candidate', 'leader'];
 
+export type ProposalOutcome = 'committed' | 'refused' | 'unknown' | 'overloaded';
+
+/**
+ * mom_raft_proposals_total by outcome, counted in plain numbers and handed to
+ * prom-client when scraped: prom-client's inc() builds and hashes the label set on
+ * every call (83 ns in a tight loop, ~0.5 us a call in the leader profile of scenario 4),
+ * and the leader counts every proposal it applies.
+ */
+export class ProposalOutcomes {
+  private readonly totals: Record<ProposalOutcome, number> = { committed: 0, refused: 0, unknown: 0, overloaded: 0 };
+
+  constructor(registers: Registry[]) {
+    const totals = this.totals;
+    new Counter({
+      name: 'mom_raft_proposals_total',
+      help: 'Proposals by outcome',
+      labelNames: ['outcome'],
+      registers,
+      collect() {
+        this.reset();
+        for (const outcome of Object.keys(totals) as ProposalOutcome[]) if (totals[outcome] > 0) this.inc({ outcome }, totals[outcome]);
+      },
+    });
+  }
+
+  inc(labels: { outcome: ProposalOutcome }, n = 1): void {
+    this.totals[labels.outcome] += n;
+  }
+}
+
 /** The Raft metrics of one node, registered on the registry it is given. */
 export class RaftMetrics {
   readonly term: Gauge;
@@ -10,7 +40,7 @@ export class RaftMetrics {
   readonly commitIndex: Gauge;
   readonly appliedIndex: Gauge;
   readonly leaderChanges: Counter;
-  readonly proposals: Counter<'outcome'>;
+  readonly proposals: ProposalOutcomes;
   readonly pendingProposals: Gauge;
   readonly commitLatency: Histogram;
   readonly fsyncLatency: Histogram;
@@ -27,7 +57,7 @@ export class RaftMetrics {
     this.commitIndex = new Gauge({ name: 'mom_raft_commit_index', help: 'Highest log index known committed', registers });
     this.appliedIndex = new Gauge({ name: 'mom_raft_applied_index', help: 'Highest log index applied to the state machine', registers });
     this.leaderChanges = new Counter({ name: 'mom_raft_leader_changes_total', help: 'Times this node saw the leader change', registers });
-    this.proposals = new Counter({ name: 'mom_raft_proposals_total', help: 'Proposals by outcome', labelNames: ['outcome'], registers });
+    this.proposals = new ProposalOutcomes(registers);
     this.pendingProposals = new Gauge({ name: 'mom_raft_pending_proposals', help: 'Proposals waiting to commit', registers });
     this.commitLatency = new Histogram({
       name: 'mom_raft_proposal_commit_seconds',
