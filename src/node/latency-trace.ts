@@ -21,6 +21,7 @@ export type TracePoint =
   | 'write.done'
   | 'send'
   | 'frame.out'
+  | 'frame.sent'
   | 'frame.in'
   | 'apply';
 
@@ -53,7 +54,7 @@ export function startLatencyTrace(dir: string | undefined, nodeId: string): void
 }
 
 /** Marks each append (by its last entry) and append answer (by the index it matched). */
-export function markMessages(point: 'frame.in' | 'frame.out' | 'send', messages: readonly Message[]): void {
+export function markMessages(point: 'frame.in' | 'frame.out' | 'frame.sent' | 'send', messages: readonly Message[]): void {
   if (!tracing) return;
   for (const m of messages) {
     if (m.type === 'append') mark(point, m.index + m.entries.length, `${m.type}:${m.to}`);

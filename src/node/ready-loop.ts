@@ -40,6 +40,17 @@ export interface ReadyLoopDeps {
 }
 
 /**
+ * Resolves once what the transport wrote in this turn has gone to the sockets. Node's
+ * HTTP/2 sessions send what was written at the end of the turn (a native immediate,
+ * which runs before any setImmediate callback), so work done after a send in the same
+ * turn (the leader's own write, a follower's applies) delays the frames on the
+ * critical path of every write; this moves that work behind them.
+ */
+function framesLeave(): Promise<void> {
+  return new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+/**
  * The Ready loop of one node: takes inputs (ticks, inbound messages, queued
  * proposals and reads), feeds them to the RawNode, and handles each Ready: persist
  * (one synced batch; the leader sends in parallel), send, apply, resolve waiting
@@ -186,6 +197,7 @@ export class ReadyLoop {
     if (leader && rd.messages.length > 0) {
       markMessages('send', rd.messages);
       this.d.send(rd.messages);
+      await framesLeave();
     }
 
     // Committed entries already in the durable log need not wait for this Ready's
@@ -242,6 +254,7 @@ export class ReadyLoop {
     if (!leader && rd.messages.length > 0) {
       markMessages('send', rd.messages);
       this.d.send(rd.messages);
+      await framesLeave();
     }
 
     if (rd.snapshot && rd.snapshot.meta.index > this._applied) {

@@ -167,6 +167,48 @@ describe('gRPC transport', () => {
     }
   }, T);
 
+  test('a send is written to the stream at once, in the same turn, not on a later one', async () => {
+    const { a, b } = await startPair();
+    try {
+      await connected(a, b, 'b');
+      await new Promise((r) => setTimeout(r, 5));
+      const before = Date.now();
+      expect(a.transport.lastSentMs('b')).toBeLessThan(before);
+      a.transport.send([append(1)]);
+      // No await in between: the frame was handed to grpc-js by send itself.
+      expect(a.transport.lastSentMs('b')).toBeGreaterThanOrEqual(before);
+      await waitFor(async () => (b.received.some((m) => m.type === 'append') ? true : undefined), 10_000, () => 'no append');
+    } finally {
+      await a.transport.close();
+      await b.transport.close();
+    }
+  }, T);
+
+  test('messages sent while a frame is on its way go together in the next frame', async () => {
+    const frames: number[] = [];
+    const { a, b } = await startPair({ b: { onMessages: (msgs) => frames.push(msgs.length) } });
+    try {
+      await waitFor(
+        async () => {
+          a.transport.send([message('heartbeat', 'a', 'b', 1)]);
+          return frames.length > 0 ? true : undefined;
+        },
+        15_000,
+        () => 'link never came up',
+        100,
+      );
+      await new Promise((r) => setTimeout(r, 50)); // the last probe's frame has left
+      frames.length = 0;
+      // One turn: the first send is written at once, the other 299 wait for it to leave.
+      for (let i = 0; i < 300; i++) a.transport.send([append(i)]);
+      await waitFor(async () => (frames.reduce((x, y) => x + y, 0) === 300 ? true : undefined), 10_000, () => `got ${frames.join('+')}`);
+      expect(frames).toEqual([1, 299]);
+    } finally {
+      await a.transport.close();
+      await b.transport.close();
+    }
+  }, T);
+
   test('refuses a peer with the wrong cluster token', async () => {
     const { a, b } = await startPair({ a: { clusterToken: 'wrong-token-xx' } });
     try {

@@ -1,7 +1,8 @@
-import { ClientError, Status, createChannel, createClient, type Channel, type ChannelCredentials, type Client } from 'nice-grpc';
+import { Client as GrpcClient, Metadata, credentials as grpcCredentials, type ClientWritableStream } from '@grpc/grpc-js';
+import { Status, createChannel, createClient, type Channel, type ChannelCredentials, type Client } from 'nice-grpc';
 import type { Logger } from 'pino';
 import type { Message } from '../../raft/types.js';
-import { RaftServiceDefinition } from './wire.js';
+import { RaftGrpcService, RaftServiceDefinition, type WireBatch } from './wire.js';
 import { markMessages } from '../latency-trace.js';
 
 export interface PeerLinkOptions {
@@ -31,30 +32,47 @@ export const GRPC_CHANNEL_OPTIONS = {
   'grpc.max_reconnect_backoff_ms': 1000,
 };
 
+/**
+ * The Raft stream's own channel. grpc-js keeps every message of a call in a retry
+ * buffer until the server answers (never, on this stream) or 256 KiB have gone, and
+ * sends one message per completed write meanwhile; with no buffer the call commits at
+ * its first message, so a frame goes straight to the HTTP/2 stream and its write
+ * callback says when it has really left, which is what paces the link's frames.
+ */
+const STREAM_CHANNEL_OPTIONS = {
+  ...GRPC_CHANNEL_OPTIONS,
+  'grpc.enable_retries': 0,
+  'grpc.per_rpc_retry_buffer_size': 0,
+};
+
 const MIN_BACKOFF_MS = 50;
 const MAX_BACKOFF_MS = 1000;
 
 /**
  * The outbound link to one peer: a bounded queue drained into one long-lived
- * client stream. Messages are batched into frames while the stream is busy, so a
- * slow peer costs only its own queue, and a down peer only its reconnect attempts.
- * Raft tolerates loss, so overflow and failures drop messages and report the peer
- * unreachable (the core then probes it gently).
+ * client stream, written to grpc-js directly. A frame goes out in the event-loop turn
+ * its messages were sent (flush); while one is on its way, messages queue and go
+ * together in the next frame, so under load a link sends a frame per turn, not per
+ * message. A slow peer costs only its own queue, and a down peer only its reconnect
+ * attempts. Raft tolerates loss, so overflow and failures drop messages and report
+ * the peer unreachable (the core then probes it gently).
  */
 export class PeerLink {
+  /** Forward calls (nice-grpc). */
   private readonly channel: Channel;
   private readonly client: Client<typeof RaftServiceDefinition>;
+  /** The Raft stream (grpc-js, on its own channel: see STREAM_CHANNEL_OPTIONS). */
+  private readonly streamClient: GrpcClient;
+  private call: ClientWritableStream<WireBatch> | undefined;
   private queue: Message[] = [];
   private queuedBytes = 0;
-  /** Resolves the stream's wait for the next message. */
-  private wake: (() => void) | undefined;
-  private streamAlive = false;
-  /** Bumped when a stream ends, so its frame generator stops. */
+  /** A frame is handed to grpc-js and not yet written to the connection. */
+  private writing = false;
+  /** Bumped when a stream ends, so its late write callbacks are ignored. */
   private generation = 0;
   private closed = false;
   private backoffMs = MIN_BACKOFF_MS;
   private retryTimer: NodeJS.Timeout | undefined;
-  private abort = new AbortController();
   private lastErrorLog = 0;
   private lastContactMs = 0;
   /** The peer said it reads entries as records (see proto/raft.proto); until then, and
@@ -65,6 +83,7 @@ export class PeerLink {
   constructor(private readonly opts: PeerLinkOptions) {
     this.channel = createChannel(opts.address, opts.credentials, GRPC_CHANNEL_OPTIONS);
     this.client = createClient(RaftServiceDefinition, this.channel);
+    this.streamClient = new GrpcClient(opts.address, opts.credentials ?? grpcCredentials.createInsecure(), STREAM_CHANNEL_OPTIONS);
     this.openStream();
   }
 
@@ -77,11 +96,12 @@ export class PeerLink {
     return this.lastContactMs;
   }
 
+  /** Queues `msg`; it goes out at the next flush (Transport.send flushes every link). */
   send(msg: Message): void {
     if (this.closed) return;
     const bytes = messageBytes(msg);
     if (
-      !this.streamAlive ||
+      this.call === undefined ||
       this.queue.length >= this.opts.maxQueuedMessages ||
       (this.queue.length > 0 && this.queuedBytes + bytes > this.opts.maxQueuedBytes)
     ) {
@@ -90,11 +110,32 @@ export class PeerLink {
     }
     this.queue.push(msg);
     this.queuedBytes += bytes;
-    if (this.wake) {
-      const w = this.wake;
-      this.wake = undefined;
-      w();
-    }
+  }
+
+  /**
+   * Writes what is queued as one frame (up to maxFrameBytes), unless a frame is still
+   * on its way: then the queue goes when that one has left.
+   */
+  flush(): void {
+    const call = this.call;
+    if (call === undefined || this.writing || this.queue.length === 0) return;
+    const { selfId, clusterId, clusterToken, maxFrameBytes } = this.opts;
+    let n = 0;
+    let bytes = 0;
+    while (n < this.queue.length && (n === 0 || bytes < maxFrameBytes)) bytes += messageBytes(this.queue[n++]);
+    const messages = n === this.queue.length ? this.queue : this.queue.slice(0, n);
+    this.queue = n === this.queue.length ? [] : this.queue.slice(n);
+    this.queuedBytes = Math.max(0, this.queuedBytes - bytes);
+    this.lastContactMs = Date.now();
+    markMessages('frame.out', messages);
+    this.writing = true;
+    const generation = this.generation;
+    call.write({ clusterId, clusterToken, from: selfId, messages, entriesAsRecords: this.peerAcceptsRecords }, () => {
+      markMessages('frame.sent', messages);
+      if (generation !== this.generation) return;
+      this.writing = false;
+      this.flush();
+    });
   }
 
   /** What the peer's own frames say about the entry encoding it reads. */
@@ -105,63 +146,53 @@ export class PeerLink {
   close(): void {
     this.closed = true;
     clearTimeout(this.retryTimer);
-    this.abort.abort();
+    this.generation++;
+    this.call?.cancel();
+    this.call = undefined;
     this.queue = [];
     this.queuedBytes = 0;
-    this.wake?.();
+    this.streamClient.close();
     this.channel.close();
   }
 
   private openStream(): void {
     if (this.closed) return;
-    this.abort = new AbortController();
-    this.streamAlive = true;
     const started = Date.now();
-    this.client.send(this.frames(this.generation), { signal: this.abort.signal }).then(
-      () => this.streamEnded(undefined, started),
-      (err: unknown) => this.streamEnded(err, started),
+    const generation = this.generation;
+    const call = this.streamClient.makeClientStreamRequest<WireBatch, Record<string, never>>(
+      RaftGrpcService.send.path,
+      RaftGrpcService.send.requestSerialize,
+      RaftGrpcService.send.responseDeserialize,
+      new Metadata(),
+      {},
+      (err) => {
+        if (generation === this.generation) this.streamEnded(err ?? undefined, started);
+      },
     );
-  }
-
-  private async *frames(generation: number) {
-    const { selfId, clusterId, clusterToken, maxFrameBytes } = this.opts;
-    while (!this.closed && generation === this.generation) {
-      if (this.queue.length === 0) {
-        await new Promise<void>((resolve) => (this.wake = resolve));
-        continue;
-      }
-      let n = 0;
-      let bytes = 0;
-      while (n < this.queue.length && (n === 0 || bytes < maxFrameBytes)) bytes += messageBytes(this.queue[n++]);
-      const messages = n === this.queue.length ? this.queue : this.queue.slice(0, n);
-      this.queue = n === this.queue.length ? [] : this.queue.slice(n);
-      this.queuedBytes = Math.max(0, this.queuedBytes - bytes);
-      this.lastContactMs = Date.now();
-      markMessages('frame.out', messages);
-      yield { clusterId, clusterToken, from: selfId, messages, entriesAsRecords: this.peerAcceptsRecords };
-    }
+    // Errors come to the callback above; this keeps an 'error' event from throwing.
+    call.on('error', () => {});
+    this.call = call;
+    this.writing = false;
   }
 
   private streamEnded(err: unknown, started: number): void {
-    this.streamAlive = false;
+    this.call = undefined;
+    this.writing = false;
     this.peerAcceptsRecords = false;
     this.generation++;
     const dropped = this.queue.length;
     this.queue = [];
     this.queuedBytes = 0;
-    if (this.wake) {
-      const w = this.wake;
-      this.wake = undefined;
-      w();
-    }
     if (this.closed) return;
     // Frames already handed to the failed stream may be lost too: let the core know.
     if (dropped > 0 || err !== undefined) this.opts.onUnreachable(this.opts.peerId);
     if (Date.now() - this.lastErrorLog > 10_000) {
       this.lastErrorLog = Date.now();
       const { peerId: peer, address } = this.opts;
-      if (err instanceof ClientError && err.code === Status.UNAUTHENTICATED) {
-        this.opts.logger.error({ peer, address, err: err.details }, 'peer refused our cluster id/token (misconfigured cluster?)');
+      const code = (err as { code?: unknown } | undefined)?.code;
+      const details = (err as { details?: unknown } | undefined)?.details;
+      if (code === Status.UNAUTHENTICATED) {
+        this.opts.logger.error({ peer, address, err: details }, 'peer refused our cluster id/token (misconfigured cluster?)');
       } else {
         const detail = err instanceof Error ? err.message : 'stream closed';
         this.opts.logger.warn({ peer, address, err: detail }, 'link to peer down; reconnecting');

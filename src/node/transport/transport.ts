@@ -1,12 +1,20 @@
 import { readFileSync } from 'node:fs';
-import { ChannelCredentials, ServerCredentials, setLogger } from '@grpc/grpc-js';
-import { ClientError, ServerError, Status, createServer, type Server } from 'nice-grpc';
+import {
+  ChannelCredentials,
+  Server,
+  ServerCredentials,
+  setLogger,
+  type ServerReadableStream,
+  type ServerUnaryCall,
+  type sendUnaryData,
+} from '@grpc/grpc-js';
+import { ClientError, Status } from 'nice-grpc';
 import type { Logger } from 'pino';
 import type { Message } from '../../raft/types.js';
 import { ForwardError, ListenError } from '../errors.js';
 import { GRPC_CHANNEL_OPTIONS, PeerLink } from './peer-link.js';
-import { PeerGuard, isRefused } from './peer-guard.js';
-import { RaftServiceDefinition } from './wire.js';
+import { PeerGuard, isRefused, type Refused } from './peer-guard.js';
+import { RaftGrpcService, type WireBatch, type WireForwardRequest, type WireForwardResponse } from './wire.js';
 import { markMessages } from '../latency-trace.js';
 
 export interface TlsFiles {
@@ -79,51 +87,68 @@ export class Transport {
     setLogger({ error: debug, info: debug, debug });
     // No SO_REUSEPORT (grpc-js sets it by default): a second node on the same port
     // must fail loudly, not silently share the traffic.
-    const server = createServer({ ...GRPC_CHANNEL_OPTIONS, 'grpc.so_reuseport': 0 });
+    const server = new Server({ ...GRPC_CHANNEL_OPTIONS, 'grpc.so_reuseport': 0 });
     let transport: Transport | undefined;
     // Requests are checked by the guard as they are deserialized: a refused one is never
     // decoded past its first three fields.
     const guard = new PeerGuard(opts.clusterId, opts.clusterToken, new Set(opts.peers.map((p) => p.id)));
     const guarded = {
-      send: { ...RaftServiceDefinition.send, requestDeserialize: guard.deserializer(RaftServiceDefinition.send.requestDeserialize) },
-      forward: { ...RaftServiceDefinition.forward, requestDeserialize: guard.deserializer(RaftServiceDefinition.forward.requestDeserialize) },
+      send: { ...RaftGrpcService.send, requestDeserialize: guard.deserializer(RaftGrpcService.send.requestDeserialize) },
+      forward: { ...RaftGrpcService.forward, requestDeserialize: guard.deserializer(RaftGrpcService.forward.requestDeserialize) },
     } as const;
-    const refuse = (from: string, clusterId: string): ServerError => {
+    const refused = (from: string, clusterId: string) => {
       transport?.warnAuth(from, clusterId);
-      return new ServerError(Status.UNAUTHENTICATED, 'wrong cluster id, cluster token or node id');
+      return { code: Status.UNAUTHENTICATED, details: 'wrong cluster id, cluster token or node id' };
     };
-    server.add(guarded, {
-      async send(frames) {
-        // The stream belongs to the node its first admitted frame names; every later
-        // frame and every message in it must come from that node too.
-        let peer: string | undefined;
-        for await (const batch of frames) {
-          if (isRefused(batch)) throw refuse(batch.from, batch.clusterId);
-          peer ??= batch.from;
-          if (batch.from !== peer || batch.messages.some((m) => m.from !== peer)) {
-            transport?.warnAuth(batch.from, batch.clusterId);
-            throw new ServerError(Status.PERMISSION_DENIED, `a frame on ${peer}'s stream carries a message from another node`);
-          }
-          transport?.links.get(peer)?.notePeerAcceptsRecords(batch.acceptsEntryRecords === true);
-          markMessages('frame.in', batch.messages);
-          opts.onMessages(batch.messages);
+    // The Raft stream is read with a 'data' handler (grpc-js directly): each frame's
+    // messages reach the core as the frame is read, with no async iteration between.
+    const send = (call: ServerReadableStream<WireBatch | Refused, Record<string, never>>, done: sendUnaryData<Record<string, never>>) => {
+      // The stream belongs to the node its first admitted frame names; every later
+      // frame and every message in it must come from that node too.
+      let peer: string | undefined;
+      let ended = false;
+      const end = (status: { code: Status; details: string } | null) => {
+        if (ended) return;
+        ended = true;
+        if (status) done(status);
+        else done(null, {});
+      };
+      call.on('data', (batch: WireBatch | Refused) => {
+        if (ended) return;
+        if (isRefused(batch)) return end(refused(batch.from, batch.clusterId));
+        peer ??= batch.from;
+        if (batch.from !== peer || batch.messages.some((m) => m.from !== peer)) {
+          transport?.warnAuth(batch.from, batch.clusterId);
+          return end({ code: Status.PERMISSION_DENIED, details: `a frame on ${peer}'s stream carries a message from another node` });
         }
-        return {};
-      },
-      async forward(req, context) {
-        if (isRefused(req)) throw refuse(req.from, req.clusterId);
-        const handler = transport?.forwardHandler;
-        if (!handler) throw new ServerError(Status.UNAVAILABLE, 'this node has no forward handler yet');
-        try {
-          return { payload: await handler(req.payload, context.signal) };
-        } catch (err) {
-          throw new ServerError(Status.INTERNAL, `forward handler failed: ${(err as Error).message}`);
-        }
-      },
-    });
+        transport?.links.get(peer)?.notePeerAcceptsRecords(batch.acceptsEntryRecords === true);
+        markMessages('frame.in', batch.messages);
+        opts.onMessages(batch.messages);
+      });
+      call.on('end', () => end(null));
+      // A peer that goes away cancels its stream: nothing to answer.
+      call.on('error', () => {});
+    };
+    const forward = (call: ServerUnaryCall<WireForwardRequest | Refused, WireForwardResponse>, done: sendUnaryData<WireForwardResponse>) => {
+      const req = call.request;
+      if (isRefused(req)) return done(refused(req.from, req.clusterId));
+      const handler = transport?.forwardHandler;
+      if (!handler) return done({ code: Status.UNAVAILABLE, details: 'this node has no forward handler yet' });
+      // The relaying node cancelled the call (its client went away, or its deadline passed).
+      const cancelled = new AbortController();
+      call.on('cancelled', () => cancelled.abort());
+      handler(req.payload, cancelled.signal).then(
+        (payload) => done(null, { payload }),
+        (err: unknown) => done({ code: Status.INTERNAL, details: `forward handler failed: ${(err as Error).message}` }),
+      );
+    };
+    server.addService(guarded, { send, forward });
     let port: number;
     try {
-      port = await server.listen(opts.listen, opts.tls ? serverCredentials(opts.tls) : ServerCredentials.createInsecure());
+      const credentials = opts.tls ? serverCredentials(opts.tls) : ServerCredentials.createInsecure();
+      port = await new Promise<number>((resolve, reject) =>
+        server.bindAsync(opts.listen, credentials, (err, bound) => (err ? reject(err) : resolve(bound))),
+      );
     } catch (err) {
       const msg = (err as Error).message;
       const inUse = /EADDRINUSE|address already in use|No address added/i.test(msg);
@@ -140,11 +165,10 @@ export class Transport {
     this.forwardHandler = handler;
   }
 
+  /** Queues each message on its peer's link, then flushes the links: they go out in this turn. */
   send(messages: Message[]): void {
-    for (const m of messages) {
-      const link = this.links.get(m.to);
-      if (link) link.send(m);
-    }
+    for (const m of messages) this.links.get(m.to)?.send(m);
+    for (const link of this.links.values()) link.flush();
   }
 
   lastSentMs(peerId: string): number {
@@ -183,7 +207,7 @@ export class Transport {
     for (const link of this.links.values()) link.close();
     // Streams from peers never end on their own: cut them after a short grace.
     const grace = setTimeout(() => this.server.forceShutdown(), 200);
-    await this.server.shutdown();
+    await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
     clearTimeout(grace);
   }
 

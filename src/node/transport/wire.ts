@@ -2,6 +2,7 @@
 // truth), and the conversions between it and the core's Message type.
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
+import type { ServiceDefinition as GrpcServiceDefinition } from '@grpc/grpc-js';
 import type { ServiceDefinition } from 'nice-grpc';
 import type { Entry, Message, MessageType, SnapshotChunk } from '../../raft/types.js';
 import { decodeRecords, recordsOf } from '../storage/entry-records.js';
@@ -239,3 +240,35 @@ export const RaftServiceDefinition = {
 } as const satisfies ServiceDefinition;
 
 export type RaftServiceDefinition = typeof RaftServiceDefinition;
+
+/** grpc-js takes a Buffer: a view of the encoded bytes (grpc-js copies them once, behind its 5-byte prefix). */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * The same service for grpc-js used directly: the Raft stream (PeerLink) and the
+ * server are on the hot path of every write, where nice-grpc's async iterables cost
+ * microtask hops and CPU on both ends (see scripts/bench-hop.ts). Forward keeps
+ * nice-grpc's client (RaftServiceDefinition).
+ */
+export const RaftGrpcService = {
+  send: {
+    path: RaftServiceDefinition.send.path,
+    requestStream: true,
+    responseStream: false,
+    requestSerialize: (b: WireBatch) => asBuffer(encodeBatch(b)),
+    requestDeserialize: decodeBatch,
+    responseSerialize: (v: Record<string, never>) => asBuffer(ack.serialize(v)),
+    responseDeserialize: ack.deserialize,
+  },
+  forward: {
+    path: RaftServiceDefinition.forward.path,
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: (v: WireForwardRequest) => asBuffer(forwardRequest.serialize(v)),
+    requestDeserialize: forwardRequest.deserialize,
+    responseSerialize: (v: WireForwardResponse) => asBuffer(forwardResponse.serialize(v)),
+    responseDeserialize: forwardResponse.deserialize,
+  },
+} as const satisfies GrpcServiceDefinition;
