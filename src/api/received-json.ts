@@ -3,22 +3,24 @@
 // every string for escapes one at a time: with ten 1 KiB bodies it was the leader's
 // largest cost of our own (about 16 µs a receive). Here the fields are written in a
 // fixed order, numbers as they are, and a string whose characters need no escape (the
-// usual body) is quoted as it is after one regular-expression test; any other string
+// usual body) is quoted as it is after one regular-expression match; any other string
 // goes through JSON.stringify. The text is the same as JSON.stringify's (the test
 // compares them).
 import type { ReceivedView } from '../broker/index.js';
 
 /**
- * Characters JSON.stringify would not copy as they are: the quote, the backslash and
- * control characters (escaped), and UTF-16 surrogates (a lone one is escaped; pairs are
- * copied, but they are rare enough to leave to JSON.stringify).
+ * A string JSON.stringify copies as it is: none of the quote, the backslash, control
+ * characters (escaped) and UTF-16 surrogates (a lone one is escaped; pairs are copied,
+ * but they are rare enough to leave to JSON.stringify). Matching the whole string with
+ * the negated class is faster in V8 than searching for one of the characters (3.95
+ * against 6.42 µs per ten 1 KiB bodies here).
  */
-// eslint-disable-next-line no-control-regex -- control characters are what it looks for
-const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+// eslint-disable-next-line no-control-regex -- control characters are what it rules out
+const COPIED_AS_IS = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
 
 /** `s` as a JSON string literal, as JSON.stringify(s) writes it. */
 export function jsonString(s: string): string {
-  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
+  return COPIED_AS_IS.test(s) ? `"${s}"` : JSON.stringify(s);
 }
 
 function attributesJson(attributes: Readonly<Record<string, string>>): string {

@@ -17,6 +17,10 @@ const awkward = [
   'lone low \udc00 surrogate',
   '\u2028\u2029 separators',
   '</script>',
+  'ends with a newline\n',
+  '\n',
+  '"',
+  '\\',
 ];
 
 function view(body: string, attributes: Record<string, string> = {}, n = 1): ReceivedView {
