@@ -40,17 +40,6 @@ export interface ReadyLoopDeps {
 }
 
 /**
- * Resolves once what the transport wrote in this turn has gone to the sockets. Node's
- * HTTP/2 sessions send what was written at the end of the turn (a native immediate,
- * which runs before any setImmediate callback), so work done after a send in the same
- * turn (the leader's own write, a follower's applies) delays the frames on the
- * critical path of every write; this moves that work behind them.
- */
-function framesLeave(): Promise<void> {
-  return new Promise<void>((resolve) => setImmediate(resolve));
-}
-
-/**
  * The Ready loop of one node: takes inputs (ticks, inbound messages, queued
  * proposals and reads), feeds them to the RawNode, and handles each Ready: persist
  * (one synced batch; the leader sends in parallel), send, apply, resolve waiting
@@ -81,6 +70,7 @@ export class ReadyLoop {
     // entries the log kept below it (the compaction margin), which apply() skips.
     this._applied = Math.max(st.applied, d.store.snapshot().meta.index);
     d.metrics.setRole('follower');
+    d.metrics.readFrom(this);
   }
 
   get role(): Role {
@@ -196,7 +186,6 @@ export class ReadyLoop {
     if (leader && rd.messages.length > 0) {
       markMessages('send', rd.messages);
       this.d.send(rd.messages);
-      await framesLeave();
     }
 
     // Committed entries already in the durable log need not wait for this Ready's
@@ -253,7 +242,6 @@ export class ReadyLoop {
     if (!leader && rd.messages.length > 0) {
       markMessages('send', rd.messages);
       this.d.send(rd.messages);
-      await framesLeave();
     }
 
     if (rd.snapshot && rd.snapshot.meta.index > this._applied) {
@@ -273,9 +261,6 @@ export class ReadyLoop {
     if (wasLeader && !leader) this.d.failAll(() => new ProposalOutcomeUnknownError(), () => this.d.leaderError());
 
     this.d.raw.advance(rd);
-    metrics.commitIndex.set(this._commitIndex);
-    metrics.appliedIndex.set(this._applied);
-    if (leader) this.noteLag();
     snapshotter.maybeStart(this._applied);
   }
 
@@ -347,7 +332,6 @@ export class ReadyLoop {
       const from = this._role;
       this._role = role;
       metrics.setRole(role);
-      if (from === 'leader') metrics.followerLag.reset();
       logger.info({ term: raw.status().term, from, role }, 'role changed');
       this.d.emit('roleChange', role);
     }
@@ -365,11 +349,15 @@ export class ReadyLoop {
     this.d.metrics.term.set(term);
   }
 
-  private noteLag(): void {
+  /** Leader only: how far each follower's log is behind this one's (scraped as
+   *  mom_raft_follower_lag_entries). */
+  followerLags(): Array<[string, number]> {
     const st = this.d.raw.status();
-    if (!st.progress) return;
+    if (this._role !== 'leader' || !st.progress) return [];
+    const lags: Array<[string, number]> = [];
     for (const [peer, pr] of Object.entries(st.progress)) {
-      if (peer !== this.d.config.nodeId) this.d.metrics.followerLag.set({ peer }, st.lastIndex - pr.match);
+      if (peer !== this.d.config.nodeId) lags.push([peer, st.lastIndex - pr.match]);
     }
+    return lags;
   }
 }
