@@ -134,7 +134,7 @@ function render(answer: Answer): Reply {
     status: answer.status,
     headers: answer.headers,
     contentType: hasBody ? JSON_TYPE : undefined,
-    body: hasBody ? JSON.stringify(answer.body) : undefined,
+    body: hasBody ? (answer.bodyJson?.() ?? JSON.stringify(answer.body)) : undefined,
   };
 }
 

@@ -6,7 +6,8 @@
 // left to the schemas, so their answers and error messages stay exactly as they were.
 import { IDEMPOTENCY_KEY_PATTERN, MAX_BATCH, NAME_PATTERN, PRODUCER_ID_PATTERN, isWellFormed } from './limits.js';
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+/** An object JSON.parse made for `{...}` (not an array, not null). */
+export const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
 
 /** No keys but `a` and `b` (own enumerable keys, `__proto__` included when JSON.parse made one). */

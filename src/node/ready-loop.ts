@@ -70,6 +70,7 @@ export class ReadyLoop {
     // entries the log kept below it (the compaction margin), which apply() skips.
     this._applied = Math.max(st.applied, d.store.snapshot().meta.index);
     d.metrics.setRole('follower');
+    d.metrics.readFrom(this);
   }
 
   get role(): Role {
@@ -260,9 +261,6 @@ export class ReadyLoop {
     if (wasLeader && !leader) this.d.failAll(() => new ProposalOutcomeUnknownError(), () => this.d.leaderError());
 
     this.d.raw.advance(rd);
-    metrics.commitIndex.set(this._commitIndex);
-    metrics.appliedIndex.set(this._applied);
-    if (leader) this.noteLag();
     snapshotter.maybeStart(this._applied);
   }
 
@@ -334,7 +332,6 @@ export class ReadyLoop {
       const from = this._role;
       this._role = role;
       metrics.setRole(role);
-      if (from === 'leader') metrics.followerLag.reset();
       logger.info({ term: raw.status().term, from, role }, 'role changed');
       this.d.emit('roleChange', role);
     }
@@ -352,11 +349,15 @@ export class ReadyLoop {
     this.d.metrics.term.set(term);
   }
 
-  private noteLag(): void {
+  /** Leader only: how far each follower's log is behind this one's (scraped as
+   *  mom_raft_follower_lag_entries). */
+  followerLags(): Array<[string, number]> {
     const st = this.d.raw.status();
-    if (!st.progress) return;
+    if (this._role !== 'leader' || !st.progress) return [];
+    const lags: Array<[string, number]> = [];
     for (const [peer, pr] of Object.entries(st.progress)) {
-      if (peer !== this.d.config.nodeId) this.d.metrics.followerLag.set({ peer }, st.lastIndex - pr.match);
+      if (peer !== this.d.config.nodeId) lags.push([peer, st.lastIndex - pr.match]);
     }
+    return lags;
   }
 }

@@ -51,6 +51,18 @@ describe('RaftNode (single node)', () => {
     await node.readBarrier();
   }, T);
 
+  test('the commit and applied index gauges follow the node when scraped', async () => {
+    const { node, registry } = await startNode(await config(dir));
+    nodes.push(node);
+    const r = (await node.propose(put('gauged'))) as KvApplyResult;
+    const gauge = async (name: string) => (await registry.getSingleMetric(name)!.get()).values[0]?.value;
+    expect(await gauge('mom_raft_applied_index')).toBeGreaterThanOrEqual(r.index);
+    expect(await gauge('mom_raft_applied_index')).toBe(node.status().appliedIndex);
+    expect(await gauge('mom_raft_commit_index')).toBe(node.status().commitIndex);
+    // A leader without followers lags behind nobody.
+    expect((await registry.getSingleMetric('mom_raft_follower_lag_entries')!.get()).values).toEqual([]);
+  }, T);
+
   test('concurrent proposals share synced writes (group commit)', async () => {
     const { node, registry } = await startNode(await config(dir));
     nodes.push(node);

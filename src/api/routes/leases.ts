@@ -5,7 +5,9 @@ import type { z } from 'zod';
 import type { CommandOf } from '../../broker/index.js';
 import { commit, idempotencyField, receiptKeyField, type ApiDeps } from '../deps.js';
 import type { MessageKind } from '../metrics.js';
+import { parseAckBody, parseReceiveBody } from '../lease-bodies.js';
 import { receiveWithWait } from '../receive.js';
+import { receivedJson } from '../received-json.js';
 import { defineRoute, type RouteSpec } from '../route.js';
 import { AckBody, NackBody, ReceiveBody, VisibilityBody } from '../schemas.js';
 
@@ -43,6 +45,7 @@ export function leaseRoutes<P extends z.ZodType>(deps: ApiDeps, at: Leased<P>): 
       ...op('receive'),
       method: 'POST',
       body: ReceiveBody,
+      parseBody: parseReceiveBody,
       async handle(input) {
         const { user, params, body, idempotencyKey } = input;
         const answer = await receiveWithWait(deps, {
@@ -62,7 +65,7 @@ export function leaseRoutes<P extends z.ZodType>(deps: ApiDeps, at: Leased<P>): 
             })),
         });
         deps.metrics.received(at.kind, answer.messages.length);
-        return { status: 200, body: answer };
+        return { status: 200, body: answer, bodyJson: () => receivedJson(answer.messages) };
       },
     }),
     defineRoute({
@@ -70,6 +73,7 @@ export function leaseRoutes<P extends z.ZodType>(deps: ApiDeps, at: Leased<P>): 
       ...op('ack'),
       method: 'POST',
       body: AckBody,
+      parseBody: parseAckBody,
       async handle({ user, params, body, idempotencyKey }) {
         const value = await commit(deps, leaseCommand(at, 'ack', params, {
           user, ...idempotencyField(idempotencyKey), receiptHandles: body.receiptHandles,
