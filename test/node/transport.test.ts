@@ -167,7 +167,7 @@ describe('gRPC transport', () => {
     }
   }, T);
 
-  test('a send is written to the stream at once, in the same turn, not on a later one', async () => {
+  test('a send is written to the stream in the same turn, not on a later one', async () => {
     const { a, b } = await startPair();
     try {
       await connected(a, b, 'b');
@@ -175,7 +175,9 @@ describe('gRPC transport', () => {
       const before = Date.now();
       expect(a.transport.lastSentMs('b')).toBeLessThan(before);
       a.transport.send([append(1)]);
-      // No await in between: the frame was handed to grpc-js by send itself.
+      // One microtask later (still this turn, before any I/O or timer), the frame was
+      // handed to grpc-js.
+      await Promise.resolve();
       expect(a.transport.lastSentMs('b')).toBeGreaterThanOrEqual(before);
       await waitFor(async () => (b.received.some((m) => m.type === 'append') ? true : undefined), 10_000, () => 'no append');
     } finally {
@@ -184,7 +186,7 @@ describe('gRPC transport', () => {
     }
   }, T);
 
-  test('messages sent while a frame is on its way go together in the next frame', async () => {
+  test('messages sent in one task share a frame; sent while it is on its way, they go together in the next', async () => {
     const frames: number[] = [];
     const { a, b } = await startPair({ b: { onMessages: (msgs) => frames.push(msgs.length) } });
     try {
@@ -199,10 +201,16 @@ describe('gRPC transport', () => {
       );
       await new Promise((r) => setTimeout(r, 50)); // the last probe's frame has left
       frames.length = 0;
-      // One turn: the first send is written at once, the other 299 wait for it to leave.
-      for (let i = 0; i < 300; i++) a.transport.send([append(i)]);
+      // Sends of one task share a frame. The next ones, each in a task of its own but
+      // all before that frame has left (microtasks of the same turn), wait for it and
+      // then go together, not as a frame each.
+      for (let i = 0; i < 10; i++) a.transport.send([append(i)]);
+      for (let i = 10; i < 300; i++) {
+        await Promise.resolve();
+        a.transport.send([append(i)]);
+      }
       await waitFor(async () => (frames.reduce((x, y) => x + y, 0) === 300 ? true : undefined), 10_000, () => `got ${frames.join('+')}`);
-      expect(frames).toEqual([1, 299]);
+      expect(frames).toEqual([10, 290]);
     } finally {
       await a.transport.close();
       await b.transport.close();

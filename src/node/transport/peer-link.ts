@@ -50,10 +50,10 @@ const MAX_BACKOFF_MS = 1000;
 
 /**
  * The outbound link to one peer: a bounded queue drained into one long-lived
- * client stream, written to grpc-js directly. A frame goes out in the event-loop turn
- * its messages were sent (flush); while one is on its way, messages queue and go
- * together in the next frame, so under load a link sends a frame per turn, not per
- * message. A slow peer costs only its own queue, and a down peer only its reconnect
+ * client stream, written to grpc-js directly. What is sent in one task goes as one
+ * frame, in the event-loop turn it was sent; while a frame is on its way, messages
+ * queue and go together in the next one, so under load a link sends a frame per turn,
+ * not per message. A slow peer costs only its own queue, and a down peer only its reconnect
  * attempts. Raft tolerates loss, so overflow and failures drop messages and report
  * the peer unreachable (the core then probes it gently).
  */
@@ -68,6 +68,8 @@ export class PeerLink {
   private queuedBytes = 0;
   /** A frame is handed to grpc-js and not yet written to the connection. */
   private writing = false;
+  /** A flush is queued as a microtask. */
+  private flushQueued = false;
   /** Bumped when a stream ends, so its late write callbacks are ignored. */
   private generation = 0;
   private closed = false;
@@ -96,7 +98,11 @@ export class PeerLink {
     return this.lastContactMs;
   }
 
-  /** Queues `msg`; it goes out at the next flush (Transport.send flushes every link). */
+  /**
+   * Queues `msg`. The queue is written at the end of the current task (a microtask), so
+   * what is sent in one go shares a frame, and still leaves in this event-loop turn:
+   * Node's HTTP/2 session writes to the socket only after the microtasks.
+   */
   send(msg: Message): void {
     if (this.closed) return;
     const bytes = messageBytes(msg);
@@ -110,13 +116,22 @@ export class PeerLink {
     }
     this.queue.push(msg);
     this.queuedBytes += bytes;
+    if (!this.flushQueued && !this.writing) {
+      this.flushQueued = true;
+      queueMicrotask(this.flushNow);
+    }
   }
+
+  private readonly flushNow = (): void => {
+    this.flushQueued = false;
+    this.flush();
+  };
 
   /**
    * Writes what is queued as one frame (up to maxFrameBytes), unless a frame is still
    * on its way: then the queue goes when that one has left.
    */
-  flush(): void {
+  private flush(): void {
     const call = this.call;
     if (call === undefined || this.writing || this.queue.length === 0) return;
     const { selfId, clusterId, clusterToken, maxFrameBytes } = this.opts;

@@ -165,10 +165,9 @@ export class Transport {
     this.forwardHandler = handler;
   }
 
-  /** Queues each message on its peer's link, then flushes the links: they go out in this turn. */
+  /** Queues each message on its peer's link; they go out in this turn (PeerLink.send). */
   send(messages: Message[]): void {
     for (const m of messages) this.links.get(m.to)?.send(m);
-    for (const link of this.links.values()) link.flush();
   }
 
   lastSentMs(peerId: string): number {
