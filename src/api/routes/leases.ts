@@ -56,9 +56,11 @@ export function leaseRoutes<P extends z.ZodType>(deps: ApiDeps, at: Leased<P>): 
         // in the order they are made and every replica applies the log in order, so the
         // ack is applied before the receive (as if POST .../ack had answered first), and
         // both usually ride one group commit. Waiting would cost a round of fsyncs and
-        // buy nothing: the ack fails only where the receive fails too (no such queue or
-        // subscription, no grant: the ack route's rule, checked by the broker on apply)
-        // or where the outcome is unknown, which the request reports as an error either way.
+        // buy nothing: the ack fails where the receive fails too (no such queue or
+        // subscription, no grant: the ack route's rule, checked by the broker on apply).
+        // Where the node refuses or loses the ack alone (overloaded, outcome unknown), a
+        // receive applied anyway leases messages the error answer does not carry: they
+        // come back after their visibility timeout, as after any lost answer.
         const acking = toAck === undefined || toAck.length === 0
           ? undefined
           : commit(deps, leaseCommand(at, 'ack', params, {
