@@ -83,7 +83,8 @@ async function serveApi(mode: 'redirect' | 'forward', via: 'leader' | 'follower'
   const leader: ApiNode = {
     id: 'n1',
     leadership: () => ({ role: 'leader', leaderId: 'n1', leaderUrl: urls.n1 ?? null }),
-    async propose(command) {
+    async propose(withHeadroom, headroom = 0) {
+      const command = withHeadroom.subarray(headroom);
       await Promise.resolve();
       index += 1;
       // Answers read bodies from the log: keep the entries live messages still need.

@@ -131,8 +131,9 @@ export class LeaderPool {
     return this.link.leaderUrl;
   }
 
-  /** POST a prepared JSON body to the leader; a 307 moves every pool to the named leader. */
-  post(path: string, body: string, timeoutMs = DEFAULT_POST_TIMEOUT_MS, idempotencyKey?: string): Promise<Reply> {
+  /** POST a prepared JSON body (text, or bytes built once for many requests) to the
+   *  leader; a 307 moves every pool to the named leader. */
+  post(path: string, body: string | Uint8Array, timeoutMs = DEFAULT_POST_TIMEOUT_MS, idempotencyKey?: string): Promise<Reply> {
     const headers = idempotencyKey === undefined ? this.headers : { ...this.headers, 'idempotency-key': idempotencyKey };
     const opts = timeoutMs === DEFAULT_POST_TIMEOUT_MS ? this.defaults : { timeoutMs, pipelined: this.pipelined };
     return this.rest.exchange('POST', path, headers, body, opts);

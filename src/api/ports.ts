@@ -18,7 +18,8 @@ export interface LeadershipView {
 export interface ApiNode {
   readonly id: string;
   leadership(): LeadershipView;
-  propose(command: Uint8Array): Promise<unknown>;
+  /** The command starts `headroom` bytes into `command`; the node may write there. */
+  propose(command: Uint8Array, headroom?: number): Promise<unknown>;
   readBarrier(): Promise<void>;
   /** Why new messages must be refused right now (this node's disk is nearly full), if so. */
   storageRefusal(): Error | undefined;

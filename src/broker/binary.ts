@@ -41,6 +41,13 @@ export class BinaryWriter {
     this.buf[this.pos++] = n;
   }
 
+  /** `n` zero bytes. */
+  zeros(n: number): void {
+    this.ensure(n);
+    this.buf.fill(0, this.pos, this.pos + n);
+    this.pos += n;
+  }
+
   bool(b: boolean): void {
     this.u8(b ? 1 : 0);
   }

@@ -67,8 +67,9 @@ function accepted(c: LeaseCommand): boolean {
 }
 
 /** The binary form of a receive, ack or nack whose fields pass the schema's rules;
- *  undefined for any other command, or one to leave to the schema. */
-export function encodeLeaseBinary(command: Command): Uint8Array | undefined {
+ *  undefined for any other command, or one to leave to the schema; `headroom` bytes of
+ *  zeros ahead of it (encodeCommand). */
+export function encodeLeaseBinary(command: Command, headroom = 0): Uint8Array | undefined {
   const kind = KIND_OF.get(command.type);
   if (kind === undefined) return undefined;
   const c = command as LeaseCommand;
@@ -82,6 +83,7 @@ export function encodeLeaseBinary(command: Command): Uint8Array | undefined {
     (nack?.delayMs !== undefined ? HAS_DELAY : 0);
   const w = scratch;
   w.reset();
+  w.zeros(headroom);
   w.u8(VALIDATED_LEASE_TAG);
   w.u8(kind);
   w.u8(flags);

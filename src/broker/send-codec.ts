@@ -49,14 +49,16 @@ const HAS_PRODUCER = 2;
 
 /** The binary form (VALIDATED_SEND_TAG) of a send or publish the caller validated with
  *  its schema (so every string is well-formed and every number a safe integer), or
- *  undefined for any other command. */
-export function encodeSendBinary(c: Command): Uint8Array | undefined {
+ *  undefined for any other command; `headroom` bytes of zeros ahead of it
+ *  (encodeCommand). */
+export function encodeSendBinary(c: Command, headroom = 0): Uint8Array | undefined {
   if (c.type !== 'queue.send' && c.type !== 'topic.publish') return undefined;
   const kind = c.type === 'queue.send' ? SEND : PUBLISH;
   const target = c.type === 'queue.send' ? c.queue : c.topic;
   const messages: WireMessage[] = c.messages;
   const w = scratch;
   w.reset();
+  w.zeros(headroom);
   w.u8(VALIDATED_SEND_TAG);
   w.u8(kind);
   w.str(c.user);

@@ -14,7 +14,9 @@ export interface Exchange {
   path: string;
   method: HttpMethod;
   headers: Record<string, string>;
-  body?: string;
+  /** JSON text, or its UTF-8 bytes: undici encodes a string again for every request
+   *  (a load generator sending one prebuilt 100 KB body keeps it as bytes). */
+  body?: string | Uint8Array;
   /** Per-attempt bound on waiting for headers and between body chunks. */
   timeoutMs: number;
   signal?: AbortSignal;

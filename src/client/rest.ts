@@ -89,7 +89,7 @@ export class RestClient {
    * transport call and no clock reading unless a redirect comes.
    */
   async exchange(
-    method: HttpMethod, path: string, headers: Record<string, string>, body: string | undefined,
+    method: HttpMethod, path: string, headers: Record<string, string>, body: string | Uint8Array | undefined,
     opts: { origin?: string; timeoutMs?: number; signal?: AbortSignal; pipelined?: boolean } = {},
   ): Promise<Reply> {
     let origin = opts.origin ?? this.endpoints.pick();

@@ -8,6 +8,9 @@
 
 const VERSION = 1;
 const HEADER = 1 + 4 + 8 + 8;
+/** The bytes an envelope puts before its command: a command encoded with this much
+ *  headroom (encodeCommand) is wrapped in place, without a copy. */
+export const ENVELOPE_BYTES = HEADER;
 
 export interface Envelope {
   origin: number;
@@ -16,14 +19,22 @@ export interface Envelope {
   command: Uint8Array;
 }
 
-export function encodeEnvelope(origin: number, seq: number, time: number, command: Uint8Array): Uint8Array {
-  const out = new Uint8Array(HEADER + command.length);
-  const view = new DataView(out.buffer);
+/** The envelope of the command that starts `headroom` bytes into `command` (the bytes
+ *  before it are free). With ENVELOPE_BYTES of headroom or more, the header is written
+ *  there and the entry is a view of `command`'s buffer; with less, a new buffer. */
+export function encodeEnvelope(origin: number, seq: number, time: number, command: Uint8Array, headroom = 0): Uint8Array {
+  let out: Uint8Array;
+  if (headroom >= HEADER) {
+    out = command.subarray(headroom - HEADER);
+  } else {
+    out = new Uint8Array(HEADER + command.length - headroom);
+    out.set(headroom === 0 ? command : command.subarray(headroom), HEADER);
+  }
+  const view = new DataView(out.buffer, out.byteOffset, HEADER);
   view.setUint8(0, VERSION);
   view.setUint32(1, origin);
   view.setFloat64(5, seq);
   view.setFloat64(13, time);
-  out.set(command, HEADER);
   return out;
 }
 

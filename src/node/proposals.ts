@@ -32,7 +32,9 @@ export interface Waiter {
 
 interface QueuedProposal {
   seq: number;
+  /** The command, `headroom` bytes into this array (encodeEnvelope). */
   command: Uint8Array;
+  headroom: number;
   waiter: Waiter;
 }
 
@@ -66,10 +68,13 @@ export class Proposals {
     return this.queue.length > 0;
   }
 
-  enqueue(command: Uint8Array): Promise<unknown> {
+  /** Queues the command that starts `headroom` bytes into `command` (the bytes before it
+   *  are free for the envelope). */
+  enqueue(command: Uint8Array, headroom = 0): Promise<unknown> {
+    const bytes = command.length - headroom;
     return new Promise((resolve, reject) => {
-      this.queue.push({ seq: ++this.seq, command, waiter: { resolve, reject, startedMs: performance.now(), bytes: command.length } });
-      this.bytes += command.length;
+      this.queue.push({ seq: ++this.seq, command, headroom, waiter: { resolve, reject, startedMs: performance.now(), bytes } });
+      this.bytes += bytes;
     });
   }
 
@@ -81,7 +86,7 @@ export class Proposals {
   proposeQueued(time: number, propose: (datas: Uint8Array[]) => boolean, refusal: () => Error): void {
     const batch = this.queue;
     this.queue = [];
-    const datas = batch.map((p) => encodeEnvelope(this.origin, p.seq, time, p.command));
+    const datas = batch.map((p) => encodeEnvelope(this.origin, p.seq, time, p.command, p.headroom));
     if (propose(datas)) {
       for (const p of batch) this.waiting.set(p.seq, p.waiter);
       return;

@@ -182,16 +182,18 @@ export class RaftNode extends EventEmitter {
 
   // ---- what the API uses ----
 
-  propose(command: Uint8Array): Promise<unknown> {
+  /** Proposes the command that starts `headroom` bytes into `command`; with
+   *  ENVELOPE_BYTES of headroom (encodeCommand) it enters the log without a copy. */
+  propose(command: Uint8Array, headroom = 0): Promise<unknown> {
     const refused = this.refusal();
     if (refused) return Promise.reject(refused);
-    const overloaded = overloadedBy({ count: this.proposals.pending, bytes: this.proposals.pendingBytes }, command.length, this.pendingLimits);
+    const overloaded = overloadedBy({ count: this.proposals.pending, bytes: this.proposals.pendingBytes }, command.length - headroom, this.pendingLimits);
     if (overloaded) {
       this.metrics.proposals.inc({ outcome: 'overloaded' });
       return Promise.reject(overloaded);
     }
     mark('propose');
-    const committed = this.proposals.enqueue(command);
+    const committed = this.proposals.enqueue(command, headroom);
     this.lastProposalMs = Date.now();
     this.loop.kick();
     return committed;

@@ -59,7 +59,8 @@ class SteeredNode implements ApiNode {
     return this.broker.answer(this.broker.apply(command, { index, term: 1, time: Date.now() }), SteeredNode.log.read);
   }
 
-  async propose(command: Uint8Array): Promise<unknown> {
+  async propose(withHeadroom: Uint8Array, headroom = 0): Promise<unknown> {
+    const command = withHeadroom.subarray(headroom);
     if (!this.leading) throw new NotLeaderError(this.leaderId, this.urls.get(this.leaderId) ?? null);
     if (this.hold) {
       return new Promise((resolve, reject) => {

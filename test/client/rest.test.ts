@@ -40,6 +40,17 @@ describe('REST client', () => {
     expect(c.rest.redirects).toBe(1);
   });
 
+  test('a body given as bytes is sent as those bytes, on every request', async () => {
+    const s = await serve((_req, res) => json(res, 201, { id: 'm1', deduplicated: false }));
+    const c = client([s.url]);
+    const bytes = Buffer.from(JSON.stringify({ messages: [{ body: 'é'.repeat(3000) }, { body: 'x' }] }));
+    for (let i = 0; i < 2; i++) {
+      const reply = await c.rest.exchange('POST', '/v1/queues/q/messages', { 'content-type': 'application/json' }, bytes);
+      expect(reply.status).toBe(201);
+    }
+    expect(s.seen.map((r) => r.body)).toEqual([bytes.toString('utf8'), bytes.toString('utf8')]);
+  });
+
   test('a lost answer is retried with the same generated Idempotency-Key', async () => {
     let calls = 0;
     const s = await serve((_req, res) => (++calls === 1 ? drop(res) : json(res, 201, { id: 'm1', deduplicated: false })));

@@ -6,7 +6,7 @@ import { Transport, type TransportOptions } from '../../src/node/transport/trans
 import { PROTO_PATH, RaftServiceDefinition, WireFormatError, decodeBatch, encodeBatch } from '../../src/node/transport/wire.js';
 import { PeerGuard, isRefused, peekCredentials } from '../../src/node/transport/peer-guard.js';
 import { ClientError, Status, createChannel, createClient } from 'nice-grpc';
-import { encodeRecords, knownRecord, recordsOf } from '../../src/node/storage/entry-records.js';
+import { encodeRecords, knownRecord, recordRuns, recordsOf } from '../../src/node/storage/entry-records.js';
 import protobuf from 'protobufjs';
 import { freePort, waitFor } from '../../scripts/lib/local-cluster.js';
 import { makeTempDir, removeDir } from '../support/temp-dir.js';
@@ -382,12 +382,31 @@ describe('gRPC transport', () => {
 });
 
 describe('entry records', () => {
+  test("an encoded entry's data is its copy inside the record: the buffer it was proposed in is not held twice", () => {
+    const proposed = [new Uint8Array(5000).fill(1), new Uint8Array(300).fill(2)];
+    const ents = proposed.map((data, i) => ({ index: i + 1, term: 1, type: 'normal' as const, data }));
+    const buf = encodeRecords(ents);
+    ents.forEach((e, i) => {
+      expect(e.data.buffer).toBe(buf.buffer);
+      expect(e.data).not.toBeInstanceOf(Buffer);
+      expect(Buffer.from(e.data).equals(Buffer.from(proposed[i]))).toBe(true);
+      const record = knownRecord(e)!;
+      expect(e.data.byteOffset + e.data.length).toBe(record.byteOffset + record.length);
+    });
+  });
+
   test('records of entries from two frames are joined without encoding them again', () => {
     const first = decodeBatch(encodeBatch({ clusterId: 'c', clusterToken: 't', from: 'a', messages: [append(1), append(2)], entriesAsRecords: true }));
     const second = decodeBatch(encodeBatch({ clusterId: 'c', clusterToken: 't', from: 'a', messages: [append(3)], entriesAsRecords: true }));
     const ents = [...first.messages[0].entries, ...first.messages[1].entries, ...second.messages[0].entries];
     const fresh = ents.map((e) => ({ ...e })); // no records known: encoded from the fields
     expect(Buffer.from(recordsOf(ents)).equals(Buffer.from(recordsOf(fresh)))).toBe(true);
+    // The segment write takes them as they lie: a view of each message's records in its frame.
+    const runs = recordRuns(ents);
+    expect(runs).toHaveLength(3);
+    const frames = [first, first, second].map((f) => f.messages[0].entries[0].data.buffer);
+    runs.forEach((r, i) => expect(r.buffer).toBe(frames[i]));
+    expect(Buffer.from(Buffer.concat(runs)).equals(Buffer.from(recordsOf(fresh)))).toBe(true);
   });
 
   test("the entries of one message are written as a view of the frame, not a copy", () => {
@@ -434,6 +453,29 @@ describe('peer guard', () => {
     expect(isRefused(ok)).toBe(false);
     expect(decoded).toBe(1);
   });
+});
+
+describe('inbound frames', () => {
+  test('entries received are views of the frame grpc-js reassembled, not of a copy', async () => {
+    const { a, b } = await startPair();
+    try {
+      await connected(a, b, 'b');
+      const sent = append(7, 100_000);
+      a.transport.send([sent]);
+      await waitFor(async () => (b.received.some((m) => m.type === 'append') ? true : undefined), 15_000, () => 'the append never arrived', 20);
+      const data = b.received.find((m) => m.type === 'append')!.entries[0].data;
+      expect(Buffer.from(data).equals(Buffer.from(sent.entries[0].data))).toBe(true);
+      // grpc-js's framed message: a byte of flags (0: not compressed) and the length
+      // of the rest, then the protobuf frame. A copy of the frame starts with its first
+      // field's tag instead.
+      const whole = Buffer.from(data.buffer, 0, data.buffer.byteLength);
+      expect(whole[0]).toBe(0);
+      expect(whole.readUInt32BE(1)).toBe(whole.length - 5);
+    } finally {
+      await a.transport.close();
+      await b.transport.close();
+    }
+  }, T);
 });
 
 describe('per-message sender', () => {

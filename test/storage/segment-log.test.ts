@@ -7,6 +7,8 @@ import { StoreCorruptError } from '../../src/node/errors.js';
 import type { ConfState } from '../../src/raft/types.js';
 import { makeTempDir, removeDir } from '../support/temp-dir.js';
 import { entry } from './log-store-conformance.js';
+import { encodeRecords } from '../../src/node/storage/entry-records.js';
+import { jest } from '@jest/globals';
 
 const CONF: ConfState = { voters: ['n1', 'n2', 'n3'] };
 
@@ -40,6 +42,25 @@ describe('DiskLogStore segments', () => {
   }
 
   const texts = (s: DiskLogStore, lo: number, hi: number) => s.entries(lo, hi).map((e) => new TextDecoder().decode(e.data));
+
+  test('entries whose records lie in two buffers (two received frames) are written as they lie, not copied together', async () => {
+    const store = await open();
+    await store.save({ hardState: { term: 1, vote: 'n1', commit: 0 }, entries: [] });
+    // Past Buffer's 4 KiB pool: each buffer of records is an ArrayBuffer of its own.
+    const bodies = ['one', 'two', 'three'].map((t) => t.repeat(2000));
+    const ents = bodies.map((t, i) => entry(i + 1, 1, t));
+    encodeRecords(ents.slice(0, 2));
+    encodeRecords(ents.slice(2));
+    const concat = jest.spyOn(Buffer, 'concat');
+    try {
+      await store.save({ entries: ents });
+      expect(concat).not.toHaveBeenCalled();
+    } finally {
+      concat.mockRestore();
+      await store.close();
+    }
+    await reopened((s) => expect(texts(s, 1, 4)).toEqual(bodies));
+  });
 
   test('a record cut short by a crash is dropped on open, and the log goes on from there', async () => {
     await written(10);

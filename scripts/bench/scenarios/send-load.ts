@@ -16,7 +16,9 @@ interface SendLoad {
 }
 
 export async function runSendLoad(ctx: BenchContext, load: SendLoad, label: string): Promise<RunOutcome> {
-  const body = load.perRequest === 1 ? sendBody(BODY_1KIB) : batchBody(BODY_1KIB, load.perRequest);
+  // Bytes built once: the load generator shares the cores with the servers, and a
+  // string body is encoded again for every request.
+  const body = Buffer.from(load.perRequest === 1 ? sendBody(BODY_1KIB) : batchBody(BODY_1KIB, load.perRequest));
   const path = `/v1/queues/${load.queue}/messages`;
   const durationMs = load.durationMs(ctx);
   const pool = new LeaderPool(ctx.link, load.shape);

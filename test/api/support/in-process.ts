@@ -57,7 +57,9 @@ export class DirectLeader implements ApiNode {
     probe: () => Promise.resolve({ bavail: this.diskFreeBytes, bsize: 1 }),
   });
 
-  async propose(command: Uint8Array): Promise<unknown> {
+  /** The command starts `headroom` bytes in (room for RaftNode's envelope, unused here). */
+  async propose(withHeadroom: Uint8Array, headroom = 0): Promise<unknown> {
+    const command = withHeadroom.subarray(headroom);
     const overloaded = overloadedBy(this.pending, command.length, this.pendingLimits);
     if (overloaded) throw overloaded;
     this.pending.count += 1;

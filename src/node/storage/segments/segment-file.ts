@@ -1,6 +1,6 @@
 // One segment file and the few system calls the log makes on segments, as promises
 // over the callback API (one trip to libuv's thread pool each, no FileHandle objects).
-import { close, closeSync, constants, fsync, ftruncate, open, openSync, readSync, unlink, write } from 'node:fs';
+import { close, closeSync, constants, fsync, ftruncate, open, openSync, readSync, unlink, write, writev } from 'node:fs';
 import { join } from 'node:path';
 import { segmentFileName } from './segment-format.js';
 
@@ -51,6 +51,22 @@ export function writeAll(fd: number, buf: Uint8Array, position: number): Promise
       });
     };
     step(0);
+  });
+}
+
+/** Writes `bufs` one after the other at `position`, as one system call (a writev; on a
+ *  short write the rest is written as one buffer); durable on return (O_DSYNC). Received
+ *  entries from several append messages go to disk as they arrived, not copied together. */
+export function writevAll(fd: number, bufs: Uint8Array[], position: number): Promise<void> {
+  if (bufs.length === 1) return writeAll(fd, bufs[0], position);
+  let total = 0;
+  for (const b of bufs) total += b.length;
+  return new Promise((resolve, reject) => {
+    writev(fd, bufs, position, (err, n) => {
+      if (err) return reject(err);
+      if (n >= total) return resolve();
+      writeAll(fd, Buffer.concat(bufs, total).subarray(n), position + n).then(resolve, reject);
+    });
   });
 }
 

@@ -2,8 +2,8 @@
 // write per save, and entries read back by (segment, offset).
 import type { Entry } from '../../../raft/types.js';
 import { CorruptValueError, decodeEntry } from '../codec.js';
-import { closeSegment, createSegment, readAt, removeSegment, syncDir, writeAll, type SegmentFile } from './segment-file.js';
-import { recordsOf, rememberRecord } from '../entry-records.js';
+import { closeSegment, createSegment, readAt, removeSegment, syncDir, writeAll, writevAll, type SegmentFile } from './segment-file.js';
+import { recordRuns, rememberRecord } from '../entry-records.js';
 import { RECORD_PREFIX_BYTES, recordBytes, segmentHeader, SEGMENT_HEADER_BYTES } from './segment-format.js';
 import { recoverSegments, type RecoveredSegments } from './segment-recovery.js';
 import type { SegmentIndex } from './segment-index.js';
@@ -93,13 +93,16 @@ export class SegmentLog {
     if (ents.length === 0) return;
     let seg = this.segments.at(-1);
     if (!seg || seg.size >= this.opts.segmentBytes || seg.seq === this.sealedSeq) seg = await this.roll();
-    // The records as the leader encoded them (and a follower received them), when known.
-    const buf = recordsOf(ents);
+    // The records as the leader encoded them (and a follower received them), when known:
+    // views of the buffers that hold them, written with one writev.
+    const runs = recordRuns(ents);
+    let bytes = 0;
+    for (const r of runs) bytes += r.length;
     const position = seg.size;
-    await beforeAppend(seg, position + buf.length);
-    await writeAll(seg.fd, buf, position);
-    seg.size += buf.length;
-    afterAppend(seg, buf.length, this.opts.segmentBytes);
+    await beforeAppend(seg, position + bytes);
+    await writevAll(seg.fd, runs, position);
+    seg.size += bytes;
+    afterAppend(seg, bytes, this.opts.segmentBytes);
     this.index.truncateFrom(ents[0].index);
     let offset = position;
     for (const e of ents) {
