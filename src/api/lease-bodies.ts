@@ -10,14 +10,34 @@ import { AckBody, LIMITS, ReceiveBody } from './schemas.js';
 /** An integer JSON number in [min, max], as the schemas' int(min, max) takes it. */
 const intIn = (v: unknown, min: number, max: number): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= min && v <= max;
 
-/** `{max?, waitMs?, visibilityTimeoutMs?}` in range, defaults filled in as ReceiveBody does; else undefined. */
+/** 0..maxReceiptHandles (at least `min`) strings of 1..maxReceiptHandleLength characters. */
+function isHandleList(v: unknown, min: number): v is string[] {
+  if (!Array.isArray(v) || v.length < min || v.length > LIMITS.maxReceiptHandles) return false;
+  for (let i = 0; i < v.length; i++) {
+    const h: unknown = v[i];
+    if (typeof h !== 'string' || h.length < 1 || h.length > LIMITS.maxReceiptHandleLength) return false;
+  }
+  return true;
+}
+
+/** `{max?, waitMs?, visibilityTimeoutMs?, ackReceiptHandles?}` in range, defaults filled in as ReceiveBody does; else undefined. */
 function plainReceiveBody(json: unknown): z.output<typeof ReceiveBody> | undefined {
   if (!isPlainObject(json)) return undefined;
-  for (const key in json) if (key !== 'max' && key !== 'waitMs' && key !== 'visibilityTimeoutMs') return undefined;
-  const { max = 1, waitMs = 0, visibilityTimeoutMs } = json;
+  for (const key in json) {
+    if (key !== 'max' && key !== 'waitMs' && key !== 'visibilityTimeoutMs' && key !== 'ackReceiptHandles') return undefined;
+  }
+  const { max = 1, waitMs = 0, visibilityTimeoutMs, ackReceiptHandles } = json;
   if (!intIn(max, 1, LIMITS.maxReceive) || !intIn(waitMs, 0, LIMITS.maxWaitMs)) return undefined;
-  if (visibilityTimeoutMs === undefined) return { max, waitMs };
-  return intIn(visibilityTimeoutMs, 0, LIMITS.maxVisibilityTimeoutMs) ? { max, waitMs, visibilityTimeoutMs } : undefined;
+  const body: z.output<typeof ReceiveBody> = { max, waitMs };
+  if (visibilityTimeoutMs !== undefined) {
+    if (!intIn(visibilityTimeoutMs, 0, LIMITS.maxVisibilityTimeoutMs)) return undefined;
+    body.visibilityTimeoutMs = visibilityTimeoutMs;
+  }
+  if (ackReceiptHandles !== undefined) {
+    if (!isHandleList(ackReceiptHandles, 0)) return undefined;
+    body.ackReceiptHandles = ackReceiptHandles;
+  }
+  return body;
 }
 
 /** `{receiptHandles}`: 1..maxReceiptHandles strings of 1..maxReceiptHandleLength characters; else undefined. */
@@ -25,12 +45,7 @@ function plainAckBody(json: unknown): z.output<typeof AckBody> | undefined {
   if (!isPlainObject(json)) return undefined;
   for (const key in json) if (key !== 'receiptHandles') return undefined;
   const handles = json.receiptHandles;
-  if (!Array.isArray(handles) || handles.length < 1 || handles.length > LIMITS.maxReceiptHandles) return undefined;
-  for (let i = 0; i < handles.length; i++) {
-    const h: unknown = handles[i];
-    if (typeof h !== 'string' || h.length < 1 || h.length > LIMITS.maxReceiptHandleLength) return undefined;
-  }
-  return { receiptHandles: handles as string[] };
+  return isHandleList(handles, 1) ? { receiptHandles: handles } : undefined;
 }
 
 export const parseReceiveBody = (json: unknown): z.output<typeof ReceiveBody> => plainReceiveBody(json) ?? ReceiveBody.parse(json);

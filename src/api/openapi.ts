@@ -52,7 +52,7 @@ function operation(spec: RouteSpec): Record<string, unknown> {
     });
   }
   const responses: Record<string, unknown> = {
-    [String(spec.success)]: { description: STATUS_TEXT[spec.success] ?? 'OK' },
+    [String(spec.success)]: { description: spec.successDescription ?? STATUS_TEXT[spec.success] ?? 'OK' },
     default: errorResponse,
   };
   if (spec.kind === 'write' || spec.kind === 'read') {

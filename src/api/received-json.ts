@@ -1,4 +1,5 @@
-// A receive's answer, docs/API.md's `{messages: Received[]}`, written as JSON by hand.
+// A receive's answer, docs/API.md's `{messages: Received[]}` (plus `acked` and `unknown`
+// when it also acknowledged), written as JSON by hand.
 // JSON.stringify walks each message object generically and checks every character of
 // every string for escapes one at a time: with ten 1 KiB bodies it was the leader's
 // largest cost of our own (about 16 µs a receive). Here the fields are written in a
@@ -31,8 +32,14 @@ function attributesJson(attributes: Readonly<Record<string, string>>): string {
   return `${out}}`;
 }
 
-/** JSON.stringify({messages}), written faster for the fields ReceivedView has. */
-export function receivedJson(messages: readonly ReceivedView[]): string {
+/** The ack part of a receive that also acknowledged (docs/API.md, Receive and acknowledge in one request). */
+export interface AckAnswer {
+  acked: number;
+  unknown: string[];
+}
+
+/** JSON.stringify({messages, ...ack}), written faster for the fields ReceivedView has. */
+export function receivedJson(messages: readonly ReceivedView[], ack?: AckAnswer): string {
   let out = '{"messages":[';
   for (let i = 0; i < messages.length; i++) {
     const m = messages[i];
@@ -40,5 +47,8 @@ export function receivedJson(messages: readonly ReceivedView[]): string {
       `${i === 0 ? '' : ','}{"id":${jsonString(m.id)},"body":${jsonString(m.body)},"attributes":${attributesJson(m.attributes)}` +
       `,"receiptHandle":${jsonString(m.receiptHandle)},"receiveCount":${m.receiveCount},"sentAt":${jsonString(m.sentAt)}}`;
   }
+  if (ack === undefined) return `${out}]}`;
+  out += `],"acked":${ack.acked},"unknown":[`;
+  for (let i = 0; i < ack.unknown.length; i++) out += `${i === 0 ? '' : ','}${jsonString(ack.unknown[i])}`;
   return `${out}]}`;
 }

@@ -53,6 +53,8 @@ interface RouteHead {
   kind: RouteKind;
   /** The statuses this route answers on success (for the docs). */
   success: number;
+  /** What the success answer holds, when the docs should say more than its status text. */
+  successDescription?: string;
   /** Request headers the route reads beyond Authorization and Idempotency-Key (for the docs). */
   headers?: readonly HeaderDoc[];
 }

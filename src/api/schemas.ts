@@ -107,15 +107,20 @@ export const PublishBatch = z
 export const SendBody = z.union([SendMessage, SendBatch]);
 export const PublishBody = z.union([PublishMessage, PublishBatch]);
 
+const ReceiptHandle = receiptHandleSchema;
+
 export const ReceiveBody = z
   .strictObject({
     max: int(1, LIMITS.maxReceive).default(1),
     waitMs: int(0, LIMITS.maxWaitMs).default(0),
     visibilityTimeoutMs: int(0, LIMITS.maxVisibilityTimeoutMs).optional(),
+    ackReceiptHandles: z.array(ReceiptHandle).max(LIMITS.maxReceiptHandles).optional().meta({
+      description:
+        'Acknowledged as POST .../ack would, before this receive (docs/API.md, Receive and acknowledge in one request); ' +
+        'the answer then carries acked and unknown too',
+    }),
   })
   .meta({ title: 'ReceiveRequest' });
-
-const ReceiptHandle = receiptHandleSchema;
 
 export const AckBody = z
   .strictObject({ receiptHandles: z.array(ReceiptHandle).min(1).max(LIMITS.maxReceiptHandles) })

@@ -56,6 +56,20 @@ const ackBodies: unknown[] = [
   null,
 ];
 
+// A receive that acknowledges the previous batch: its handles as an ack's, none allowed.
+receiveBodies.push(
+  { max: 10, ackReceiptHandles: [] },
+  { max: 10, waitMs: 500, ackReceiptHandles: [handle, `${handle}2`] },
+  { ackReceiptHandles: Array.from({ length: LIMITS.maxReceiptHandles }, (_, i) => `${handle}${i}`), visibilityTimeoutMs: 10 },
+  { ackReceiptHandles: Array.from({ length: LIMITS.maxReceiptHandles + 1 }, () => handle) },
+  { ackReceiptHandles: [''] },
+  { ackReceiptHandles: ['x'.repeat(LIMITS.maxReceiptHandleLength + 1)] },
+  { ackReceiptHandles: [handle, 7] },
+  { ackReceiptHandles: handle },
+  { ackReceiptHandles: null },
+  { max: 0, ackReceiptHandles: [handle] },
+);
+
 describe('receive and ack bodies', () => {
   test.each(receiveBodies.map((b) => [JSON.stringify(b), b]))('receive %s: as ReceiveBody answers', (_, json) => {
     expect(outcome(parseReceiveBody, json)).toEqual(outcome((j) => ReceiveBody.parse(j), json));
@@ -72,6 +86,8 @@ describe('receive and ack bodies', () => {
       expect(parseReceiveBody({ max: 10, waitMs: 0 })).toEqual({ max: 10, waitMs: 0 });
       expect(parseReceiveBody({ max: 10, waitMs: 0, visibilityTimeoutMs: 5000 })).toEqual({ max: 10, waitMs: 0, visibilityTimeoutMs: 5000 });
       expect(parseAckBody({ receiptHandles: [handle, handle] })).toEqual({ receiptHandles: [handle, handle] });
+      expect(parseReceiveBody({ max: 10, ackReceiptHandles: [handle] })).toEqual({ max: 10, waitMs: 0, ackReceiptHandles: [handle] });
+      expect(parseReceiveBody({ max: 10, ackReceiptHandles: [] })).toEqual({ max: 10, waitMs: 0, ackReceiptHandles: [] });
       expect(receive).not.toHaveBeenCalled();
       expect(ack).not.toHaveBeenCalled();
       // Anything else is the schema's to judge.

@@ -41,4 +41,11 @@ describe('receivedJson', () => {
     expect(receivedJson(many)).toBe(JSON.stringify({ messages: many }));
     expect(JSON.parse(receivedJson(many))).toEqual(JSON.parse(JSON.stringify({ messages: many })));
   });
+
+  test('a receive that also acknowledged: acked and unknown after the messages', () => {
+    const ack = { acked: 3, unknown: ['gone-1', ...awkward] };
+    expect(receivedJson([], { acked: 0, unknown: [] })).toBe(JSON.stringify({ messages: [], acked: 0, unknown: [] }));
+    const two = [view('a'), view('b\n', { k: 'v' }, 2)];
+    expect(receivedJson(two, ack)).toBe(JSON.stringify({ messages: two, ...ack }));
+  });
 });

@@ -1,4 +1,4 @@
-import { receiptHandlesOf } from '../../scripts/bench/scenarios/receive-ack.js';
+import { ackedOf, receiptHandlesOf } from '../../scripts/bench/scenarios/receive-ack.js';
 
 describe('bench receive+ack: receipt handles read from the answer text', () => {
   test('finds every handle in order, whatever the bodies hold, as JSON.parse would', () => {
@@ -16,5 +16,14 @@ describe('bench receive+ack: receipt handles read from the answer text', () => {
   test('a handle with an escape in it is read by JSON.parse', () => {
     const text = JSON.stringify({ messages: [{ receiptHandle: 'a"b\\c' }] });
     expect(receiptHandlesOf(text)).toEqual(['a"b\\c']);
+  });
+});
+
+describe('bench receive+ack, combined: acked read from the end of the answer', () => {
+  test('whatever the bodies hold', () => {
+    const messages = [{ id: 'a', body: ',"acked":99,', attributes: {}, receiptHandle: 'h', receiveCount: 1, sentAt: 'now' }];
+    expect(ackedOf(JSON.stringify({ messages, acked: 7, unknown: ['x'] }))).toBe(7);
+    expect(ackedOf(JSON.stringify({ messages: [], acked: 0, unknown: [] }))).toBe(0);
+    expect(() => ackedOf(JSON.stringify({ messages: [] }))).toThrow(/without acked/);
   });
 });

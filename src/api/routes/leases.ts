@@ -7,7 +7,8 @@ import { commit, idempotencyField, receiptKeyField, type ApiDeps } from '../deps
 import type { MessageKind } from '../metrics.js';
 import { parseAckBody, parseReceiveBody } from '../lease-bodies.js';
 import { receiveWithWait } from '../receive.js';
-import { receivedJson } from '../received-json.js';
+import { ackKeyOf } from '../receive-ack.js';
+import { receivedJson, type AckAnswer } from '../received-json.js';
 import { defineRoute, type RouteSpec } from '../route.js';
 import { AckBody, NackBody, ReceiveBody, VisibilityBody } from '../schemas.js';
 
@@ -43,18 +44,36 @@ export function leaseRoutes<P extends z.ZodType>(deps: ApiDeps, at: Leased<P>): 
     defineRoute({
       ...route,
       ...op('receive'),
+      successDescription: '{messages: Received[]}; with ackReceiptHandles in the request, also {acked: n, unknown: string[]} as the ack route answers',
       method: 'POST',
       body: ReceiveBody,
       parseBody: parseReceiveBody,
       async handle(input) {
         const { user, params, body, idempotencyKey } = input;
+        const toAck = body.ackReceiptHandles;
+        // The acknowledgement a receive may carry is proposed first, then the receive, in
+        // the same tick and without waiting for the ack to commit: proposals enter the log
+        // in the order they are made and every replica applies the log in order, so the
+        // ack is applied before the receive (as if POST .../ack had answered first), and
+        // both usually ride one group commit. Waiting would cost a round of fsyncs and
+        // buy nothing: the ack fails where the receive fails too (no such queue or
+        // subscription, no grant: the ack route's rule, checked by the broker on apply).
+        // Where the node refuses or loses the ack alone (overloaded, outcome unknown), a
+        // receive applied anyway leases messages the error answer does not carry: they
+        // come back after their visibility timeout, as after any lost answer.
+        const acking = toAck === undefined || toAck.length === 0
+          ? undefined
+          : commit(deps, leaseCommand(at, 'ack', params, {
+            user, ...idempotencyField(idempotencyKey === undefined ? undefined : ackKeyOf(idempotencyKey)), receiptHandles: toAck,
+          }));
+        let ack: AckAnswer | undefined = toAck === undefined ? undefined : { acked: 0, unknown: [] };
         const answer = await receiveWithWait(deps, {
           target: at.target(params),
           max: body.max,
           waitMs: body.waitMs,
           clientGone: () => input.signal,
-          propose: (attempt) =>
-            commit(deps, leaseCommand(at, 'receive', params, {
+          propose: async (attempt) => {
+            const receiving = commit(deps, leaseCommand(at, 'receive', params, {
               ...receiptKeyField(deps.broker),
               user,
               // The broker keeps the first (empty) answer under the key: a long poll's
@@ -62,10 +81,21 @@ export function leaseRoutes<P extends z.ZodType>(deps: ApiDeps, at: Leased<P>): 
               ...(attempt === 0 ? idempotencyField(idempotencyKey) : {}),
               max: body.max,
               ...(body.visibilityTimeoutMs !== undefined && { visibilityTimeoutMs: body.visibilityTimeoutMs }),
-            })),
+            }));
+            if (attempt > 0 || acking === undefined) return receiving;
+            // A failed ack is the request's answer, even where the receive failed as well.
+            const [acked, received] = await Promise.allSettled([acking, receiving]);
+            if (acked.status === 'rejected') throw acked.reason;
+            ack = acked.value;
+            if (received.status === 'rejected') throw received.reason;
+            return received.value;
+          },
         });
         deps.metrics.received(at.kind, answer.messages.length);
-        return { status: 200, body: answer, bodyJson: () => receivedJson(answer.messages) };
+        if (ack === undefined) return { status: 200, body: answer, bodyJson: () => receivedJson(answer.messages) };
+        const { acked, unknown } = ack;
+        deps.metrics.acked(at.kind, acked);
+        return { status: 200, body: { ...answer, acked, unknown }, bodyJson: () => receivedJson(answer.messages, { acked, unknown }) };
       },
     }),
     defineRoute({
