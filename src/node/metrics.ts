@@ -68,24 +68,19 @@ export class RaftMetrics {
     const scraped = (): LoopProgress | undefined => this.progress;
     this.term = new Gauge({ name: 'mom_raft_term', help: 'Current Raft term', registers });
     this.role = new Gauge({ name: 'mom_raft_role', help: '1 for the role this node has now', labelNames: ['role'], registers });
-    this.commitIndex = new Gauge({
-      name: 'mom_raft_commit_index',
-      help: 'Highest log index known committed',
-      registers,
-      collect() {
-        const p = scraped();
-        if (p) this.set(p.commitIndex);
-      },
-    });
-    this.appliedIndex = new Gauge({
-      name: 'mom_raft_applied_index',
-      help: 'Highest log index applied to the state machine',
-      registers,
-      collect() {
-        const p = scraped();
-        if (p) this.set(p.applied);
-      },
-    });
+    /** A gauge set from the loop's progress when scraped. */
+    const progressGauge = (name: string, help: string, pick: (p: LoopProgress) => number): Gauge =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          const p = scraped();
+          if (p) this.set(pick(p));
+        },
+      });
+    this.commitIndex = progressGauge('mom_raft_commit_index', 'Highest log index known committed', (p) => p.commitIndex);
+    this.appliedIndex = progressGauge('mom_raft_applied_index', 'Highest log index applied to the state machine', (p) => p.applied);
     this.leaderChanges = new Counter({ name: 'mom_raft_leader_changes_total', help: 'Times this node saw the leader change', registers });
     this.proposals = new ProposalOutcomes(registers);
     this.pendingProposals = new Gauge({ name: 'mom_raft_pending_proposals', help: 'Proposals waiting to commit', registers });
