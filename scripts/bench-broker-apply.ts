@@ -7,16 +7,13 @@
 //   node --expose-gc --import tsx scripts/bench-broker-apply.ts [--broker <src/broker dir>] [--entries N] [--rounds R] [--take N]
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { argValue, numberArg } from './lib/script-args.js';
 
-const arg = (name: string, dflt: string): string => {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : dflt;
-};
-const dir = resolve(arg('--broker', 'src/broker'));
-const ENTRIES = Number(arg('--entries', '2000'));
-const ROUNDS = Number(arg('--rounds', '5'));
+const dir = resolve(argValue('--broker', 'src/broker'));
+const ENTRIES = numberArg('--entries', 2000);
+const ROUNDS = numberArg('--rounds', 5);
 const BATCH = 100;
-const TAKE = Number(arg('--take', '10'));
+const TAKE = numberArg('--take', 10);
 const BODY = 1024;
 
 interface BrokerLike {

@@ -12,17 +12,10 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import type * as BrokerModule from '../src/broker/index.js';
 import type { Command, CommandResult } from '../src/broker/index.js';
+import { exposedGc, numberArg } from './lib/script-args.js';
 
-const gc = (globalThis as { gc?: () => void }).gc;
-if (gc === undefined) {
-  console.error('run with node --expose-gc');
-  process.exit(2);
-}
-const arg = (name: string, dflt: number): number => {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
-};
-const MESSAGES = arg('--messages', 1_000_000);
+const gc = exposedGc();
+const MESSAGES = numberArg('--messages', 1_000_000);
 const dirArg = process.argv.indexOf('--broker');
 const dir = resolve(dirArg >= 0 ? process.argv[dirArg + 1] : 'src/broker');
 const { Broker, encodeCommand } = (await import(pathToFileURL(join(dir, 'index.ts')).href)) as typeof BrokerModule;
@@ -34,8 +27,8 @@ const MiB = 2 ** 20;
 /** After a full GC: the JS heap, typed arrays' memory (outside the heap: the columns of
  *  fresh messages live there) and the resident set. */
 function settled(): { heap: number; buffers: number; rss: number } {
-  gc!();
-  gc!();
+  gc();
+  gc();
   const m = process.memoryUsage();
   return { heap: m.heapUsed, buffers: m.arrayBuffers, rss: m.rss };
 }

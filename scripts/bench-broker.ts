@@ -7,18 +7,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import { Broker, decodeCommand, encodeCommand, type Command } from '../src/broker/index.js';
+import { exposedGc, numberArg } from './lib/script-args.js';
 
-const gc = (globalThis as { gc?: () => void }).gc;
-if (gc === undefined) {
-  console.error('run with node --expose-gc (make bench-broker does)');
-  process.exit(2);
-}
+const gc = exposedGc('run with node --expose-gc (make bench-broker does)');
 
-const arg = (name: string, dflt: number): number => {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
-};
-const MESSAGES = arg('--messages', 1_000_000);
+const MESSAGES = numberArg('--messages', 1_000_000);
 const BATCH = 64;
 const BODY = 1024;
 const T0 = Date.UTC(2026, 0, 1);
@@ -85,8 +78,8 @@ function ms(f: () => void): number {
 
 /** JS heap plus typed arrays (the columns of fresh messages live outside the heap). */
 function heapUsed(): number {
-  gc!();
-  gc!();
+  gc();
+  gc();
   const m = process.memoryUsage();
   return m.heapUsed + m.arrayBuffers;
 }

@@ -9,14 +9,11 @@ import { parseAckBody, parseReceiveBody } from '../src/api/lease-bodies.js';
 import { receivedJson } from '../src/api/received-json.js';
 import { AckBody, ReceiveBody } from '../src/api/schemas.js';
 import type { ReceivedView } from '../src/broker/index.js';
+import { numberArg } from './lib/script-args.js';
 
-const arg = (name: string, dflt: string): number => {
-  const i = process.argv.indexOf(name);
-  return Number(i >= 0 ? process.argv[i + 1] : dflt);
-};
-const TAKE = arg('--take', '10');
-const ROUNDS = arg('--rounds', '7');
-const CALLS = arg('--calls', '20000');
+const TAKE = numberArg('--take', 10);
+const ROUNDS = numberArg('--rounds', 7);
+const CALLS = numberArg('--calls', 20000);
 
 // Bodies as the leader has them: decoded from a buffer, one distinct string each.
 const bytes = Buffer.from('m'.repeat(1024 * TAKE));

@@ -8,14 +8,11 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Broker, encodeCommand, type Command } from '../src/broker/index.js';
+import { argValue, numberArg } from './lib/script-args.js';
 
-const arg = (name: string, dflt: string): string => {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : dflt;
-};
-const ORDER = arg('--order', 'none,producer,dedup').split(',');
-const ROUNDS = Number(arg('--rounds', '5'));
-const ENTRIES = Number(arg('--entries', '2000'));
+const ORDER = argValue('--order', 'none,producer,dedup').split(',');
+const ROUNDS = numberArg('--rounds', 5);
+const ENTRIES = numberArg('--entries', 2000);
 const PER_ENTRY = 100;
 
 function median(xs: number[]): number {

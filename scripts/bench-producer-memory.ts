@@ -13,25 +13,18 @@
 //   node --expose-gc --import tsx scripts/bench-producer-memory.ts --producers 1000
 import { randomBytes } from 'node:crypto';
 import { Broker, encodeCommand, PRODUCER_WINDOW, type Command } from '../src/broker/index.js';
+import { argValue, exposedGc, numberArg } from './lib/script-args.js';
 
-const gc = (globalThis as { gc?: () => void }).gc;
-if (gc === undefined) {
-  console.error('run with node --expose-gc');
-  process.exit(2);
-}
-const arg = (name: string, dflt: string): string => {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : dflt;
-};
-const MESSAGES = Number(arg('--messages', '1000000'));
-const RATE = Number(arg('--rate', '24000'));
-const GUARD = arg('--guard', 'producer');
-const PRODUCERS = Number(arg('--producers', '0'));
+const gc = exposedGc();
+const MESSAGES = numberArg('--messages', 1_000_000);
+const RATE = numberArg('--rate', 24_000);
+const GUARD = argValue('--guard', 'producer');
+const PRODUCERS = numberArg('--producers', 0);
 const PER_ENTRY = 100;
 
 function memory(): { heap: number; buffers: number } {
-  gc!();
-  gc!();
+  gc();
+  gc();
   const m = process.memoryUsage();
   return { heap: m.heapUsed, buffers: m.arrayBuffers };
 }
