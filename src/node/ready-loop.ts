@@ -215,12 +215,16 @@ export class ReadyLoop {
       mark('write.start', rd.entries.at(-1)?.index ?? 0);
       let write: Promise<void>;
       try {
-        write = Promise.resolve(store.save({ hardState, entries: rd.entries, snapshot: rd.snapshot }));
+        // Anyone but the leader answers only once the write is durable and has nothing
+        // else to do meanwhile: a small write may block the loop (the store decides).
+        write = Promise.resolve(store.save({ hardState, entries: rd.entries, snapshot: rd.snapshot }, !leader));
       } catch (err) {
         write = Promise.reject(err);
       }
       write.catch(() => {}); // observed below, after the early applies
-      if (early.length > 0) this.apply(early);
+      // A leader applies while its disk syncs; anyone else after its answer has gone
+      // (its write may have been made on the loop, so its answer would wait for them).
+      if (leader && early.length > 0) this.apply(early);
       this.writing = true;
       try {
         await write;
@@ -236,13 +240,14 @@ export class ReadyLoop {
         if (rd.entries.length > 0) metrics.readyBatchEntries.observe(rd.entries.length);
       }
       this.noteSlowWrite(writeMs, rd);
-    } else if (early.length > 0) {
+    } else if (leader && early.length > 0) {
       this.apply(early);
     }
     if (!leader && rd.messages.length > 0) {
       markMessages('send', rd.messages);
       this.d.send(rd.messages);
     }
+    if (!leader && early.length > 0) this.apply(early);
 
     if (rd.snapshot && rd.snapshot.meta.index > this._applied) {
       this.d.stateMachine.restore(rd.snapshot.data);

@@ -291,7 +291,9 @@ export class DiskLogStore implements WritableLogStore {
     }
   }
 
-  async save(batch: PersistBatch): Promise<void> {
+  /** `mayBlock`: the caller has nothing to do until the write is durable, so a small
+   *  batch of entries may be written on the event loop (segments/loop-writes.ts). */
+  async save(batch: PersistBatch, mayBlock = false): Promise<void> {
     this.records.checkWritable();
     // A snapshot from the leader: its image is written first, in slices; the batch
     // below records it (and drops the log) atomically.
@@ -398,7 +400,7 @@ export class DiskLogStore implements WritableLogStore {
     this.dropUnclaimed();
     if (this.segments && ents.length > 0) {
       try {
-        await this.segments.append(ents);
+        await this.segments.append(ents, mayBlock);
       } catch (err) {
         throw this.records.failed(err);
       }

@@ -1,6 +1,6 @@
 // One segment file and the few system calls the log makes on segments, as promises
 // over the callback API (one trip to libuv's thread pool each, no FileHandle objects).
-import { close, closeSync, constants, fsync, ftruncate, open, openSync, readSync, unlink, write, writev } from 'node:fs';
+import { close, closeSync, constants, fsync, ftruncate, open, openSync, readSync, unlink, write, writeSync, writev, writevSync } from 'node:fs';
 import { join } from 'node:path';
 import { segmentFileName } from './segment-format.js';
 
@@ -68,6 +68,17 @@ export function writevAll(fd: number, bufs: Uint8Array[], position: number): Pro
       writeAll(fd, Buffer.concat(bufs, total).subarray(n), position + n).then(resolve, reject);
     });
   });
+}
+
+/** writevAll on the calling thread: the event loop waits for the disk, and no thread
+ *  of libuv's pool is woken and waited for (see segments/loop-writes.ts for when). */
+export function writevAllSync(fd: number, bufs: Uint8Array[], position: number): void {
+  let total = 0;
+  for (const b of bufs) total += b.length;
+  let n = bufs.length === 1 ? writeSync(fd, bufs[0], 0, total, position) : writevSync(fd, bufs, position);
+  if (n >= total) return;
+  const rest = bufs.length === 1 ? bufs[0] : Buffer.concat(bufs, total);
+  while (n < total) n += writeSync(fd, rest, n, total - n, position + n);
 }
 
 export function readAt(fd: number, length: number, position: number): Buffer {

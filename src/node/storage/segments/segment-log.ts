@@ -2,7 +2,8 @@
 // write per save, and entries read back by (segment, offset).
 import type { Entry } from '../../../raft/types.js';
 import { CorruptValueError, decodeEntry } from '../codec.js';
-import { closeSegment, createSegment, readAt, removeSegment, syncDir, writeAll, writevAll, type SegmentFile } from './segment-file.js';
+import { closeSegment, createSegment, readAt, removeSegment, syncDir, writeAll, writevAll, writevAllSync, type SegmentFile } from './segment-file.js';
+import { LoopWrites } from './loop-writes.js';
 import { recordRuns, rememberRecord } from '../entry-records.js';
 import { RECORD_PREFIX_BYTES, recordBytes, segmentHeader, SEGMENT_HEADER_BYTES } from './segment-format.js';
 import { recoverSegments, type RecoveredSegments } from './segment-recovery.js';
@@ -37,6 +38,7 @@ export class SegmentLog {
   /** A segment that takes no appends although it is the newest (an adopted one, whose
    *  sidecar is already written): the next append starts a new segment. */
   private sealedSeq: number | undefined;
+  private readonly loopWrites = new LoopWrites();
 
   private constructor(
     readonly dir: string,
@@ -88,8 +90,9 @@ export class SegmentLog {
    * Appends `ents` (contiguous; ents[0].index at most last + 1, replacing anything at
    * or after it) durably. On failure nothing is recorded in memory and the caller must
    * stop writing: what reached the disk is unknown until the next open repairs it.
+   * `mayBlock`: a small batch may be written on the event loop (loop-writes.ts).
    */
-  async append(ents: Entry[]): Promise<void> {
+  async append(ents: Entry[], mayBlock = false): Promise<void> {
     if (ents.length === 0) return;
     let seg = this.segments.at(-1);
     if (!seg || seg.size >= this.opts.segmentBytes || seg.seq === this.sealedSeq) seg = await this.roll();
@@ -99,8 +102,14 @@ export class SegmentLog {
     let bytes = 0;
     for (const r of runs) bytes += r.length;
     const position = seg.size;
-    await beforeAppend(seg, position + bytes);
-    await writevAll(seg.fd, runs, position);
+    const zeroing = beforeAppend(seg, position + bytes);
+    if (zeroing) await zeroing;
+    if (mayBlock && this.loopWrites.allows(bytes)) {
+      const fd = seg.fd;
+      this.loopWrites.run(() => writevAllSync(fd, runs, position));
+    } else {
+      await writevAll(seg.fd, runs, position);
+    }
     seg.size += bytes;
     afterAppend(seg, bytes, this.opts.segmentBytes);
     this.index.truncateFrom(ents[0].index);

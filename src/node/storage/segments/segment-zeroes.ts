@@ -28,9 +28,10 @@ const SMALL_APPEND_BYTES = 64 * 1024;
 
 let zeros: Buffer | undefined;
 
-/** Waits for zeros in flight that an append ending at `end` would overlap. */
-export async function beforeAppend(seg: SegmentFile, end: number): Promise<void> {
-  if (seg.zeroing && end > (seg.allocated ?? 0)) await seg.zeroing;
+/** The zeros in flight that an append ending at `end` would overlap, to be waited for
+ *  first (undefined when there are none: the append need not leave this task). */
+export function beforeAppend(seg: SegmentFile, end: number): Promise<void> | undefined {
+  return seg.zeroing && end > (seg.allocated ?? 0) ? seg.zeroing : undefined;
 }
 
 /** After an append of `bytes`: starts the next chunk of zeros when they run low (and
