@@ -39,6 +39,17 @@ export interface ReadyLoopDeps {
   emit(event: string, ...args: unknown[]): void;
 }
 
+/** A leader's Ready of at most this many entries may be written on the event loop
+ *  (storage/segments/loop-writes.ts): one request or a few in flight. */
+export const LEADER_LOOP_WRITE_MAX_ENTRIES = 4;
+
+/** Resolves after the frames sent in this turn went to the sockets: Node's HTTP/2
+ *  sessions write at the end of the turn (a native immediate, run before any
+ *  setImmediate callback). */
+function framesLeave(): Promise<void> {
+  return new Promise<void>((resolve) => setImmediate(resolve));
+}
+
 /**
  * The Ready loop of one node: takes inputs (ticks, inbound messages, queued
  * proposals and reads), feeds them to the RawNode, and handles each Ready: persist
@@ -211,13 +222,20 @@ export class ReadyLoop {
     // so that its compaction cannot race the install on disk.
     if (rd.snapshot) await snapshotter.abandon();
     if (rd.mustSync || rd.entries.length > 0 || rd.snapshot) {
+      // A leader's Ready of a few entries (light load) is written on the loop too, once
+      // its appends have left (their frames go to the sockets at the end of this turn,
+      // before a setImmediate): meanwhile the followers write theirs, and the answers
+      // wait in the sockets. Under load (bigger Readies) the loop stays free to read
+      // requests while the pool writes.
+      const leaderOnLoop = leader && rd.messages.length > 0 && rd.entries.length > 0 && rd.entries.length <= LEADER_LOOP_WRITE_MAX_ENTRIES && early.length === 0;
+      if (leaderOnLoop) await framesLeave();
       const started = performance.now();
       mark('write.start', rd.entries.at(-1)?.index ?? 0);
       let write: Promise<void>;
       try {
         // Anyone but the leader answers only once the write is durable and has nothing
         // else to do meanwhile: a small write may block the loop (the store decides).
-        write = Promise.resolve(store.save({ hardState, entries: rd.entries, snapshot: rd.snapshot }, !leader));
+        write = Promise.resolve(store.save({ hardState, entries: rd.entries, snapshot: rd.snapshot }, !leader || leaderOnLoop));
       } catch (err) {
         write = Promise.reject(err);
       }

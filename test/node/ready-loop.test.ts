@@ -1,0 +1,148 @@
+// The Ready loop's order of work around its own disk write, with the real core, log
+// store and helpers (only the transport and the state machine are the test's): which
+// writes may block the event loop (storage/segments/loop-writes.ts), and that what a
+// Ready sends is not held back by them.
+import { join } from 'node:path';
+import { Registry } from 'prom-client';
+import { loadConfig } from '../../src/node/config.js';
+import { encodeEnvelope } from '../../src/node/envelope.js';
+import { Inbox } from '../../src/node/inbox.js';
+import { silentLogger } from '../../src/node/logger.js';
+import { RaftMetrics } from '../../src/node/metrics.js';
+import { Proposals } from '../../src/node/proposals.js';
+import { ReadBarriers } from '../../src/node/read-barriers.js';
+import { LEADER_LOOP_WRITE_MAX_ENTRIES, ReadyLoop } from '../../src/node/ready-loop.js';
+import { Snapshotter } from '../../src/node/snapshotter.js';
+import type { StateMachine } from '../../src/node/state-machine.js';
+import { DiskLogStore } from '../../src/node/storage/disk-log-store.js';
+import { RawNode } from '../../src/raft/raw-node.js';
+import type { Message } from '../../src/raft/types.js';
+import { message } from '../../src/raft/util.js';
+import { waitFor } from '../../scripts/lib/local-cluster.js';
+import { makeTempDir, removeDir } from '../support/temp-dir.js';
+
+const T = 30_000;
+const PEERS = 'n1@127.0.0.1:9001@http://127.0.0.1:8001,n2@127.0.0.1:3@http://127.0.0.1:4,n3@127.0.0.1:5@http://127.0.0.1:6';
+
+interface Harness {
+  loop: ReadyLoop;
+  raw: RawNode;
+  /** What happened, in order: 'send <types>', 'turn ended', 'save <n> loop|pool', 'apply'. */
+  order: string[];
+  sent: Message[];
+  stop(): Promise<void>;
+}
+
+async function harness(dir: string): Promise<Harness> {
+  const config = loadConfig(['--data-dir', dir, '--node-id', 'n1', '--peers', PEERS], {});
+  const store = await DiskLogStore.open(join(dir, 'raft'), { nodeId: 'n1', conf: { voters: ['n1', 'n2', 'n3'] } });
+  const order: string[] = [];
+  const save = store.save.bind(store);
+  store.save = (batch, mayBlock) => {
+    if (batch.entries.length > 0) order.push(`save ${batch.entries.length} ${mayBlock ? 'loop' : 'pool'}`);
+    return save(batch, mayBlock);
+  };
+  const raw = new RawNode(
+    { id: 'n1', electionTicks: 10, heartbeatTicks: 1, preVote: false, checkQuorum: true, maxInflightMessages: 64, maxMessageBytes: 1 << 20, snapshotChunkBytes: 1 << 20, rng: { int: () => 0 } },
+    store,
+  );
+  const metrics = new RaftMetrics(new Registry());
+  const stateMachine: StateMachine = {
+    apply: () => {
+      order.push('apply');
+      return undefined;
+    },
+    snapshot: () => new Uint8Array(0),
+    restore: () => {},
+    stateHash: () => '',
+  };
+  let loop: ReadyLoop | undefined;
+  const snapshotter = new Snapshotter({
+    config, store, stateMachine, logger: silentLogger(), metrics,
+    term: () => loop!.term,
+    halted: () => loop!.halted,
+    fatal: (err) => {
+      throw err;
+    },
+  });
+  const sent: Message[] = [];
+  let fatal: unknown;
+  loop = new ReadyLoop({
+    config, stateMachine, logger: silentLogger(), metrics, raw, store,
+    inbox: new Inbox(raw),
+    proposals: new Proposals(metrics),
+    reads: new ReadBarriers(),
+    snapshotter,
+    send: (msgs) => {
+      sent.push(...msgs);
+      order.push(`send ${[...new Set(msgs.map((m) => m.type))].join(',')}`);
+      // What a transport writes in this turn goes to the socket at its end.
+      setImmediate(() => order.push('turn ended'));
+    },
+    leaderError: () => new Error('no leader'),
+    failAll: () => {},
+    fatal: (err) => (fatal = err),
+    emit: () => {},
+  });
+  const running = loop.run();
+  const l = loop;
+  return {
+    loop: l, raw, order, sent,
+    async stop() {
+      l.halt();
+      await running;
+      await store.close();
+      expect(fatal).toBeUndefined();
+    },
+  };
+}
+
+const data = (n: number) => encodeEnvelope(2, n, Date.now(), Uint8Array.of(n));
+const until = (h: Harness, what: string, pred: () => boolean) => waitFor(async () => (pred() ? true : undefined), 10_000, () => `${what}; order ${h.order.join(' | ')}`, 5);
+
+describe('ReadyLoop', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = makeTempDir('mom-ready-loop-');
+  });
+  afterEach(() => removeDir(dir));
+
+  test("a follower writes a small append on the loop, and answers before it applies what the same Ready committed", async () => {
+    const h = await harness(dir);
+    try {
+      h.loop.receive([message('append', 'n2', 'n1', 2, { index: 0, logTerm: 0, commit: 0, entries: [{ term: 2, index: 1, type: 'normal', data: data(1) }] })]);
+      await until(h, 'the first answer', () => h.sent.some((m) => m.type === 'appendResp' && m.index === 1));
+      h.order.length = 0;
+      // Entry 2, and the news that entry 1 (already durable here) is committed.
+      h.loop.receive([message('append', 'n2', 'n1', 2, { index: 1, logTerm: 2, commit: 1, entries: [{ term: 2, index: 2, type: 'normal', data: data(2) }] })]);
+      await until(h, 'the apply', () => h.order.includes('apply'));
+      expect(h.order.slice(0, 3)).toEqual(['save 1 loop', 'send appendResp', 'apply']);
+    } finally {
+      await h.stop();
+    }
+  }, T);
+
+  test("a leader writes a Ready of a few entries on the loop only after its appends' turn ended; a bigger one through the pool, at once", async () => {
+    const h = await harness(dir);
+    try {
+      h.raw.campaign();
+      h.loop.kick();
+      await until(h, 'the vote requests', () => h.sent.some((m) => m.type === 'vote'));
+      const term = h.loop.term;
+      h.loop.receive([message('voteResp', 'n2', 'n1', term)]);
+      // Elected: the leader's empty entry goes to n2 and n3 and to its own log.
+      await until(h, "the leader's first write", () => h.order.some((o) => o.startsWith('save')));
+      expect(h.order.slice(h.order.findIndex((o) => o.startsWith('send append')))).toEqual(['send append', 'turn ended', 'save 1 loop']);
+      h.loop.receive([message('appendResp', 'n2', 'n1', term, { index: 1 })]);
+      await until(h, 'the commit of the empty entry', () => h.loop.commitIndex >= 1);
+
+      h.order.length = 0;
+      h.raw.proposeMany(Array.from({ length: LEADER_LOOP_WRITE_MAX_ENTRIES + 1 }, (_, i) => data(10 + i)));
+      h.loop.kick();
+      await until(h, 'the big write', () => h.order.some((o) => o.startsWith('save')));
+      expect(h.order.slice(0, 2)).toEqual(['send append', `save ${LEADER_LOOP_WRITE_MAX_ENTRIES + 1} pool`]);
+    } finally {
+      await h.stop();
+    }
+  }, T);
+});
