@@ -39,9 +39,10 @@ export interface ReadyLoopDeps {
   emit(event: string, ...args: unknown[]): void;
 }
 
-/** A leader's Ready of at most this many entries may be written on the event loop
- *  (storage/segments/loop-writes.ts): one request or a few in flight. */
-export const LEADER_LOOP_WRITE_MAX_ENTRIES = 4;
+/** A node writes its Ready on the event loop (storage/segments/loop-writes.ts) while
+ *  at most this many entries of its log are not yet committed: one request or a few
+ *  in flight. */
+export const LOOP_WRITE_MAX_ENTRIES = 4;
 
 /** Resolves after the frames sent in this turn went to the sockets: Node's HTTP/2
  *  sessions write at the end of the turn (a native immediate, run before any
@@ -221,28 +222,33 @@ export class ReadyLoop {
     // A snapshot from the leader replaces ours: the one being taken is dropped first,
     // so that its compaction cannot race the install on disk.
     if (rd.snapshot) await snapshotter.abandon();
+    // A follower that writes on the loop applies after its answer has gone (the
+    // answer would wait for the applies); otherwise they run while the disk syncs.
+    let applyAfterAnswer = false;
     if (rd.mustSync || rd.entries.length > 0 || rd.snapshot) {
-      // A leader's Ready of a few entries (light load) is written on the loop too, once
-      // its appends have left (their frames go to the sockets at the end of this turn,
-      // before a setImmediate): meanwhile the followers write theirs, and the answers
-      // wait in the sockets. Under load (bigger Readies) the loop stays free to read
-      // requests while the pool writes.
-      const leaderOnLoop = leader && rd.messages.length > 0 && rd.entries.length > 0 && rd.entries.length <= LEADER_LOOP_WRITE_MAX_ENTRIES && early.length === 0;
+      // Under light load (few entries not yet committed: one request or a few in
+      // flight) a node writes on the loop. Anyone but the leader answers only once its
+      // write is durable and has nothing else to do meanwhile. A leader writes once its
+      // appends have left (their frames go to the sockets at the end of this turn,
+      // before a setImmediate): meanwhile the followers write theirs, and their answers
+      // wait in the sockets. Under load the pool writes, and the loop meanwhile reads
+      // what comes next (a leader its requests, a follower the next appends).
+      const last = rd.entries.at(-1)?.index ?? 0;
+      const light = rd.entries.length > 0 && last - Math.max(this._commitIndex, rd.hardState?.commit ?? 0) <= LOOP_WRITE_MAX_ENTRIES;
+      const leaderOnLoop = leader && light && rd.messages.length > 0 && early.length === 0;
       if (leaderOnLoop) await framesLeave();
       const started = performance.now();
       mark('write.start', rd.entries.at(-1)?.index ?? 0);
+      const onLoop = leader ? leaderOnLoop : light;
+      applyAfterAnswer = !leader && onLoop;
       let write: Promise<void>;
       try {
-        // Anyone but the leader answers only once the write is durable and has nothing
-        // else to do meanwhile: a small write may block the loop (the store decides).
-        write = Promise.resolve(store.save({ hardState, entries: rd.entries, snapshot: rd.snapshot }, !leader || leaderOnLoop));
+        write = Promise.resolve(store.save({ hardState, entries: rd.entries, snapshot: rd.snapshot }, onLoop));
       } catch (err) {
         write = Promise.reject(err);
       }
       write.catch(() => {}); // observed below, after the early applies
-      // A leader applies while its disk syncs; anyone else after its answer has gone
-      // (its write may have been made on the loop, so its answer would wait for them).
-      if (leader && early.length > 0) this.apply(early);
+      if (!applyAfterAnswer && early.length > 0) this.apply(early);
       this.writing = true;
       try {
         await write;
@@ -258,14 +264,14 @@ export class ReadyLoop {
         if (rd.entries.length > 0) metrics.readyBatchEntries.observe(rd.entries.length);
       }
       this.noteSlowWrite(writeMs, rd);
-    } else if (leader && early.length > 0) {
+    } else if (early.length > 0) {
       this.apply(early);
     }
     if (!leader && rd.messages.length > 0) {
       markMessages('send', rd.messages);
       this.d.send(rd.messages);
     }
-    if (!leader && early.length > 0) this.apply(early);
+    if (applyAfterAnswer && early.length > 0) this.apply(early);
 
     if (rd.snapshot && rd.snapshot.meta.index > this._applied) {
       this.d.stateMachine.restore(rd.snapshot.data);

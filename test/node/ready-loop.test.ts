@@ -11,7 +11,7 @@ import { silentLogger } from '../../src/node/logger.js';
 import { RaftMetrics } from '../../src/node/metrics.js';
 import { Proposals } from '../../src/node/proposals.js';
 import { ReadBarriers } from '../../src/node/read-barriers.js';
-import { LEADER_LOOP_WRITE_MAX_ENTRIES, ReadyLoop } from '../../src/node/ready-loop.js';
+import { LOOP_WRITE_MAX_ENTRIES, ReadyLoop } from '../../src/node/ready-loop.js';
 import { Snapshotter } from '../../src/node/snapshotter.js';
 import type { StateMachine } from '../../src/node/state-machine.js';
 import { DiskLogStore } from '../../src/node/storage/disk-log-store.js';
@@ -107,7 +107,7 @@ describe('ReadyLoop', () => {
   });
   afterEach(() => removeDir(dir));
 
-  test("a follower writes a small append on the loop, and answers before it applies what the same Ready committed", async () => {
+  test("a follower writes a small append on the loop, and answers before it applies what the same Ready committed; a big one, or one while many entries are not committed, through the pool", async () => {
     const h = await harness(dir);
     try {
       h.loop.receive([message('append', 'n2', 'n1', 2, { index: 0, logTerm: 0, commit: 0, entries: [{ term: 2, index: 1, type: 'normal', data: data(1) }] })]);
@@ -117,6 +117,22 @@ describe('ReadyLoop', () => {
       h.loop.receive([message('append', 'n2', 'n1', 2, { index: 1, logTerm: 2, commit: 1, entries: [{ term: 2, index: 2, type: 'normal', data: data(2) }] })]);
       await until(h, 'the apply', () => h.order.includes('apply'));
       expect(h.order.slice(0, 3)).toEqual(['save 1 loop', 'send appendResp', 'apply']);
+
+      // A bigger append (load) goes through the pool, and what was committed before it
+      // (entry 2) is applied while the disk syncs.
+      h.order.length = 0;
+      const n = LOOP_WRITE_MAX_ENTRIES + 1;
+      const entries = Array.from({ length: n }, (_, i) => ({ term: 2, index: 3 + i, type: 'normal' as const, data: data(3 + i) }));
+      h.loop.receive([message('append', 'n2', 'n1', 2, { index: 2, logTerm: 2, commit: 2, entries })]);
+      await until(h, 'the answer to the big append', () => h.sent.some((m) => m.type === 'appendResp' && m.index === 2 + n));
+      expect(h.order.slice(0, 3)).toEqual([`save ${n} pool`, 'apply', 'send appendResp']);
+
+      // One more entry, with more than LOOP_WRITE_MAX_ENTRIES not yet committed: still load.
+      h.order.length = 0;
+      const next = 3 + n;
+      h.loop.receive([message('append', 'n2', 'n1', 2, { index: next - 1, logTerm: 2, commit: 2, entries: [{ term: 2, index: next, type: 'normal', data: data(next) }] })]);
+      await until(h, 'the answer to the last append', () => h.sent.some((m) => m.type === 'appendResp' && m.index === next));
+      expect(h.order[0]).toBe('save 1 pool');
     } finally {
       await h.stop();
     }
@@ -137,10 +153,10 @@ describe('ReadyLoop', () => {
       await until(h, 'the commit of the empty entry', () => h.loop.commitIndex >= 1);
 
       h.order.length = 0;
-      h.raw.proposeMany(Array.from({ length: LEADER_LOOP_WRITE_MAX_ENTRIES + 1 }, (_, i) => data(10 + i)));
+      h.raw.proposeMany(Array.from({ length: LOOP_WRITE_MAX_ENTRIES + 1 }, (_, i) => data(10 + i)));
       h.loop.kick();
       await until(h, 'the big write', () => h.order.some((o) => o.startsWith('save')));
-      expect(h.order.slice(0, 2)).toEqual(['send append', `save ${LEADER_LOOP_WRITE_MAX_ENTRIES + 1} pool`]);
+      expect(h.order.slice(0, 2)).toEqual(['send append', `save ${LOOP_WRITE_MAX_ENTRIES + 1} pool`]);
     } finally {
       await h.stop();
     }
