@@ -3,7 +3,8 @@ import { message } from '../../src/raft/util.js';
 import { silentLogger } from '../../src/node/logger.js';
 import { ForwardError, ListenError } from '../../src/node/errors.js';
 import { Transport, type TransportOptions } from '../../src/node/transport/transport.js';
-import { PROTO_PATH, RaftServiceDefinition, WireFormatError, decodeBatch, encodeBatch } from '../../src/node/transport/wire.js';
+import { PROTO_PATH, RaftGrpcService, RaftServiceDefinition, WireFormatError, decodeBatch, encodeBatch, encodeBatchParts } from '../../src/node/transport/wire.js';
+import { GatheredFrame } from '../../src/node/transport/gathered-frame.js';
 import { PeerGuard, isRefused, peekCredentials } from '../../src/node/transport/peer-guard.js';
 import { ClientError, Status, createChannel, createClient } from 'nice-grpc';
 import { encodeRecords, knownRecord, recordRuns, recordsOf } from '../../src/node/storage/entry-records.js';
@@ -119,6 +120,48 @@ describe('gRPC transport', () => {
     expect(Buffer.from(smallOut as Uint8Array).equals(Buffer.from(encodeBatch(small)))).toBe(true);
   });
 
+  test("an append frame for the Raft stream is handed to grpc-js in parts: its records are not copied into a frame of their own", () => {
+    const norm = (v: unknown): unknown =>
+      v instanceof Uint8Array ? [...v] : Array.isArray(v) ? v.map(norm) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, norm(x)])) : v;
+    // Two messages whose entries lie in one buffer of records (a Ready's), one whose
+    // entry has no record yet, one without entries, and a batch-level flag.
+    const big = append(7, 100_000);
+    const two = message('append', 'a', 'b', 3, { index: 8, logTerm: 3, commit: 7, entries: [9, 10].map((index) => ({ index, term: 3, type: 'normal' as const, data: new Uint8Array(300 * index).fill(index) })) });
+    const records = encodeRecords([...big.entries, ...two.entries]);
+    const batch = { clusterId: 'c', clusterToken: 't', from: 'a', messages: [big, message('heartbeat', 'a', 'b', 4, { commit: 5 }), two, append(11, 40)], entriesAsRecords: true, acceptsEntryRecords: true };
+    const parts = encodeBatchParts(batch)!;
+    // The records are parts of their own: views of the buffer the leader encoded them into.
+    const recordParts = parts.filter((p) => p.buffer === records.buffer);
+    expect(recordParts.map((p) => p.length)).toEqual([knownRecord(big.entries[0])!.length, knownRecord(two.entries[0])!.length + knownRecord(two.entries[1])!.length]);
+    const serialized = RaftGrpcService.send.requestSerialize(batch) as unknown;
+    expect(serialized).toBeInstanceOf(GatheredFrame);
+    const whole = (serialized as GatheredFrame).toBuffer();
+    expect(whole.length).toBe(encodeBatch(batch).length);
+    const back = decodeBatch(whole);
+    expect(norm(back)).toEqual(norm(decodeBatch(encodeBatch(batch))));
+    expect(norm(back.messages)).toEqual(norm(batch.messages));
+    // What the receiver's guard reads of it.
+    expect(peekCredentials(whole)).toEqual({ clusterId: 'c', clusterToken: 't', from: 'a' });
+    // Without records (a peer of an earlier build, or no entries) it is one buffer, as before.
+    expect(encodeBatchParts({ ...batch, entriesAsRecords: false })).toBeUndefined();
+    expect(encodeBatchParts({ ...batch, messages: [message('heartbeat', 'a', 'b', 4)] })).toBeUndefined();
+    expect(RaftGrpcService.send.requestSerialize({ ...batch, entriesAsRecords: false })).toBeInstanceOf(Buffer);
+  });
+
+  test("a gathered frame copies like Buffer#copy: any range, cut at the target's end", () => {
+    const bytes = Buffer.from(Array.from({ length: 40 }, (_, i) => i));
+    const frame = new GatheredFrame([bytes.subarray(0, 7), bytes.subarray(7, 7), bytes.subarray(7, 30), bytes.subarray(30)]);
+    expect(frame.length).toBe(40);
+    expect(frame.toBuffer().equals(bytes)).toBe(true);
+    for (const [targetStart, start, end, size] of [[5, 0, 40, 45], [0, 3, 33, 40], [2, 6, 8, 10], [0, 0, 40, 12], [10, 29, 31, 40], [0, 12, 12, 4]]) {
+      const target = Buffer.alloc(size, 0xff);
+      const expected = Buffer.alloc(size, 0xff);
+      const n = frame.copy(target, targetStart, start, end);
+      expect(n).toBe(bytes.copy(expected, targetStart, start, end));
+      expect(target.equals(expected)).toBe(true);
+    }
+  });
+
   test('a record damaged on the way is refused, never taken as an entry', () => {
     const frame = encodeBatch({ clusterId: 'c', clusterToken: 't', from: 'a', messages: [append(7, 64)], entriesAsRecords: true });
     frame[frame.length - 10] ^= 0x20; // inside the entry's data
@@ -145,6 +188,28 @@ describe('gRPC transport', () => {
       a.transport.send([append(2)]);
       await waitFor(async () => (b.received.some((m) => m.type === 'append') ? true : undefined), 10_000, () => 'no append');
       expect(knownRecord(b.received.find((m) => m.type === 'append')!.entries[0])).toBeDefined(); // as records
+    } finally {
+      await a.transport.close();
+      await b.transport.close();
+    }
+  }, T);
+
+  test('big appends sent as records go through grpc-js (handed to it in parts) and arrive equal', async () => {
+    const { a, b } = await startPair();
+    try {
+      await connected(a, b, 'b');
+      await connected(b, a, 'a'); // b speaks: a learns that b reads records
+      b.received.length = 0;
+      const sent = [append(20, 100_000), append(21, 3_000), append(22, 70_000)];
+      encodeRecords(sent.flatMap((m) => m.entries));
+      a.transport.send(sent);
+      const appends = () => b.received.filter((m) => m.type === 'append');
+      await waitFor(async () => (appends().length === 3 ? true : undefined), 10_000, () => `got ${appends().length}`);
+      appends().forEach((m, i) => {
+        expect(knownRecord(m.entries[0])).toBeDefined(); // as records
+        expect(m.index).toBe(sent[i].index);
+        expect(Buffer.from(m.entries[0].data).equals(Buffer.from(sent[i].entries[0].data))).toBe(true);
+      });
     } finally {
       await a.transport.close();
       await b.transport.close();
