@@ -7,7 +7,9 @@ import { PROTO_PATH, RaftGrpcService, RaftServiceDefinition, WireFormatError, de
 import { GatheredFrame } from '../../src/node/transport/gathered-frame.js';
 import { PeerGuard, isRefused, peekCredentials } from '../../src/node/transport/peer-guard.js';
 import { ClientError, Status, createChannel, createClient } from 'nice-grpc';
-import { encodeRecords, knownRecord, recordRuns, recordsOf } from '../../src/node/storage/entry-records.js';
+import { decodeRecords, encodeRecords, knownRecord, offerRecordRoom, recordRuns, recordsOf } from '../../src/node/storage/entry-records.js';
+import { COMMAND_HEADROOM, decodeEnvelope, encodeEnvelope } from '../../src/node/envelope.js';
+import { encodeCommand } from '../../src/broker/commands.js';
 import protobuf from 'protobufjs';
 import { freePort, waitFor } from '../../scripts/lib/local-cluster.js';
 import { makeTempDir, removeDir } from '../support/temp-dir.js';
@@ -466,6 +468,34 @@ describe('entry records', () => {
       const record = knownRecord(e)!;
       expect(e.data.byteOffset + e.data.length).toBe(record.byteOffset + record.length);
     });
+  });
+
+  test('a command encoded with COMMAND_HEADROOM becomes its record where it lies: its bytes are not copied', () => {
+    const send = { type: 'queue.send' as const, user: 'u', queue: 'q', batch: true, messages: Array.from({ length: 100 }, (_, i) => ({ body: `${i}`.padEnd(1024, 'x') })) };
+    const command = encodeCommand(send, COMMAND_HEADROOM);
+    const data = encodeEnvelope(7, 1, 1_700_000_000_000, command, COMMAND_HEADROOM);
+    offerRecordRoom(data);
+    const small = encodeEnvelope(7, 2, 1_700_000_000_000, Buffer.concat([Buffer.alloc(COMMAND_HEADROOM), Buffer.from('tiny')]), COMMAND_HEADROOM);
+    offerRecordRoom(small); // a slice of Buffer's shared pool: not taken, it is copied
+    const ents = [
+      { index: 5, term: 2, type: 'normal' as const, data },
+      { index: 6, term: 2, type: 'normal' as const, data: small },
+    ];
+    encodeRecords(ents);
+    const record = knownRecord(ents[0])!;
+    expect(record.buffer).toBe(command.buffer);
+    expect(record.length).toBe(command.buffer.byteLength);
+    expect(ents[0].data).toBe(data);
+    expect(ents[1].data).not.toBe(small); // copied: pointed at its copy inside its record
+    // The records read back as the entries, checksums checked, the command intact.
+    const back = decodeRecords(Buffer.concat(recordRuns(ents)));
+    expect(back.map((e) => [e.index, e.term, e.type])).toEqual([[5, 2, 'normal'], [6, 2, 'normal']]);
+    expect(Buffer.from(decodeEnvelope(back[0].data).command).equals(Buffer.from(command.subarray(COMMAND_HEADROOM)))).toBe(true);
+    expect(Buffer.from(back[1].data).equals(Buffer.from(small))).toBe(true);
+    // Each buffer holds one entry's record: the segment write and the frames take them as two runs.
+    const runs = recordRuns(ents);
+    expect(runs).toHaveLength(2);
+    expect(runs[0].buffer).toBe(command.buffer);
   });
 
   test('records of entries from two frames are joined without encoding them again', () => {
