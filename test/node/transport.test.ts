@@ -5,6 +5,8 @@ import { ForwardError, ListenError } from '../../src/node/errors.js';
 import { Transport, type TransportOptions } from '../../src/node/transport/transport.js';
 import { PROTO_PATH, RaftGrpcService, RaftServiceDefinition, WireFormatError, decodeBatch, encodeBatch, encodeBatchParts } from '../../src/node/transport/wire.js';
 import { GatheredFrame } from '../../src/node/transport/gathered-frame.js';
+import { RAFT_RECEIVE_WINDOW_BYTES } from '../../src/node/transport/flow-window.js';
+import http2 from 'node:http2';
 import { PeerGuard, isRefused, peekCredentials } from '../../src/node/transport/peer-guard.js';
 import { ClientError, Status, createChannel, createClient } from 'nice-grpc';
 import { decodeRecords, encodeRecords, knownRecord, offerRecordRoom, recordRuns, recordsOf } from '../../src/node/storage/entry-records.js';
@@ -431,6 +433,26 @@ describe('gRPC transport', () => {
       }
     } finally {
       removeDir(dir);
+    }
+  }, T);
+
+  test("a peer may send a whole append frame without waiting for window updates: the server's HTTP/2 windows are wider than a frame", async () => {
+    const { a, b } = await startPair();
+    const session = http2.connect(`http://127.0.0.1:${b.transport.port}`);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        session.once('remoteSettings', () => resolve());
+        session.once('error', reject);
+      });
+      // The stream window (settings) and the connection window (a WINDOW_UPDATE that
+      // follows them) are both RAFT_RECEIVE_WINDOW_BYTES, not HTTP/2's 64 KiB.
+      expect(session.remoteSettings.initialWindowSize).toBe(RAFT_RECEIVE_WINDOW_BYTES);
+      await waitFor(async () => ((session.state.remoteWindowSize ?? 0) >= RAFT_RECEIVE_WINDOW_BYTES ? true : undefined), 5000, () => `connection window ${session.state.remoteWindowSize}`, 20);
+      expect(RAFT_RECEIVE_WINDOW_BYTES).toBeGreaterThan(4 * 1024 * 1024); // a frame's most (maxFrameBytes)
+    } finally {
+      session.destroy();
+      await a.transport.close();
+      await b.transport.close();
     }
   }, T);
 
