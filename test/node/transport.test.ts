@@ -518,6 +518,15 @@ describe('entry records', () => {
     const runs = recordRuns(ents);
     expect(runs).toHaveLength(2);
     expect(runs[0].buffer).toBe(command.buffer);
+    // A small command in a buffer of its own is copied too: small records share a buffer.
+    const one = { type: 'queue.send' as const, user: 'u', queue: 'q', batch: false, messages: [{ body: 'hello' }] };
+    const smallCommand = encodeCommand(one, COMMAND_HEADROOM);
+    expect(smallCommand.byteOffset + smallCommand.length).toBe(smallCommand.buffer.byteLength); // a buffer of its own
+    const smallData = encodeEnvelope(7, 3, 1_700_000_000_000, smallCommand, COMMAND_HEADROOM);
+    offerRecordRoom(smallData);
+    const smallEntry = { index: 7, term: 2, type: 'normal' as const, data: smallData };
+    encodeRecords([smallEntry]);
+    expect(knownRecord(smallEntry)!.buffer).not.toBe(smallCommand.buffer);
   });
 
   test('records of entries from two frames are joined without encoding them again', () => {

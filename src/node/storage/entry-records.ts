@@ -14,13 +14,20 @@ const records = new WeakMap<Entry, Uint8Array>();
 /** Entry data with its record's head room free in front of it (offerRecordRoom). */
 const roomy = new WeakSet<Uint8Array>();
 
+/** Entry data from this size on gets its record written around it (offerRecordRoom);
+ *  smaller entries keep sharing one buffer of records per Ready: a buffer of its own
+ *  for every kilobyte-sized entry in the log's caches would cost more than the copy. */
+export const IN_PLACE_RECORD_MIN_BYTES = 8 * 1024;
+
 /**
  * Says that the RECORD_HEAD_BYTES in front of `data` are free, so that its record can
  * be written around it (encodeRecords) instead of copying it. Taken only when `data`
- * and that room fill a buffer of their own: a record never pins a buffer shared with
- * other data (a pooled slice) while the log's caches hold it.
+ * and that room fill a buffer of their own (a record never pins a buffer shared with
+ * other data, such as a pooled slice, while the log's caches hold it) and `data` holds
+ * at least IN_PLACE_RECORD_MIN_BYTES.
  */
 export function offerRecordRoom(data: Uint8Array): void {
+  if (data.length < IN_PLACE_RECORD_MIN_BYTES) return;
   if (data.byteOffset === RECORD_HEAD_BYTES && data.byteOffset + data.length === data.buffer.byteLength) roomy.add(data);
 }
 

@@ -7,7 +7,7 @@
 // up to maxFrameBytes (4 MiB): with 64 KiB windows it crossed loopback in ~40 round
 // trips of WINDOW_UPDATE, each waiting for both event loops, and a busy leader took
 // 80 ms to deliver 2.7 MB to a follower (MOM_LATENCY_TRACE: frame.out -> frame.in),
-// which then acknowledged late: the write path's latency (docs/DESIGN.md, "Write path").
+// which then acknowledged late: the write path's latency (docs/DESIGN.md, "Data flow of one write").
 // With a window wider than a frame, a frame leaves in one go; Node reads what arrives
 // at once, so the window bounds no memory the link's own queue bounds does not.
 import type { Server } from '@grpc/grpc-js';

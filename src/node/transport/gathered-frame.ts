@@ -7,8 +7,8 @@
 // lie in the buffer the leader encoded them into: serialized with protobufjs they were
 // copied into a frame of their own for each follower, and that frame copied once more
 // by grpc-js. Handed over as parts, they are copied once, straight into grpc-js's buffer:
-// one large allocation and one copy less per follower and Ready (see docs/DESIGN.md,
-// "Write path"). test/node/transport.test.ts sends such frames through grpc-js.
+// one large allocation and one copy less per follower and Ready (docs/DESIGN.md,
+// "Data flow of one write"). test/node/transport.test.ts sends such frames through grpc-js.
 
 /** The bytes of `parts` one after the other, with the part of Buffer's API grpc-js uses. */
 export class GatheredFrame {
