@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Broker, Command, CommandResult, CommandValue } from '../broker/index.js';
 import { encodeCommand } from '../broker/index.js';
-import { ENVELOPE_BYTES } from '../node/envelope.js';
+import { COMMAND_HEADROOM } from '../node/envelope.js';
 import type { LoginLimiter, RegisterLimiter } from './auth/rate-limit.js';
 import type { TokenService } from './auth/tokens.js';
 import { ApiError, fromBrokerError } from './errors.js';
@@ -66,8 +66,9 @@ export function receiptKeyField(broker: Pick<ApiBroker, 'hasReceiptKey'>): { rec
  *  Idempotency-Key first used by another kind of command replays that command's answer
  *  (ReplayedAnswer), whatever this route would have answered. */
 export async function commit<C extends Command>(deps: ApiDeps, command: C): Promise<CommandValue<C['type']>> {
-  // Encoded with room for the node's envelope: the command is not copied into the entry.
-  const result = await deps.node.propose(encodeCommand(command, ENVELOPE_BYTES), ENVELOPE_BYTES);
+  // Encoded with room for the node's envelope and the log record's head: the command is
+  // not copied into the entry, nor into its record.
+  const result = await deps.node.propose(encodeCommand(command, COMMAND_HEADROOM), COMMAND_HEADROOM);
   if (!isCommandResult(result)) {
     deps.logger.error({ command: command.type }, 'state machine returned no CommandResult');
     throw new ApiError('internal', 'internal error');

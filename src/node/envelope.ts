@@ -6,11 +6,17 @@
 // `origin` is random per process start, so ids from an earlier life of this node, or
 // from another node, never match a waiting proposal.
 
+import { RECORD_HEAD_BYTES } from './storage/segments/segment-format.js';
+
 const VERSION = 1;
 const HEADER = 1 + 4 + 8 + 8;
 /** The bytes an envelope puts before its command: a command encoded with this much
  *  headroom (encodeCommand) is wrapped in place, without a copy. */
 export const ENVELOPE_BYTES = HEADER;
+/** The headroom to encode a proposed command with: its envelope, then the head of its
+ *  log record, are written in front of it (Proposals, encodeRecords), so the command's
+ *  bytes are the record's, in the leader's segment and in its append frames. */
+export const COMMAND_HEADROOM = RECORD_HEAD_BYTES + ENVELOPE_BYTES;
 
 export interface Envelope {
   origin: number;

@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { encodeEnvelope, type Envelope } from './envelope.js';
+import { offerRecordRoom } from './storage/entry-records.js';
 import { OverloadedError } from './errors.js';
 import type { RaftMetrics } from './metrics.js';
 
@@ -86,7 +87,12 @@ export class Proposals {
   proposeQueued(time: number, propose: (datas: Uint8Array[]) => boolean, refusal: () => Error): void {
     const batch = this.queue;
     this.queue = [];
-    const datas = batch.map((p) => encodeEnvelope(this.origin, p.seq, time, p.command, p.headroom));
+    const datas = batch.map((p) => {
+      const data = encodeEnvelope(this.origin, p.seq, time, p.command, p.headroom);
+      // Encoded with COMMAND_HEADROOM, the record's head goes in front of the envelope.
+      offerRecordRoom(data);
+      return data;
+    });
     if (propose(datas)) {
       for (const p of batch) this.waiting.set(p.seq, p.waiter);
       return;

@@ -183,7 +183,7 @@ export class RaftNode extends EventEmitter {
   // ---- what the API uses ----
 
   /** Proposes the command that starts `headroom` bytes into `command`; with
-   *  ENVELOPE_BYTES of headroom (encodeCommand) it enters the log without a copy. */
+   *  COMMAND_HEADROOM (encodeCommand) it enters the log, and becomes its record, without a copy. */
   propose(command: Uint8Array, headroom = 0): Promise<unknown> {
     const refused = this.refusal();
     if (refused) return Promise.reject(refused);

@@ -3,10 +3,15 @@ import { message } from '../../src/raft/util.js';
 import { silentLogger } from '../../src/node/logger.js';
 import { ForwardError, ListenError } from '../../src/node/errors.js';
 import { Transport, type TransportOptions } from '../../src/node/transport/transport.js';
-import { PROTO_PATH, RaftServiceDefinition, WireFormatError, decodeBatch, encodeBatch } from '../../src/node/transport/wire.js';
+import { PROTO_PATH, RaftGrpcService, RaftServiceDefinition, WireFormatError, decodeBatch, encodeBatch, encodeBatchParts } from '../../src/node/transport/wire.js';
+import { GatheredFrame } from '../../src/node/transport/gathered-frame.js';
+import { RAFT_RECEIVE_WINDOW_BYTES } from '../../src/node/transport/flow-window.js';
+import http2 from 'node:http2';
 import { PeerGuard, isRefused, peekCredentials } from '../../src/node/transport/peer-guard.js';
 import { ClientError, Status, createChannel, createClient } from 'nice-grpc';
-import { encodeRecords, knownRecord, recordRuns, recordsOf } from '../../src/node/storage/entry-records.js';
+import { decodeRecords, encodeRecords, knownRecord, offerRecordRoom, recordRuns, recordsOf } from '../../src/node/storage/entry-records.js';
+import { COMMAND_HEADROOM, decodeEnvelope, encodeEnvelope } from '../../src/node/envelope.js';
+import { encodeCommand } from '../../src/broker/commands.js';
 import protobuf from 'protobufjs';
 import { freePort, waitFor } from '../../scripts/lib/local-cluster.js';
 import { makeTempDir, removeDir } from '../support/temp-dir.js';
@@ -119,6 +124,48 @@ describe('gRPC transport', () => {
     expect(Buffer.from(smallOut as Uint8Array).equals(Buffer.from(encodeBatch(small)))).toBe(true);
   });
 
+  test("an append frame for the Raft stream is handed to grpc-js in parts: its records are not copied into a frame of their own", () => {
+    const norm = (v: unknown): unknown =>
+      v instanceof Uint8Array ? [...v] : Array.isArray(v) ? v.map(norm) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, norm(x)])) : v;
+    // Two messages whose entries lie in one buffer of records (a Ready's), one whose
+    // entry has no record yet, one without entries, and a batch-level flag.
+    const big = append(7, 100_000);
+    const two = message('append', 'a', 'b', 3, { index: 8, logTerm: 3, commit: 7, entries: [9, 10].map((index) => ({ index, term: 3, type: 'normal' as const, data: new Uint8Array(300 * index).fill(index) })) });
+    const records = encodeRecords([...big.entries, ...two.entries]);
+    const batch = { clusterId: 'c', clusterToken: 't', from: 'a', messages: [big, message('heartbeat', 'a', 'b', 4, { commit: 5 }), two, append(11, 40)], entriesAsRecords: true, acceptsEntryRecords: true };
+    const parts = encodeBatchParts(batch)!;
+    // The records are parts of their own: views of the buffer the leader encoded them into.
+    const recordParts = parts.filter((p) => p.buffer === records.buffer);
+    expect(recordParts.map((p) => p.length)).toEqual([knownRecord(big.entries[0])!.length, knownRecord(two.entries[0])!.length + knownRecord(two.entries[1])!.length]);
+    const serialized = RaftGrpcService.send.requestSerialize(batch) as unknown;
+    expect(serialized).toBeInstanceOf(GatheredFrame);
+    const whole = (serialized as GatheredFrame).toBuffer();
+    expect(whole.length).toBe(encodeBatch(batch).length);
+    const back = decodeBatch(whole);
+    expect(norm(back)).toEqual(norm(decodeBatch(encodeBatch(batch))));
+    expect(norm(back.messages)).toEqual(norm(batch.messages));
+    // What the receiver's guard reads of it.
+    expect(peekCredentials(whole)).toEqual({ clusterId: 'c', clusterToken: 't', from: 'a' });
+    // Without records (a peer of an earlier build, or no entries) it is one buffer, as before.
+    expect(encodeBatchParts({ ...batch, entriesAsRecords: false })).toBeUndefined();
+    expect(encodeBatchParts({ ...batch, messages: [message('heartbeat', 'a', 'b', 4)] })).toBeUndefined();
+    expect(RaftGrpcService.send.requestSerialize({ ...batch, entriesAsRecords: false })).toBeInstanceOf(Buffer);
+  });
+
+  test("a gathered frame copies like Buffer#copy: any range, cut at the target's end", () => {
+    const bytes = Buffer.from(Array.from({ length: 40 }, (_, i) => i));
+    const frame = new GatheredFrame([bytes.subarray(0, 7), bytes.subarray(7, 7), bytes.subarray(7, 30), bytes.subarray(30)]);
+    expect(frame.length).toBe(40);
+    expect(frame.toBuffer().equals(bytes)).toBe(true);
+    for (const [targetStart, start, end, size] of [[5, 0, 40, 45], [0, 3, 33, 40], [2, 6, 8, 10], [0, 0, 40, 12], [10, 29, 31, 40], [0, 12, 12, 4]]) {
+      const target = Buffer.alloc(size, 0xff);
+      const expected = Buffer.alloc(size, 0xff);
+      const n = frame.copy(target, targetStart, start, end);
+      expect(n).toBe(bytes.copy(expected, targetStart, start, end));
+      expect(target.equals(expected)).toBe(true);
+    }
+  });
+
   test('a record damaged on the way is refused, never taken as an entry', () => {
     const frame = encodeBatch({ clusterId: 'c', clusterToken: 't', from: 'a', messages: [append(7, 64)], entriesAsRecords: true });
     frame[frame.length - 10] ^= 0x20; // inside the entry's data
@@ -145,6 +192,28 @@ describe('gRPC transport', () => {
       a.transport.send([append(2)]);
       await waitFor(async () => (b.received.some((m) => m.type === 'append') ? true : undefined), 10_000, () => 'no append');
       expect(knownRecord(b.received.find((m) => m.type === 'append')!.entries[0])).toBeDefined(); // as records
+    } finally {
+      await a.transport.close();
+      await b.transport.close();
+    }
+  }, T);
+
+  test('big appends sent as records go through grpc-js (handed to it in parts) and arrive equal', async () => {
+    const { a, b } = await startPair();
+    try {
+      await connected(a, b, 'b');
+      await connected(b, a, 'a'); // b speaks: a learns that b reads records
+      b.received.length = 0;
+      const sent = [append(20, 100_000), append(21, 3_000), append(22, 70_000)];
+      encodeRecords(sent.flatMap((m) => m.entries));
+      a.transport.send(sent);
+      const appends = () => b.received.filter((m) => m.type === 'append');
+      await waitFor(async () => (appends().length === 3 ? true : undefined), 10_000, () => `got ${appends().length}`);
+      appends().forEach((m, i) => {
+        expect(knownRecord(m.entries[0])).toBeDefined(); // as records
+        expect(m.index).toBe(sent[i].index);
+        expect(Buffer.from(m.entries[0].data).equals(Buffer.from(sent[i].entries[0].data))).toBe(true);
+      });
     } finally {
       await a.transport.close();
       await b.transport.close();
@@ -367,6 +436,26 @@ describe('gRPC transport', () => {
     }
   }, T);
 
+  test("a peer may send a whole append frame without waiting for window updates: the server's HTTP/2 windows are wider than a frame", async () => {
+    const { a, b } = await startPair();
+    const session = http2.connect(`http://127.0.0.1:${b.transport.port}`);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        session.once('remoteSettings', () => resolve());
+        session.once('error', reject);
+      });
+      // The stream window (settings) and the connection window (a WINDOW_UPDATE that
+      // follows them) are both RAFT_RECEIVE_WINDOW_BYTES, not HTTP/2's 64 KiB.
+      expect(session.remoteSettings.initialWindowSize).toBe(RAFT_RECEIVE_WINDOW_BYTES);
+      await waitFor(async () => ((session.state.remoteWindowSize ?? 0) >= RAFT_RECEIVE_WINDOW_BYTES ? true : undefined), 5000, () => `connection window ${session.state.remoteWindowSize}`, 20);
+      expect(RAFT_RECEIVE_WINDOW_BYTES).toBeGreaterThan(4 * 1024 * 1024); // a frame's most (maxFrameBytes)
+    } finally {
+      session.destroy();
+      await a.transport.close();
+      await b.transport.close();
+    }
+  }, T);
+
   test('a taken listen address is a clear error', async () => {
     const { a, b } = await startPair();
     try {
@@ -401,6 +490,43 @@ describe('entry records', () => {
       const record = knownRecord(e)!;
       expect(e.data.byteOffset + e.data.length).toBe(record.byteOffset + record.length);
     });
+  });
+
+  test('a command encoded with COMMAND_HEADROOM becomes its record where it lies: its bytes are not copied', () => {
+    const send = { type: 'queue.send' as const, user: 'u', queue: 'q', batch: true, messages: Array.from({ length: 100 }, (_, i) => ({ body: `${i}`.padEnd(1024, 'x') })) };
+    const command = encodeCommand(send, COMMAND_HEADROOM);
+    const data = encodeEnvelope(7, 1, 1_700_000_000_000, command, COMMAND_HEADROOM);
+    offerRecordRoom(data);
+    const small = encodeEnvelope(7, 2, 1_700_000_000_000, Buffer.concat([Buffer.alloc(COMMAND_HEADROOM), Buffer.from('tiny')]), COMMAND_HEADROOM);
+    offerRecordRoom(small); // a slice of Buffer's shared pool: not taken, it is copied
+    const ents = [
+      { index: 5, term: 2, type: 'normal' as const, data },
+      { index: 6, term: 2, type: 'normal' as const, data: small },
+    ];
+    encodeRecords(ents);
+    const record = knownRecord(ents[0])!;
+    expect(record.buffer).toBe(command.buffer);
+    expect(record.length).toBe(command.buffer.byteLength);
+    expect(ents[0].data).toBe(data);
+    expect(ents[1].data).not.toBe(small); // copied: pointed at its copy inside its record
+    // The records read back as the entries, checksums checked, the command intact.
+    const back = decodeRecords(Buffer.concat(recordRuns(ents)));
+    expect(back.map((e) => [e.index, e.term, e.type])).toEqual([[5, 2, 'normal'], [6, 2, 'normal']]);
+    expect(Buffer.from(decodeEnvelope(back[0].data).command).equals(Buffer.from(command.subarray(COMMAND_HEADROOM)))).toBe(true);
+    expect(Buffer.from(back[1].data).equals(Buffer.from(small))).toBe(true);
+    // Each buffer holds one entry's record: the segment write and the frames take them as two runs.
+    const runs = recordRuns(ents);
+    expect(runs).toHaveLength(2);
+    expect(runs[0].buffer).toBe(command.buffer);
+    // A small command in a buffer of its own is copied too: small records share a buffer.
+    const one = { type: 'queue.send' as const, user: 'u', queue: 'q', batch: false, messages: [{ body: 'hello' }] };
+    const smallCommand = encodeCommand(one, COMMAND_HEADROOM);
+    expect(smallCommand.byteOffset + smallCommand.length).toBe(smallCommand.buffer.byteLength); // a buffer of its own
+    const smallData = encodeEnvelope(7, 3, 1_700_000_000_000, smallCommand, COMMAND_HEADROOM);
+    offerRecordRoom(smallData);
+    const smallEntry = { index: 7, term: 2, type: 'normal' as const, data: smallData };
+    encodeRecords([smallEntry]);
+    expect(knownRecord(smallEntry)!.buffer).not.toBe(smallCommand.buffer);
   });
 
   test('records of entries from two frames are joined without encoding them again', () => {

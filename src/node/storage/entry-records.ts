@@ -8,9 +8,28 @@
 import { crc32 } from 'node:zlib';
 import type { Entry } from '../../raft/types.js';
 import { CorruptValueError, ENTRY_HEADER } from './codec.js';
-import { RECORD_PREFIX_BYTES, recordBytes, writeRecord } from './segments/segment-format.js';
+import { RECORD_HEAD_BYTES, RECORD_PREFIX_BYTES, recordBytes, writeRecord, writeRecordHead } from './segments/segment-format.js';
 
 const records = new WeakMap<Entry, Uint8Array>();
+/** Entry data with its record's head room free in front of it (offerRecordRoom). */
+const roomy = new WeakSet<Uint8Array>();
+
+/** Entry data from this size on gets its record written around it (offerRecordRoom);
+ *  smaller entries keep sharing one buffer of records per Ready: a buffer of its own
+ *  for every kilobyte-sized entry in the log's caches would cost more than the copy. */
+export const IN_PLACE_RECORD_MIN_BYTES = 8 * 1024;
+
+/**
+ * Says that the RECORD_HEAD_BYTES in front of `data` are free, so that its record can
+ * be written around it (encodeRecords) instead of copying it. Taken only when `data`
+ * and that room fill a buffer of their own (a record never pins a buffer shared with
+ * other data, such as a pooled slice, while the log's caches hold it) and `data` holds
+ * at least IN_PLACE_RECORD_MIN_BYTES.
+ */
+export function offerRecordRoom(data: Uint8Array): void {
+  if (data.length < IN_PLACE_RECORD_MIN_BYTES) return;
+  if (data.byteOffset === RECORD_HEAD_BYTES && data.byteOffset + data.length === data.buffer.byteLength) roomy.add(data);
+}
 
 /** The record remembered for `e` (encoded here, or received as such), if any. */
 export function knownRecord(e: Entry): Uint8Array | undefined {
@@ -23,17 +42,25 @@ export function rememberRecord(e: Entry, record: Uint8Array): void {
 }
 
 /**
- * Encodes `ents` back to back into one buffer and remembers each entry's record. Each
- * entry's data is then pointed at its copy inside the record: the buffer it was
- * proposed in (a request's whole command, 100 KB for a batch of 100 kilobyte messages)
- * is no longer held beside its record by the log's caches for as long as the entry lives.
+ * Encodes the records of `ents` and remembers each entry's record. Data offered room
+ * (offerRecordRoom: a proposed command, 100 KB for a batch of 100 kilobyte messages)
+ * gets its record's head written in front of it, in its own buffer: nothing is copied.
+ * The others are encoded back to back into one buffer (returned), and each entry's data
+ * is pointed at its copy inside the record: the buffer it was proposed in is not held
+ * beside its record by the log's caches for as long as the entry lives.
  */
 export function encodeRecords(ents: readonly Entry[]): Buffer {
   let total = 0;
-  for (const e of ents) total += recordBytes(e);
+  for (const e of ents) if (!roomy.has(e.data)) total += recordBytes(e);
   const buf = Buffer.allocUnsafe(total);
   let at = 0;
   for (const e of ents) {
+    if (roomy.delete(e.data)) {
+      const record = Buffer.from(e.data.buffer, 0, RECORD_HEAD_BYTES + e.data.length);
+      writeRecordHead(record, 0, e);
+      records.set(e, record);
+      continue;
+    }
     const end = writeRecord(buf, at, e);
     records.set(e, buf.subarray(at, end));
     e.data = new Uint8Array(buf.buffer, buf.byteOffset + at + RECORD_PREFIX_BYTES + ENTRY_HEADER, e.data.length);

@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import type { Message } from '../../raft/types.js';
 import { ForwardError, ListenError } from '../errors.js';
 import { GRPC_CHANNEL_OPTIONS, PeerLink } from './peer-link.js';
+import { widenConnectionWindows, widenStreamWindows } from './flow-window.js';
 import { PeerGuard, isRefused, type Refused } from './peer-guard.js';
 import { RaftGrpcService, type WireBatch, type WireForwardRequest, type WireForwardResponse } from './wire.js';
 import { markMessages } from '../latency-trace.js';
@@ -143,6 +144,7 @@ export class Transport {
       );
     };
     server.addService(guarded, { send, forward });
+    widenStreamWindows(server);
     let port: number;
     try {
       const credentials = opts.tls ? serverCredentials(opts.tls) : ServerCredentials.createInsecure();
@@ -157,6 +159,7 @@ export class Transport {
         { cause: err },
       );
     }
+    widenConnectionWindows(server);
     transport = new Transport(opts, server, port);
     return transport;
   }

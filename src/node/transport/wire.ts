@@ -5,7 +5,8 @@ import protobuf from 'protobufjs';
 import type { ServiceDefinition as GrpcServiceDefinition } from '@grpc/grpc-js';
 import type { ServiceDefinition } from 'nice-grpc';
 import type { Entry, Message, MessageType, SnapshotChunk } from '../../raft/types.js';
-import { decodeRecords, recordsOf } from '../storage/entry-records.js';
+import { decodeRecords, recordRuns, recordsOf } from '../storage/entry-records.js';
+import { GatheredFrame } from './gathered-frame.js';
 
 // Decode 64-bit integers as plain numbers (exact below 2^53, which indexes and terms
 // never reach) instead of Long objects: cheaper, and what the core uses.
@@ -18,6 +19,7 @@ export const PROTO_PATH = fileURLToPath(new URL('../../../proto/raft.proto', imp
 
 const root = protobuf.loadSync(PROTO_PATH);
 const MessageBatchType = root.lookupType('mom.raft.v1.MessageBatch');
+const MessageType = root.lookupType('mom.raft.v1.Message');
 const SendAckType = root.lookupType('mom.raft.v1.SendAck');
 const ForwardRequestType = root.lookupType('mom.raft.v1.ForwardRequest');
 const ForwardResponseType = root.lookupType('mom.raft.v1.ForwardResponse');
@@ -66,8 +68,12 @@ const EMPTY = new Uint8Array(0);
 /** A wire value that does not make a valid message (a peer speaking another format). */
 export class WireFormatError extends Error {}
 
-function toWireMessage(m: Message, asRecords: boolean): object {
-  const records = asRecords && m.entries.length > 0;
+/** How a message's entries go: one `Entry` each, as records inside the message, or
+ *  left out (the caller appends the records field itself: encodeBatchParts). */
+type EntriesAs = 'fields' | 'records' | 'none';
+
+function toWireMessage(m: Message, entriesAs: EntriesAs): object {
+  const records = entriesAs === 'records' && m.entries.length > 0;
   return {
     type: MESSAGE_TYPE_NUMBER.get(m.type),
     from: m.from,
@@ -75,7 +81,7 @@ function toWireMessage(m: Message, asRecords: boolean): object {
     term: m.term,
     logTerm: m.logTerm,
     index: m.index,
-    entries: records ? [] : m.entries.map((e) => ({ term: e.term, index: e.index, type: e.type === 'config' ? 1 : 0, data: e.data })),
+    entries: records || entriesAs === 'none' ? [] : m.entries.map((e) => ({ term: e.term, index: e.index, type: e.type === 'config' ? 1 : 0, data: e.data })),
     entryRecords: records ? recordsOf(m.entries) : undefined,
     commit: m.commit,
     reject: m.reject,
@@ -175,9 +181,55 @@ export function encodeBatch(b: WireBatch): Uint8Array {
     clusterId: b.clusterId,
     clusterToken: b.clusterToken,
     from: b.from,
-    messages: b.messages.map((m) => toWireMessage(m, b.entriesAsRecords === true)),
+    messages: b.messages.map((m) => toWireMessage(m, b.entriesAsRecords === true ? 'records' : 'fields')),
     acceptsEntryRecords: b.acceptsEntryRecords ?? true,
   }).finish();
+}
+
+// Protobuf tags (field number << 3 | wire type 2, length-delimited) of the fields that
+// encodeBatchParts writes itself.
+const BATCH_MESSAGES_TAG = (4 << 3) | 2;
+const MESSAGE_ENTRY_RECORDS_TAG = (14 << 3) | 2;
+
+/**
+ * The same frame as encodeBatch, as a list of buffers: the small fields encoded by
+ * protobufjs, and the records of each message's entries as the views recordRuns gives
+ * (the buffers the leader encoded them into), not copied. Protobuf lets fields come in
+ * any order, so each message's records field goes after its other fields, and the
+ * batch's messages after its other fields: decodeBatch reads it as encodeBatch's.
+ * Undefined when no message carries records (encodeBatch's one buffer is as cheap).
+ */
+export function encodeBatchParts(b: WireBatch): Uint8Array[] | undefined {
+  if (b.entriesAsRecords !== true || !b.messages.some((m) => m.entries.length > 0)) return undefined;
+  const parts: Uint8Array[] = [
+    MessageBatchType.encode({ clusterId: b.clusterId, clusterToken: b.clusterToken, from: b.from, messages: [], acceptsEntryRecords: b.acceptsEntryRecords ?? true }).finish(),
+  ];
+  for (const m of b.messages) {
+    const fields = MessageType.encode(toWireMessage(m, 'none')).finish();
+    const runs = m.entries.length > 0 ? recordRuns(m.entries) : [];
+    let recordBytes = 0;
+    for (const r of runs) recordBytes += r.length;
+    const head = protobuf.Writer.create();
+    if (runs.length === 0) {
+      head.uint32(BATCH_MESSAGES_TAG).uint32(fields.length);
+      parts.push(head.finish(), fields);
+      continue;
+    }
+    const recordsField = protobuf.Writer.create().uint32(MESSAGE_ENTRY_RECORDS_TAG).uint32(recordBytes).finish();
+    head.uint32(BATCH_MESSAGES_TAG).uint32(fields.length + recordsField.length + recordBytes);
+    parts.push(head.finish(), fields, recordsField, ...runs);
+  }
+  return parts;
+}
+
+/** What the Raft stream hands grpc-js for a batch: its parts when it carries records
+ *  (see gathered-frame.ts), else its one buffer. */
+function serializeForStream(b: WireBatch): Buffer {
+  const parts = encodeBatchParts(b);
+  if (parts === undefined) return asBuffer(encodeBatch(b));
+  // grpc-js types the serializer's result as a Buffer and uses its length and copy()
+  // alone (gathered-frame.ts).
+  return new GatheredFrame(parts) as unknown as Buffer;
 }
 
 export function decodeBatch(bytes: Uint8Array): WireBatch {
@@ -257,7 +309,7 @@ export const RaftGrpcService = {
     path: RaftServiceDefinition.send.path,
     requestStream: true,
     responseStream: false,
-    requestSerialize: (b: WireBatch) => asBuffer(encodeBatch(b)),
+    requestSerialize: serializeForStream,
     requestDeserialize: decodeBatch,
     responseSerialize: (v: Record<string, never>) => asBuffer(ack.serialize(v)),
     responseDeserialize: ack.deserialize,

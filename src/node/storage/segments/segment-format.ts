@@ -62,15 +62,24 @@ export function recordBytes(e: Entry): number {
   return RECORD_PREFIX_BYTES + ENTRY_HEADER + e.data.length;
 }
 
+/** Bytes a record puts in front of its entry's data: the length prefix and the entry header. */
+export const RECORD_HEAD_BYTES = RECORD_PREFIX_BYTES + ENTRY_HEADER;
+
 /** Writes the record of `e` into `buf` at `at`; returns the offset after it. */
 export function writeRecord(buf: Buffer, at: number, e: Entry): number {
+  buf.set(e.data, at + RECORD_HEAD_BYTES);
+  return writeRecordHead(buf, at, e);
+}
+
+/** Writes the head of `e`'s record (length, checksum, entry header) at `at`, where
+ *  `e.data` already lies RECORD_HEAD_BYTES further on; returns the offset after the record. */
+export function writeRecordHead(buf: Buffer, at: number, e: Entry): number {
   const body = at + RECORD_PREFIX_BYTES;
   const bodyLength = ENTRY_HEADER + e.data.length;
   buf.writeUInt32BE(bodyLength, at);
   buf[body + 4] = e.type === 'config' ? 1 : 0;
   buf.writeDoubleBE(e.term, body + 5);
   buf.writeDoubleBE(e.index, body + 13);
-  buf.set(e.data, body + ENTRY_HEADER);
   buf.writeUInt32BE(crc32(buf.subarray(body + 4, body + bodyLength)), body);
   return body + bodyLength;
 }
