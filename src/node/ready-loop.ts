@@ -217,7 +217,7 @@ export class ReadyLoop {
     if (rd.snapshot) await snapshotter.abandon();
     // A follower that writes on the loop applies after its answer has gone (the
     // answer would wait for the applies); otherwise they run while the disk syncs.
-    let applyAfterAnswer = false;
+    let onLoop = false;
     if (rd.mustSync || rd.entries.length > 0 || rd.snapshot) {
       // Under light load (few entries not yet committed: one request or a few in
       // flight) a follower writes on the loop: it answers only once its write is
@@ -226,8 +226,7 @@ export class ReadyLoop {
       // loop, its write cost receive+ack and stream sends 10-20 % of their rate).
       // Under load a follower writes through the pool too, and reads the next appends.
       const last = rd.entries.at(-1)?.index ?? 0;
-      const onLoop = !leader && rd.entries.length > 0 && last - Math.max(this._commitIndex, rd.hardState?.commit ?? 0) <= LOOP_WRITE_MAX_ENTRIES;
-      applyAfterAnswer = onLoop;
+      onLoop = !leader && rd.entries.length > 0 && last - Math.max(this._commitIndex, rd.hardState?.commit ?? 0) <= LOOP_WRITE_MAX_ENTRIES;
       const started = performance.now();
       mark('write.start', last);
       let write: Promise<void>;
@@ -237,7 +236,7 @@ export class ReadyLoop {
         write = Promise.reject(err);
       }
       write.catch(() => {}); // observed below, after the early applies
-      if (!applyAfterAnswer && early.length > 0) this.apply(early);
+      if (!onLoop && early.length > 0) this.apply(early);
       this.writing = true;
       try {
         await write;
@@ -260,7 +259,7 @@ export class ReadyLoop {
       markMessages('send', rd.messages);
       this.d.send(rd.messages);
     }
-    if (applyAfterAnswer && early.length > 0) this.apply(early);
+    if (onLoop && early.length > 0) this.apply(early);
 
     if (rd.snapshot && rd.snapshot.meta.index > this._applied) {
       this.d.stateMachine.restore(rd.snapshot.data);
