@@ -4,8 +4,12 @@
 // batch). The verdict is the schemas' own: a body this check does not take whole goes
 // through the schema, which accepts it or answers its usual error.
 import type { z } from 'zod';
-import { isPlainObject } from '../broker/index.js';
+import { hasOnlyKeys, isPlainObject } from '../broker/index.js';
 import { AckBody, LIMITS, ReceiveBody } from './schemas.js';
+
+/** The fields each schema takes, read from the schemas themselves. */
+const RECEIVE_KEYS = Object.keys(ReceiveBody.shape);
+const ACK_KEYS = Object.keys(AckBody.shape);
 
 /** An integer JSON number in [min, max], as the schemas' int(min, max) takes it. */
 const intIn = (v: unknown, min: number, max: number): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= min && v <= max;
@@ -22,10 +26,7 @@ function isHandleList(v: unknown, min: number): v is string[] {
 
 /** `{max?, waitMs?, visibilityTimeoutMs?, ackReceiptHandles?}` in range, defaults filled in as ReceiveBody does; else undefined. */
 function plainReceiveBody(json: unknown): z.output<typeof ReceiveBody> | undefined {
-  if (!isPlainObject(json)) return undefined;
-  for (const key in json) {
-    if (key !== 'max' && key !== 'waitMs' && key !== 'visibilityTimeoutMs' && key !== 'ackReceiptHandles') return undefined;
-  }
+  if (!isPlainObject(json) || !hasOnlyKeys(json, RECEIVE_KEYS)) return undefined;
   const { max = 1, waitMs = 0, visibilityTimeoutMs, ackReceiptHandles } = json;
   if (!intIn(max, 1, LIMITS.maxReceive) || !intIn(waitMs, 0, LIMITS.maxWaitMs)) return undefined;
   const body: z.output<typeof ReceiveBody> = { max, waitMs };
@@ -42,8 +43,7 @@ function plainReceiveBody(json: unknown): z.output<typeof ReceiveBody> | undefin
 
 /** `{receiptHandles}`: 1..maxReceiptHandles strings of 1..maxReceiptHandleLength characters; else undefined. */
 function plainAckBody(json: unknown): z.output<typeof AckBody> | undefined {
-  if (!isPlainObject(json)) return undefined;
-  for (const key in json) if (key !== 'receiptHandles') return undefined;
+  if (!isPlainObject(json) || !hasOnlyKeys(json, ACK_KEYS)) return undefined;
   const handles = json.receiptHandles;
   return isHandleList(handles, 1) ? { receiptHandles: handles } : undefined;
 }

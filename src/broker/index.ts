@@ -1,5 +1,5 @@
 export * from './commands.js';
-export { bodyOnlySendBody, isPlainObject } from './send-shape.js';
+export { bodyOnlySendBody, hasOnlyKeys, isPlainObject } from './send-shape.js';
 export * from './errors.js';
 export * from './results.js';
 export * from './targets.js';

@@ -10,11 +10,16 @@ import { IDEMPOTENCY_KEY_PATTERN, MAX_BATCH, NAME_PATTERN, PRODUCER_ID_PATTERN, 
 export const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
 
-/** No keys but `a` and `b` (own enumerable keys, `__proto__` included when JSON.parse made one). */
-function hasOnlyKeys(o: object, a: string, b = a): boolean {
-  for (const key in o) if (key !== a && key !== b) return false;
+/** No keys but those in `allowed` (own enumerable keys, `__proto__` included when JSON.parse made one). */
+export function hasOnlyKeys(o: object, allowed: readonly string[]): boolean {
+  for (const key in o) if (!allowed.includes(key)) return false;
   return true;
 }
+
+const BODY_ONLY_KEYS = ['body'];
+const BATCH_KEYS = ['messages'];
+const PRODUCER_KEYS = ['id', 'frames'];
+const FRAME_KEYS = ['seq', 'count'];
 
 export interface BodyOnlyMessage {
   body: string;
@@ -25,7 +30,7 @@ export interface BodyOnlyMessage {
 export function isBodyOnlyMessage(m: unknown): m is BodyOnlyMessage {
   if (!isPlainObject(m)) return false;
   const body = m.body;
-  return typeof body === 'string' && isWellFormed(body) && hasOnlyKeys(m, 'body');
+  return typeof body === 'string' && isWellFormed(body) && hasOnlyKeys(m, BODY_ONLY_KEYS);
 }
 
 /** 1..MAX_BATCH body-only messages. */
@@ -41,7 +46,7 @@ export function areBodyOnlyMessages(messages: unknown): messages is BodyOnlyMess
 export function bodyOnlySendBody(json: unknown): BodyOnlyMessage | { messages: BodyOnlyMessage[] } | undefined {
   if (!isPlainObject(json)) return undefined;
   if (!Object.prototype.hasOwnProperty.call(json, 'messages')) return isBodyOnlyMessage(json) ? json : undefined;
-  if (!hasOnlyKeys(json, 'messages')) return undefined;
+  if (!hasOnlyKeys(json, BATCH_KEYS)) return undefined;
   const messages = json.messages;
   return areBodyOnlyMessages(messages) ? { messages } : undefined;
 }
@@ -67,13 +72,13 @@ const isName = (v: unknown): boolean => typeof v === 'string' && NAME_PATTERN.te
  * messages. The stream client sends one with every frame, so this is the usual send too.
  */
 function isValidProducer(p: unknown, messages: number): boolean {
-  if (!isPlainObject(p) || !hasOnlyKeys(p, 'id', 'frames')) return false;
+  if (!isPlainObject(p) || !hasOnlyKeys(p, PRODUCER_KEYS)) return false;
   if (typeof p.id !== 'string' || !PRODUCER_ID_PATTERN.test(p.id)) return false;
   const frames = p.frames;
   if (!Array.isArray(frames) || frames.length < 1 || frames.length > MAX_BATCH) return false;
   let total = 0;
   for (const f of frames as unknown[]) {
-    if (!isPlainObject(f) || !hasOnlyKeys(f, 'seq', 'count')) return false;
+    if (!isPlainObject(f) || !hasOnlyKeys(f, FRAME_KEYS)) return false;
     const { seq, count } = f;
     if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) return false;
     if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > MAX_BATCH) return false;
