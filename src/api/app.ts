@@ -287,11 +287,15 @@ export class ApiApp {
     const raw = hasBody ? await exchange.readBody(spec.auth ? MAX_REQUEST_BYTES : MAX_UNAUTHENTICATED_REQUEST_BYTES) : EMPTY;
     const params = validate(spec.params, match.params, 'params');
     const query = this.query(spec, queryString) as { consistency?: string };
-    const json = hasBody ? parseJsonBody(raw) : {};
     // A body relayed by a follower has the relayed shape (only a forward can carry it).
     const relayed = forwarded && spec.relayedBody !== undefined;
-    const body = !hasBody ? {} : relayed ? validate(spec.relayedBody!, json, 'body') : parseBody(spec, json);
-    if (!relayed) spec.check?.(body);
+    const fast = hasBody && !relayed && spec.fastBody ? spec.fastBody(raw) : undefined;
+    let body: unknown = fast;
+    if (fast === undefined) {
+      const json = hasBody ? parseJsonBody(raw) : {};
+      body = !hasBody ? {} : relayed ? validate(spec.relayedBody!, json, 'body') : parseBody(spec, json);
+      if (!relayed) spec.check?.(body);
+    }
     // Idempotency records belong to the authenticated caller. Register and login act for
     // nobody yet, so they ignore the header: a record they kept could be read or blocked
     // by anyone who guessed another user's key.

@@ -68,14 +68,19 @@ export function receiptKeyField(broker: Pick<ApiBroker, 'hasReceiptKey'>): { rec
 export async function commit<C extends Command>(deps: ApiDeps, command: C): Promise<CommandValue<C['type']>> {
   // Encoded with room for the node's envelope and the log record's head: the command is
   // not copied into the entry, nor into its record.
-  const result = await deps.node.propose(encodeCommand(command, COMMAND_HEADROOM), COMMAND_HEADROOM);
+  return commitEncoded<C['type']>(deps, command.type, encodeCommand(command, COMMAND_HEADROOM));
+}
+
+/** commit for a command already encoded, with COMMAND_HEADROOM bytes ahead of it. */
+export async function commitEncoded<T extends Command['type']>(deps: ApiDeps, type: T, encoded: Uint8Array): Promise<CommandValue<T>> {
+  const result = await deps.node.propose(encoded, COMMAND_HEADROOM);
   if (!isCommandResult(result)) {
-    deps.logger.error({ command: command.type }, 'state machine returned no CommandResult');
+    deps.logger.error({ command: type }, 'state machine returned no CommandResult');
     throw new ApiError('internal', 'internal error');
   }
-  if (result.ok && result.replayOf !== undefined && result.replayOf !== command.type) {
+  if (result.ok && result.replayOf !== undefined && result.replayOf !== type) {
     throw new ReplayedAnswer(result.replayOf, result.value);
   }
   // The broker's apply returned execute()'s value for this very command type.
-  return unwrap(result) as CommandValue<C['type']>;
+  return unwrap(result) as CommandValue<T>;
 }

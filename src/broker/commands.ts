@@ -8,8 +8,8 @@ import {
   MAX_DELAY_MS, MAX_RECEIPT_HANDLE_LENGTH, MAX_RECEIVE, MAX_RECEIVES_LIMIT, MAX_RETENTION_MS,
   MAX_VISIBILITY_TIMEOUT_MS, MIN_RETENTION_MS, NAME_PATTERN, PRODUCER_ID_PATTERN, isWellFormed,
 } from './limits.js';
-import { UNVALIDATED_SEND_TAG, VALIDATED_SEND_TAG, decodeSendBinary, encodeSendBinary } from './send-codec.js';
-import { isValidBodyOnlySend } from './send-shape.js';
+import { UNVALIDATED_SEND_TAG, VALIDATED_SEND_TAG, decodeSendBinary, encodeBodySpansBinary, encodeSendBinary, type SendHead } from './send-codec.js';
+import { isValidBodyOnlySend, isValidSendHead } from './send-shape.js';
 
 export * from './limits.js';
 
@@ -240,6 +240,19 @@ export function encodeCommand(command: Command, headroom = 0): Uint8Array {
   out[headroom] = VALIDATED_JSON_TAG;
   out.set(json, headroom + 1);
   return out;
+}
+
+/**
+ * encodeCommand for a send or publish of body-only messages whose bodies are UTF-8
+ * ranges of `source` (`spans`: start and end of each; the API's raw request body): the
+ * same bytes, without the bodies ever becoming strings. The caller vouches that each
+ * range is well-formed UTF-8. Undefined when the rest of the command is not what its
+ * schema accepts: the caller then encodes the whole command, and the schema judges it.
+ */
+export function encodeBodySpansCommand(head: SendHead, source: Uint8Array, spans: ArrayLike<number>, headroom = 0): Uint8Array | undefined {
+  const count = spans.length / 2;
+  if (count < 1 || count > MAX_BATCH || !isValidSendHead(head, count)) return undefined;
+  return encodeBodySpansBinary(head, source, spans, headroom);
 }
 
 function withHeadroom(bytes: Uint8Array, headroom: number): Uint8Array {

@@ -1,5 +1,6 @@
 export * from './commands.js';
 export { bodyOnlySendBody, hasOnlyKeys, isPlainObject } from './send-shape.js';
+export type { SendHead } from './send-codec.js';
 export * from './errors.js';
 export * from './results.js';
 export * from './targets.js';

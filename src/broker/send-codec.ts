@@ -1,5 +1,5 @@
 import { BinaryReader, BinaryWriter } from './binary.js';
-import type { Command, ProducerFrames } from './commands.js';
+import type { Command, CommandOf, ProducerFrames } from './commands.js';
 import { BrokerError } from './errors.js';
 
 /**
@@ -53,21 +53,9 @@ const HAS_PRODUCER = 2;
  *  (encodeCommand). */
 export function encodeSendBinary(c: Command, headroom = 0): Uint8Array | undefined {
   if (c.type !== 'queue.send' && c.type !== 'topic.publish') return undefined;
-  const kind = c.type === 'queue.send' ? SEND : PUBLISH;
-  const target = c.type === 'queue.send' ? c.queue : c.topic;
   const messages: WireMessage[] = c.messages;
   const w = scratch;
-  w.reset();
-  w.zeros(headroom);
-  w.u8(VALIDATED_SEND_TAG);
-  w.u8(kind);
-  w.str(c.user);
-  w.str(target);
-  w.bool(c.batch);
-  w.u8((c.idempotencyKey !== undefined ? HAS_KEY : 0) | (c.producer !== undefined ? HAS_PRODUCER : 0));
-  if (c.idempotencyKey !== undefined) w.str(c.idempotencyKey);
-  if (c.producer !== undefined) writeProducer(w, c.producer);
-  w.uint(messages.length);
+  writeHead(w, c, messages.length, headroom);
   for (const m of messages) {
     w.str(m.body as string);
     const flags = (m.attributes !== undefined ? 1 : 0) | (m.delayMs !== undefined ? 2 : 0) | (m.deduplicationId !== undefined ? 4 : 0);
@@ -83,6 +71,56 @@ export function encodeSendBinary(c: Command, headroom = 0): Uint8Array | undefin
     if (m.delayMs !== undefined) w.uint(m.delayMs as number);
     if (m.deduplicationId !== undefined) w.str(m.deduplicationId as string);
   }
+  return takeScratch(w);
+}
+
+/** A send or publish without its messages: what comes ahead of them in the binary form. */
+export type SendHead = Omit<CommandOf<'queue.send'>, 'messages'> | Omit<CommandOf<'topic.publish'>, 'messages'>;
+
+/**
+ * The binary form of a send or publish of body-only messages whose bodies are given as
+ * UTF-8 ranges of `source` (`spans` holds start and end of each): byte for byte what
+ * encodeSendBinary writes for the same command with those bodies as strings, without
+ * the strings ever being made. The caller vouches for what the schema would check: a
+ * valid head (isValidSendHead) and well-formed UTF-8 in every range.
+ */
+export function encodeBodySpansBinary(head: SendHead, source: Uint8Array, spans: ArrayLike<number>, headroom = 0): Uint8Array {
+  const w = scratch;
+  writeHead(w, head, spans.length / 2, headroom);
+  const headBytes = w.bytes();
+  // Each body: str's u32 length and bytes, then a zero byte of flags (no attributes,
+  // delay or deduplication id). Written straight into a buffer of the exact size: the
+  // bodies are copied once.
+  let size = headBytes.length;
+  for (let k = 0; k < spans.length; k += 2) size += 4 + (spans[k + 1] - spans[k]) + 1;
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  out.set(headBytes);
+  let at = headBytes.length;
+  for (let k = 0; k < spans.length; k += 2) {
+    const length = spans[k + 1] - spans[k];
+    view.setUint32(at, length, true);
+    out.set(source.subarray(spans[k], spans[k + 1]), at + 4);
+    at += 4 + length + 1;
+  }
+  return out;
+}
+
+function writeHead(w: BinaryWriter, c: SendHead, count: number, headroom: number): void {
+  w.reset();
+  w.zeros(headroom);
+  w.u8(VALIDATED_SEND_TAG);
+  w.u8(c.type === 'queue.send' ? SEND : PUBLISH);
+  w.str(c.user);
+  w.str(c.type === 'queue.send' ? c.queue : c.topic);
+  w.bool(c.batch);
+  w.u8((c.idempotencyKey !== undefined ? HAS_KEY : 0) | (c.producer !== undefined ? HAS_PRODUCER : 0));
+  if (c.idempotencyKey !== undefined) w.str(c.idempotencyKey);
+  if (c.producer !== undefined) writeProducer(w, c.producer);
+  w.uint(count);
+}
+
+function takeScratch(w: BinaryWriter): Uint8Array {
   const out = w.bytes().slice();
   // A huge batch grew the scratch buffer: let that memory go.
   if (w.capacity > 4 * SCRATCH_BYTES) scratch = new BinaryWriter(SCRATCH_BYTES);

@@ -90,15 +90,23 @@ function isValidProducer(p: unknown, messages: number): boolean {
 
 /**
  * True when `c` is a queue.send or topic.publish of body-only messages that its command
- * schema accepts: user and target are names, the idempotency key (if any) has the
- * header's pattern, `batch` is a boolean, and its producer (if any) is valid for its
- * messages. False says nothing: check with the schema.
+ * schema accepts: its head is valid for its messages (isValidSendHead). False says
+ * nothing: check with the schema.
  */
 export function isValidBodyOnlySend(c: SendFields): boolean {
+  return areBodyOnlyMessages(c.messages) && isValidSendHead(c, c.messages.length);
+}
+
+/**
+ * True when the fields of a queue.send or topic.publish other than its messages are
+ * what its command schema accepts for `count` messages: user and target are names, the
+ * idempotency key (if any) has the header's pattern, `batch` is a boolean, and its
+ * producer (if any) is valid for that many messages.
+ */
+export function isValidSendHead(c: SendFields, count: number): boolean {
   if (c.type !== 'queue.send' && c.type !== 'topic.publish') return false;
   const target = c.type === 'queue.send' ? c.queue : c.topic;
   if (!isName(c.user) || !isName(target) || typeof c.batch !== 'boolean') return false;
   if (c.idempotencyKey !== undefined && !(typeof c.idempotencyKey === 'string' && IDEMPOTENCY_KEY_PATTERN.test(c.idempotencyKey))) return false;
-  if (!areBodyOnlyMessages(c.messages)) return false;
-  return c.producer === undefined || isValidProducer(c.producer, c.messages.length);
+  return c.producer === undefined || isValidProducer(c.producer, count);
 }

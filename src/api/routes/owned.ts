@@ -2,8 +2,10 @@
 // differ in the permission names, the message shape (a topic message has no delay) and
 // the command types, which `Owned` says once for each.
 import type { z } from 'zod';
-import type { CommandOf } from '../../broker/index.js';
-import { commit, idempotencyField, type ApiDeps } from '../deps.js';
+import { encodeBodySpansCommand, type CommandOf, type SendHead } from '../../broker/index.js';
+import { COMMAND_HEADROOM } from '../../node/envelope.js';
+import { BodySpans, scanBodySpans } from '../body-spans.js';
+import { commit, commitEncoded, idempotencyField, type ApiDeps } from '../deps.js';
 import { framesBody, isFramesView, PRODUCER_HEADER, PRODUCER_HEADER_DOC, producerOf } from '../producer.js';
 import { defineRoute, type RouteSpec } from '../route.js';
 import { GrantParams, NameParams } from '../schemas.js';
@@ -83,6 +85,7 @@ export function ownedRoutes<G extends z.ZodType<{ permissions: string[] }>, V ex
       params: NameParams,
       body: at.send.body,
       parseBody: at.send.parseBody,
+      fastBody: scanBodySpans,
       success: 201,
       headers: [PRODUCER_HEADER_DOC],
       check: checkMessageSizes,
@@ -90,15 +93,21 @@ export function ownedRoutes<G extends z.ZodType<{ permissions: string[] }>, V ex
         // New messages need disk; everything else (receives, acks) frees or keeps it.
         const refused = deps.node.storageRefusal();
         if (refused) throw refused;
-        const sent: SendBody = body;
-        const batch = 'messages' in sent;
-        const messages = batch ? sent.messages : [sent];
-        const producer = producerOf(headers[PRODUCER_HEADER], messages.length);
-        const value = await commit(deps, {
-          type: types.send, user, ...idempotencyField(idempotencyKey), ...ref(params.name), messages, batch,
+        const spans = body instanceof BodySpans ? body : undefined;
+        const sent = body as SendBody;
+        const batch = spans ? spans.batch : 'messages' in sent;
+        const count = spans ? spans.count : 'messages' in sent ? sent.messages.length : 1;
+        const producer = producerOf(headers[PRODUCER_HEADER], count);
+        const head = {
+          type: types.send, user, ...idempotencyField(idempotencyKey), ...ref(params.name), batch,
           ...(producer !== undefined && { producer }),
-        } as SendCommand);
-        deps.metrics.sent(at.kind, messages.length);
+        } as SendHead;
+        const encoded = spans && encodeBodySpansCommand(head, spans.source, spans.spans, COMMAND_HEADROOM);
+        const messages = () => (spans ? spans.messages() : 'messages' in sent ? sent.messages : [sent]);
+        const value = encoded
+          ? await commitEncoded(deps, types.send, encoded)
+          : await commit(deps, { ...head, messages: messages() });
+        deps.metrics.sent(at.kind, count);
         return { status: 201, body: isFramesView(value) ? framesBody(value) : value };
       },
     }),
