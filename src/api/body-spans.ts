@@ -41,23 +41,24 @@ const OPEN_ARRAY = 0x5b;
 const CLOSE_ARRAY = 0x5d;
 const BACKSLASH = 0x5c;
 const BODY_KEY = Buffer.from('"body"');
+const MESSAGES_KEY = Buffer.from('"messages"');
 /** Each byte of a 32-bit word: 0x01, 0x20 (the first byte JSON takes unescaped), the
  *  backslash, and the high bit (0x80808080 as an int32). */
 const ONES = 0x01010101;
 const SPACES = 0x20202020;
 const BACKSLASHES = 0x5c5c5c5c;
 const HIGH_BITS = 0x80808080 | 0;
-const MESSAGES_KEY = Buffer.from('"messages"');
 
 /** `{"body": ...}` or `{"messages": [...]}` as described above, else undefined. */
 export function scanBodySpans(raw: Buffer): BodySpans | undefined {
   const scan = new Scan(raw);
   const open = scan.space(0);
   if (raw[open] !== OPEN_OBJECT) return undefined;
-  const batch = scan.key(scan.space(open + 1), MESSAGES_KEY) >= 0;
+  const afterMessagesKey = scan.key(scan.space(open + 1), MESSAGES_KEY);
+  const batch = afterMessagesKey >= 0;
   let i: number;
   if (batch) {
-    i = scan.colon(scan.key(scan.space(open + 1), MESSAGES_KEY));
+    i = scan.colon(afterMessagesKey);
     if (i < 0 || raw[i] !== OPEN_ARRAY) return undefined;
     i = scan.space(i + 1);
     for (;;) {
