@@ -245,7 +245,7 @@ export class ReadyLoop {
       } finally {
         this.writing = false;
       }
-      mark('write.done', rd.entries.at(-1)?.index ?? 0);
+      mark('write.done', last);
       const writeMs = performance.now() - started;
       if (rd.mustSync) {
         metrics.fsyncLatency.observe(writeMs / 1000);

@@ -103,10 +103,9 @@ export function ownedRoutes<G extends z.ZodType<{ permissions: string[] }>, V ex
           ...(producer !== undefined && { producer }),
         } as SendHead;
         const encoded = spans && encodeBodySpansCommand(head, spans.source, spans.spans, COMMAND_HEADROOM);
-        const messages = () => (spans ? spans.messages() : 'messages' in sent ? sent.messages : [sent]);
         const value = encoded
           ? await commitEncoded(deps, types.send, encoded)
-          : await commit(deps, { ...head, messages: messages() });
+          : await commit(deps, { ...head, messages: spans ? spans.messages() : 'messages' in sent ? sent.messages : [sent] });
         deps.metrics.sent(at.kind, count);
         return { status: 201, body: isFramesView(value) ? framesBody(value) : value };
       },

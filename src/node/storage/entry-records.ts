@@ -63,7 +63,7 @@ export function encodeRecords(ents: readonly Entry[]): Buffer {
     }
     const end = writeRecord(buf, at, e);
     records.set(e, buf.subarray(at, end));
-    e.data = new Uint8Array(buf.buffer, buf.byteOffset + at + RECORD_PREFIX_BYTES + ENTRY_HEADER, e.data.length);
+    e.data = new Uint8Array(buf.buffer, buf.byteOffset + at + RECORD_HEAD_BYTES, e.data.length);
     at = end;
   }
   return buf;
@@ -110,7 +110,7 @@ export function decodeRecords(bytes: Uint8Array): Entry[] {
   const out: Entry[] = [];
   let at = 0;
   while (at < bytes.length) {
-    if (at + RECORD_PREFIX_BYTES + ENTRY_HEADER > bytes.length) throw new CorruptValueError(`a record at byte ${at} is cut short`);
+    if (at + RECORD_HEAD_BYTES > bytes.length) throw new CorruptValueError(`a record at byte ${at} is cut short`);
     const length = view.getUint32(at);
     const body = at + RECORD_PREFIX_BYTES;
     if (length < ENTRY_HEADER || body + length > bytes.length) throw new CorruptValueError(`a record at byte ${at} has a bad length ${length}`);

@@ -57,13 +57,13 @@ export function segmentHeader(seq: number): Buffer {
   return header;
 }
 
-/** Bytes a record of `e` takes on disk (prefix included). */
-export function recordBytes(e: Entry): number {
-  return RECORD_PREFIX_BYTES + ENTRY_HEADER + e.data.length;
-}
-
 /** Bytes a record puts in front of its entry's data: the length prefix and the entry header. */
 export const RECORD_HEAD_BYTES = RECORD_PREFIX_BYTES + ENTRY_HEADER;
+
+/** Bytes a record of `e` takes on disk (prefix included). */
+export function recordBytes(e: Entry): number {
+  return RECORD_HEAD_BYTES + e.data.length;
+}
 
 /** Writes the record of `e` into `buf` at `at`; returns the offset after it. */
 export function writeRecord(buf: Buffer, at: number, e: Entry): number {
