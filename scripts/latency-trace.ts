@@ -28,8 +28,9 @@ function readPoints(dir: string): Point[] {
   return points.sort((a, b) => a.us - b.us);
 }
 
-/** One request's timeline: hop name -> µs since the request arrived. */
-type Timeline = Map<string, number>;
+/** One request's timeline: hop name -> µs since the request arrived; `start` and
+ *  `leader` place it on the machine's clock, for matching it with GC pauses. */
+type Timeline = Map<string, number> & { start?: number; leader?: string };
 
 function timelines(points: Point[]): Timeline[] {
   const found: Timeline[] = [];
@@ -61,6 +62,8 @@ function timelines(points: Point[]): Timeline[] {
     }
     if (!propose || !apply || !answer) continue;
     const t: Timeline = new Map();
+    t.start = req.us;
+    t.leader = leader;
     const at = (name: string, p: Point | undefined) => p && !t.has(name) && t.set(name, p.us - req.us);
     at('propose', propose);
     for (const p of byIndex.get(apply.index) ?? []) {
@@ -77,6 +80,46 @@ function timelines(points: Point[]): Timeline[] {
   return found;
 }
 
+interface Pause {
+  node: string;
+  start: number;
+  end: number;
+  kind: string;
+}
+
+function gcPauses(points: Point[]): Pause[] {
+  return points
+    .filter((p) => p.point === 'gc')
+    .map((p) => {
+      const [kind, us] = p.detail.split(':');
+      return { node: p.node, start: p.us, end: p.us + Number(us), kind };
+    });
+}
+
+/** How many of `lines` overlapped a GC on their leader or on a follower, and the kinds. */
+function printPauses(title: string, lines: Timeline[], pauses: Pause[]): void {
+  let onLeader = 0;
+  let onFollower = 0;
+  let pausedUs = 0;
+  const kinds = new Map<string, number>();
+  for (const t of lines) {
+    const start = t.start ?? 0;
+    const end = start + (t.get('http.out') ?? 0);
+    const hit = pauses.filter((p) => p.start < end && p.end > start);
+    if (hit.some((p) => p.node === t.leader)) onLeader++;
+    if (hit.some((p) => p.node !== t.leader)) onFollower++;
+    for (const p of hit) {
+      pausedUs += Math.min(end, p.end) - Math.max(start, p.start);
+      kinds.set(p.kind, (kinds.get(p.kind) ?? 0) + 1);
+    }
+  }
+  const kindText = [...kinds].map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
+  process.stdout.write(
+    `${title}: ${lines.length} requests, ${onLeader} overlapped a GC on the leader, ${onFollower} on a follower; ` +
+      `GC time inside them ${(pausedUs / Math.max(1, lines.length)).toFixed(0)} µs per request (${kindText})\n`,
+  );
+}
+
 function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))];
 }
@@ -84,7 +127,9 @@ function quantile(sorted: number[], q: number): number {
 function main(): void {
   const dir = process.argv[2];
   if (!dir) throw new Error('usage: latency-trace.ts <trace dir>');
-  const lines = timelines(readPoints(dir));
+  const points = readPoints(dir);
+  const lines = timelines(points);
+  const pauses = gcPauses(points);
   if (lines.length === 0) throw new Error(`no complete sequential request found in ${dir}`);
   printHops(`${lines.length} sequential requests`, lines);
   // The tail: the same points for the slowest 1 % alone, to see which hop makes it.
@@ -96,6 +141,11 @@ function main(): void {
   // (a busy machine, a long GC) that dominate the slowest 1 %.
   const band = byTotal.slice(Math.floor(lines.length / 100), Math.max(Math.floor(lines.length / 100) + 1, Math.floor(lines.length / 20)));
   printHops(`\nthe ${band.length} between p95 and p99`, band);
+  process.stdout.write('\nGC pauses (recorded by the nodes while tracing):\n');
+  printPauses('all', lines, pauses);
+  printPauses('slowest 1 %', slowest, pauses);
+  printPauses('p95-p99', band, pauses);
+  printPauses('fastest half', byTotal.slice(Math.floor(lines.length / 2)), pauses);
 }
 
 function printHops(title: string, lines: Timeline[]): void {

@@ -6,6 +6,7 @@
 // machine share, and write them to <dir>/<pid>.trace when the process exits. Unset,
 // `mark` is an empty function: the hot path pays one call of nothing.
 import { writeFileSync } from 'node:fs';
+import { PerformanceObserver, constants as perfConstants, performance, type PerformanceEntry } from 'node:perf_hooks';
 import { join } from 'node:path';
 import type { Message } from '../raft/types.js';
 
@@ -23,7 +24,9 @@ export type TracePoint =
   | 'frame.out'
   | 'frame.sent'
   | 'frame.in'
-  | 'apply';
+  | 'apply'
+  /** A garbage collection (detail: its kind and length in µs), at its start. */
+  | 'gc';
 
 /** Records `point` for log `index` (0 when the hop knows no index) now. */
 export let mark: (point: TracePoint, index?: number, detail?: string) => void = () => {};
@@ -40,11 +43,21 @@ export function startLatencyTrace(dir: string | undefined, nodeId: string): void
   const lines: string[] = new Array<string>(MAX_POINTS);
   let n = 0;
   tracing = true;
-  mark = (point, index = 0, detail = '') => {
+  const record = (us: number, point: TracePoint, index: number, detail: string) => {
     const k = n++ % MAX_POINTS;
-    times[k] = Number(process.hrtime.bigint()) / 1000;
+    times[k] = us;
     lines[k] = `${point} ${index} ${detail}`;
   };
+  mark = (point, index = 0, detail = '') => record(Number(process.hrtime.bigint()) / 1000, point, index, detail);
+  // GCs are reported after they end; each is recorded at its start (performance.now()
+  // runs on the same monotonic clock as hrtime), so a slow request can be matched with
+  // the pauses that overlapped it.
+  const gcs = new PerformanceObserver((list) => {
+    const nowUs = Number(process.hrtime.bigint()) / 1000;
+    const nowMs = performance.now();
+    for (const e of list.getEntries()) record(nowUs - (nowMs - e.startTime) * 1000, 'gc', 0, `${gcKind(e)}:${Math.round(e.duration * 1000)}`);
+  });
+  gcs.observe({ entryTypes: ['gc'] });
   process.on('exit', () => {
     const first = Math.max(0, n - MAX_POINTS);
     const out: string[] = [];
@@ -60,4 +73,13 @@ export function markMessages(point: 'frame.in' | 'frame.out' | 'frame.sent' | 's
     if (m.type === 'append') mark(point, m.index + m.entries.length, `${m.type}:${m.to}`);
     else if (m.type === 'appendResp') mark(point, m.index, `${m.type}:${m.to}`);
   }
+}
+
+function gcKind(e: PerformanceEntry): string {
+  const kind = (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind;
+  if (kind === perfConstants.NODE_PERFORMANCE_GC_MINOR) return 'minor';
+  if (kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) return 'major';
+  if (kind === perfConstants.NODE_PERFORMANCE_GC_INCREMENTAL) return 'incremental';
+  if (kind === perfConstants.NODE_PERFORMANCE_GC_WEAKCB) return 'weakcb';
+  return String(kind);
 }
