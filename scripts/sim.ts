@@ -23,6 +23,7 @@ let acked = 0;
 let reads = 0;
 let crashes = 0;
 let snapshots = 0;
+let appliedWhileWriting = 0;
 let maxToLeader = 0;
 let maxToConverge = 0;
 let worstSeed = start;
@@ -34,6 +35,7 @@ for (let i = 0; i < seeds; i++) {
     reads += r.reads;
     crashes += r.crashes;
     snapshots += r.snapshotsInstalled;
+    appliedWhileWriting += r.appliedWhileWriting;
     if (r.ticksToLeader > maxToLeader) worstSeed = seed;
     maxToLeader = Math.max(maxToLeader, r.ticksToLeader);
     maxToConverge = Math.max(maxToConverge, r.ticksToConverge);
@@ -52,7 +54,7 @@ for (let i = 0; i < seeds; i++) {
     const secs = (now - began) / 1000;
     console.log(
       `seeds ${i + 1}/${seeds} (${start}..${seed}) ok in ${secs.toFixed(1)}s, ${((i + 1) / secs).toFixed(0)} seeds/s; ` +
-        `acked ${acked}, reads ${reads}, crashes ${crashes}, snapshots installed ${snapshots}; ` +
+        `acked ${acked}, reads ${reads}, crashes ${crashes}, snapshots installed ${snapshots}, applied by a leader while writing ${appliedWhileWriting}; ` +
         `after healing: leader within ${maxToLeader} ticks (worst: seed ${worstSeed}), converged within ${maxToConverge}`,
     );
   }

@@ -29,6 +29,8 @@ export interface SimResult {
   elections: number;
   crashes: number;
   snapshotsInstalled: number;
+  /** Entries a leader applied while its own write of them was in flight. */
+  appliedWhileWriting: number;
   /** After healing: ticks until a leader, and until every node applied everything acknowledged. */
   ticksToLeader: number;
   ticksToConverge: number;
@@ -173,7 +175,7 @@ export class Simulation {
   private nextRead = 0;
   private entriesSeen = new Map<string, { prevTerm: number; data: string }>();
   private storesChanged = false;
-  private stats = { reads: 0, elections: 0, crashes: 0, snapshotsInstalled: 0, ticksToLeader: 0, ticksToConverge: 0 };
+  private stats = { reads: 0, elections: 0, crashes: 0, snapshotsInstalled: 0, appliedWhileWriting: 0, ticksToLeader: 0, ticksToConverge: 0 };
   private readonly decoder = new TextDecoder();
 
   constructor(readonly opts: SimOptions) {
@@ -236,6 +238,7 @@ export class Simulation {
       elections: this.stats.elections,
       crashes: this.stats.crashes,
       snapshotsInstalled: this.stats.snapshotsInstalled,
+      appliedWhileWriting: this.stats.appliedWhileWriting,
       ticksToLeader: this.stats.ticksToLeader,
       ticksToConverge: this.stats.ticksToConverge,
     };
@@ -402,8 +405,16 @@ export class Simulation {
     for (let guard = 0; guard < 100; guard++) {
       if (n.write) {
         if (n.write.doneAt > this.now) {
-          // A node waiting on its disk sends what may go early (RawNode.takeEarlyMessages).
+          // A node waiting on its disk sends what may go early (RawNode.takeEarlyMessages),
+          // and a leader applies what its followers committed meanwhile, after the
+          // committed entries of the Ready being written.
           for (const m of n.raw.takeEarlyMessages()) this.send(m);
+          const committed = n.raw.takeCommittedWhileWriting();
+          if (committed.length > 0) {
+            for (const e of n.write.rd.committedEntries) if (e.index > n.app.index) this.apply(n, e);
+            for (const e of committed) this.apply(n, e);
+            this.stats.appliedWhileWriting += committed.length;
+          }
           return;
         }
         this.completeWrite(n);
@@ -443,7 +454,7 @@ export class Simulation {
     if (rd.entries.length > 0 || rd.snapshot) this.storesChanged = true;
     if (!sentEarly) for (const m of rd.messages) this.send(m);
     if (rd.snapshot) this.installSnapshot(n, rd.snapshot);
-    for (const e of rd.committedEntries) this.apply(n, e);
+    for (const e of rd.committedEntries) if (e.index > n.app.index) this.apply(n, e);
     for (const rs of rd.readStates) {
       const ctx = this.decoder.decode(rs.context);
       const pending = this.pendingReads.get(ctx);

@@ -5,16 +5,23 @@ import type { EntryReader } from './state-machine.js';
 
 /**
  * What StateMachine.answer reads committed entries' commands with: the batch being
- * applied first (its entries may still be on their way to disk), then the log store.
+ * applied first, then the entries of the write in flight (`writing`: a leader applies
+ * what its followers committed before its own disk has it), then the log store.
  * Undefined when the log no longer holds the index (compacted) or it is no command.
  */
-export function commandReader(store: { entries(lo: number, hi: number): Entry[] }, batch: readonly Entry[]): EntryReader {
-  const first = batch.length > 0 ? batch[0].index : 0;
+export function commandReader(store: { entries(lo: number, hi: number): Entry[] }, batch: readonly Entry[], writing: readonly Entry[] = []): EntryReader {
   return (index) => {
-    const e = index >= first && index < first + batch.length ? batch[index - first] : stored(store, index);
+    const e = within(batch, index) ?? within(writing, index) ?? stored(store, index);
     if (e === undefined || e.type !== 'normal' || e.data.length === 0) return undefined;
     return decodeEnvelope(e.data).command;
   };
+}
+
+/** The entry at `index` of a contiguous run, if the run holds it. */
+function within(run: readonly Entry[], index: number): Entry | undefined {
+  if (run.length === 0) return undefined;
+  const at = index - run[0].index;
+  return at >= 0 && at < run.length ? run[at] : undefined;
 }
 
 function stored(store: { entries(lo: number, hi: number): Entry[] }, index: number): Entry | undefined {

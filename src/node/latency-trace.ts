@@ -25,6 +25,8 @@ export type TracePoint =
   | 'frame.sent'
   | 'frame.in'
   | 'apply'
+  /** A leader applies entries its followers committed while its own write was in flight. */
+  | 'commit.early'
   /** A garbage collection (detail: its kind and length in µs), at its start. */
   | 'gc';
 

@@ -63,6 +63,11 @@ export class ReadyLoop {
   private slowWrites = 0;
   /** The loop waits on a write of this node's (see stepWhileWriting). */
   private writing = false;
+  /** The entries of the Ready being written, and those of its committed entries that
+   *  wait for the write: a leader applies them sooner when its followers commit
+   *  entries meanwhile (stepWhileWriting). */
+  private writingEntries: readonly Entry[] = [];
+  private lateWhileWriting: Entry[] = [];
   private stepWhileWritingQueued = false;
   private lastSlowWriteLogMs = 0;
   private wakeLoop: (() => void) | undefined;
@@ -139,6 +144,16 @@ export class ReadyLoop {
     this.d.inbox.feedWhileWriting();
     const msgs = this.d.raw.takeEarlyMessages();
     if (msgs.length > 0) this.d.send(msgs);
+    // A leader's followers may have made entries durable before its own disk did: what
+    // they committed is applied (and its callers answered) now, in log order.
+    const committed = this.d.raw.takeCommittedWhileWriting();
+    if (committed.length > 0) {
+      mark('commit.early', committed[committed.length - 1].index);
+      const late = this.lateWhileWriting;
+      this.lateWhileWriting = [];
+      this.apply(late.length > 0 ? late.concat(committed) : committed, this.writingEntries);
+      this.d.reads.release(this._applied);
+    }
   }
 
   // ---- the loop ----
@@ -237,6 +252,8 @@ export class ReadyLoop {
       }
       write.catch(() => {}); // observed below, after the early applies
       if (!onLoop && early.length > 0) this.apply(early);
+      this.writingEntries = rd.entries;
+      this.lateWhileWriting = late;
       this.writing = true;
       try {
         await write;
@@ -244,6 +261,8 @@ export class ReadyLoop {
         throw err instanceof StorageFailedError ? err : new StorageFailedError(`persisting the raft log failed: ${(err as Error).message}`, { cause: err });
       } finally {
         this.writing = false;
+        this.writingEntries = [];
+        this.lateWhileWriting = [];
       }
       mark('write.done', last);
       const writeMs = performance.now() - started;
@@ -302,10 +321,12 @@ export class ReadyLoop {
     this.slowWrites = 0;
   }
 
-  private apply(entries: Entry[]): void {
+  /** Applies committed `entries` in order, answering their callers; `writing`: the
+   *  entries of a write still in flight, which the answers may read. */
+  private apply(entries: Entry[], writing: readonly Entry[] = []): void {
     const { stateMachine: sm, proposals, snapshotter } = this.d;
     const now = performance.now();
-    const read = commandReader(this.d.store, entries);
+    const read = commandReader(this.d.store, entries, writing);
     for (const e of entries) {
       if (e.index <= this._applied) continue;
       this._applied = e.index;

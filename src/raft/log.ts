@@ -11,6 +11,9 @@ export class RaftLog {
   readonly unstable: UnstableLog;
   committed: number;
   applied: number;
+  /** The last index handed out to be applied (in a Ready, or to a leader while its
+   *  write is in flight): at or above `applied`, at or below `committed`. */
+  applying: number;
 
   constructor(readonly store: LogStore) {
     const last = store.lastIndex();
@@ -20,6 +23,7 @@ export class RaftLog {
     const start = Math.max(store.firstIndex() - 1, store.snapshot().meta.index);
     this.committed = start;
     this.applied = start;
+    this.applying = start;
   }
 
   firstIndex(): number {
@@ -136,6 +140,7 @@ export class RaftLog {
       throw new Error(`applied ${index} out of range [${this.applied}, ${this.committed}]`);
     }
     this.applied = index;
+    if (index > this.applying) this.applying = index;
   }
 
   stableTo(index: number, term: number): void {
@@ -147,11 +152,12 @@ export class RaftLog {
   }
 
   hasNextCommittedEntries(): boolean {
-    return this.committed > Math.max(this.applied, this.firstIndex() - 1);
+    return this.committed > Math.max(this.applying, this.firstIndex() - 1);
   }
 
+  /** The committed entries not yet handed out; the caller hands them out (`applying`). */
   nextCommittedEntries(maxBytes?: number): Entry[] {
-    const lo = Math.max(this.applied + 1, this.firstIndex());
+    const lo = Math.max(this.applying + 1, this.firstIndex());
     if (this.committed + 1 <= lo) return [];
     return this.slice(lo, this.committed + 1, maxBytes);
   }

@@ -120,7 +120,7 @@ export class RawNode {
     const u = r.log.unstable;
     const rd: Ready = {
       entries: u.entries.slice(),
-      committedEntries: r.log.nextCommittedEntries(r.config.maxCommittedBytesPerReady),
+      committedEntries: this.handOutCommitted(),
       messages: r.msgs,
       readStates: r.readStates,
       mustSync: false,
@@ -174,7 +174,31 @@ export class RawNode {
     return early;
   }
 
-  /** The driver persisted, sent and applied `rd`. */
+  /**
+   * A leader whose own write of the outstanding Ready is in flight: the entries
+   * committed since that Ready was handed out, to apply now. A quorum of followers made
+   * them durable without this node's disk (the leader counts itself only once its write
+   * is done), so they are committed like any other, and a slow disk on the leader no
+   * longer holds back what its followers already made safe. The driver applies them after
+   * the outstanding Ready's own committed entries; they are handed out once (the next
+   * Ready starts after them) and count as applied at advance(). Not while a snapshot is
+   * being written, and empty on a follower (which applies only what it wrote).
+   */
+  takeCommittedWhileWriting(): Entry[] {
+    const rd = this.outstanding;
+    if (!rd || rd.snapshot || this.raft.role !== 'leader') return [];
+    return this.handOutCommitted();
+  }
+
+  private handOutCommitted(): Entry[] {
+    const log = this.raft.log;
+    const ents = log.nextCommittedEntries(this.raft.config.maxCommittedBytesPerReady);
+    if (ents.length > 0) log.applying = ents[ents.length - 1].index;
+    return ents;
+  }
+
+  /** The driver persisted, sent and applied `rd` (and what takeCommittedWhileWriting
+   *  handed out meanwhile). */
   advance(rd: Ready): void {
     if (rd !== this.outstanding) throw new Error('advance() with a Ready that is not the outstanding one');
     this.outstanding = undefined;
@@ -182,14 +206,13 @@ export class RawNode {
     if (rd.snapshot) {
       log.stableSnapTo(rd.snapshot.meta.index);
       if (rd.snapshot.meta.index > log.applied) log.applied = rd.snapshot.meta.index;
+      if (log.applied > log.applying) log.applying = log.applied;
     }
     if (rd.entries.length > 0) {
       const last = rd.entries[rd.entries.length - 1];
       log.stableTo(last.index, last.term);
     }
-    if (rd.committedEntries.length > 0) {
-      log.appliedTo(rd.committedEntries[rd.committedEntries.length - 1].index);
-    }
+    if (log.applying > log.applied) log.appliedTo(log.applying);
     this.raft.onPersisted();
   }
 

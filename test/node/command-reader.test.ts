@@ -29,6 +29,19 @@ describe('commandReader (what StateMachine.answer reads entries with)', () => {
     expect(text(9)).toBeUndefined();
   });
 
+  test('a leader applying while its write is in flight reads that write\'s entries, which the store does not have yet', () => {
+    const read = commandReader(store, [entry(8, 'batch-8')], [entry(6, 'writing-6'), entry(7, 'writing-7'), entry(8, 'writing-8')]);
+    const text = (i: number) => {
+      const c = read(i);
+      return c === undefined ? undefined : new TextDecoder().decode(c);
+    };
+    expect(text(8)).toBe('batch-8');
+    expect(text(7)).toBe('writing-7');
+    expect(text(6)).toBe('writing-6');
+    expect(text(5)).toBe('stored-5');
+    expect(text(9)).toBeUndefined();
+  });
+
   test('entries that hold no command (a leader\'s no-op, a config change) read as undefined; storage failures propagate', () => {
     const noop: Entry = { index: 8, term: 2, type: 'normal', data: new Uint8Array(0) };
     expect(commandReader(store, [noop])(8)).toBeUndefined();

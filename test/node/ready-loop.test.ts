@@ -27,20 +27,33 @@ const PEERS = 'n1@127.0.0.1:9001@http://127.0.0.1:8001,n2@127.0.0.1:3@http://127
 interface Harness {
   loop: ReadyLoop;
   raw: RawNode;
-  /** What happened, in order: 'send <types>', 'turn ended', 'save <n> loop|pool', 'apply'. */
+  /** What happened, in order: 'send <types>', 'turn ended', 'save <n> loop|pool',
+   *  'saved <last index>' (a held write let go), 'apply'. */
   order: string[];
+  /** The indexes of the commands applied, in order. */
+  applied: number[];
+  /** From now on saves with entries wait until releaseWrites() (a slow disk). */
+  holdWrites(): void;
+  releaseWrites(): void;
   sent: Message[];
   stop(): Promise<void>;
 }
 
 async function harness(dir: string): Promise<Harness> {
+  let held: Array<() => void> = [];
+  let holding = false;
   const config = loadConfig(['--data-dir', dir, '--node-id', 'n1', '--peers', PEERS], {});
   const store = await DiskLogStore.open(join(dir, 'raft'), { nodeId: 'n1', conf: { voters: ['n1', 'n2', 'n3'] } });
   const order: string[] = [];
+  const applied: number[] = [];
   const save = store.save.bind(store);
   store.save = (batch, mayBlock) => {
     if (batch.entries.length > 0) order.push(`save ${batch.entries.length} ${mayBlock ? 'loop' : 'pool'}`);
-    return save(batch, mayBlock);
+    if (!holding || batch.entries.length === 0) return save(batch, mayBlock);
+    return new Promise<void>((resolve) => held.push(resolve)).then(() => {
+      order.push(`saved ${batch.entries.at(-1)!.index}`);
+      return save(batch, mayBlock);
+    });
   };
   const raw = new RawNode(
     { id: 'n1', electionTicks: 10, heartbeatTicks: 1, preVote: false, checkQuorum: true, maxInflightMessages: 64, maxMessageBytes: 1 << 20, snapshotChunkBytes: 1 << 20, rng: { int: () => 0 } },
@@ -48,8 +61,9 @@ async function harness(dir: string): Promise<Harness> {
   );
   const metrics = new RaftMetrics(new Registry());
   const stateMachine: StateMachine = {
-    apply: () => {
+    apply: (_command, at) => {
       order.push('apply');
+      applied.push(at.index);
       return undefined;
     },
     snapshot: () => new Uint8Array(0),
@@ -87,7 +101,16 @@ async function harness(dir: string): Promise<Harness> {
   const running = loop.run();
   const l = loop;
   return {
-    loop: l, raw, order, sent,
+    loop: l, raw, order, sent, applied,
+    holdWrites() {
+      holding = true;
+    },
+    releaseWrites() {
+      holding = false;
+      const waiting = held;
+      held = [];
+      for (const release of waiting) release();
+    },
     async stop() {
       l.halt();
       await running;
@@ -159,6 +182,48 @@ describe('ReadyLoop', () => {
       await until(h, 'the big write', () => h.order.some((o) => o.startsWith('save')));
       expect(h.order.slice(0, 2)).toEqual(['send append', `save ${LOOP_WRITE_MAX_ENTRIES + 1} pool`]);
     } finally {
+      await h.stop();
+    }
+  }, T);
+
+  test("a leader whose own write is slow applies what both followers made durable meanwhile, before its disk returns, and once", async () => {
+    const h = await harness(dir);
+    try {
+      h.raw.campaign();
+      h.loop.kick();
+      await until(h, 'the vote requests', () => h.sent.some((m) => m.type === 'vote'));
+      const term = h.loop.term;
+      h.loop.receive([message('voteResp', 'n2', 'n1', term)]);
+      await until(h, "the leader's first write", () => h.order.some((o) => o.startsWith('save')));
+      h.loop.receive([message('appendResp', 'n2', 'n1', term, { index: 1 })]);
+      await until(h, 'the commit of the empty entry', () => h.loop.commitIndex >= 1);
+
+      h.holdWrites();
+      h.order.length = 0;
+      h.raw.proposeMany([data(2)]);
+      h.loop.kick();
+      await until(h, 'the write of entry 2', () => h.order.includes('save 1 pool'));
+      // One follower is not enough while the leader's own write has not returned.
+      h.loop.receive([message('appendResp', 'n2', 'n1', term, { index: 2 })]);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(h.applied).toEqual([]);
+      // The second follower makes a majority without the leader's disk.
+      h.loop.receive([message('appendResp', 'n3', 'n1', term, { index: 2 })]);
+      await until(h, 'the apply of entry 2', () => h.applied.includes(2));
+      expect(h.order).not.toContain('saved 2');
+      expect(h.loop.applied).toBe(2);
+
+      h.releaseWrites();
+      await until(h, 'the write of entry 2', () => h.order.includes('saved 2'));
+      h.raw.proposeMany([data(3)]);
+      h.loop.kick();
+      await until(h, 'the write of entry 3', () => h.order.includes('saved 3') || h.order.filter((o) => o === 'save 1 pool').length === 2);
+      h.loop.receive([message('appendResp', 'n2', 'n1', term, { index: 3 })]);
+      await until(h, 'the apply of entry 3', () => h.applied.includes(3));
+      // Entry 2 was applied once, the next one after it, in order.
+      expect(h.applied).toEqual([2, 3]);
+    } finally {
+      h.releaseWrites();
       await h.stop();
     }
   }, T);

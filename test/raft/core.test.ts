@@ -148,6 +148,43 @@ describe('the leader and its own disk', () => {
     expect(committed.map((e) => e.index)).toEqual([1, 2]);
   });
 
+  test('a leader applies what two followers committed while its own write is in flight, once, in order', () => {
+    const s = new Single();
+    s.becomeLeader();
+    expect(s.node.propose(bytes('x'))).toBe(true);
+    const rd = s.node.ready(); // the write of entry 2 is in flight
+    expect(s.node.takeCommittedWhileWriting()).toEqual([]);
+    // One follower: with the leader's disk it commits the no-op (written by an earlier
+    // Ready), but x is on one disk only: a leader whose write has not returned is not counted.
+    s.node.step({ ...heartbeatLike('appendResp', 'n2', 1), index: 2 });
+    expect(s.node.takeCommittedWhileWriting().map((e) => e.index)).toEqual([1]);
+    expect(s.node.takeCommittedWhileWriting()).toEqual([]);
+    // Two followers are a majority: x is handed out now, and only once.
+    s.node.step({ ...heartbeatLike('appendResp', 'n3', 1), index: 2 });
+    expect(s.node.takeCommittedWhileWriting().map((e) => e.index)).toEqual([2]);
+    expect(s.node.takeCommittedWhileWriting()).toEqual([]);
+    s.store.save({ hardState: rd.hardState, entries: rd.entries });
+    s.node.advance(rd);
+    expect(s.node.status().applied).toBe(2);
+    const { committed } = s.drain();
+    expect(committed).toEqual([]);
+    // The next entry commits the usual way, from index 3 on.
+    expect(s.node.propose(bytes('y'))).toBe(true);
+    const next = s.node.ready();
+    s.store.save({ hardState: next.hardState, entries: next.entries });
+    s.node.advance(next);
+    s.node.step({ ...heartbeatLike('appendResp', 'n2', 1), index: 3 });
+    expect(s.drain().committed.map((e) => e.index)).toEqual([3]);
+  });
+
+  test('a follower takes nothing committed while its write is in flight: it applies only what it wrote', () => {
+    const s = new Single({ logTerms: [1], hardState: { term: 1, vote: 'n2', commit: 1 } });
+    s.step('heartbeat', 'n2', 1, { commit: 1 });
+    s.node.step(message('append', 'n2', 'n1', 1, { index: 1, logTerm: 1, entries: [entry(2, 1)], commit: 2 }));
+    s.node.ready(); // entry 2 is being written, and the leader says it is committed
+    expect(s.node.takeCommittedWhileWriting()).toEqual([]);
+  });
+
   test('a follower writing its log answers heartbeats at once, but acknowledges entries only after the write', () => {
     const s = new Single({ logTerms: [1], hardState: { term: 1, vote: 'n2', commit: 1 } });
     s.step('heartbeat', 'n2', 1, { commit: 1 }); // follows n2 in term 1
