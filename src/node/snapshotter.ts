@@ -78,7 +78,7 @@ export class Snapshotter {
   maybeStart(applied: number): void {
     const { store, config, stateMachine: sm, logger } = this.deps;
     if (this.task || this.deps.halted()) return;
-    const held = store.snapshot().meta;
+    const held = store.snapshotMeta();
     if (applied - held.index < config.snapshotEvery && this.logBytesSinceSnapshot < config.snapshotLogBytes) return;
     const heldBytes = store.snapshotBytes();
     if (this.logBytesSinceSnapshot * 100 < heldBytes * config.snapshotLogPercent) return;

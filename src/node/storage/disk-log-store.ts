@@ -206,6 +206,12 @@ export class DiskLogStore implements WritableLogStore {
     return out;
   }
 
+  /** The held snapshot's metadata (what the snapshotter checks after every Ready,
+   *  without building the Snapshot object snapshot() returns). */
+  snapshotMeta(): SnapshotMeta {
+    return this.snap;
+  }
+
   /** The held snapshot. Its `data` is read on first access (from memory while the
    *  image is still there, else from disk: costly for a large image); the metadata is free. */
   snapshot(): Snapshot {
