@@ -1,7 +1,8 @@
 // The benchmark's cluster: three `node dist/main.js` processes started by the shared
 // local launcher (scripts/lib/local-cluster.ts) on free loopback ports in a temp dir,
 // with the product's default settings (the figures are what a user gets). BENCH_DIST
-// points at another build of the node (default dist/).
+// points at another build of the node (default dist/); BENCH_NODE_ARGS adds node flags
+// for a diagnosis (e.g. "--trace-gc --trace-gc-nvp", with BENCH_KEEP=1 to keep the logs).
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +15,7 @@ export async function launchBenchCluster(launch: ClusterLaunch): Promise<BenchCl
   const local = await LocalCluster.start({
     nodes: launch.nodes,
     dataRoot: keep,
-    entry: ['node', ...(launch.nodeArgs ?? []), `${process.env.BENCH_DIST ?? 'dist'}/main.js`],
+    entry: ['node', ...(launch.nodeArgs ?? []), ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), `${process.env.BENCH_DIST ?? 'dist'}/main.js`],
     output: 'file',
   });
   return {
