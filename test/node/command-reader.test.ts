@@ -15,13 +15,16 @@ const store = {
   },
 };
 
+/** The reader's commands as text (undefined as is). */
+const textOf = (read: (index: number) => Uint8Array | undefined) => (index: number) => {
+  const c = read(index);
+  return c === undefined ? undefined : new TextDecoder().decode(c);
+};
+
 describe('commandReader (what StateMachine.answer reads entries with)', () => {
   test('reads the batch being applied first, then the store; returns the command without its envelope', () => {
     const read = commandReader(store, [entry(5, 'batch-5'), entry(6, 'batch-6')]);
-    const text = (i: number) => {
-      const c = read(i);
-      return c === undefined ? undefined : new TextDecoder().decode(c);
-    };
+    const text = textOf(read);
     expect(text(6)).toBe('batch-6');
     expect(text(5)).toBe('batch-5');
     expect(text(4)).toBe('stored-4');
@@ -31,10 +34,7 @@ describe('commandReader (what StateMachine.answer reads entries with)', () => {
 
   test('a leader applying while its write is in flight reads that write\'s entries, which the store does not have yet', () => {
     const read = commandReader(store, [entry(8, 'batch-8')], [entry(6, 'writing-6'), entry(7, 'writing-7'), entry(8, 'writing-8')]);
-    const text = (i: number) => {
-      const c = read(i);
-      return c === undefined ? undefined : new TextDecoder().decode(c);
-    };
+    const text = textOf(read);
     expect(text(8)).toBe('batch-8');
     expect(text(7)).toBe('writing-7');
     expect(text(6)).toBe('writing-6');

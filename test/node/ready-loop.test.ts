@@ -123,6 +123,21 @@ async function harness(dir: string): Promise<Harness> {
 const data = (n: number) => encodeEnvelope(2, n, Date.now(), Uint8Array.of(n));
 const until = (h: Harness, what: string, pred: () => boolean) => waitFor(async () => (pred() ? true : undefined), 10_000, () => `${what}; order ${h.order.join(' | ')}`, 5);
 
+/** Makes n1 leader (n2 votes for it) and commits its empty entry with n2; `checkFirstWrite`
+ *  sees the order of work up to the leader's first write. Returns the term. */
+async function elect(h: Harness, checkFirstWrite: (order: string[]) => void = () => {}): Promise<number> {
+  h.raw.campaign();
+  h.loop.kick();
+  await until(h, 'the vote requests', () => h.sent.some((m) => m.type === 'vote'));
+  const term = h.loop.term;
+  h.loop.receive([message('voteResp', 'n2', 'n1', term)]);
+  await until(h, "the leader's first write", () => h.order.some((o) => o.startsWith('save')));
+  checkFirstWrite(h.order);
+  h.loop.receive([message('appendResp', 'n2', 'n1', term, { index: 1 })]);
+  await until(h, 'the commit of the empty entry', () => h.loop.commitIndex >= 1);
+  return term;
+}
+
 describe('ReadyLoop', () => {
   let dir: string;
   beforeEach(() => {
@@ -164,17 +179,11 @@ describe('ReadyLoop', () => {
   test('a leader sends its appends, then writes through the pool, small Ready or big: its loop stays free for requests and answers', async () => {
     const h = await harness(dir);
     try {
-      h.raw.campaign();
-      h.loop.kick();
-      await until(h, 'the vote requests', () => h.sent.some((m) => m.type === 'vote'));
-      const term = h.loop.term;
-      h.loop.receive([message('voteResp', 'n2', 'n1', term)]);
-      // Elected: the leader's empty entry goes to n2 and n3 and to its own log.
-      await until(h, "the leader's first write", () => h.order.some((o) => o.startsWith('save')));
-      const sentAt = h.order.findIndex((o) => o.startsWith('send append'));
-      expect(h.order.slice(sentAt, sentAt + 2)).toEqual(['send append', 'save 1 pool']);
-      h.loop.receive([message('appendResp', 'n2', 'n1', term, { index: 1 })]);
-      await until(h, 'the commit of the empty entry', () => h.loop.commitIndex >= 1);
+      await elect(h, (order) => {
+        // Elected: the leader's empty entry goes to n2 and n3 and to its own log.
+        const sentAt = order.findIndex((o) => o.startsWith('send append'));
+        expect(order.slice(sentAt, sentAt + 2)).toEqual(['send append', 'save 1 pool']);
+      });
 
       h.order.length = 0;
       h.raw.proposeMany(Array.from({ length: LOOP_WRITE_MAX_ENTRIES + 1 }, (_, i) => data(10 + i)));
@@ -189,14 +198,7 @@ describe('ReadyLoop', () => {
   test("a leader whose own write is slow applies what both followers made durable meanwhile, before its disk returns, and once", async () => {
     const h = await harness(dir);
     try {
-      h.raw.campaign();
-      h.loop.kick();
-      await until(h, 'the vote requests', () => h.sent.some((m) => m.type === 'vote'));
-      const term = h.loop.term;
-      h.loop.receive([message('voteResp', 'n2', 'n1', term)]);
-      await until(h, "the leader's first write", () => h.order.some((o) => o.startsWith('save')));
-      h.loop.receive([message('appendResp', 'n2', 'n1', term, { index: 1 })]);
-      await until(h, 'the commit of the empty entry', () => h.loop.commitIndex >= 1);
+      const term = await elect(h);
 
       h.holdWrites();
       h.order.length = 0;
