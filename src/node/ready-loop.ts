@@ -278,7 +278,13 @@ export class ReadyLoop {
       markMessages('send', rd.messages);
       this.d.send(rd.messages);
     }
-    if (onLoop && early.length > 0) this.apply(early);
+    if (onLoop && early.length > 0) {
+      // The answer above reaches the socket in this turn's check phase (Node's HTTP/2
+      // session writes there): applying one immediate later keeps the applies off the
+      // answer's path instead of running before its frame is even handed to grpc-js.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      this.apply(early);
+    }
 
     if (rd.snapshot && rd.snapshot.meta.index > this._applied) {
       this.d.stateMachine.restore(rd.snapshot.data);
