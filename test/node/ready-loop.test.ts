@@ -145,7 +145,7 @@ describe('ReadyLoop', () => {
   });
   afterEach(() => removeDir(dir));
 
-  test("a follower writes a small append on the loop, and answers before it applies what the same Ready committed; a big one, or one while many entries are not committed, through the pool", async () => {
+  test("a follower writes a small append on the loop, and its answer reaches the socket before it applies what the same Ready committed; a big one, or one while many entries are not committed, through the pool", async () => {
     const h = await harness(dir);
     try {
       h.loop.receive([message('append', 'n2', 'n1', 2, { index: 0, logTerm: 0, commit: 0, entries: [{ term: 2, index: 1, type: 'normal', data: data(1) }] })]);
@@ -154,7 +154,8 @@ describe('ReadyLoop', () => {
       // Entry 2, and the news that entry 1 (already durable here) is committed.
       h.loop.receive([message('append', 'n2', 'n1', 2, { index: 1, logTerm: 2, commit: 1, entries: [{ term: 2, index: 2, type: 'normal', data: data(2) }] })]);
       await until(h, 'the apply', () => h.order.includes('apply'));
-      expect(h.order.slice(0, 3)).toEqual(['save 1 loop', 'send appendResp', 'apply']);
+      // The answer's turn ends (its frame reaches the socket) before the applies run.
+      expect(h.order.slice(0, 4)).toEqual(['save 1 loop', 'send appendResp', 'turn ended', 'apply']);
 
       // A bigger append (load) goes through the pool, and what was committed before it
       // (entry 2) is applied while the disk syncs.
