@@ -583,6 +583,10 @@ describe('peer guard', () => {
       expect(isRefused(deserialize(bytes))).toBe(true);
     }
     expect(decoded).toBe(0);
+    // Id and token are checked as one digest: moving their boundary does not pass.
+    expect(guard.admits({ clusterId: 'c1t', clusterToken: 'oken-c1-secret', from: 'a' })).toBe(false);
+    expect(guard.admits({ clusterId: '', clusterToken: 'c1token-c1-secret', from: 'a' })).toBe(false);
+    expect(guard.admits({ clusterId: 'c1', clusterToken: 'token-c1-secret', from: 'a' })).toBe(true);
     const ok = deserialize(bigBatch('token-c1-secret'));
     expect(isRefused(ok)).toBe(false);
     expect(decoded).toBe(1);
