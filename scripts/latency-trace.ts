@@ -30,7 +30,7 @@ function readPoints(dir: string): Point[] {
 
 /** One request's timeline: hop name -> µs since the request arrived; `start` and
  *  `leader` place it on the machine's clock, for matching it with GC pauses. */
-type Timeline = Map<string, number> & { start?: number; leader?: string };
+type Timeline = Map<string, number> & { start: number; leader: string };
 
 function timelines(points: Point[]): Timeline[] {
   const found: Timeline[] = [];
@@ -61,9 +61,7 @@ function timelines(points: Point[]): Timeline[] {
       }
     }
     if (!propose || !apply || !answer) continue;
-    const t: Timeline = new Map();
-    t.start = req.us;
-    t.leader = leader;
+    const t: Timeline = Object.assign(new Map<string, number>(), { start: req.us, leader });
     const at = (name: string, p: Point | undefined) => p && !t.has(name) && t.set(name, p.us - req.us);
     at('propose', propose);
     for (const p of byIndex.get(apply.index) ?? []) {
@@ -103,7 +101,7 @@ function printPauses(title: string, lines: Timeline[], pauses: Pause[]): void {
   let pausedUs = 0;
   const kinds = new Map<string, number>();
   for (const t of lines) {
-    const start = t.start ?? 0;
+    const { start } = t;
     const end = start + (t.get('http.out') ?? 0);
     const hit = pauses.filter((p) => p.start < end && p.end > start);
     if (hit.some((p) => p.node === t.leader)) onLeader++;

@@ -3,6 +3,14 @@ import { BrokerError } from './errors.js';
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
+/** Bytes ahead of a string's UTF-8: its length, a u32 (little-endian). */
+export const STR_LENGTH_BYTES = 4;
+
+/** Writes the length prefix of a string of `utf8Length` bytes at `at`. */
+export function writeStrLength(view: DataView, at: number, utf8Length: number): void {
+  view.setUint32(at, utf8Length, true);
+}
+
 /** Appends primitives to a growing byte buffer (snapshot images). */
 export class BinaryWriter {
   private buf: Uint8Array;
@@ -87,11 +95,11 @@ export class BinaryWriter {
   str(s: string): void {
     // Length prefix as a fixed u32 written after encoding, so the string is encoded once.
     const max = s.length * 3;
-    this.ensure(4 + max);
-    const start = this.pos + 4;
+    this.ensure(STR_LENGTH_BYTES + max);
+    const start = this.pos + STR_LENGTH_BYTES;
     // A destination bounded to what the string can need is markedly faster to encode into.
     const { written } = encoder.encodeInto(s, this.buf.subarray(start, start + max));
-    this.view.setUint32(this.pos, written, true);
+    writeStrLength(this.view, this.pos, written);
     this.pos = start + written;
   }
 
@@ -178,9 +186,7 @@ export class BinaryReader {
   }
 
   str(): string {
-    this.need(4);
-    const len = this.view.getUint32(this.pos, true);
-    this.pos += 4;
+    const len = this.strLength();
     this.need(len);
     const s = decoder.decode(this.buf.subarray(this.pos, this.pos + len));
     this.pos += len;
@@ -189,11 +195,17 @@ export class BinaryReader {
 
   /** Steps over a string without decoding it; returns its UTF-8 length. */
   skipStr(): number {
-    this.need(4);
-    const len = this.view.getUint32(this.pos, true);
-    this.pos += 4;
+    const len = this.strLength();
     this.need(len);
     this.pos += len;
+    return len;
+  }
+
+  /** Reads a string's length prefix (see STR_LENGTH_BYTES). */
+  private strLength(): number {
+    this.need(STR_LENGTH_BYTES);
+    const len = this.view.getUint32(this.pos, true);
+    this.pos += STR_LENGTH_BYTES;
     return len;
   }
 

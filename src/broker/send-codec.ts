@@ -1,4 +1,4 @@
-import { BinaryReader, BinaryWriter } from './binary.js';
+import { BinaryReader, BinaryWriter, STR_LENGTH_BYTES, writeStrLength } from './binary.js';
 import type { Command, CommandOf, ProducerFrames } from './commands.js';
 import { BrokerError } from './errors.js';
 
@@ -88,20 +88,20 @@ export function encodeBodySpansBinary(head: SendHead, source: Uint8Array, spans:
   const w = scratch;
   writeHead(w, head, spans.length / 2, headroom);
   const headBytes = w.bytes();
-  // Each body: str's u32 length and bytes, then a zero byte of flags (no attributes,
+  // Each body as BinaryWriter.str writes it, then a zero byte of flags (no attributes,
   // delay or deduplication id). Written straight into a buffer of the exact size: the
   // bodies are copied once.
   let size = headBytes.length;
-  for (let k = 0; k < spans.length; k += 2) size += 4 + (spans[k + 1] - spans[k]) + 1;
+  for (let k = 0; k < spans.length; k += 2) size += STR_LENGTH_BYTES + (spans[k + 1] - spans[k]) + 1;
   const out = new Uint8Array(size);
   const view = new DataView(out.buffer);
   out.set(headBytes);
   let at = headBytes.length;
   for (let k = 0; k < spans.length; k += 2) {
     const length = spans[k + 1] - spans[k];
-    view.setUint32(at, length, true);
-    out.set(source.subarray(spans[k], spans[k + 1]), at + 4);
-    at += 4 + length + 1;
+    writeStrLength(view, at, length);
+    out.set(source.subarray(spans[k], spans[k + 1]), at + STR_LENGTH_BYTES);
+    at += STR_LENGTH_BYTES + length + 1;
   }
   return out;
 }

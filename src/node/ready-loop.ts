@@ -61,13 +61,10 @@ export class ReadyLoop {
   private _halted = false;
 
   private slowWrites = 0;
-  /** The loop waits on a write of this node's (see stepWhileWriting). */
-  private writing = false;
-  /** The entries of the Ready being written, and those of its committed entries that
-   *  wait for the write: a leader applies them sooner when its followers commit
-   *  entries meanwhile (stepWhileWriting). */
-  private writingEntries: readonly Entry[] = [];
-  private lateWhileWriting: Entry[] = [];
+  /** The write of this node's the loop waits on (see stepWhileWriting): the entries of
+   *  its Ready, and those of its committed entries that wait for it, which a leader
+   *  applies sooner when its followers commit entries meanwhile. */
+  private writing: { entries: readonly Entry[]; late: Entry[] } | undefined;
   private stepWhileWritingQueued = false;
   private lastSlowWriteLogMs = 0;
   private wakeLoop: (() => void) | undefined;
@@ -117,7 +114,7 @@ export class ReadyLoop {
     if (wake) {
       this.wakeLoop = undefined;
       wake();
-    } else if (this.writing && !this.stepWhileWritingQueued) {
+    } else if (this.writing !== undefined && !this.stepWhileWritingQueued) {
       this.stepWhileWritingQueued = true;
       setImmediate(() => this.stepWhileWriting());
     }
@@ -140,7 +137,7 @@ export class ReadyLoop {
    */
   private stepWhileWriting(): void {
     this.stepWhileWritingQueued = false;
-    if (!this.writing || this._halted) return;
+    if (this.writing === undefined || this._halted) return;
     this.d.inbox.feedWhileWriting();
     const msgs = this.d.raw.takeEarlyMessages();
     if (msgs.length > 0) this.d.send(msgs);
@@ -149,9 +146,9 @@ export class ReadyLoop {
     const committed = this.d.raw.takeCommittedWhileWriting();
     if (committed.length > 0) {
       mark('commit.early', committed[committed.length - 1].index);
-      const late = this.lateWhileWriting;
-      this.lateWhileWriting = [];
-      this.apply(late.length > 0 ? late.concat(committed) : committed, this.writingEntries);
+      const { entries, late } = this.writing;
+      this.writing.late = [];
+      this.apply(late.length > 0 ? late.concat(committed) : committed, entries);
       this.d.reads.release(this._applied);
     }
   }
@@ -252,17 +249,13 @@ export class ReadyLoop {
       }
       write.catch(() => {}); // observed below, after the early applies
       if (!onLoop && early.length > 0) this.apply(early);
-      this.writingEntries = rd.entries;
-      this.lateWhileWriting = late;
-      this.writing = true;
+      this.writing = { entries: rd.entries, late };
       try {
         await write;
       } catch (err) {
         throw err instanceof StorageFailedError ? err : new StorageFailedError(`persisting the raft log failed: ${(err as Error).message}`, { cause: err });
       } finally {
-        this.writing = false;
-        this.writingEntries = [];
-        this.lateWhileWriting = [];
+        this.writing = undefined;
       }
       mark('write.done', last);
       const writeMs = performance.now() - started;

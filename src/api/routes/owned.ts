@@ -93,10 +93,12 @@ export function ownedRoutes<G extends z.ZodType<{ permissions: string[] }>, V ex
         // New messages need disk; everything else (receives, acks) frees or keeps it.
         const refused = deps.node.storageRefusal();
         if (refused) throw refused;
+        // Read from the request's bytes (BodySpans), or parsed from its JSON.
         const spans = body instanceof BodySpans ? body : undefined;
         const sent = body as SendBody;
         const batch = spans ? spans.batch : 'messages' in sent;
-        const count = spans ? spans.count : 'messages' in sent ? sent.messages.length : 1;
+        const parsed = spans ? undefined : 'messages' in sent ? sent.messages : [sent];
+        const count = spans ? spans.count : parsed!.length;
         const producer = producerOf(headers[PRODUCER_HEADER], count);
         const head = {
           type: types.send, user, ...idempotencyField(idempotencyKey), ...ref(params.name), batch,
@@ -105,7 +107,7 @@ export function ownedRoutes<G extends z.ZodType<{ permissions: string[] }>, V ex
         const encoded = spans && encodeBodySpansCommand(head, spans.source, spans.spans, COMMAND_HEADROOM);
         const value = encoded
           ? await commitEncoded(deps, types.send, encoded)
-          : await commit(deps, { ...head, messages: spans ? spans.messages() : 'messages' in sent ? sent.messages : [sent] });
+          : await commit(deps, { ...head, messages: parsed ?? spans!.messages() });
         deps.metrics.sent(at.kind, count);
         return { status: 201, body: isFramesView(value) ? framesBody(value) : value };
       },
