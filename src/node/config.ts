@@ -77,6 +77,8 @@ export const configSchema = z
     minFreeDiskBytes: z.number().int().min(0).default(1024 * 1024 * 1024)
       .describe("free space on the data dir's disk below which the leader refuses sends and publishes with 507 (0: no check)"),
     idleTickMs: z.number().int().min(0).default(1000).describe('how often an idle leader proposes a clock tick'),
+    leaderBusyPollUs: z.number().int().min(0).max(100_000).default(500)
+      .describe('at light load (a few small writes waiting) the leader polls instead of sleeping for up to this long after each proposal: lower latency for CPU (0: never)'),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('log level'),
     limits: z.record(z.string().regex(/^[A-Za-z]+$/, 'must be a limit name'), z.number().int().min(1)).default({})
       .describe("per-user quotas over the broker's defaults (docs/SECURITY.md, Per-user limits); the leader's values are enforced"),

@@ -15,6 +15,7 @@ import type { StateMachine } from './state-machine.js';
 import type { DiskLogStore } from './storage/disk-log-store.js';
 import { encodeRecords } from './storage/entry-records.js';
 import { mark, markMessages } from './latency-trace.js';
+import { BusyPoll } from './busy-poll.js';
 
 export interface ReadyLoopDeps {
   config: NodeConfig;
@@ -44,6 +45,12 @@ export interface ReadyLoopDeps {
  *  few in flight. */
 export const LOOP_WRITE_MAX_ENTRIES = 4;
 
+/** Light load for the leader's busy polling (busy-poll.ts): at most this many proposals
+ *  and bytes of commands waiting to commit. Above it the loop is rarely idle anyway,
+ *  and the cores go to the followers. */
+const BUSY_POLL_MAX_PROPOSALS = 4;
+const BUSY_POLL_MAX_BYTES = 64 * 1024;
+
 /**
  * The Ready loop of one node: takes inputs (ticks, inbound messages, queued
  * proposals and reads), feeds them to the RawNode, and handles each Ready: persist
@@ -68,6 +75,7 @@ export class ReadyLoop {
   private stepWhileWritingQueued = false;
   private lastSlowWriteLogMs = 0;
   private wakeLoop: (() => void) | undefined;
+  private readonly busyPoll: BusyPoll;
 
   constructor(private readonly d: ReadyLoopDeps) {
     const st = d.raw.status();
@@ -78,6 +86,12 @@ export class ReadyLoop {
     this._applied = Math.max(st.applied, d.store.snapshot().meta.index);
     d.metrics.setRole('follower');
     d.metrics.readFrom(this);
+    this.busyPoll = new BusyPoll(() => this._role === 'leader' && this.d.proposals.pending > 0 && this.lightLoad(), d.config.leaderBusyPollUs / 1000);
+  }
+
+  private lightLoad(): boolean {
+    const { proposals } = this.d;
+    return proposals.pending <= BUSY_POLL_MAX_PROPOSALS && proposals.pendingBytes <= BUSY_POLL_MAX_BYTES;
   }
 
   get role(): Role {
@@ -98,6 +112,10 @@ export class ReadyLoop {
   }
   get halted(): boolean {
     return this._halted;
+  }
+  /** The loop polls instead of sleeping (busy-poll.ts). */
+  get busyPolling(): boolean {
+    return this.busyPoll.polling;
   }
 
   // ---- inputs ----
@@ -172,6 +190,9 @@ export class ReadyLoop {
     const { raw, proposals, reads } = this.d;
     this.d.inbox.feedAll();
     if (proposals.hasQueued) {
+      // At light load the answers to what is proposed now come in well under a
+      // millisecond: the leader does not go to sleep meanwhile (busy-poll.ts).
+      if (this._role === 'leader' && this.lightLoad()) this.busyPoll.start();
       proposals.proposeQueued(
         Date.now(),
         (datas) => this._role === 'leader' && raw.proposeMany(datas),

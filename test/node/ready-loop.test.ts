@@ -27,6 +27,7 @@ const PEERS = 'n1@127.0.0.1:9001@http://127.0.0.1:8001,n2@127.0.0.1:3@http://127
 interface Harness {
   loop: ReadyLoop;
   raw: RawNode;
+  proposals: Proposals;
   /** What happened, in order: 'send <types>', 'turn ended', 'save <n> loop|pool',
    *  'saved <last index>' (a held write let go), 'apply'. */
   order: string[];
@@ -36,13 +37,15 @@ interface Harness {
   holdWrites(): void;
   releaseWrites(): void;
   sent: Message[];
+  /** Whether the loop was polling (ReadyLoop.busyPolling) as it sent each append with entries. */
+  pollingAtAppend: boolean[];
   stop(): Promise<void>;
 }
 
-async function harness(dir: string): Promise<Harness> {
+async function harness(dir: string, flags: string[] = []): Promise<Harness> {
   let held: Array<() => void> = [];
   let holding = false;
-  const config = loadConfig(['--data-dir', dir, '--node-id', 'n1', '--peers', PEERS], {});
+  const config = loadConfig(['--data-dir', dir, '--node-id', 'n1', '--peers', PEERS, ...flags], {});
   const store = await DiskLogStore.open(join(dir, 'raft'), { nodeId: 'n1', conf: { voters: ['n1', 'n2', 'n3'] } });
   const order: string[] = [];
   const applied: number[] = [];
@@ -80,15 +83,18 @@ async function harness(dir: string): Promise<Harness> {
     },
   });
   const sent: Message[] = [];
+  const pollingAtAppend: boolean[] = [];
+  const proposals = new Proposals(metrics);
   let fatal: unknown;
   loop = new ReadyLoop({
     config, stateMachine, logger: silentLogger(), metrics, raw, store,
     inbox: new Inbox(raw),
-    proposals: new Proposals(metrics),
+    proposals,
     reads: new ReadBarriers(),
     snapshotter,
     send: (msgs) => {
       sent.push(...msgs);
+      if (msgs.some((m) => m.type === 'append' && m.entries.length > 0)) pollingAtAppend.push(loop!.busyPolling);
       order.push(`send ${[...new Set(msgs.map((m) => m.type))].join(',')}`);
       // What a transport writes in this turn goes to the socket at its end.
       setImmediate(() => order.push('turn ended'));
@@ -101,7 +107,7 @@ async function harness(dir: string): Promise<Harness> {
   const running = loop.run();
   const l = loop;
   return {
-    loop: l, raw, order, sent, applied,
+    loop: l, raw, proposals, order, sent, applied, pollingAtAppend,
     holdWrites() {
       holding = true;
     },
@@ -191,6 +197,33 @@ describe('ReadyLoop', () => {
       h.loop.kick();
       await until(h, 'the big write', () => h.order.some((o) => o.startsWith('save')));
       expect(h.order.slice(0, 2)).toEqual(['send append', `save ${LOOP_WRITE_MAX_ENTRIES + 1} pool`]);
+    } finally {
+      await h.stop();
+    }
+  }, T);
+
+  test('a leader at light load polls instead of sleeping while its proposals wait for their answers; not under load, and not once answered', async () => {
+    // 100 ms of polling at most: the loop must still be polling when it sends.
+    const h = await harness(dir, ['--leader-busy-poll-us', '100000']);
+    try {
+      const term = await elect(h);
+      h.pollingAtAppend.length = 0;
+      const one = h.proposals.enqueue(Uint8Array.of(1));
+      h.loop.kick();
+      await until(h, 'the append of entry 2', () => h.pollingAtAppend.length === 1);
+      expect(h.pollingAtAppend).toEqual([true]);
+      h.loop.receive([message('appendResp', 'n2', 'n1', term, { index: 2 })]);
+      await one;
+      // Nothing waits any more: the loop goes back to sleeping.
+      await until(h, 'the end of polling', () => !h.loop.busyPolling);
+
+      // More proposals waiting than light load allows: the loop sleeps between events.
+      const many = Array.from({ length: 5 }, (_, i) => h.proposals.enqueue(Uint8Array.of(10 + i)));
+      h.loop.kick();
+      await until(h, 'the append of entries 3-7', () => h.pollingAtAppend.length === 2);
+      expect(h.pollingAtAppend).toEqual([true, false]);
+      h.loop.receive([message('appendResp', 'n2', 'n1', term, { index: 7 })]);
+      await Promise.all(many);
     } finally {
       await h.stop();
     }
