@@ -4,7 +4,10 @@
 // the 2-vCPU benchmark machine, one send at a time: a follower's answer reached the
 // leader's JavaScript 49 µs after grpc-js had sent it when the leader slept, 17 µs when
 // it polled, and a request was answered 75 µs sooner. Erlang's schedulers spin a while
-// before they sleep for the same reason (RabbitMQ's default), at the same price: CPU.
+// before they sleep for the same reason (+sbwt), at the same price: CPU. RabbitMQ 3.10
+// turns that off; turned on here, it made RabbitMQ slower (970 against ~1,200 sends a
+// second, one at a time), as all three of its nodes spun on two cores: only a leader
+// polls here, and only at light load.
 //
 // While it runs, BusyPoll keeps one setImmediate pending, which makes libuv poll with a
 // zero timeout: the loop does not sleep, and what arrives is read on its next turn. That

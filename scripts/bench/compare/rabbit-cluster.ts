@@ -113,6 +113,10 @@ export class RabbitCluster {
       RABBITMQ_NODE_IP_ADDRESS: '127.0.0.1',
       // The distribution listener on loopback only, like everything else.
       RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: '-kernel inet_dist_use_interface {127,0,0,1}',
+      // RabbitMQ 3.10 turns Erlang's scheduler busy wait off (+sbwt none); set, this
+      // turns it back on (e.g. `medium`, Erlang's own default), to compare with this
+      // broker's leader polling at light load (src/node/busy-poll.ts).
+      ...(process.env.RABBITMQ_SCHEDULER_BUSY_WAIT_THRESHOLD ? { RABBITMQ_SCHEDULER_BUSY_WAIT_THRESHOLD: process.env.RABBITMQ_SCHEDULER_BUSY_WAIT_THRESHOLD } : {}),
     };
     this.nodes = Array.from({ length: opts.nodes }, (_, i) => ({
       id: `r${i + 1}`,
