@@ -42,15 +42,16 @@ const CLOSE_ARRAY = 0x5d;
 const BACKSLASH = 0x5c;
 const BODY_KEY = Buffer.from('"body"');
 const MESSAGES_KEY = Buffer.from('"messages"');
-/** Each byte of a 32-bit word: 0x01, 0x20 (the first byte JSON takes unescaped), the
- *  backslash, and the high bit (0x80808080 as an int32). */
-const ONES = 0x01010101;
+/** Each byte of a 32-bit word: 0x20 (the first byte JSON takes unescaped) and the high
+ *  bit (0x80808080 as an int32). */
 const SPACES = 0x20202020;
-const BACKSLASHES = 0x5c5c5c5c;
 const HIGH_BITS = 0x80808080 | 0;
 
 /** `{"body": ...}` or `{"messages": [...]}` as described above, else undefined. */
 export function scanBodySpans(raw: Buffer): BodySpans | undefined {
+  // A backslash can only stand in a string, as an escape, and a body with an escape
+  // takes the JSON path: one native search of the request spares testing each body for it.
+  if (raw.includes(BACKSLASH)) return undefined;
   const scan = new Scan(raw);
   const open = scan.space(0);
   if (raw[open] !== OPEN_OBJECT) return undefined;
@@ -136,10 +137,10 @@ class Scan {
   }
 
   /**
-   * Whether bytes [start, end) hold no escape and no control character (which JSON
-   * refuses unescaped), noting any byte outside ASCII. Four bytes at a time where the
-   * words are aligned (the tests of "Bit Twiddling Hacks": a byte below 0x20, a byte
-   * equal to the backslash): a kilobyte body is 256 steps instead of 1,024.
+   * Whether bytes [start, end) hold no control character (which JSON refuses
+   * unescaped), noting any byte outside ASCII (scanBodySpans has ruled out escapes).
+   * Four bytes at a time where the words are aligned (the test of "Bit Twiddling
+   * Hacks" for a byte below 0x20): a kilobyte body is 256 steps instead of 1,024.
    */
   private plain(start: number, end: number): boolean {
     const raw = this.raw;
@@ -153,9 +154,8 @@ class Scan {
       let high = 0;
       for (let w = firstWord; w < wordsEnd; w++) {
         const x = words[w];
-        const backslashes = x ^ BACKSLASHES;
-        // `| 0` keeps the subtractions in 32-bit integers (they wrap, as the tests need).
-        if ((((x - SPACES) | 0) & ~x & HIGH_BITS) | (((backslashes - ONES) | 0) & ~backslashes & HIGH_BITS)) return false;
+        // `| 0` keeps the subtraction in 32-bit integers (it wraps, as the test needs).
+        if (((x - SPACES) | 0) & ~x & HIGH_BITS) return false;
         high |= x;
       }
       if (high & HIGH_BITS) this.nonAscii = true;
@@ -166,7 +166,7 @@ class Scan {
   }
 
   private plainByte(c: number): boolean {
-    if (c < 0x20 || c === BACKSLASH) return false;
+    if (c < 0x20) return false;
     if (c >= 0x80) this.nonAscii = true;
     return true;
   }
