@@ -12,7 +12,10 @@
 // While it runs, BusyPoll keeps one setImmediate pending, which makes libuv poll with a
 // zero timeout: the loop does not sleep, and what arrives is read on its next turn. That
 // costs up to a core, so the Ready loop runs it only on a leader at light load, while
-// proposals wait, for at most config.leaderBusyPollUs after the latest one.
+// proposals wait, for at most config.leaderBusyPollUs after the latest one. Where the
+// nodes share cores it also costs some tail latency: a follower woken for its frame or
+// its disk may wait for the core the leader polls on (row 1's p99 on the benchmark
+// machine: 1.79-2.29 ms polling, 1.58-1.92 ms not; README, Benchmarks).
 import { performance } from 'node:perf_hooks';
 
 export class BusyPoll {
