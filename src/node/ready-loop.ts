@@ -86,12 +86,13 @@ export class ReadyLoop {
     this._applied = Math.max(st.applied, d.store.snapshot().meta.index);
     d.metrics.setRole('follower');
     d.metrics.readFrom(this);
-    this.busyPoll = new BusyPoll(() => this._role === 'leader' && this.d.proposals.pending > 0 && this.lightLoad(), d.config.leaderBusyPollUs / 1000);
+    this.busyPoll = new BusyPoll(() => this.pollWanted(), d.config.leaderBusyPollUs / 1000);
   }
 
-  private lightLoad(): boolean {
-    const { proposals } = this.d;
-    return proposals.pending <= BUSY_POLL_MAX_PROPOSALS && proposals.pendingBytes <= BUSY_POLL_MAX_BYTES;
+  /** A leader whose proposals wait, at light load, polls instead of sleeping (busy-poll.ts). */
+  private pollWanted(): boolean {
+    const { pending, pendingBytes } = this.d.proposals;
+    return this._role === 'leader' && pending > 0 && pending <= BUSY_POLL_MAX_PROPOSALS && pendingBytes <= BUSY_POLL_MAX_BYTES;
   }
 
   get role(): Role {
@@ -192,7 +193,7 @@ export class ReadyLoop {
     if (proposals.hasQueued) {
       // At light load the answers to what is proposed now come in well under a
       // millisecond: the leader does not go to sleep meanwhile (busy-poll.ts).
-      if (this._role === 'leader' && this.lightLoad()) this.busyPoll.start();
+      if (this.pollWanted()) this.busyPoll.start();
       proposals.proposeQueued(
         Date.now(),
         (datas) => this._role === 'leader' && raw.proposeMany(datas),
