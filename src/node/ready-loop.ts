@@ -40,15 +40,14 @@ export interface ReadyLoopDeps {
   emit(event: string, ...args: unknown[]): void;
 }
 
-/** A follower writes its Ready on the event loop (storage/segments/loop-writes.ts)
- *  while at most this many entries of its log are not yet committed: one request or a
- *  few in flight. */
-export const LOOP_WRITE_MAX_ENTRIES = 4;
-
-/** Light load for the leader's busy polling (busy-poll.ts): at most this many proposals
- *  and bytes of commands waiting to commit. Above it the loop is rarely idle anyway,
- *  and the cores go to the followers. */
-const BUSY_POLL_MAX_PROPOSALS = 4;
+/** Light load: at most this many writes in flight, one request or a few. A follower
+ *  then writes its Ready on the event loop (storage/segments/loop-writes.ts) while at
+ *  most this many entries of its log are not yet committed; a leader polls instead of
+ *  sleeping (busy-poll.ts) while at most this many proposals wait. Above it a loop is
+ *  rarely idle anyway, a follower reads its next appends during the write, and the
+ *  cores go to the followers. */
+export const LIGHT_LOAD_WRITES = 4;
+/** The leader's polling also wants at most this many bytes of commands waiting. */
 const BUSY_POLL_MAX_BYTES = 64 * 1024;
 
 /**
@@ -92,7 +91,7 @@ export class ReadyLoop {
   /** A leader whose proposals wait, at light load, polls instead of sleeping (busy-poll.ts). */
   private pollWanted(): boolean {
     const { pending, pendingBytes } = this.d.proposals;
-    return this._role === 'leader' && pending > 0 && pending <= BUSY_POLL_MAX_PROPOSALS && pendingBytes <= BUSY_POLL_MAX_BYTES;
+    return this._role === 'leader' && pending > 0 && pending <= LIGHT_LOAD_WRITES && pendingBytes <= BUSY_POLL_MAX_BYTES;
   }
 
   get role(): Role {
@@ -260,7 +259,7 @@ export class ReadyLoop {
       // loop, its write cost receive+ack and stream sends 10-20 % of their rate).
       // Under load a follower writes through the pool too, and reads the next appends.
       const last = rd.entries.at(-1)?.index ?? 0;
-      onLoop = !leader && rd.entries.length > 0 && last - Math.max(this._commitIndex, rd.hardState?.commit ?? 0) <= LOOP_WRITE_MAX_ENTRIES;
+      onLoop = !leader && rd.entries.length > 0 && last - Math.max(this._commitIndex, rd.hardState?.commit ?? 0) <= LIGHT_LOAD_WRITES;
       const started = performance.now();
       mark('write.start', last);
       let write: Promise<void>;

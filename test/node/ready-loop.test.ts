@@ -11,7 +11,7 @@ import { silentLogger } from '../../src/node/logger.js';
 import { RaftMetrics } from '../../src/node/metrics.js';
 import { Proposals } from '../../src/node/proposals.js';
 import { ReadBarriers } from '../../src/node/read-barriers.js';
-import { LOOP_WRITE_MAX_ENTRIES, ReadyLoop } from '../../src/node/ready-loop.js';
+import { LIGHT_LOAD_WRITES, ReadyLoop } from '../../src/node/ready-loop.js';
 import { Snapshotter } from '../../src/node/snapshotter.js';
 import type { StateMachine } from '../../src/node/state-machine.js';
 import { DiskLogStore } from '../../src/node/storage/disk-log-store.js';
@@ -166,13 +166,13 @@ describe('ReadyLoop', () => {
       // A bigger append (load) goes through the pool, and what was committed before it
       // (entry 2) is applied while the disk syncs.
       h.order.length = 0;
-      const n = LOOP_WRITE_MAX_ENTRIES + 1;
+      const n = LIGHT_LOAD_WRITES + 1;
       const entries = Array.from({ length: n }, (_, i) => ({ term: 2, index: 3 + i, type: 'normal' as const, data: data(3 + i) }));
       h.loop.receive([message('append', 'n2', 'n1', 2, { index: 2, logTerm: 2, commit: 2, entries })]);
       await until(h, 'the answer to the big append', () => h.sent.some((m) => m.type === 'appendResp' && m.index === 2 + n));
       expect(h.order.slice(0, 3)).toEqual([`save ${n} pool`, 'apply', 'send appendResp']);
 
-      // One more entry, with more than LOOP_WRITE_MAX_ENTRIES not yet committed: still load.
+      // One more entry, with more than LIGHT_LOAD_WRITES not yet committed: still load.
       h.order.length = 0;
       const next = 3 + n;
       h.loop.receive([message('append', 'n2', 'n1', 2, { index: next - 1, logTerm: 2, commit: 2, entries: [{ term: 2, index: next, type: 'normal', data: data(next) }] })]);
@@ -193,10 +193,10 @@ describe('ReadyLoop', () => {
       });
 
       h.order.length = 0;
-      h.raw.proposeMany(Array.from({ length: LOOP_WRITE_MAX_ENTRIES + 1 }, (_, i) => data(10 + i)));
+      h.raw.proposeMany(Array.from({ length: LIGHT_LOAD_WRITES + 1 }, (_, i) => data(10 + i)));
       h.loop.kick();
       await until(h, 'the big write', () => h.order.some((o) => o.startsWith('save')));
-      expect(h.order.slice(0, 2)).toEqual(['send append', `save ${LOOP_WRITE_MAX_ENTRIES + 1} pool`]);
+      expect(h.order.slice(0, 2)).toEqual(['send append', `save ${LIGHT_LOAD_WRITES + 1} pool`]);
     } finally {
       await h.stop();
     }
